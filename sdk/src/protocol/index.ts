@@ -1,0 +1,5 @@
+export * from './names.js'
+export * from './keys.js'
+export * from './json.js'
+export * from './heartbeat.js'
+export * from './queues.js'

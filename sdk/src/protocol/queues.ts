@@ -1,0 +1,103 @@
+/**
+ * Queue snapshot (seed 001): one JSON document per service at `queues:{service}`, plus the per-node
+ * `queues` list inside a heartbeat.
+ */
+import { z } from 'zod'
+import { nameSchema } from './names.js'
+
+const count = z.number().int().finite().nonnegative()
+const text = (max: number) => z.string().max(max)
+
+export const QUEUE_DRIVERS = [
+  'bullmq',
+  'laravel',
+  'redis-list',
+  'gravito-stream',
+  'laravel-horizon',
+  'sqs',
+  'other',
+] as const
+export const queueDriverSchema = z.enum(QUEUE_DRIVERS)
+
+export const queueMetricsSchema = z.object({
+  waiting: count,
+  active: count.nullable().optional(),
+  delayed: count.optional(),
+  failed: count.optional(),
+  completed: count.optional(),
+  paused: count.optional(),
+})
+
+/** Limits on a failed job as reported by an agent; the SDK truncates to fit them. */
+export const FAILED_JOB_LIMITS = { data: 4096, reason: 2048, stack: 8192, page: 50 } as const
+
+export const failedJobSchema = z.object({
+  id: text(256),
+  name: text(256).optional(),
+  failedReason: text(FAILED_JOB_LIMITS.reason).optional(),
+  stacktrace: z.array(text(FAILED_JOB_LIMITS.stack)).max(10).optional(),
+  attemptsMade: count.optional(),
+  timestamp: z.number().finite().nonnegative().optional(),
+  data: text(FAILED_JOB_LIMITS.data).optional(),
+})
+
+export const snapshotQueueSchema = z.object({
+  name: nameSchema,
+  driver: queueDriverSchema,
+  metrics: queueMetricsSchema,
+  oldestWaitingMs: z.number().finite().nonnegative().optional(),
+  error: text(512).optional(),
+  failedJobs: z.array(failedJobSchema).max(FAILED_JOB_LIMITS.page).optional(),
+})
+
+export const queueSnapshotSchema = z.object({
+  timestamp: z.number().finite().nonnegative(),
+  service: nameSchema.optional(),
+  /** seed 001 called the service `app`; accepted for older agents */
+  app: nameSchema.optional(),
+  nodeId: nameSchema.optional(),
+  queues: z.array(z.unknown()).max(500),
+})
+
+/** The short form carried in a heartbeat: counts only. */
+export const nodeQueueSchema = z.object({
+  name: nameSchema,
+  driver: queueDriverSchema,
+  metrics: queueMetricsSchema,
+  error: text(512).optional(),
+})
+
+export type QueueDriver = z.infer<typeof queueDriverSchema>
+export type QueueMetrics = z.infer<typeof queueMetricsSchema>
+export type FailedJob = z.infer<typeof failedJobSchema>
+export type SnapshotQueue = z.infer<typeof snapshotQueueSchema>
+export type NodeQueue = z.infer<typeof nodeQueueSchema>
+
+export interface QueueSnapshot {
+  timestamp: number
+  service?: string
+  nodeId?: string
+  queues: SnapshotQueue[]
+}
+
+/**
+ * Reads a queue snapshot; a queue entry of the wrong shape is skipped and counted, the others kept.
+ */
+export function readQueueSnapshot(
+  input: unknown,
+): { ok: true; value: QueueSnapshot; skipped: number } | { ok: false; error: string } {
+  const parsed = queueSnapshotSchema.safeParse(input)
+  if (!parsed.success) return { ok: false, error: 'queue snapshot does not match the protocol' }
+  const queues: SnapshotQueue[] = []
+  let skipped = 0
+  for (const entry of parsed.data.queues) {
+    const queue = snapshotQueueSchema.safeParse(entry)
+    if (queue.success) queues.push(queue.data)
+    else skipped++
+  }
+  const service = parsed.data.service ?? parsed.data.app
+  const value: QueueSnapshot = { timestamp: parsed.data.timestamp, queues }
+  if (service !== undefined) value.service = service
+  if (parsed.data.nodeId !== undefined) value.nodeId = parsed.data.nodeId
+  return { ok: true, value, skipped }
+}

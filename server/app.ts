@@ -1,0 +1,41 @@
+/**
+ * The whole console as one Fastify plugin, registered in order: infrastructure, data access, the
+ * collector, then features. server.ts boots it; tests build it with `inject` and no listener.
+ */
+import type { FastifyInstance } from 'fastify'
+import formbody from '@fastify/formbody'
+import type { Clock } from './clock.js'
+import type { ZenithConfig } from './config.js'
+import views from './plugins/views.js'
+import redis from './plugins/redis.js'
+import collector from './plugins/collector.js'
+import selfMonitor from './plugins/self-monitor.js'
+import systemRoutes from './system/routes.js'
+import nodesRoutes from './nodes/routes.js'
+import { APP_VERSION } from './version.js'
+
+export interface AppOptions {
+  config: ZenithConfig & { redisUrl: string }
+  clock: Clock
+  /** false in tests, which call `app.collector.refresh()` themselves */
+  autoStart: boolean
+}
+
+export default async function zenith(app: FastifyInstance, options: AppOptions) {
+  const { config, clock } = options
+
+  // infrastructure
+  await app.register(formbody)
+  await app.register(views)
+
+  // data access and collection
+  await app.register(redis, { url: config.redisUrl, prefix: config.prefix })
+  await app.register(collector, { clock, tickMs: config.tickMs, graceMs: config.graceMs, autoStart: options.autoStart })
+  if (config.selfMonitor) {
+    await app.register(selfMonitor, { redisUrl: config.redisUrl, prefix: config.prefix, appVersion: APP_VERSION })
+  }
+
+  // features
+  await app.register(systemRoutes)
+  await app.register(nodesRoutes)
+}

@@ -1,0 +1,95 @@
+/**
+ * Turns heartbeat keys into node records, remembering nodes whose key has gone so they can be shown
+ * as dead with their last values for a grace period.
+ */
+import { parseAgentJson, readHeartbeat } from '@gravito/quasar/protocol'
+import type { ConsoleKeys } from '../redis/keys.js'
+import type { KeyFinder } from '../redis/key-finder.js'
+import type { RawValue } from '../redis/node-reader.js'
+import { DEAD_AFTER_MS } from '../nodes/health.js'
+import type { BadDataLog } from './bad-data-log.js'
+import { byServiceThenNode, type NodeRecord } from './snapshot.js'
+
+export interface NodeCollectorDeps {
+  keys: ConsoleKeys
+  finder: KeyFinder
+  readValues: (keys: readonly string[]) => Promise<RawValue[]>
+  badData: BadDataLog
+  maxValueBytes: number
+  graceMs: number
+}
+
+export function createNodeCollector(deps: NodeCollectorDeps) {
+  const { keys, finder, badData } = deps
+  /** last good record per heartbeat key */
+  const known = new Map<string, NodeRecord>()
+  /** keys seen by SCAN that the index may not list (agents that only SET) */
+  const scanned = new Set<string>()
+
+  async function collect(now: number): Promise<NodeRecord[]> {
+    const [indexed, scan] = await Promise.all([finder.fromIndex(now), finder.scanStep()])
+    for (const key of scan.keys) scanned.add(key)
+    const wanted = new Set<string>([...indexed, ...scanned, ...known.keys()])
+    const values = await deps.readValues([...wanted])
+
+    for (const value of values) {
+      const record = toRecord(value)
+      if (record) known.set(value.key, record)
+      else if (value.status === 'missing') scanned.delete(value.key)
+      if (!record) markGone(value.key)
+    }
+    expire(now)
+    return [...known.values()].sort(byServiceThenNode)
+  }
+
+  function toRecord(value: RawValue): NodeRecord | null {
+    const ref = keys.parseNode(value.key)
+    if (!ref) {
+      badData.report(value.key, 'key name outside the name rule')
+      return null
+    }
+    switch (value.status) {
+      case 'missing':
+        return null
+      case 'too-large':
+        badData.report(value.key, `value is ${value.size} bytes, over ${deps.maxValueBytes}`)
+        return null
+      case 'wrong-type':
+        badData.report(value.key, `key holds a ${value.type}, not a string`)
+        return null
+    }
+    const json = parseAgentJson(value.raw, deps.maxValueBytes)
+    if (!json.ok) {
+      badData.report(value.key, json.error)
+      return null
+    }
+    const beat = readHeartbeat(json.value)
+    if (!beat.ok) {
+      badData.report(value.key, beat.error)
+      return null
+    }
+    if (beat.skipped.length > 0) badData.report(value.key, `fields skipped: ${beat.skipped.join(', ')}`)
+    return {
+      service: ref.service,
+      nodeId: ref.nodeId,
+      heartbeat: beat.value,
+      lastSeenAt: beat.value.timestamp,
+      keyPresent: true,
+    }
+  }
+
+  function markGone(key: string): void {
+    const last = known.get(key)
+    if (last?.keyPresent) known.set(key, { ...last, keyPresent: false })
+  }
+
+  function expire(now: number): void {
+    for (const [key, record] of known) {
+      if (!record.keyPresent && now - record.lastSeenAt > DEAD_AFTER_MS + deps.graceMs) known.delete(key)
+    }
+  }
+
+  return { collect, pruneIndex: finder.pruneIndex }
+}
+
+export type NodeCollector = ReturnType<typeof createNodeCollector>

@@ -1,0 +1,45 @@
+/**
+ * The console's configuration, validated once at boot. CLI flags win over environment variables;
+ * anything invalid stops the start with one clear line (see cli.ts).
+ */
+import { z } from 'zod'
+import { DEFAULT_PREFIX } from '@gravito/quasar/protocol'
+
+const port = z.coerce.number().int().min(0).max(65535)
+const duration = z.coerce.number().int().positive()
+
+export const configSchema = z.object({
+  /** absent: start an embedded redis-server */
+  redisUrl: z
+    .string()
+    .refine((value) => /^rediss?:\/\//.test(value), 'must start with redis:// or rediss://')
+    .optional(),
+  port: port.default(3000),
+  host: z.string().min(1).default('127.0.0.1'),
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -')
+    .default(DEFAULT_PREFIX),
+  /** how long a dead node stays listed with its last values */
+  graceMs: duration.default(5 * 60_000),
+  tickMs: duration.default(2_000),
+  /** where the embedded redis-server keeps its data */
+  dataDir: z.string().min(1).default('.zenith/redis'),
+  /** monitor the console itself with the SDK as service `zenith` */
+  selfMonitor: z.boolean().default(true),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+})
+
+export type ZenithConfig = z.infer<typeof configSchema>
+export type ZenithConfigInput = z.input<typeof configSchema>
+
+export function parseConfig(input: ZenithConfigInput): ZenithConfig {
+  return configSchema.parse(input)
+}
+
+/** One line naming the first bad setting, for stderr. */
+export function describeConfigError(error: z.ZodError): string {
+  const issue = error.issues[0]
+  const field = issue?.path.join('.') || 'config'
+  return `invalid ${field}: ${issue?.message ?? 'bad value'}`
+}

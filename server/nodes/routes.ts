@@ -1,0 +1,46 @@
+/**
+ * The pulse pages: `/pulse` (full page), its polled fragment, and the JSON API. All three are built
+ * from the collector's latest snapshot and cost no Redis command.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { createFragmentCache } from '../render/fragment-cache.js'
+import { pulseQuerySchema } from './schemas.js'
+import { buildPulseView, toNodesApi } from './service.js'
+import { parseOr400 } from '../http/validate.js'
+
+export default async function nodesRoutes(app: FastifyInstance) {
+  const fragments = createFragmentCache()
+
+  app.get('/', async (_request, reply) => reply.redirect('/pulse'))
+
+  app.get('/pulse', async (request, reply) => {
+    const query = parseOr400(pulseQuerySchema, request.query, reply)
+    if (!query) return reply
+    const snapshot = app.collector.snapshot
+    const view = buildPulseView(snapshot, query.service)
+    return reply.viewAsync('pulse/page', { title: 'Pulse', view, filter: query.service ?? '', redis: snapshot.redis }, { layout: 'layout' })
+  })
+
+  app.get('/pulse/fragments/nodes', async (request, reply) => {
+    const query = parseOr400(pulseQuerySchema, request.query, reply)
+    if (!query) return reply
+    const snapshot = app.collector.snapshot
+    const fragment = await fragments(snapshot.version, query.service ?? '', () =>
+      app.view('pulse/nodes', { view: buildPulseView(snapshot, query.service), filter: query.service ?? '', redis: snapshot.redis }),
+    )
+    return sendFragment(request, reply, fragment)
+  })
+
+  app.get('/api/pulse/nodes', async (request, reply) => {
+    const query = parseOr400(pulseQuerySchema, request.query, reply)
+    if (!query) return reply
+    return toNodesApi(buildPulseView(app.collector.snapshot, query.service))
+  })
+}
+
+function sendFragment(request: FastifyRequest, reply: FastifyReply, fragment: { html: string; etag: string }) {
+  // no-cache: the browser must revalidate each poll, and an unchanged fragment costs a 304
+  reply.header('cache-control', 'no-cache').header('etag', fragment.etag).type('text/html; charset=utf-8')
+  if (request.headers['if-none-match'] === fragment.etag) return reply.code(304).send()
+  return reply.send(fragment.html)
+}

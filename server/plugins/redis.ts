@@ -1,0 +1,34 @@
+/**
+ * Decorates the app with its Redis connection and the key builders for the configured prefix.
+ * The connection is closed with the app.
+ */
+import fp from 'fastify-plugin'
+import type { Redis } from 'ioredis'
+import { connectRedis } from '../redis/connection.js'
+import { createConsoleKeys, type ConsoleKeys } from '../redis/keys.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    redis: Redis
+    keys: ConsoleKeys
+  }
+}
+
+export interface RedisPluginOptions {
+  url: string
+  prefix: string
+}
+
+export default fp<RedisPluginOptions>(
+  async (app, options) => {
+    const redis = connectRedis(options.url, 'zenith-console')
+    app.decorate('redis', redis)
+    app.decorate('keys', createConsoleKeys(options.prefix))
+    app.addHook('onClose', async () => {
+      // quit waits for replies; when Redis is gone it would wait for the reconnect, so cut it
+      await Promise.race([redis.quit().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 500).unref())])
+      redis.disconnect()
+    })
+  },
+  { name: 'zenith-redis' },
+)

@@ -1,0 +1,31 @@
+/**
+ * The console monitors itself with the SDK, as service `zenith`, so a fresh start shows one live
+ * node and proves the whole path from agent to page works.
+ */
+import fp from 'fastify-plugin'
+import { startPulse, type QuasarAgent } from '@gravito/quasar'
+
+export interface SelfMonitorOptions {
+  redisUrl: string
+  prefix: string
+  appVersion: string
+}
+
+export default fp<SelfMonitorOptions>(
+  async (app, options) => {
+    let agent: QuasarAgent | null = null
+    app.addHook('onReady', async () => {
+      agent = startPulse({
+        service: 'zenith',
+        url: options.redisUrl,
+        prefix: options.prefix,
+        appVersion: options.appVersion,
+        onError: (error) => app.log.debug({ err: error }, 'self-monitor beat failed'),
+      })
+    })
+    app.addHook('onClose', async () => {
+      await agent?.stop()
+    })
+  },
+  { name: 'zenith-self-monitor' },
+)

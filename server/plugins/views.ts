@@ -1,0 +1,28 @@
+/**
+ * Eta templates from views/ and static files from public/. Eta escapes `<%= %>` output; raw output
+ * (`<%~ %>`) is kept for the layout body and includes, which are HTML the server built itself.
+ */
+import fp from 'fastify-plugin'
+import fastifyView from '@fastify/view'
+import fastifyStatic from '@fastify/static'
+import { Eta } from 'eta'
+import { PUBLIC_DIR, VIEWS_DIR } from '../paths.js'
+import { vendoredAssets } from '../vendored-assets.js'
+
+export default fp(
+  async (app) => {
+    await app.register(fastifyView, {
+      engine: { eta: new Eta({ views: VIEWS_DIR, cache: true }) },
+      templates: VIEWS_DIR,
+      viewExt: 'eta',
+      defaultContext: { assets: { ...vendoredAssets().urls, css: '/assets/app.css' } },
+    })
+    await app.register(fastifyStatic, {
+      root: PUBLIC_DIR,
+      prefix: '/assets/',
+      // vendored files carry their version in their name, so they may be cached
+      maxAge: '1h',
+    })
+  },
+  { name: 'zenith-views' },
+)

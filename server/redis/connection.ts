@@ -1,0 +1,26 @@
+/**
+ * ioredis options for the console. The defaults suit a cache client, not a monitor: an unlimited
+ * offline queue replays stale commands after an outage and blocks callers meanwhile. Here a command
+ * fails fast while Redis is away and the collector keeps serving its last snapshot.
+ */
+import { Redis, type RedisOptions } from 'ioredis'
+
+export function consoleRedisOptions(connectionName: string): RedisOptions {
+  return {
+    connectionName,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 2000,
+    connectTimeout: 2000,
+    lazyConnect: false,
+    // capped exponential backoff with jitter, so many consoles do not reconnect in lockstep
+    retryStrategy: (attempt) => Math.min(200 * 2 ** Math.min(attempt, 5), 5000) + Math.floor(Math.random() * 250),
+  }
+}
+
+export function connectRedis(url: string, connectionName: string): Redis {
+  const redis = new Redis(url, consoleRedisOptions(connectionName))
+  // without a listener ioredis reports every failed reconnect as an uncaught 'error' event
+  redis.on('error', () => {})
+  return redis
+}

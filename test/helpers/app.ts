@@ -1,0 +1,40 @@
+/**
+ * Builds the same app the server runs, without listening, against a real Redis. Tests drive the
+ * collector with `app.collector.refresh()` and a fake clock instead of waiting for ticks.
+ */
+import Fastify, { type FastifyInstance } from 'fastify'
+import zenith from '../../server/app.js'
+import { parseConfig, type ZenithConfigInput } from '../../server/config.js'
+import type { Clock } from '../../server/clock.js'
+
+export interface TestAppOptions extends Omit<ZenithConfigInput, 'redisUrl'> {
+  redisUrl: string
+  clock?: Clock
+  autoStart?: boolean
+  /** receives the app's pino lines (JSON), for tests that assert on logs */
+  logLines?: string[]
+}
+
+export async function buildTestApp(options: TestAppOptions): Promise<FastifyInstance> {
+  const { clock = () => Date.now(), autoStart = false, logLines, ...input } = options
+  const config = parseConfig({ selfMonitor: false, logLevel: logLines ? 'info' : 'silent', ...input })
+  const stream = logLines && { write: (line: string) => void logLines.push(line) }
+  const app = Fastify({ logger: stream ? { level: config.logLevel, stream } : { level: config.logLevel } })
+  await app.register(zenith, { config: { ...config, redisUrl: options.redisUrl }, clock, autoStart })
+  await app.ready()
+  return app
+}
+
+/** A clock tests move by hand. */
+export function fakeClock(start = Date.UTC(2026, 10, 23, 12, 0, 0)) {
+  let now = start
+  const clock: Clock & { advance(ms: number): void; set(ms: number): void } = Object.assign(() => now, {
+    advance(ms: number) {
+      now += ms
+    },
+    set(ms: number) {
+      now = ms
+    },
+  })
+  return clock
+}
