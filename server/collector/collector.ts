@@ -1,15 +1,15 @@
 /**
- * The one loop that reads Redis. Each tick produces a new immutable Snapshot; listeners (history,
- * alerts) are told after it is published. Ticks never overlap: the next is scheduled only when the
- * previous one has finished.
+ * The one loop that reads Redis. Each tick runs every part (nodes, queues, …) and publishes a new
+ * immutable Snapshot; listeners (history, alerts) are told after it is published. Ticks never
+ * overlap: the next is scheduled only when the previous one has finished. If any part fails the
+ * tick counts as "Redis unreachable" and the previous data is kept whole, so a page never mixes
+ * two ticks.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { Clock } from '../clock.js'
-import type { NodeCollector } from './node-collector.js'
-import { EMPTY_SNAPSHOT, type Snapshot } from './snapshot.js'
+import type { CollectorPart, Snapshot, SnapshotParts } from './snapshot.js'
 
 export interface CollectorOptions {
-  nodes: NodeCollector
   clock: Clock
   log: FastifyBaseLogger
   tickMs: number
@@ -17,20 +17,30 @@ export interface CollectorOptions {
 
 export type SnapshotListener = (snapshot: Snapshot, previous: Snapshot) => void | Promise<void>
 
-const PRUNE_EVERY_TICKS = 30
-
 export class Collector {
-  #snapshot: Snapshot = EMPTY_SNAPSHOT
+  #snapshot: Snapshot
   #timer: NodeJS.Timeout | null = null
   #running: Promise<Snapshot> | null = null
   #stopped = true
-  #ticks = 0
+  readonly #parts: CollectorPart[] = []
   readonly #listeners: SnapshotListener[] = []
 
-  constructor(private readonly options: CollectorOptions) {}
+  constructor(private readonly options: CollectorOptions) {
+    this.#snapshot = Object.freeze({
+      version: 0,
+      generatedAt: 0,
+      redis: { up: false, downSince: null, lastError: 'not read yet' },
+      nodes: [],
+    } as Snapshot)
+  }
 
   get snapshot(): Snapshot {
     return this.#snapshot
+  }
+
+  addPart<K extends keyof SnapshotParts>(part: CollectorPart<K>): void {
+    this.#parts.push(part as unknown as CollectorPart)
+    this.#snapshot = Object.freeze({ ...this.#snapshot, [part.key]: part.initial })
   }
 
   onSnapshot(listener: SnapshotListener): void {
@@ -65,20 +75,19 @@ export class Collector {
   }
 
   async #tick(): Promise<Snapshot> {
-    const { clock, nodes, log } = this.options
+    const { clock, log } = this.options
     const previous = this.#snapshot
     const now = clock()
     let next: Snapshot
     try {
-      const records = await nodes.collect(now)
-      if (++this.#ticks % PRUNE_EVERY_TICKS === 0) await nodes.pruneIndex(now)
-      next = { version: previous.version + 1, generatedAt: now, redis: { up: true, downSince: null, lastError: null }, nodes: records }
-      if (!previous.redis.up && previous.redis.downSince !== null) log.info('redis reachable again')
+      const values = await Promise.all(this.#parts.map((part) => part.collect(now, previous)))
+      const parts = Object.fromEntries(this.#parts.map((part, i) => [part.key, values[i]]))
+      next = { ...previous, ...parts, version: previous.version + 1, generatedAt: now, redis: { up: true, downSince: null, lastError: null } }
+      if (previous.redis.downSince !== null) log.info('redis reachable again')
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
-      const downSince = previous.redis.downSince ?? now
-      if (previous.redis.up || previous.version === 0) log.warn({ err: message }, 'redis unreachable; serving the last snapshot')
-      next = { ...previous, version: previous.version + 1, generatedAt: now, redis: { up: false, downSince, lastError: message } }
+      if (previous.redis.downSince === null) log.warn({ err: message }, 'redis unreachable; serving the last snapshot')
+      next = { ...previous, version: previous.version + 1, generatedAt: now, redis: { up: false, downSince: previous.redis.downSince ?? now, lastError: message } }
     }
     this.#snapshot = Object.freeze(next)
     for (const listener of this.#listeners) {

@@ -8,7 +8,7 @@ import type { KeyFinder } from '../redis/key-finder.js'
 import type { RawValue } from '../redis/node-reader.js'
 import { DEAD_AFTER_MS } from '../nodes/health.js'
 import type { BadDataLog } from './bad-data-log.js'
-import { byServiceThenNode, type NodeRecord } from './snapshot.js'
+import { byServiceThenNode, type CollectorPart, type NodeRecord } from './snapshot.js'
 
 export interface NodeCollectorDeps {
   keys: ConsoleKeys
@@ -19,14 +19,20 @@ export interface NodeCollectorDeps {
   graceMs: number
 }
 
-export function createNodeCollector(deps: NodeCollectorDeps) {
+const PRUNE_INDEX_EVERY_TICKS = 30
+
+export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nodes'> {
   const { keys, finder, badData } = deps
   /** last good record per heartbeat key */
   const known = new Map<string, NodeRecord>()
   /** keys seen by SCAN that the index may not list (agents that only SET) */
   const scanned = new Set<string>()
 
+  let ticks = 0
+
   async function collect(now: number): Promise<NodeRecord[]> {
+    // index entries of nodes long gone would be read (as missing) forever without this
+    if (++ticks % PRUNE_INDEX_EVERY_TICKS === 0) await finder.pruneIndex(now)
     const [indexed, scan] = await Promise.all([finder.fromIndex(now), finder.scanStep()])
     for (const key of scan.keys) scanned.add(key)
     const wanted = new Set<string>([...indexed, ...scanned, ...known.keys()])
@@ -89,7 +95,5 @@ export function createNodeCollector(deps: NodeCollectorDeps) {
     }
   }
 
-  return { collect, pruneIndex: finder.pruneIndex }
+  return { key: 'nodes', initial: [], collect }
 }
-
-export type NodeCollector = ReturnType<typeof createNodeCollector>

@@ -21,21 +21,29 @@ export interface RedisStatus {
   readonly lastError: string | null
 }
 
-export interface Snapshot {
-  /** increases by one per snapshot; rendered fragments are cached per version */
-  readonly version: number
-  readonly generatedAt: number
-  readonly redis: RedisStatus
+/**
+ * What each collector part contributes. A feature area adds its part by augmenting this interface
+ * (`declare module '../collector/snapshot.js' { interface SnapshotParts { … } }`) and registering a
+ * CollectorPart, so the loop itself never changes when a feature is added.
+ */
+export interface SnapshotParts {
   /** sorted by service, then node id */
   readonly nodes: readonly NodeRecord[]
 }
 
-export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({
-  version: 0,
-  generatedAt: 0,
-  redis: Object.freeze({ up: false, downSince: null, lastError: 'not read yet' }),
-  nodes: Object.freeze([]) as readonly NodeRecord[],
-})
+export interface Snapshot extends SnapshotParts {
+  /** increases by one per snapshot; rendered fragments are cached per version */
+  readonly version: number
+  readonly generatedAt: number
+  readonly redis: RedisStatus
+}
+
+export interface CollectorPart<K extends keyof SnapshotParts = keyof SnapshotParts> {
+  readonly key: K
+  /** the value before the first successful read */
+  readonly initial: SnapshotParts[K]
+  collect(now: number, previous: Snapshot): Promise<SnapshotParts[K]>
+}
 
 export function byServiceThenNode(a: NodeRecord, b: NodeRecord): number {
   return a.service === b.service ? compare(a.nodeId, b.nodeId) : compare(a.service, b.service)

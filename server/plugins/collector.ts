@@ -35,8 +35,10 @@ export default fp<CollectorPluginOptions>(
       maxValueBytes: MAX_VALUE_BYTES,
       graceMs: options.graceMs,
     })
-    const collector = new Collector({ nodes, clock: options.clock, log: app.log, tickMs: options.tickMs })
+    const collector = new Collector({ clock: options.clock, log: app.log, tickMs: options.tickMs })
+    collector.addPart(nodes)
     app.decorate('collector', collector)
+    // later plugins add their parts during registration; the loop starts once all are in
     if (options.autoStart) app.addHook('onReady', async () => collector.start())
     app.addHook('onClose', async () => collector.stop())
   },
