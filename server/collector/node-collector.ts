@@ -27,6 +27,11 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
   const known = new Map<string, NodeRecord>()
   /** keys seen by SCAN that the index may not list (agents that only SET) */
   const scanned = new Set<string>()
+  /**
+   * the raw value behind each known record: ticks (2 s) outpace beats (10 s), so most reads
+   * return the same string and parsing and validating it again would be wasted work
+   */
+  const rawOf = new Map<string, string>()
 
   let ticks = 0
 
@@ -34,7 +39,10 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
     // index entries of nodes long gone would be read (as missing) forever without this
     if (++ticks % PRUNE_INDEX_EVERY_TICKS === 0) await finder.pruneIndex(now)
     const [indexed, scan] = await Promise.all([finder.fromIndex(now), finder.scanStep()])
-    for (const key of scan.keys) scanned.add(key)
+    for (const key of scan.keys) {
+      if (keys.parseNode(key)) scanned.add(key)
+      else badData.report(key, 'key name outside the name rule')
+    }
     const wanted = new Set<string>([...indexed, ...scanned, ...known.keys()])
     const values = await deps.readValues([...wanted])
 
@@ -49,11 +57,9 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
   }
 
   function toRecord(value: RawValue): NodeRecord | null {
+    // every key here passed parseNode already: scanned keys above, indexed keys when built
     const ref = keys.parseNode(value.key)
-    if (!ref) {
-      badData.report(value.key, 'key name outside the name rule')
-      return null
-    }
+    if (!ref) return null
     switch (value.status) {
       case 'missing':
         return null
@@ -64,6 +70,8 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
         badData.report(value.key, `key holds a ${value.type}, not a string`)
         return null
     }
+    const previous = known.get(value.key)
+    if (previous && rawOf.get(value.key) === value.raw) return previous.keyPresent ? previous : { ...previous, keyPresent: true }
     const json = parseAgentJson(value.raw, deps.maxValueBytes)
     if (!json.ok) {
       badData.report(value.key, json.error)
@@ -75,6 +83,7 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
       return null
     }
     if (beat.skipped.length > 0) badData.report(value.key, `fields skipped: ${beat.skipped.join(', ')}`)
+    rawOf.set(value.key, value.raw)
     return {
       service: ref.service,
       nodeId: ref.nodeId,
@@ -91,7 +100,10 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
 
   function expire(now: number): void {
     for (const [key, record] of known) {
-      if (!record.keyPresent && now - record.lastSeenAt > DEAD_AFTER_MS + deps.graceMs) known.delete(key)
+      if (!record.keyPresent && now - record.lastSeenAt > DEAD_AFTER_MS + deps.graceMs) {
+        known.delete(key)
+        rawOf.delete(key)
+      }
     }
   }
 

@@ -6,6 +6,7 @@ import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
 import { connectRedis } from '../redis/connection.js'
 import { createConsoleKeys, type ConsoleKeys } from '../redis/keys.js'
+import { waitUntilReady } from '../redis/connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -22,6 +23,9 @@ export interface RedisPluginOptions {
 export default fp<RedisPluginOptions>(
   async (app, options) => {
     const redis = connectRedis(options.url, 'zenith-console')
+    // commands fail fast while disconnected, so give the first connect a moment; a Redis that is
+    // down at boot does not stop the console, which starts with the "unreachable" banner instead
+    await waitUntilReady(redis, 3000)
     app.decorate('redis', redis)
     app.decorate('keys', createConsoleKeys(options.prefix))
     app.addHook('onClose', async () => {

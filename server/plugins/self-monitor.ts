@@ -1,9 +1,10 @@
 /**
  * The console monitors itself with the SDK, as service `zenith`, so a fresh start shows one live
- * node and proves the whole path from agent to page works.
+ * node and proves the whole path from agent to page works. The SDK is loaded only when this runs,
+ * so a console started without self-monitoring carries none of its timers.
  */
 import fp from 'fastify-plugin'
-import { startPulse, type QuasarAgent } from '@gravito/quasar'
+import type { QuasarAgent } from '@gravito/quasar'
 
 export interface SelfMonitorOptions {
   redisUrl: string
@@ -15,12 +16,13 @@ export default fp<SelfMonitorOptions>(
   async (app, options) => {
     let agent: QuasarAgent | null = null
     app.addHook('onReady', async () => {
+      const { startPulse } = await import('@gravito/quasar')
       agent = startPulse({
         service: 'zenith',
         url: options.redisUrl,
         prefix: options.prefix,
         appVersion: options.appVersion,
-        onError: (error) => app.log.debug({ err: error }, 'self-monitor beat failed'),
+        onError: (error: unknown) => app.log.debug({ err: error }, 'self-monitor beat failed'),
       })
     })
     app.addHook('onClose', async () => {

@@ -24,3 +24,18 @@ export function connectRedis(url: string, connectionName: string): Redis {
   redis.on('error', () => {})
   return redis
 }
+
+/** Resolves when the connection is ready or after `timeoutMs`, whichever comes first. */
+export async function waitUntilReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return true
+  return new Promise((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer)
+      redis.off('ready', onReady)
+      resolve(ready)
+    }
+    const onReady = () => done(true)
+    const timer = setTimeout(() => done(false), timeoutMs)
+    redis.once('ready', onReady)
+  })
+}

@@ -1,0 +1,72 @@
+/**
+ * Collector refresh against the floor: a raw pipelined GET of the same heartbeat keys, no parsing.
+ * Both run alternately in the same process against the same Redis, so machine noise hits both.
+ */
+import { Redis } from 'ioredis'
+import { MAX_VALUE_BYTES } from '@gravito/quasar/protocol'
+import { createNodeCollector } from '../server/collector/node-collector.js'
+import { createBadDataLog } from '../server/collector/bad-data-log.js'
+import { createKeyFinder } from '../server/redis/key-finder.js'
+import { createNodeReader } from '../server/redis/node-reader.js'
+import { createConsoleKeys } from '../server/redis/keys.js'
+import { writeNodes } from './fixtures.js'
+import { median, percentile, round, timeRuns } from './stats.js'
+
+export interface CollectorResult {
+  nodes: number
+  rawMedianMs: number
+  collectorMedianMs: number
+  collectorP95Ms: number
+  ratio: number
+}
+
+export async function benchCollector(url: string, sizes: number[], runs = 15): Promise<CollectorResult[]> {
+  const redis = new Redis(url)
+  const results: CollectorResult[] = []
+  try {
+    for (const size of sizes) {
+      await redis.flushall()
+      const now = Date.now()
+      const nodeKeys = await writeNodes(redis, size, 20, now)
+      const keys = createConsoleKeys('gravito:quasar:')
+      const part = createNodeCollector({
+        keys,
+        finder: createKeyFinder(redis, keys, { indexWindowMs: 330_000 }),
+        readValues: createNodeReader(redis, MAX_VALUE_BYTES),
+        badData: createBadDataLog({ warn: () => {} }, Date.now),
+        maxValueBytes: MAX_VALUE_BYTES,
+        graceMs: 300_000,
+      })
+      const rawRead = async () => {
+        const pipeline = redis.pipeline()
+        for (let i = 0; i < nodeKeys.length; i += 500) pipeline.mget(...nodeKeys.slice(i, i + 500))
+        await pipeline.exec()
+      }
+      const collect = async () => {
+        const records = await part.collect(now, undefined as never)
+        if (records.length !== size) throw new Error(`collector saw ${records.length} of ${size} nodes`)
+      }
+      const raw: number[] = []
+      const ours: number[] = []
+      // alternate so both see the same machine conditions
+      await timeRuns(rawRead, 0, 3)
+      await timeRuns(collect, 0, 3)
+      for (let i = 0; i < runs; i++) {
+        raw.push(...(await timeRuns(rawRead, 1, 0)))
+        ours.push(...(await timeRuns(collect, 1, 0)))
+      }
+      const rawMedianMs = median(raw)
+      const collectorMedianMs = median(ours)
+      results.push({
+        nodes: size,
+        rawMedianMs: round(rawMedianMs),
+        collectorMedianMs: round(collectorMedianMs),
+        collectorP95Ms: round(percentile(ours, 95)),
+        ratio: round(collectorMedianMs / rawMedianMs, 2),
+      })
+    }
+  } finally {
+    redis.disconnect()
+  }
+  return results
+}

@@ -1,0 +1,44 @@
+/**
+ * The console as it runs in production (collector loop, cached fragments) plus, for comparison, a
+ * naive handler that does what per-request monitors do: SCAN and read Redis on every request,
+ * then render the same template. Run as a child process so the load generator does not share its
+ * event loop. Prints the listening port on stdout.
+ */
+import Fastify from 'fastify'
+import zenith from '../server/app.js'
+import { parseConfig } from '../server/config.js'
+import { buildPulseView } from '../server/nodes/service.js'
+import { byServiceThenNode, type NodeRecord, type Snapshot } from '../server/collector/snapshot.js'
+import { readHeartbeat } from '@gravito/quasar/protocol'
+
+const redisUrl = process.argv[2]!
+const config = parseConfig({ selfMonitor: false, logLevel: 'warn', tickMs: 2000 })
+const app = Fastify({ logger: { level: 'warn' } })
+await app.register(zenith, { config: { ...config, redisUrl }, clock: Date.now, autoStart: true })
+
+app.get('/naive/pulse/fragments/nodes', async (_request, reply) => {
+  const keys: string[] = []
+  let cursor = '0'
+  do {
+    const [next, batch] = await app.redis.scan(cursor, 'MATCH', app.keys.nodePattern(), 'COUNT', 1000)
+    keys.push(...batch)
+    cursor = next
+  } while (cursor !== '0')
+  const values = keys.length > 0 ? await app.redis.mget(...keys) : []
+  const nodes: NodeRecord[] = []
+  values.forEach((raw, i) => {
+    const ref = app.keys.parseNode(keys[i]!)
+    if (!raw || !ref) return
+    const beat = readHeartbeat(JSON.parse(raw))
+    if (beat.ok) nodes.push({ ...ref, heartbeat: beat.value, lastSeenAt: beat.value.timestamp, keyPresent: true })
+  })
+  const snapshot: Snapshot = { version: 0, generatedAt: Date.now(), redis: { up: true, downSince: null, lastError: null }, nodes: nodes.sort(byServiceThenNode) }
+  const html = await app.view('pulse/nodes', { view: buildPulseView(snapshot), filter: '', redis: snapshot.redis })
+  return reply.type('text/html').send(html)
+})
+
+await app.listen({ host: '127.0.0.1', port: 0 })
+await app.collector.refresh()
+const address = app.server.address()
+process.stdout.write(`${typeof address === 'object' && address ? address.port : 0}\n`)
+process.on('SIGTERM', () => void app.close().then(() => process.exit(0)))
