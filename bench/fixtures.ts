@@ -3,11 +3,12 @@ import type { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
 import { sampleHeartbeat } from '../test/helpers/heartbeat.js'
 
-export async function writeNodes(redis: Redis, count: number, services: number, now: number): Promise<string[]> {
+export async function writeNodes(redis: Redis, count: number, services: number, now: number, only?: (i: number) => boolean): Promise<string[]> {
   const keys = createKeys()
   const written: string[] = []
   let pipeline = redis.pipeline()
   for (let i = 0; i < count; i++) {
+    if (only && !only(i)) continue
     const service = `service-${i % services}`
     const nodeId = `node-${i}`
     const key = keys.node(service, nodeId)

@@ -25,8 +25,8 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
   const { keys, finder, badData } = deps
   /** last good record per heartbeat key */
   const known = new Map<string, NodeRecord>()
-  /** keys seen by SCAN that the index may not list (agents that only SET) */
-  const scanned = new Set<string>()
+  /** keys found by the index or SCAN and not yet seen missing */
+  const tracked = new Set<string>()
   /**
    * the raw value behind each known record: ticks (2 s) outpace beats (10 s), so most reads
    * return the same string and parsing and validating it again would be wasted work
@@ -38,19 +38,22 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
   async function collect(now: number): Promise<NodeRecord[]> {
     // index entries of nodes long gone would be read (as missing) forever without this
     if (++ticks % PRUNE_INDEX_EVERY_TICKS === 0) await finder.pruneIndex(now)
-    const [indexed, scan] = await Promise.all([finder.fromIndex(now), finder.scanStep()])
-    for (const key of scan.keys) {
-      if (keys.parseNode(key)) scanned.add(key)
+    const [indexed, scanned] = await Promise.all([finder.fromIndex(now), finder.scanStep(now)])
+    for (const key of indexed.keys) tracked.add(key)
+    for (const key of scanned) {
+      if (keys.parseNode(key)) tracked.add(key)
       else badData.report(key, 'key name outside the name rule')
     }
-    const wanted = new Set<string>([...indexed, ...scanned, ...known.keys()])
-    const values = await deps.readValues([...wanted])
+    const values = await deps.readValues([...new Set([...tracked, ...known.keys()])])
 
     for (const value of values) {
       const record = toRecord(value)
-      if (record) known.set(value.key, record)
-      else if (value.status === 'missing') scanned.delete(value.key)
-      if (!record) markGone(value.key)
+      if (record) {
+        known.set(value.key, record)
+        continue
+      }
+      if (value.status === 'missing') tracked.delete(value.key)
+      markGone(value.key)
     }
     expire(now)
     return [...known.values()].sort(byServiceThenNode)

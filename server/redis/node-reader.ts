@@ -1,31 +1,14 @@
 /**
- * Reads heartbeat keys in bulk. One Lua call per chunk checks each key's type and length before
- * returning its value, so a 10 MB value or a hash squatting on a node key costs Redis a few
- * microseconds and the console nothing. Scripts need every key in one slot on Redis Cluster; a
- * cluster reader would group keys by slot before calling this per node.
+ * Reads heartbeat keys in bulk with pipelined MGET: the cheapest way Redis can hand over many
+ * values. Two kinds of hostile key need care without slowing that path down:
+ * - a key of another type (a hash squatting on a node key) reads as nil from MGET; nil keys get a
+ *   TYPE check in a second round trip, which only runs when some key came back nil;
+ * - a huge value is read once, recognised by its length, then left out of the MGET and watched
+ *   with STRLEN until it shrinks, so a 10 MB value costs the wire once, not every tick.
+ * Multi-key commands need every key in one slot on Redis Cluster; a cluster reader would group
+ * keys by slot and call this per group.
  */
 import type { Redis } from 'ioredis'
-
-const READ_NODES_LUA = `
-local limit = tonumber(ARGV[1])
-local out = {}
-for _, key in ipairs(KEYS) do
-  local kind = redis.call('TYPE', key).ok
-  if kind == 'none' then
-    out[#out + 1] = 0; out[#out + 1] = ''
-  elseif kind ~= 'string' then
-    out[#out + 1] = 3; out[#out + 1] = kind
-  else
-    local size = redis.call('STRLEN', key)
-    if size > limit then
-      out[#out + 1] = 2; out[#out + 1] = tostring(size)
-    else
-      out[#out + 1] = 1; out[#out + 1] = redis.call('GET', key)
-    end
-  end
-end
-return out
-`
 
 export type RawValue =
   | { key: string; status: 'missing' }
@@ -35,41 +18,63 @@ export type RawValue =
 
 const CHUNK = 500
 
-type ReaderRedis = Redis & { zenithReadNodes(count: number, ...args: (string | number)[]): Promise<(number | string)[]> }
-
 export function createNodeReader(redis: Redis, maxBytes: number) {
-  if (!('zenithReadNodes' in redis)) redis.defineCommand('zenithReadNodes', { lua: READ_NODES_LUA })
-  const scripted = redis as ReaderRedis
+  /** keys last seen holding a value over maxBytes */
+  const oversized = new Set<string>()
 
   return async function readValues(keys: readonly string[]): Promise<RawValue[]> {
-    const pipeline = scripted.pipeline()
-    for (let start = 0; start < keys.length; start += CHUNK) {
-      const chunk = keys.slice(start, start + CHUNK)
-      ;(pipeline as unknown as ReaderRedis).zenithReadNodes(chunk.length, ...chunk, maxBytes)
-    }
+    const normal = keys.filter((key) => !oversized.has(key))
+    const watched = keys.filter((key) => oversized.has(key))
+    const pipeline = redis.pipeline()
+    for (let start = 0; start < normal.length; start += CHUNK) pipeline.mget(...normal.slice(start, start + CHUNK))
+    for (const key of watched) pipeline.strlen(key)
     const replies = (await pipeline.exec()) ?? []
+    for (const [error] of replies) if (error) throw error
+
     const values: RawValue[] = []
-    replies.forEach(([error, reply], chunkIndex) => {
-      if (error) throw error
-      const flat = reply as (number | string)[]
-      for (let i = 0; i < flat.length; i += 2) {
-        const key = keys[chunkIndex * CHUNK + i / 2]!
-        values.push(decode(key, Number(flat[i]), String(flat[i + 1])))
+    /** keys to look at again in a second round trip: nil from MGET, or no longer oversized */
+    const recheck: string[] = []
+    replies.slice(0, Math.ceil(normal.length / CHUNK)).forEach(([, reply], chunk) => {
+      ;(reply as (string | null)[]).forEach((raw, i) => {
+        const key = normal[chunk * CHUNK + i]!
+        if (raw === null) recheck.push(key)
+        else values.push(checkSize(key, raw))
+      })
+    })
+    const sizes = replies.slice(Math.ceil(normal.length / CHUNK))
+    watched.forEach((key, i) => {
+      const size = Number(sizes[i]?.[1] ?? 0)
+      if (size > maxBytes) values.push({ key, status: 'too-large', size })
+      else {
+        oversized.delete(key)
+        recheck.push(key)
       }
     })
+    values.push(...(await readOneByOne(recheck)))
     return values
   }
-}
 
-function decode(key: string, code: number, payload: string): RawValue {
-  switch (code) {
-    case 1:
-      return { key, status: 'ok', raw: payload }
-    case 2:
-      return { key, status: 'too-large', size: Number(payload) }
-    case 3:
-      return { key, status: 'wrong-type', type: payload }
-    default:
-      return { key, status: 'missing' }
+  function checkSize(key: string, raw: string): RawValue {
+    // UTF-8 needs at most 3 bytes per UTF-16 unit: short strings skip the byte count
+    const size = raw.length * 3 <= maxBytes ? raw.length : Buffer.byteLength(raw)
+    if (size <= maxBytes) return { key, status: 'ok', raw }
+    oversized.add(key)
+    return { key, status: 'too-large', size }
+  }
+
+  /** TYPE and GET together: tells a missing key from one of another type, and reads the rest. */
+  async function readOneByOne(keys: string[]): Promise<RawValue[]> {
+    if (keys.length === 0) return []
+    const pipeline = redis.pipeline()
+    for (const key of keys) pipeline.type(key).get(key)
+    const replies = (await pipeline.exec()) ?? []
+    return keys.map((key, i): RawValue => {
+      const [typeError, type] = replies[2 * i] ?? [null, 'none']
+      if (typeError) throw typeError
+      if (type === 'none') return { key, status: 'missing' }
+      if (type !== 'string') return { key, status: 'wrong-type', type: String(type) }
+      const raw = replies[2 * i + 1]?.[1]
+      return typeof raw === 'string' ? checkSize(key, raw) : { key, status: 'missing' }
+    })
   }
 }

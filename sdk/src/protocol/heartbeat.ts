@@ -53,6 +53,10 @@ export function readHeartbeat(input: unknown): ReadResult<PartialHeartbeat> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, error: 'heartbeat is not a JSON object' }
   }
+  // fast path: a conforming beat validates in one pass; field-by-field only for the rest
+  const whole = heartbeatSchema.safeParse(input)
+  if (whole.success) return { ok: true, value: whole.data, skipped: [] }
+
   const record = input as Record<string, unknown>
   const timestamp = heartbeatSchema.shape.timestamp.safeParse(record.timestamp)
   if (!timestamp.success) return { ok: false, error: 'timestamp is missing or not a finite number' }
