@@ -7,11 +7,13 @@ import formbody from '@fastify/formbody'
 import type { Clock } from './clock.js'
 import type { ZenithConfig } from './config.js'
 import views from './plugins/views.js'
+import auth from './auth/plugin.js'
 import redis from './plugins/redis.js'
 import collector from './plugins/collector.js'
 import selfMonitor from './plugins/self-monitor.js'
 import systemRoutes from './system/routes.js'
 import nodesRoutes from './nodes/routes.js'
+import alerts from './alerts/plugin.js'
 import { APP_VERSION } from './version.js'
 
 export interface AppOptions {
@@ -27,6 +29,7 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   // infrastructure
   await app.register(formbody)
   await app.register(views)
+  await app.register(auth, { config, clock })
 
   // data access and collection
   await app.register(redis, { url: config.redisUrl, prefix: config.prefix })
@@ -38,4 +41,5 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   // features
   await app.register(systemRoutes)
   await app.register(nodesRoutes)
+  await app.register(alerts, { clock, file: config.alertsFile })
 }

@@ -28,6 +28,21 @@ export const configSchema = z.object({
   /** monitor the console itself with the SDK as service `zenith` */
   selfMonitor: z.boolean().default(true),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** one shared password (ZENITH_PASSWORD); logging in with it gives the operator role */
+  password: z.string().min(1).max(1024).optional(),
+  /** path of a JSON or YAML users file with scrypt hashes and roles (ZENITH_USERS) */
+  usersFile: z.string().min(1).optional(),
+  /** bearer token accepted under /api/ with the operator role (ZENITH_API_TOKEN) */
+  apiToken: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
+  /** allow listening on a non-loopback address without a password */
+  insecure: z.boolean().default(false),
+  /**
+   * signs session cookies and CSRF tokens (ZENITH_SESSION_SECRET); absent, a random one per
+   * process, so replicas behind one load balancer must all be given the same value
+   */
+  sessionSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** path of a JSON or YAML alert rules file (--alerts, ZENITH_ALERTS); absent: the default rules */
+  alertsFile: z.string().min(1).optional(),
 })
 
 export type ZenithConfig = z.infer<typeof configSchema>

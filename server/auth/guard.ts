@@ -1,0 +1,122 @@
+/**
+ * The hooks every request passes through:
+ * - onRequest: who is asking (Bearer token under /api/, else the session cookie, else anonymous
+ *   when running open); unauthenticated requests go to the login page (browsers), get 401 with
+ *   HX-Redirect (htmx, which would otherwise swap the login page into a fragment) or 401 JSON (API).
+ *   JSON API writes must say `application/json`, which a cross-site form or simple fetch cannot.
+ * - preValidation (after body parsing): state-changing requests carry the CSRF token.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ANONYMOUS, WRITE_METHODS, isApiPath, isHtmx, pathOf, refuse, type AuthContext, type RequestAuth } from './context.js'
+import { SESSION_COOKIE, csrfToken, decodeSession, loginUrl, safeEqual } from './session.js'
+
+/** Route patterns anyone may reach: probes, static assets, the login form itself. */
+const OPEN_ROUTES = new Set(['/livez', '/readyz', '/login', '/assets/*'])
+
+export const CSRF_HEADER = 'x-csrf-token'
+export const CSRF_FIELD = '_csrf'
+
+export function installGuard(app: FastifyInstance, context: AuthContext, auths: WeakMap<FastifyRequest, RequestAuth>) {
+  const { credentials, keys, apiToken } = context
+  const loginRequired = credentials.mode !== 'none'
+
+  function fromSession(request: FastifyRequest): RequestAuth | null {
+    const raw = request.cookies[SESSION_COOKIE]
+    if (!loginRequired || !raw) return null
+    const unsigned = request.unsignCookie(raw)
+    if (!unsigned.valid || unsigned.value === null) return null
+    const session = decodeSession(unsigned.value, context.clock())
+    const user = session && credentials.fromSession(session)
+    return session && user ? { user, via: 'session', csrfSubject: session.sid } : null
+  }
+
+  /** The caller's identity, null when none was given, 'bad-token' when a wrong one was. */
+  function identify(request: FastifyRequest, api: boolean): RequestAuth | 'bad-token' | null {
+    const authorization = request.headers.authorization
+    if (api && apiToken !== undefined && authorization !== undefined) {
+      const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization)
+      return match && safeEqual(match[1]!, apiToken) ? { user: { username: 'api-token', role: 'operator' }, via: 'token', csrfSubject: null } : 'bad-token'
+    }
+    const session = fromSession(request)
+    if (session) return session
+    const required = api ? loginRequired || apiToken !== undefined : loginRequired
+    return required ? null : { user: ANONYMOUS, via: 'open', csrfSubject: 'anonymous' }
+  }
+
+  function sendToLogin(request: FastifyRequest, reply: FastifyReply, api: boolean) {
+    if (api) {
+      if (apiToken !== undefined) reply.header('www-authenticate', 'Bearer realm="zenith"')
+      return refuse(request, reply, 401, 'log in or send Authorization: Bearer <token>')
+    }
+    if (isHtmx(request)) {
+      // htmx follows a 303 inside fetch and would swap the login page into the fragment
+      return reply.code(401).header('hx-redirect', loginUrl(pathOfUrl(request.headers['hx-current-url']))).type('text/plain; charset=utf-8').send('log in first')
+    }
+    const next = request.method === 'GET' || request.method === 'HEAD' ? request.url : undefined
+    return reply.redirect(loginUrl(next), 303)
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
+    const api = isApiPath(pathOf(request.url))
+    const found = identify(request, api)
+    if (found === 'bad-token') return sendToLogin(request, reply, true)
+    if (found) {
+      request.user = found.user
+      auths.set(request, found)
+    }
+    const token = found?.csrfSubject ? csrfToken(keys, found.csrfSubject) : ''
+    reply.locals = {
+      ...reply.locals,
+      auth: {
+        user: found?.user ?? null,
+        session: found?.via === 'session',
+        csrfToken: token,
+        // for `hx-headers:inherited` on <body>; the template escapes it like any other string
+        csrfHeaders: token ? JSON.stringify({ 'X-CSRF-Token': token }) : '',
+      },
+    }
+    if (!found && !OPEN_ROUTES.has(request.routeOptions.url ?? '')) return sendToLogin(request, reply, api)
+    if (api && needsJsonBody(request) && !isJson(request.headers['content-type'])) {
+      return reply.code(415).send({ error: 'Unsupported Media Type', message: 'API writes must send Content-Type: application/json' })
+    }
+  })
+
+  app.addHook('preValidation', async (request, reply) => {
+    if (!WRITE_METHODS.has(request.method) || request.routeOptions.url === '/login') return
+    const auth = auths.get(request)
+    if (auth?.via === 'token') return
+    // an open console's API writes are guarded by the JSON rule: no cookie rides along, and a
+    // cross-site page cannot send application/json without a CORS preflight we never answer
+    if (auth?.via === 'open' && isApiPath(pathOf(request.url))) return
+    const expected = auth?.csrfSubject ? csrfToken(keys, auth.csrfSubject) : null
+    const body = request.body !== null && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : undefined
+    const given = request.headers[CSRF_HEADER] ?? body?.[CSRF_FIELD]
+    if (expected === null || typeof given !== 'string' || !safeEqual(given, expected)) {
+      request.log.warn({ event: 'csrf_refused', method: request.method, url: pathOf(request.url), user: auth?.user.username }, 'missing or invalid CSRF token')
+      return refuse(request, reply, 403, 'missing or invalid CSRF token: reload the page and try again')
+    }
+    // forms validate their own fields; the token is not one of them
+    if (body) delete body[CSRF_FIELD]
+  })
+}
+
+function needsJsonBody(request: FastifyRequest): boolean {
+  if (request.method === 'POST' || request.method === 'PUT' || request.method === 'PATCH') return true
+  // a bodiless DELETE is not a simple request (it needs a preflight), and Fastify refuses an empty JSON body
+  if (request.method !== 'DELETE') return false
+  return request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] ?? '0') !== '0'
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.split(';')[0]!.trim().toLowerCase() === 'application/json'
+}
+
+function pathOfUrl(value: string | string[] | undefined): string | undefined {
+  if (typeof value !== 'string') return undefined
+  try {
+    const url = new URL(value)
+    return url.pathname + url.search
+  } catch {
+    return undefined
+  }
+}

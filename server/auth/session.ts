@@ -1,0 +1,113 @@
+/**
+ * Stateless sessions: the cookie carries { sid, username, role, expiry, password digest } and is
+ * signed (HMAC-SHA256, @fastify/cookie) with a key derived from the session secret. Nothing is
+ * stored server-side, so any replica started with the same ZENITH_SESSION_SECRET accepts it.
+ * The CSRF token is an HMAC of the session id, so it needs no storage either.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { z } from 'zod'
+import { roleSchema, usernameSchema, type Role } from './users.js'
+
+export const SESSION_COOKIE = 'zenith_session'
+export const LOGIN_COOKIE = 'zenith_login'
+export const SESSION_TTL_MS = 12 * 60 * 60_000
+/** how long a login form stays valid after it was served */
+export const LOGIN_FORM_TTL_MS = 2 * 60 * 60_000
+
+export interface AuthUser {
+  username: string
+  role: Role
+}
+
+/** Separate keys per use, so a value signed for one purpose never verifies for another. */
+export interface AuthKeys {
+  cookie: Buffer
+  csrf: Buffer
+  fingerprint: Buffer
+}
+
+export function deriveKeys(secret: string | Buffer): AuthKeys {
+  const derive = (purpose: string) => createHmac('sha256', secret).update(`zenith/${purpose}`).digest()
+  return { cookie: derive('cookie'), csrf: derive('csrf'), fingerprint: derive('fingerprint') }
+}
+
+function hmac(key: Buffer, value: string): string {
+  return createHmac('sha256', key).update(value).digest('base64url')
+}
+
+/** Compares two strings in time independent of where they differ (hashing first equalises length). */
+export function safeEqual(a: string, b: string): boolean {
+  const digest = (value: string) => createHmac('sha256', 'compare').update(value).digest()
+  return timingSafeEqual(digest(a), digest(b))
+}
+
+/** The CSRF token for a session id (or `anonymous` when running open). */
+export function csrfToken(keys: AuthKeys, subject: string): string {
+  return hmac(keys.csrf, `session:${subject}`)
+}
+
+export function loginFormToken(keys: AuthKeys, nonce: string): string {
+  return hmac(keys.csrf, `login:${nonce}`)
+}
+
+/** A short digest of the credential the session was made with; a changed password ends the session. */
+export function credentialFingerprint(keys: AuthKeys, credential: string): string {
+  return hmac(keys.fingerprint, credential).slice(0, 16)
+}
+
+const sessionSchema = z.object({
+  sid: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
+  u: usernameSchema,
+  r: roleSchema,
+  exp: z.number().int().positive(),
+  fp: z.string().max(64),
+})
+
+export type Session = z.infer<typeof sessionSchema>
+
+export function newSession(user: AuthUser, fingerprint: string, now: number): Session {
+  return { sid: randomBytes(16).toString('base64url'), u: user.username, r: user.role, exp: now + SESSION_TTL_MS, fp: fingerprint }
+}
+
+/** Cookie payload before signing: base64url JSON keeps it inside the cookie value alphabet. */
+export function encodeSession(session: Session): string {
+  return Buffer.from(JSON.stringify(session)).toString('base64url')
+}
+
+/** Decodes a payload whose signature was already checked; null when malformed or expired. */
+export function decodeSession(payload: string, now: number): Session | null {
+  if (payload.length > 1024) return null
+  let json: unknown
+  try {
+    json = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+  } catch {
+    return null
+  }
+  const parsed = sessionSchema.safeParse(json)
+  if (!parsed.success || parsed.data.exp <= now) return null
+  return parsed.data
+}
+
+/**
+ * Where to send the browser after login: only a path on this site. Anything else (absolute URLs,
+ * `//host`, backslashes that browsers read as slashes, control characters) becomes `/`.
+ */
+export function safeNext(next: unknown): string {
+  if (typeof next !== 'string' || next.length === 0 || next.length > 2048) return '/'
+  if (!next.startsWith('/') || next.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(next)) return '/'
+  let url: URL
+  try {
+    url = new URL(next, 'http://zenith.invalid')
+  } catch {
+    return '/'
+  }
+  if (url.origin !== 'http://zenith.invalid') return '/'
+  const path = url.pathname + url.search + url.hash
+  if (url.pathname === '/login' || url.pathname === '/logout') return '/'
+  return path
+}
+
+export function loginUrl(next?: string): string {
+  const target = safeNext(next)
+  return target === '/' ? '/login' : `/login?next=${encodeURIComponent(target)}`
+}
