@@ -1,0 +1,226 @@
+/**
+ * QuasarAgent: the in-app agent. Each interval it builds a heartbeat and writes it, with the index
+ * entry, in one pipeline. It never hurts its host: no throw after start, no unhandled rejection,
+ * unref'd timers, no overlapping beats, and with Redis away a beat is dropped, never queued.
+ * Features (queue probes, slow logs, commands) plug in as extensions run with each beat.
+ */
+import type { ChainableCommander, Redis } from 'ioredis'
+import {
+  createKeys,
+  HEARTBEAT_TTL_SECONDS,
+  isValidName,
+  PROTOCOL_VERSION,
+  sanitizeName,
+  type Heartbeat,
+  type ProtocolKeys,
+} from './protocol/index.js'
+import { closeConnection, openConnection, type Connection } from './transport.js'
+import { createCpuSampler } from './metrics/cpu.js'
+import { readMemory } from './metrics/memory.js'
+import { createEventLoopSampler } from './metrics/event-loop.js'
+import { readDisk } from './metrics/disk.js'
+import { detectRuntime, safeHostname } from './metrics/runtime.js'
+
+export interface PulseOptions {
+  /** service name, `^[A-Za-z0-9._-]{1,64}$` */
+  service: string
+  /** transport Redis URL (where the console reads); default REDIS_URL or redis://127.0.0.1:6379 */
+  url?: string
+  /** or an ioredis instance you own; the agent never closes it */
+  redis?: Redis
+  /** the application's own Redis (queues live there); defaults to the transport connection */
+  app?: string | Redis
+  nodeId?: string
+  intervalMs?: number
+  appVersion?: string
+  framework?: string
+  prefix?: string
+  /** shared secret for signed commands; default QUASAR_TOKEN; never logged */
+  token?: string
+  onError?: (error: unknown) => void
+}
+
+/** Something that runs with every beat: adds heartbeat fields and/or commands to the pipeline. */
+export interface AgentExtension {
+  beforeBeat?(): Promise<Partial<Heartbeat> | undefined> | Partial<Heartbeat> | undefined
+  onBeat?(pipeline: ChainableCommander, now: number): void
+  stop?(): Promise<void> | void
+}
+
+const DEFAULT_INTERVAL_MS = 10_000
+
+export class QuasarAgent {
+  readonly service: string
+  readonly nodeId: string
+  readonly keys: ProtocolKeys
+  readonly intervalMs: number
+  readonly #transport: Connection
+  readonly #app: Connection
+  readonly #options: PulseOptions
+  readonly #token: string | undefined
+  readonly #cpu = createCpuSampler()
+  readonly #eventLoop = createEventLoopSampler()
+  readonly #runtime = detectRuntime()
+  readonly #extensions: AgentExtension[] = []
+  #timer: NodeJS.Timeout | null = null
+  #beating: Promise<boolean> | null = null
+  #stopped = false
+
+  constructor(options: PulseOptions) {
+    if (!isValidName(options.service)) {
+      throw new TypeError(`service must match ^[A-Za-z0-9._-]{1,64}$, got ${JSON.stringify(options.service)}`)
+    }
+    if (options.nodeId !== undefined && !isValidName(options.nodeId)) {
+      throw new TypeError(`nodeId must match ^[A-Za-z0-9._-]{1,64}$, got ${JSON.stringify(options.nodeId)}`)
+    }
+    this.#options = options
+    this.service = options.service
+    this.nodeId = options.nodeId ?? sanitizeName(`${safeHostname()}-${process.pid}`)
+    this.intervalMs = Math.max(100, options.intervalMs ?? DEFAULT_INTERVAL_MS)
+    this.keys = createKeys(options.prefix)
+    this.#token = options.token ?? (process.env.QUASAR_TOKEN || undefined)
+    const fallbackUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
+    this.#transport = openConnection(options.redis ?? options.url, `quasar:${this.service}`, fallbackUrl)
+    this.#app = options.app === undefined ? { ...this.#transport, owned: false } : openConnection(options.app, `quasar-app:${this.service}`, fallbackUrl)
+  }
+
+  /** The transport connection (where heartbeats go). */
+  get transport(): Redis {
+    return this.#transport.redis
+  }
+
+  /** The application's Redis (where its queues live). */
+  get appRedis(): Redis {
+    return this.#app.redis
+  }
+
+  /** For extensions that sign or verify; not exposed in any output. */
+  get hasToken(): boolean {
+    return this.#token !== undefined
+  }
+
+  /** @internal used by the command extension to derive its signing key */
+  tokenForSigning(): string | undefined {
+    return this.#token
+  }
+
+  start(): this {
+    // a beat as soon as the connection is (again) ready, so a node shows up at once and beats
+    // resume right after an outage instead of up to one interval later
+    this.#transport.redis.on('ready', this.#onReady)
+    this.#schedule(0)
+    return this
+  }
+
+  readonly #onReady = () => {
+    if (!this.#stopped) void this.beat()
+  }
+
+  use(extension: AgentExtension): void {
+    this.#extensions.push(extension)
+  }
+
+  /** Reports an error to onError; an onError that throws is ignored, never the host's problem. */
+  report(error: unknown): void {
+    try {
+      this.#options.onError?.(error)
+    } catch {
+      // swallowed on purpose: monitoring must never break its host
+    }
+  }
+
+  /** Runs one beat now (or joins the one in flight). Resolves true if the beat was written. */
+  beat(): Promise<boolean> {
+    this.#beating ??= this.#beatOnce().finally(() => {
+      this.#beating = null
+    })
+    return this.#beating
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    this.#transport.redis.off('ready', this.#onReady)
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = null
+    await this.#beating?.catch(() => {})
+    for (const extension of this.#extensions) {
+      try {
+        await extension.stop?.()
+      } catch (error) {
+        this.report(error)
+      }
+    }
+    this.#eventLoop.stop()
+    await Promise.all([closeConnection(this.#app), closeConnection(this.#transport)])
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return
+    this.#timer = setTimeout(() => {
+      void this.beat().finally(() => this.#schedule(this.intervalMs))
+    }, delayMs)
+    this.#timer.unref()
+  }
+
+  async #beatOnce(): Promise<boolean> {
+    try {
+      const beat = await this.buildHeartbeat()
+      if (this.#transport.redis.status !== 'ready') {
+        // dropped, not queued: a beat is only true when it is written
+        this.report(new Error(`redis not ready (${this.#transport.redis.status}); beat dropped`))
+        return false
+      }
+      const pipeline = this.#transport.redis.pipeline()
+      pipeline.set(this.keys.node(this.service, this.nodeId), JSON.stringify(beat), 'EX', HEARTBEAT_TTL_SECONDS)
+      pipeline.zadd(this.keys.nodeIndex(), beat.timestamp, this.keys.indexMember(this.service, this.nodeId))
+      for (const extension of this.#extensions) extension.onBeat?.(pipeline, beat.timestamp)
+      const results = (await pipeline.exec()) ?? []
+      const failed = results.find(([error]) => error)
+      if (failed) throw failed[0]
+      return true
+    } catch (error) {
+      this.report(error)
+      return false
+    }
+  }
+
+  /** The heartbeat this agent would write now. */
+  async buildHeartbeat(): Promise<Heartbeat> {
+    const extra: Partial<Heartbeat> = {}
+    for (const extension of this.#extensions) {
+      try {
+        Object.assign(extra, await extension.beforeBeat?.())
+      } catch (error) {
+        this.report(error)
+      }
+    }
+    const disk = await readDisk(process.cwd())
+    const eventLoop = this.#eventLoop.sample()
+    const appVersion = this.#options.appVersion ?? process.env.npm_package_version
+    const beat: Heartbeat = {
+      id: this.nodeId,
+      service: this.service,
+      language: this.#runtime.language,
+      version: this.#runtime.version,
+      pid: process.pid,
+      hostname: safeHostname().slice(0, 256),
+      platform: process.platform,
+      cpu: this.#cpu(),
+      memory: readMemory(),
+      runtime: { uptime: process.uptime(), ...(this.#options.framework ? { framework: this.#options.framework } : {}) },
+      ...(eventLoop ? { eventLoop } : {}),
+      ...(disk ? { disk } : {}),
+      ...(appVersion ? { appVersion: appVersion.slice(0, 256) } : {}),
+      ...extra,
+      protocol: PROTOCOL_VERSION,
+      timestamp: Date.now(),
+    }
+    return beat
+  }
+}
+
+/** Creates and starts an agent. Throws only for a programming error (an invalid name). */
+export function startPulse(options: PulseOptions): QuasarAgent {
+  return new QuasarAgent(options).start()
+}
