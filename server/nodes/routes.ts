@@ -7,6 +7,7 @@ import { createFragmentCache } from '../render/fragment-cache.js'
 import { pulseQuerySchema } from './schemas.js'
 import { buildPulseView, toNodesApi } from './service.js'
 import { parseOr400 } from '../http/validate.js'
+import { viewHelpers as h } from './view-helpers.js'
 
 export default async function nodesRoutes(app: FastifyInstance) {
   const fragments = createFragmentCache()
@@ -18,7 +19,7 @@ export default async function nodesRoutes(app: FastifyInstance) {
     if (!query) return reply
     const snapshot = app.collector.snapshot
     const view = buildPulseView(snapshot, query.service)
-    return reply.viewAsync('pulse/page', { title: 'Pulse', view, filter: query.service ?? '', redis: snapshot.redis }, { layout: 'layout' })
+    return reply.viewAsync('pulse/page', { title: 'Pulse', view, filter: query.service ?? '', redis: snapshot.redis, h }, { layout: 'layout' })
   })
 
   app.get('/pulse/fragments/nodes', async (request, reply) => {
@@ -26,7 +27,7 @@ export default async function nodesRoutes(app: FastifyInstance) {
     if (!query) return reply
     const snapshot = app.collector.snapshot
     const fragment = await fragments(snapshot.version, query.service ?? '', () =>
-      app.view('pulse/nodes', { view: buildPulseView(snapshot, query.service), filter: query.service ?? '', redis: snapshot.redis }),
+      app.view('pulse/nodes', { view: buildPulseView(snapshot, query.service), filter: query.service ?? '', redis: snapshot.redis, h }),
     )
     return sendFragment(request, reply, fragment)
   })
