@@ -2,8 +2,9 @@
  * The pulse pages: `/pulse` (full page), its polled fragment, and the JSON API. All three are built
  * from the collector's latest snapshot and cost no Redis command.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { createFragmentCache } from '../render/fragment-cache.js'
+import { sendFragment } from '../render/send-fragment.js'
 import { pulseQuerySchema } from './schemas.js'
 import { buildPulseView, toNodesApi } from './service.js'
 import { parseOr400 } from '../http/validate.js'
@@ -37,11 +38,4 @@ export default async function nodesRoutes(app: FastifyInstance) {
     if (!query) return reply
     return toNodesApi(buildPulseView(app.collector.snapshot, query.service))
   })
-}
-
-function sendFragment(request: FastifyRequest, reply: FastifyReply, fragment: { html: string; etag: string }) {
-  // no-cache: the browser must revalidate each poll, and an unchanged fragment costs a 304
-  reply.header('cache-control', 'no-cache').header('etag', fragment.etag).type('text/html; charset=utf-8')
-  if (request.headers['if-none-match'] === fragment.etag) return reply.code(304).send()
-  return reply.send(fragment.html)
 }

@@ -14,6 +14,9 @@ export default fp(
     await app.register(fastifyView, {
       engine: { eta: new Eta({ views: VIEWS_DIR, cache: true }) },
       templates: VIEWS_DIR,
+      // compiled templates are cached unless developing: recompiling each include per card cost
+      // several times the render itself
+      production: process.env.NODE_ENV !== 'development',
       viewExt: 'eta',
       defaultContext: { assets: { ...vendoredAssets().urls, css: '/assets/app.css' } },
     })

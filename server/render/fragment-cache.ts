@@ -1,33 +1,42 @@
 /**
  * Rendered fragments, cached per snapshot version. Rendering is the console's bottleneck (about
  * 880 renders/s for 1,000 rows), while the data changes only once per collector tick: every viewer
- * polling the same fragment between two ticks shares one render. Entries of older versions are
- * dropped as soon as a newer version is rendered, so memory stays at one version's worth.
+ * polling the same fragment between two ticks shares one render, and one gzip of it. Entries of
+ * older versions are dropped as soon as a newer version is rendered, so memory stays at one
+ * version's worth.
  */
 import { createHash } from 'node:crypto'
+import { gzipSync } from 'node:zlib'
 
 export interface RenderedFragment {
   html: string
   /** strong validator for If-None-Match: unchanged markup answers 304 */
   etag: string
+  /** gzip of html, made on first demand and shared by every client that accepts it */
+  gzipped(): Buffer
+}
+
+export function renderedFragment(html: string): RenderedFragment {
+  let gzipped: Buffer | null = null
+  return {
+    html,
+    etag: `"${createHash('sha1').update(html).digest('base64url')}"`,
+    gzipped: () => (gzipped ??= gzipSync(html, { level: 6 })),
+  }
 }
 
 export function createFragmentCache(maxEntries = 256) {
   let version = -1
   const entries = new Map<string, Promise<RenderedFragment>>()
 
-  return function cached(
-    snapshotVersion: number,
-    key: string,
-    render: () => Promise<string>,
-  ): Promise<RenderedFragment> {
+  return function cached(snapshotVersion: number, key: string, render: () => Promise<string>): Promise<RenderedFragment> {
     if (snapshotVersion !== version) {
       entries.clear()
       version = snapshotVersion
     }
     let entry = entries.get(key)
     if (!entry) {
-      entry = render().then((html) => ({ html, etag: `"${createHash('sha1').update(html).digest('base64url')}"` }))
+      entry = render().then(renderedFragment)
       // a failed render must not be served from the cache forever
       entry.catch(() => entries.delete(key))
       if (entries.size >= maxEntries) entries.clear()

@@ -1,0 +1,20 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { RenderedFragment } from './fragment-cache.js'
+
+/** Small fragments are not worth a gzip member header and a decompression on the client. */
+const GZIP_FROM_BYTES = 2048
+
+/**
+ * Answers a polled fragment: 304 when the client already has this markup, else the cached HTML,
+ * gzipped once per render for clients that accept it.
+ */
+export function sendFragment(request: FastifyRequest, reply: FastifyReply, fragment: RenderedFragment) {
+  // no-cache: the browser must revalidate each poll, and an unchanged fragment costs a 304
+  reply.header('cache-control', 'no-cache').header('etag', fragment.etag).header('vary', 'accept-encoding').type('text/html; charset=utf-8')
+  if (request.headers['if-none-match'] === fragment.etag) return reply.code(304).send()
+  const acceptsGzip = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))
+  if (acceptsGzip && fragment.html.length >= GZIP_FROM_BYTES) {
+    return reply.header('content-encoding', 'gzip').send(fragment.gzipped())
+  }
+  return reply.send(fragment.html)
+}
