@@ -8,16 +8,21 @@ export function createConsoleKeys(prefix: string) {
   const protocol = createKeys(prefix)
   return {
     ...protocol,
-    /** sorted sets of history samples, one per node and resolution */
-    nodeHistory: (service: string, nodeId: string, resolution: string) =>
-      `${prefix}hist:node:${service}:${nodeId}:${resolution}`,
+    // History keys: hash, field = bucket start (epoch ms), value = compact sample or rollup
+    // (server/history/encoding.ts); one key per series, resolution and chunk of 120 buckets. The
+    // `{node:…}` / `{queue:…}` hash tag keeps a series in one Redis Cluster slot, so the rollup
+    // script may touch all its keys at once.
+    nodeHistory: (service: string, nodeId: string, resolution: string, chunkStart: number) =>
+      `${prefix}hist:{node:${service}:${nodeId}}:${resolution}:${chunkStart}`,
+    queueHistory: (service: string, queue: string, resolution: string, chunkStart: number) =>
+      `${prefix}hist:{queue:${service}:${queue}}:${resolution}:${chunkStart}`,
     // Alert keys share the `{alerts}` hash tag: the scripts that move an alert between states touch
     // several of them at once, which Redis Cluster allows only within one slot.
     /** hash, field `{rule}|{target}` → JSON of the firing alert; one entry per open episode */
     alertsFiring: () => `${prefix}alerts:{alerts}:firing`,
     /** hash, field `{rule}|{target}` → 1 once a firing message went out for the open episode */
     alertsNotified: () => `${prefix}alerts:{alerts}:notified`,
-    /** string, `SET NX PX cooldown`: while it exists no firing message goes out for rule+target */
+    /** string: when the rule+target's cool-down ends (epoch ms); no firing message before then */
     alertsCooldown: (rule: string, target: string) => `${prefix}alerts:{alerts}:sent:${rule}:${target}`,
     /** stream of alert events and delivery results, `XADD MAXLEN ~` */
     alertsHistory: () => `${prefix}alerts:{alerts}:history`,

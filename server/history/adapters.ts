@@ -1,0 +1,79 @@
+/**
+ * Turn a snapshot into history rows, one per series. The recorder only knows rows, so a new data
+ * source (queues) plugs in as one more adapter. Everything read here came from agents: numbers are
+ * taken only when finite and not negative, anything else is recorded as missing.
+ */
+import { isValidName } from '@gravito/quasar/protocol'
+import type { Snapshot } from '../collector/snapshot.js'
+import type { SeriesRef } from './store.js'
+
+export interface SeriesRow extends SeriesRef {
+  /** when the values were measured (epoch ms); the recorder buckets by it */
+  readonly t: number
+  /** in the order of METRICS[kind] */
+  readonly values: readonly (number | null)[]
+}
+
+export type RowAdapter = (snapshot: Snapshot) => SeriesRow[]
+
+/** Per node: CPU system and process, system memory used (%), process RSS, event-loop lag. */
+export const nodeRows: RowAdapter = (snapshot) =>
+  snapshot.nodes.map((record) => {
+    const beat = record.heartbeat
+    const system = beat.memory?.system
+    const used = system ? (nonNegative(system.used) ?? diff(system.total, system.free)) : null
+    const total = system ? nonNegative(system.total) : null
+    return {
+      kind: 'node',
+      service: record.service,
+      id: record.nodeId,
+      // the beat's own time: every replica that reads this beat puts it in the same bucket
+      t: record.lastSeenAt,
+      values: [
+        nonNegative(beat.cpu?.system),
+        nonNegative(beat.cpu?.process),
+        used !== null && total !== null && total > 0 ? (used / total) * 100 : null,
+        nonNegative(beat.memory?.process?.rss),
+        nonNegative(beat.eventLoop?.lagMs),
+      ],
+    }
+  })
+
+/**
+ * Per queue: waiting, failed, throughput. The queues part of the snapshot comes from another
+ * collector part and may be absent, so it is read structurally: a list of
+ * `{ service, name, waiting, failed, throughput?, timestamp? }` (counts at the top level or under
+ * `metrics`), or an object holding that list as `items`.
+ */
+export const queueRows: RowAdapter = (snapshot) => {
+  const part: unknown = (snapshot as { queues?: unknown }).queues
+  const list: unknown = Array.isArray(part) ? part : isObject(part) ? part.items : undefined
+  if (!Array.isArray(list)) return []
+  const rows: SeriesRow[] = []
+  for (const entry of list) {
+    if (!isObject(entry) || !isValidName(entry.service) || !isValidName(entry.name)) continue
+    const counts = isObject(entry.metrics) ? entry.metrics : entry
+    rows.push({
+      kind: 'queue',
+      service: entry.service,
+      id: entry.name,
+      t: nonNegative(entry.timestamp) ?? nonNegative(entry.updatedAt) ?? snapshot.generatedAt,
+      values: [nonNegative(counts.waiting), nonNegative(counts.failed), nonNegative(counts.throughput ?? entry.throughput)],
+    })
+  }
+  return rows
+}
+
+function nonNegative(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null
+}
+
+function diff(total: unknown, free: unknown): number | null {
+  const t = nonNegative(total)
+  const f = nonNegative(free)
+  return t !== null && f !== null ? Math.max(0, t - f) : null
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}

@@ -1,0 +1,72 @@
+/**
+ * History: records every snapshot into Redis (a collector listener) and decorates `app.history`,
+ * which serves recent samples from memory (sparklines, free per viewer) and longer ranges from
+ * Redis (charts, read when a person opens a node or queue page).
+ */
+import fp from 'fastify-plugin'
+import type { Clock } from '../clock.js'
+import { nodeRows, queueRows } from './adapters.js'
+import { RANGE_PLAN, type Range, type SeriesKind } from './metrics.js'
+import { createHistoryRecorder, type RecentPoint, type RecorderStats } from './recorder.js'
+import { toPoints, windowOf, type HistoryPoint } from './service.js'
+import { nodeSparklines, type NodeSparklines } from './sparkline.js'
+import { createHistoryStore } from './store.js'
+
+export interface HistoryService {
+  /** the last raw samples of a node (at most 30, oldest first), from memory */
+  recent(service: string, nodeId: string): readonly RecentPoint[]
+  recentQueue(service: string, queue: string): readonly RecentPoint[]
+  /** the node card's sparklines (CPU, memory, lag) as SVG strings, from memory */
+  sparklines(service: string, nodeId: string): NodeSparklines
+  /** changes whenever recent samples change: part of a cache key for anything showing them */
+  readonly version: number
+  /** one range of a series from Redis, oldest first */
+  read(kind: SeriesKind, service: string, id: string, range: Range): Promise<{ bucketMs: number; points: HistoryPoint[] }>
+  /** whether Redis still holds any history of the series (up to 7 days after its last sample) */
+  exists(kind: SeriesKind, service: string, id: string): Promise<boolean>
+  readonly stats: RecorderStats
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    history: HistoryService
+  }
+}
+
+export interface HistoryPluginOptions {
+  clock: Clock
+}
+
+export default fp<HistoryPluginOptions>(
+  async (app, options) => {
+    const store = createHistoryStore(app.redis, app.keys)
+    const recorder = createHistoryRecorder({ store, adapters: [nodeRows, queueRows], log: app.log.child({ area: 'history' }) })
+    app.collector.onSnapshot((snapshot) => recorder.record(snapshot))
+    // a ring is replaced, never changed in place, when a sample arrives: the same ring object
+    // always draws the same SVG, so each card's sparklines are built once per new sample
+    const drawn = new WeakMap<readonly RecentPoint[], NodeSparklines>()
+    const sparklines = (service: string, nodeId: string): NodeSparklines => {
+      const ring = recorder.recent('node', service, nodeId)
+      let svg = drawn.get(ring)
+      if (!svg) drawn.set(ring, (svg = nodeSparklines(ring)))
+      return svg
+    }
+
+    app.decorate('history', {
+      recent: (service: string, nodeId: string) => recorder.recent('node', service, nodeId),
+      recentQueue: (service: string, queue: string) => recorder.recent('queue', service, queue),
+      sparklines,
+      get version() {
+        return recorder.version
+      },
+      async read(kind: SeriesKind, service: string, id: string, range: Range) {
+        const { resolution, from, to } = windowOf(range, options.clock())
+        const buckets = await store.read({ kind, service, id }, resolution, from, to)
+        return { bucketMs: RANGE_PLAN[range].resolution.bucketMs, points: toPoints(kind, resolution, buckets) }
+      },
+      exists: (kind: SeriesKind, service: string, id: string) => store.exists({ kind, service, id }, options.clock()),
+      stats: recorder.stats,
+    } satisfies HistoryService)
+  },
+  { name: 'zenith-history', dependencies: ['zenith-collector', 'zenith-redis'] },
+)

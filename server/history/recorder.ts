@@ -1,0 +1,181 @@
+/**
+ * Records history from each snapshot (a collector listener). Per series it writes one sample per
+ * new 10 s bucket, all series in one pipeline per tick, and keeps the last RECENT_SAMPLES in memory
+ * for sparklines, so a viewer's poll costs no Redis command. A series seen for the first time (at
+ * start, or a new node) has its recent samples read back from Redis in the same round trip, so a
+ * restart keeps the sparklines.
+ *
+ * Monitoring must never break the console: nothing here throws into the collector, nothing is
+ * written while the snapshot says Redis is down, and a failed write is logged once per outage.
+ */
+import type { FastifyBaseLogger } from 'fastify'
+import { DEAD_AFTER_MS } from '../nodes/health.js'
+import type { Snapshot } from '../collector/snapshot.js'
+import type { RowAdapter } from './adapters.js'
+import { decodeRaw, encodeSample, type Values } from './encoding.js'
+import { bucketOf, RAW, RECENT_SAMPLES, type SeriesKind } from './metrics.js'
+import type { HistoryStore, SampleWrite, SeriesRef, StoredBucket } from './store.js'
+
+export interface RecentPoint {
+  /** raw bucket start, epoch ms */
+  readonly t: number
+  readonly values: Values
+}
+
+/** An agent clock this far ahead still has its beats bucketed by their own time. */
+const MAX_AHEAD_MS = 60_000
+/**
+ * Series whose recent samples are read back per tick. At start every series is new; reading them
+ * all at once (10 k nodes × 30 samples) would hold the first tick for seconds, so they are read a
+ * batch per tick instead (10 k nodes: 40 s), each showing what it has meanwhile.
+ */
+const FILLS_PER_TICK = 500
+
+const NO_POINTS: readonly RecentPoint[] = Object.freeze([])
+
+interface SeriesState {
+  readonly ref: SeriesRef
+  lastBucket: number
+  ring: RecentPoint[]
+  filled: boolean
+}
+
+export interface RecorderStats {
+  /** samples sent by the last write and how many were new (another replica may have been first) */
+  samples: number
+  written: number
+  fills: number
+  durationMs: number
+}
+
+export interface HistoryRecorder {
+  /** the collector listener; resolves once this tick's write is done, never rejects */
+  record(snapshot: Snapshot): Promise<void>
+  /** the last samples of one series, oldest first */
+  recent(kind: SeriesKind, service: string, id: string): readonly RecentPoint[]
+  /** changes whenever a ring changes, for caches of what is rendered from them */
+  readonly version: number
+  readonly stats: RecorderStats
+}
+
+export interface RecorderOptions {
+  store: HistoryStore
+  adapters: readonly RowAdapter[]
+  log: FastifyBaseLogger
+  /** wall time for measuring writes (not the snapshot clock, which tests move by hand) */
+  now?: () => number
+}
+
+export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder {
+  const { store, adapters, log } = options
+  const timer = options.now ?? (() => performance.now())
+  const series = new Map<string, SeriesState>()
+  let failing = false
+  let version = 0
+  const stats: RecorderStats = { samples: 0, written: 0, fills: 0, durationMs: 0 }
+
+  function collect(snapshot: Snapshot): { writes: SampleWrite[]; fills: SeriesState[] } {
+    const now = snapshot.generatedAt
+    const seen = new Set<string>()
+    const writes: SampleWrite[] = []
+    const fills: SeriesState[] = []
+    let complete = true
+    for (const adapter of adapters) {
+      let rows
+      try {
+        rows = adapter(snapshot)
+      } catch (error) {
+        complete = false
+        log.error({ err: error }, 'history adapter failed')
+        continue
+      }
+      for (const row of rows) {
+        const id = seriesId(row.kind, row.service, row.id)
+        seen.add(id)
+        let state = series.get(id)
+        if (!state) {
+          state = { ref: { kind: row.kind, service: row.service, id: row.id }, lastBucket: -Infinity, ring: [], filled: false }
+          series.set(id, state)
+        }
+        if (!state.filled && fills.length < FILLS_PER_TICK) fills.push(state)
+        // a beat older than this is a dead node's last one: already recorded, or not worth it
+        if (row.t < now - DEAD_AFTER_MS) continue
+        const bucket = bucketOf(row.t <= now + MAX_AHEAD_MS ? row.t : now, RAW.bucketMs)
+        if (bucket <= state.lastBucket) continue
+        state.lastBucket = bucket
+        const values = [...row.values]
+        pushRecent(state, [{ t: bucket, values }])
+        writes.push({ ...state.ref, bucket, value: encodeSample(row.kind, values) })
+      }
+    }
+    // series gone from the snapshot (a node past its grace period) are forgotten; their Redis
+    // history expires on its own
+    let forgotten = 0
+    if (complete) {
+      for (const id of series.keys()) if (!seen.has(id) && series.delete(id)) forgotten++
+    }
+    if (writes.length > 0 || forgotten > 0) version++
+    return { writes, fills }
+  }
+
+  function pushRecent(state: SeriesState, points: readonly RecentPoint[]): void {
+    const byTime = new Map<number, RecentPoint>()
+    // points already in the ring win: they are what this console saw
+    for (const point of [...points, ...state.ring]) byTime.set(point.t, point)
+    state.ring = [...byTime.values()].sort((a, b) => a.t - b.t).slice(-RECENT_SAMPLES)
+  }
+
+  function fromStore(kind: SeriesKind, buckets: readonly StoredBucket[]): RecentPoint[] {
+    const points: RecentPoint[] = []
+    for (const bucket of buckets) {
+      const values = decodeRaw(kind, bucket.value)
+      if (values) points.push({ t: bucket.t, values })
+    }
+    return points
+  }
+
+  async function record(snapshot: Snapshot): Promise<void> {
+    // no new data was read, and a write would only fail
+    if (!snapshot.redis.up) return
+    let work: ReturnType<typeof collect>
+    try {
+      // synchronous, before any await: a page rendered for this snapshot sees this tick's samples
+      work = collect(snapshot)
+    } catch (error) {
+      log.error({ err: error }, 'history recording failed')
+      return
+    }
+    const { writes, fills } = work
+    if (writes.length === 0 && fills.length === 0) return
+    const started = timer()
+    try {
+      const result = await store.sync(writes, fills.map((state) => state.ref), snapshot.generatedAt, RECENT_SAMPLES)
+      fills.forEach((state, i) => {
+        state.filled = true
+        pushRecent(state, fromStore(state.ref.kind, result.fills[i] ?? []))
+      })
+      if (fills.length > 0) version++
+      Object.assign(stats, { samples: writes.length, written: result.written, fills: fills.length, durationMs: timer() - started })
+      log.debug({ ...stats }, 'history written')
+      if (failing) log.info('history writes resumed')
+      failing = false
+    } catch (error) {
+      if (!failing) log.warn({ err: error instanceof Error ? error.message : String(error) }, 'history write failed; samples of this tick are lost')
+      failing = true
+    }
+  }
+
+  return {
+    record,
+    recent: (kind, service, id) => series.get(seriesId(kind, service, id))?.ring ?? NO_POINTS,
+    get version() {
+      return version
+    },
+    stats,
+  }
+}
+
+function seriesId(kind: SeriesKind, service: string, id: string): string {
+  // names cannot contain ':' (protocol rule), so the id is unambiguous
+  return `${kind}:${service}:${id}`
+}

@@ -1,0 +1,82 @@
+/**
+ * The node page (`/pulse/{service}/{nodeId}`), its polled details fragment, and the history API
+ * for nodes and queues. The page and fragment are built from the snapshot; the history API reads
+ * Redis on request (opened by one person at a time, bounded by the retention), never per tick.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { parseOr400 } from '../http/validate.js'
+import { viewHelpers as h } from '../nodes/view-helpers.js'
+import { createFragmentCache } from '../render/fragment-cache.js'
+import { queueRows } from './adapters.js'
+import type { Range, SeriesKind } from './metrics.js'
+import { nodeParamsSchema, queueParamsSchema, rangeQuerySchema } from './schemas.js'
+import { buildNodePage, findNode } from './service.js'
+
+export default async function historyRoutes(app: FastifyInstance) {
+  const fragments = createFragmentCache()
+
+  app.get('/pulse/:service/:nodeId', async (request, reply) => {
+    const params = parseOr400(nodeParamsSchema, request.params, reply)
+    if (!params) return reply
+    const query = parseOr400(rangeQuerySchema, request.query, reply)
+    if (!query) return reply
+    const snapshot = app.collector.snapshot
+    const view = buildNodePage(snapshot, params.service, params.nodeId, query.range)
+    const data = { title: `${params.nodeId} · ${params.service}`, section: 'Pulse', view, redis: snapshot.redis, h }
+    if (!view.node) {
+      // a node past its grace period still has a page while its history is kept
+      const known = await app.history.exists('node', params.service, params.nodeId).catch(() => null)
+      if (known === null) return reply.code(503).viewAsync('history/node-missing', { ...data, reason: 'redis' }, { layout: 'layout' })
+      if (!known) return reply.code(404).viewAsync('history/node-missing', { ...data, reason: 'unknown' }, { layout: 'layout' })
+    }
+    return reply.viewAsync('history/node-page', data, { layout: 'layout' })
+  })
+
+  app.get('/pulse/:service/:nodeId/fragments/details', async (request, reply) => {
+    const params = parseOr400(nodeParamsSchema, request.params, reply)
+    if (!params) return reply
+    const snapshot = app.collector.snapshot
+    const fragment = await fragments(snapshot.version, `${params.service}:${params.nodeId}`, () =>
+      app.view('history/node-details', { view: buildNodePage(snapshot, params.service, params.nodeId, '1h'), redis: snapshot.redis, h }),
+    )
+    return sendFragment(request, reply, fragment)
+  })
+
+  app.get('/api/pulse/nodes/:service/:nodeId/history', async (request, reply) => {
+    const params = parseOr400(nodeParamsSchema, request.params, reply)
+    if (!params) return reply
+    const query = parseOr400(rangeQuerySchema, request.query, reply)
+    if (!query) return reply
+    const listed = findNode(app.collector.snapshot, params.service, params.nodeId) !== null
+    return answer(request, reply, 'node', params.service, params.nodeId, query.range, listed)
+  })
+
+  app.get('/api/pulse/queues/:service/:queue/history', async (request, reply) => {
+    const params = parseOr400(queueParamsSchema, request.params, reply)
+    if (!params) return reply
+    const query = parseOr400(rangeQuerySchema, request.query, reply)
+    if (!query) return reply
+    const listed = queueRows(app.collector.snapshot).some((row) => row.service === params.service && row.id === params.queue)
+    return answer(request, reply, 'queue', params.service, params.queue, query.range, listed)
+  })
+
+  async function answer(request: FastifyRequest, reply: FastifyReply, kind: SeriesKind, service: string, id: string, range: Range, listed: boolean) {
+    try {
+      const { bucketMs, points } = await app.history.read(kind, service, id, range)
+      if (!listed && points.length === 0 && !(await app.history.exists(kind, service, id))) {
+        return reply.code(404).send({ error: 'Not Found', message: `no ${kind} ${service}/${id} and no history of it` })
+      }
+      return { range, bucketMs, points }
+    } catch (error) {
+      request.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'history read failed')
+      return reply.code(503).send({ error: 'Service Unavailable', message: 'Redis unreachable: history cannot be read right now' })
+    }
+  }
+}
+
+function sendFragment(request: FastifyRequest, reply: FastifyReply, fragment: { html: string; etag: string }) {
+  // no-cache: the browser must revalidate each poll, and an unchanged fragment costs a 304
+  reply.header('cache-control', 'no-cache').header('etag', fragment.etag).type('text/html; charset=utf-8')
+  if (request.headers['if-none-match'] === fragment.etag) return reply.code(304).send()
+  return reply.send(fragment.html)
+}

@@ -1,0 +1,161 @@
+/**
+ * History in Redis: writes (through the rollup script) and reads. A series' buckets are spread over
+ * chunk keys of 120 buckets each (see metrics.ts); a write touches its chunk, a read asks for the
+ * chunks covering its window, so both stay bounded whatever the retention holds.
+ */
+import type { ChainableCommander, Redis, Result } from 'ioredis'
+import type { ConsoleKeys } from '../redis/keys.js'
+import { bucketOf, RAW, ROLLUPS, TEN_MINUTES, type Resolution, type SeriesKind } from './metrics.js'
+import { WRITE_SCRIPT } from './rollup-script.js'
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    zenithHistoryWrite(...args: (string | number)[]): Result<number, Context>
+  }
+}
+
+export interface SeriesRef {
+  readonly kind: SeriesKind
+  readonly service: string
+  /** node id or queue name */
+  readonly id: string
+}
+
+export interface SampleWrite extends SeriesRef {
+  /** raw bucket start, epoch ms */
+  readonly bucket: number
+  /** encodeSample output */
+  readonly value: string
+}
+
+/** One stored bucket, still encoded: raw sample or rollup, as its resolution says. */
+export interface StoredBucket {
+  readonly t: number
+  readonly value: string
+}
+
+/** The raw samples asked for by `recent` lookups, per series, oldest first. */
+export type RecentFill = StoredBucket[]
+
+export interface HistoryStore {
+  /**
+   * One round trip: reads the last `count` raw buckets before `now` for each series in `fills`,
+   * then writes every sample. Resolves with the fills in order and how many samples were new.
+   */
+  sync(writes: readonly SampleWrite[], fills: readonly SeriesRef[], now: number, count: number): Promise<{ fills: RecentFill[]; written: number }>
+  /** the buckets of one resolution overlapping (from, to], oldest first */
+  read(ref: SeriesRef, resolution: Resolution, from: number, to: number): Promise<StoredBucket[]>
+  /** whether any history of the series is still kept */
+  exists(ref: SeriesRef, now: number): Promise<boolean>
+}
+
+export function createHistoryStore(redis: Redis, keys: ConsoleKeys): HistoryStore {
+  // ioredis sends EVAL once per connection, then EVALSHA, and reloads after a NOSCRIPT
+  redis.defineCommand('zenithHistoryWrite', { numberOfKeys: 6, lua: WRITE_SCRIPT })
+
+  function keyOf(ref: SeriesRef, resolution: Resolution, t: number): string {
+    const chunk = bucketOf(t, resolution.chunkMs)
+    return ref.kind === 'node'
+      ? keys.nodeHistory(ref.service, ref.id, resolution.name, chunk)
+      : keys.queueHistory(ref.service, ref.id, resolution.name, chunk)
+  }
+
+  /** the chunk key past retention for a write at `bucket`: every chunk ending before it is gone */
+  function expiredKey(ref: SeriesRef, resolution: Resolution, bucket: number): string {
+    return keyOf(ref, resolution, bucketOf(bucket - resolution.retentionMs, resolution.chunkMs) - resolution.chunkMs)
+  }
+
+  /** how long a chunk must live so its last bucket is kept for the whole retention */
+  function ttlOf(resolution: Resolution, bucket: number): number {
+    return bucketOf(bucket, resolution.chunkMs) + resolution.chunkMs + resolution.retentionMs - bucket
+  }
+
+  function queueWrite(pipeline: ChainableCommander, sample: SampleWrite): void {
+    const [minute, tenMinutes] = ROLLUPS
+    const args: (string | number)[] = [keyOf(sample, RAW, sample.bucket), expiredKey(sample, RAW, sample.bucket)]
+    for (const rollup of ROLLUPS) args.push(keyOf(sample, rollup, sample.bucket), expiredKey(sample, rollup, sample.bucket))
+    args.push(sample.bucket, sample.value)
+    for (const rollup of [minute, tenMinutes]) {
+      const start = bucketOf(sample.bucket, rollup.bucketMs)
+      args.push(start, (sample.bucket - start) / RAW.bucketMs)
+    }
+    args.push(ttlOf(RAW, sample.bucket), ttlOf(minute, sample.bucket), ttlOf(tenMinutes, sample.bucket))
+    pipeline.zenithHistoryWrite(...args)
+  }
+
+  /** HMGET per chunk for the raw buckets in (now - count buckets, now]; returns their bucket lists */
+  function queueFill(pipeline: ChainableCommander, ref: SeriesRef, now: number, count: number): number[][] {
+    const newest = bucketOf(now, RAW.bucketMs)
+    const byChunk = new Map<string, number[]>()
+    for (let i = count - 1; i >= 0; i--) {
+      const t = newest - i * RAW.bucketMs
+      const key = keyOf(ref, RAW, t)
+      let fields = byChunk.get(key)
+      if (!fields) byChunk.set(key, (fields = []))
+      fields.push(t)
+    }
+    for (const [key, fields] of byChunk) pipeline.hmget(key, ...fields.map(String))
+    return [...byChunk.values()]
+  }
+
+  return {
+    async sync(writes, fills, now, count) {
+      if (writes.length === 0 && fills.length === 0) return { fills: [], written: 0 }
+      const pipeline = redis.pipeline()
+      const layout = fills.map((ref) => queueFill(pipeline, ref, now, count))
+      for (const sample of writes) queueWrite(pipeline, sample)
+      const replies = await pipeline.exec()
+      if (!replies) throw new Error('history pipeline aborted')
+      let at = 0
+      const next = () => {
+        const [error, value] = replies[at++] ?? [new Error('missing reply'), null]
+        if (error) throw error
+        return value
+      }
+      const filled = layout.map((chunks) => {
+        const found: StoredBucket[] = []
+        for (const fields of chunks) {
+          const values = next() as (string | null)[]
+          fields.forEach((t, i) => {
+            const value = values[i]
+            if (typeof value === 'string') found.push({ t, value })
+          })
+        }
+        return found
+      })
+      let written = 0
+      for (let i = 0; i < writes.length; i++) written += Number(next()) === 1 ? 1 : 0
+      return { fills: filled, written }
+    },
+
+    async read(ref, resolution, from, to) {
+      const pipeline = redis.pipeline()
+      for (let chunk = bucketOf(from - resolution.bucketMs, resolution.chunkMs); chunk <= to; chunk += resolution.chunkMs) {
+        pipeline.hgetall(keyOf(ref, resolution, chunk))
+      }
+      const replies = (await pipeline.exec()) ?? []
+      const buckets: StoredBucket[] = []
+      for (const [error, value] of replies) {
+        if (error) throw error
+        for (const [field, text] of Object.entries(value as Record<string, string>)) {
+          // fields are bucket starts this console wrote; anything else is skipped, not trusted
+          if (!/^\d{1,15}$/.test(field)) continue
+          const t = Number(field)
+          // a bucket belongs to the window when any part of it does
+          if (t + resolution.bucketMs > from && t <= to) buckets.push({ t, value: text })
+        }
+      }
+      return buckets.sort((a, b) => a.t - b.t)
+    },
+
+    async exists(ref, now) {
+      // every sample reaches the 10 min rollup, whose chunks cover the longest retention
+      const chunks: string[] = []
+      for (let chunk = bucketOf(now - TEN_MINUTES.retentionMs, TEN_MINUTES.chunkMs); chunk <= now; chunk += TEN_MINUTES.chunkMs) {
+        chunks.push(keyOf(ref, TEN_MINUTES, chunk))
+      }
+      // one slot (hash tag), so a multi-key EXISTS is fine even on a cluster
+      return (await redis.exists(...chunks)) > 0
+    },
+  }
+}
