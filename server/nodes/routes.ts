@@ -20,7 +20,7 @@ export default async function nodesRoutes(app: FastifyInstance) {
     if (!query) return reply
     const snapshot = app.collector.snapshot
     const view = buildPulseView(snapshot, query.service)
-    return reply.viewAsync('pulse/page', { title: 'Pulse', view, filter: query.service ?? '', redis: snapshot.redis, h }, { layout: 'layout' })
+    return reply.viewAsync('pulse/page', { title: 'Pulse', view, filter: query.service ?? '', redis: snapshot.redis, h, spark: app.history.sparklines }, { layout: 'layout' })
   })
 
   app.get('/pulse/fragments/nodes', async (request, reply) => {
@@ -28,7 +28,7 @@ export default async function nodesRoutes(app: FastifyInstance) {
     if (!query) return reply
     const snapshot = app.collector.snapshot
     const fragment = await fragments(snapshot.version, query.service ?? '', () =>
-      app.view('pulse/nodes', { view: buildPulseView(snapshot, query.service), filter: query.service ?? '', redis: snapshot.redis, h }),
+      app.view('pulse/nodes', { view: buildPulseView(snapshot, query.service), filter: query.service ?? '', redis: snapshot.redis, h, spark: app.history.sparklines }),
     )
     return sendFragment(request, reply, fragment)
   })
