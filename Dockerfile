@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+# Zenith console image. The console reads REDIS_URL; the image has no redis-server of its own.
+#   docker build -t zenith .
+#   docker run -p 127.0.0.1:3000:3000 -e REDIS_URL=redis://redis-host:6379 -e ZENITH_PASSWORD=… zenith
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# ---- build: all dependencies, compile the SDK workspace and the console, then drop dev dependencies
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY sdk/package.json sdk/
+# no scripts yet: `prepare` would build before the sources are here
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN npm rebuild \
+ && npm run build \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+
+# ---- runtime: production dependencies and built files only, run as the unprivileged `node` user
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json /app/package-lock.json ./
+# node_modules/@gravito/quasar is a workspace link to ./sdk, so the SDK's manifest and build come too
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/sdk/package.json ./sdk/package.json
+COPY --from=build /app/sdk/dist ./sdk/dist
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/views ./views
+COPY --from=build /app/public ./public
+COPY --from=build /app/examples ./examples
+USER node
+EXPOSE 3000
+# slim images have no curl; PORT is honoured so the example app (same image) is checked too
+HEALTHCHECK --interval=15s --timeout=3s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/livez').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# listening beyond loopback needs ZENITH_PASSWORD (or ZENITH_USERS), or ZENITH_INSECURE=1 to run open
+CMD ["node", "dist/server/cli.js", "start", "--host", "0.0.0.0"]

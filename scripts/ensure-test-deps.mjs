@@ -1,0 +1,51 @@
+// Before `npm test`: the tests run a real redis-server and a real browser (Debian's chromium).
+// As root (CI, containers) missing packages are installed with apt-get; otherwise one line says
+// what to install and the run stops. Silent when everything is present.
+import { accessSync, constants } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { delimiter, join } from 'node:path'
+
+const needs = [
+  { what: 'redis-server', pkg: 'redis-server', present: () => onPath('redis-server') },
+  { what: 'chromium', pkg: 'chromium', present: () => executable('/usr/bin/chromium') },
+]
+
+const missing = needs.filter((need) => !need.present())
+if (missing.length === 0) process.exit(0)
+
+const names = missing.map((need) => need.what).join(' and ')
+const packages = missing.map((need) => need.pkg)
+const hint = `${names} ${missing.length > 1 ? 'are' : 'is'} missing: sudo apt-get install ${packages.join(' ')}`
+
+if (process.getuid?.() !== 0 || !onPath('apt-get')) {
+  console.error(hint)
+  process.exit(1)
+}
+
+console.error(`installing ${packages.join(' ')} with apt-get (needed by the tests)`)
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...packages]]) {
+  const result = spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env })
+  if (result.status !== 0) {
+    console.error(`apt-get ${args[0]} failed; ${hint}`)
+    process.exit(1)
+  }
+}
+const stillMissing = missing.filter((need) => !need.present())
+if (stillMissing.length > 0) {
+  console.error(`${stillMissing.map((need) => need.what).join(' and ')} still missing after apt-get install`)
+  process.exit(1)
+}
+
+function executable(path) {
+  try {
+    accessSync(path, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function onPath(name) {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && executable(join(dir, name)))
+}

@@ -1,0 +1,129 @@
+/**
+ * `zenith start`. Every flag is one row of START_FLAGS: its environment fallback, the config field
+ * it sets and, optionally, how its text becomes a value. A value is checked against that field's
+ * zod schema as it is read, so a bad flag or env var names itself in the error line; the whole
+ * config is parsed once more before the server starts. Flags win over environment variables.
+ */
+import { Option, InvalidArgumentError, type Command } from 'commander'
+import type { z } from 'zod'
+import { checkExposure } from '../auth/cli.js'
+import { configSchema, describeConfigError, type ZenithConfig } from '../config.js'
+import { formatDuration, parseDuration } from './duration.js'
+import { UsageError } from './errors.js'
+
+type ConfigKey = keyof typeof configSchema.shape
+
+export interface StartFlag {
+  /** `--name <value>` for a value, `--name` or `--no-name` for an on/off switch */
+  flags: string
+  /** read when the flag is absent; a switch's variable takes 1/0, true/false, yes/no, on/off */
+  env: string
+  key: ConfigKey
+  description: string
+  /** text to value before the zod check; throw to reject with the error's message */
+  parse?: (text: string) => unknown
+  /** how --help shows the default (the default itself comes from the config schema) */
+  showDefault?: (value: never) => string
+  /** checked only with the whole config, so no error line ever repeats the value */
+  secret?: true
+}
+
+export const START_FLAGS: StartFlag[] = [
+  { flags: '--url <url>', env: 'REDIS_URL', key: 'redisUrl', description: 'Redis to monitor, redis:// or rediss:// (default: an embedded redis-server on 127.0.0.1)' },
+  { flags: '--port <port>', env: 'PORT', key: 'port', description: 'HTTP port (0 picks a free one)', parse: parsePort },
+  { flags: '--host <host>', env: 'HOST', key: 'host', description: 'interface to listen on (0.0.0.0 for all)' },
+  { flags: '--prefix <prefix>', env: 'QUASAR_PREFIX', key: 'prefix', description: 'key prefix the agents write under' },
+  { flags: '--grace <duration>', env: 'ZENITH_GRACE', key: 'graceMs', description: 'how long a dead node stays listed (ms, or 30s, 5m, 1h)', parse: parseDuration, showDefault: formatDuration },
+  { flags: '--data-dir <dir>', env: 'ZENITH_DATA_DIR', key: 'dataDir', description: 'where the embedded redis-server keeps its data' },
+  { flags: '--log-level <level>', env: 'LOG_LEVEL', key: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent' },
+  { flags: '--no-self-monitor', env: 'ZENITH_SELF_MONITOR', key: 'selfMonitor', description: 'do not show the console itself as service "zenith"' },
+  { flags: '--password <password>', env: 'ZENITH_PASSWORD', key: 'password', description: 'require a login with this shared password (prefer the env var: flags show in ps)', secret: true },
+  { flags: '--users <file>', env: 'ZENITH_USERS', key: 'usersFile', description: 'require a login from this users file (JSON or YAML, scrypt hashes, roles)' },
+  { flags: '--api-token <token>', env: 'ZENITH_API_TOKEN', key: 'apiToken', description: 'bearer token accepted under /api/ (16+ characters)', secret: true },
+  { flags: '--session-secret <secret>', env: 'ZENITH_SESSION_SECRET', key: 'sessionSecret', description: 'signs session cookies; give every replica the same one (32+ characters)', secret: true },
+  { flags: '--insecure', env: 'ZENITH_INSECURE', key: 'insecure', description: 'allow listening on a non-loopback address without a password' },
+]
+
+export function addStartCommand(program: Command): void {
+  const command = program.command('start').description('start the console')
+  for (const flag of START_FLAGS) command.addOption(toOption(flag))
+  command.action(async () => {
+    const config = readConfig(command)
+    const exposure = checkExposure(config)
+    if (!exposure.ok) throw new UsageError(`error: ${exposure.error}`)
+    // loaded only here, so --help and other commands do not load the whole server
+    const { startServer } = await import('../server.js')
+    await startServer(config)
+  })
+}
+
+const isSwitch = (flag: StartFlag) => !flag.flags.includes('<')
+
+function toOption(flag: StartFlag): Option {
+  if (isSwitch(flag)) {
+    // commander would treat any value of a switch's env var, "0" and "false" included, as "on"
+    return new Option(flag.flags, `${flag.description} (env: ${flag.env}=0|1)`)
+  }
+  const option = new Option(flag.flags, flag.description).env(flag.env)
+  if (!flag.secret) option.argParser(checkValue(flag))
+  const fallback = configSchema.shape[flag.key].safeParse(undefined)
+  if (fallback.success && fallback.data !== undefined) {
+    option.default(fallback.data, flag.showDefault ? flag.showDefault(fallback.data as never) : String(fallback.data))
+  }
+  return option
+}
+
+/** Runs for a flag's value and for its env fallback; commander names the source in the error line. */
+function checkValue(flag: StartFlag): (text: string) => unknown {
+  const schema = configSchema.shape[flag.key]
+  return (text) => {
+    if (text.trim() === '') throw new InvalidArgumentError('must not be empty')
+    let value: unknown = text
+    try {
+      if (flag.parse) value = flag.parse(text)
+    } catch (error) {
+      throw new InvalidArgumentError(error instanceof Error ? error.message : String(error))
+    }
+    const result = schema.safeParse(value)
+    if (!result.success) throw new InvalidArgumentError(result.error.issues[0]?.message ?? 'invalid value')
+    return result.data
+  }
+}
+
+function readConfig(command: Command): ZenithConfig {
+  const input: Record<string, unknown> = {}
+  for (const flag of START_FLAGS) {
+    const option = command.options.find((candidate) => candidate.flags === flag.flags)
+    if (!option) continue
+    const name = option.attributeName()
+    const envText = process.env[flag.env]
+    input[flag.key] =
+      isSwitch(flag) && command.getOptionValueSource(name) !== 'cli' && envText !== undefined
+        ? parseSwitch(flag.env, envText)
+        : command.getOptionValue(name)
+  }
+  const parsed = configSchema.safeParse(input)
+  if (!parsed.success) throw new UsageError(`error: ${describeStartError(command, parsed.error)}`)
+  return parsed.data
+}
+
+/** Names the flag or env var the bad value came from, never the value itself. */
+function describeStartError(command: Command, error: z.ZodError): string {
+  const issue = error.issues[0]
+  const flag = START_FLAGS.find((candidate) => candidate.key === issue?.path[0])
+  const option = flag && command.options.find((candidate) => candidate.flags === flag.flags)
+  if (!issue || !flag || !option) return describeConfigError(error)
+  const fromEnv = command.getOptionValueSource(option.attributeName()) === 'env'
+  return `invalid ${fromEnv ? flag.env : option.long}: ${issue.message}`
+}
+
+function parseSwitch(env: string, text: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(text.trim())) return true
+  if (/^(0|false|no|off)$/i.test(text.trim())) return false
+  throw new UsageError(`error: environment variable ${env} must be 1 or 0 (true/false, yes/no, on/off), got '${text}'`)
+}
+
+function parsePort(text: string): number {
+  if (!/^\s*\d+\s*$/.test(text)) throw new Error('must be a whole number from 0 to 65535')
+  return Number(text)
+}
