@@ -10,6 +10,8 @@ import views from './plugins/views.js'
 import auth from './auth/plugin.js'
 import redis from './plugins/redis.js'
 import collector from './plugins/collector.js'
+import history from './history/plugin.js'
+import historyRoutes from './history/routes.js'
 import selfMonitor from './plugins/self-monitor.js'
 import systemRoutes from './system/routes.js'
 import nodesRoutes from './nodes/routes.js'
@@ -34,6 +36,7 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   // data access and collection
   await app.register(redis, { url: config.redisUrl, prefix: config.prefix })
   await app.register(collector, { clock, tickMs: config.tickMs, graceMs: config.graceMs, autoStart: options.autoStart })
+  await app.register(history, { clock })
   if (config.selfMonitor) {
     await app.register(selfMonitor, { redisUrl: config.redisUrl, prefix: config.prefix, appVersion: APP_VERSION })
   }
@@ -41,5 +44,6 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   // features
   await app.register(systemRoutes)
   await app.register(nodesRoutes)
+  await app.register(historyRoutes)
   await app.register(alerts, { clock, file: config.alertsFile })
 }

@@ -1,0 +1,143 @@
+/**
+ * The alerts' part of each snapshot: what is firing and the recent history, read from Redis (so
+ * every replica shows the same). The history stream is read incrementally: after the first read
+ * only entries newer than the last one seen are fetched, so a quiet tick costs three small replies.
+ */
+import type { Redis } from 'ioredis'
+import type { z } from 'zod'
+import type { CollectorPart } from '../collector/snapshot.js'
+import type { ConsoleKeys } from '../redis/keys.js'
+import {
+  deliveryRecordSchema,
+  firingRecordSchema,
+  historyEventSchema,
+  type DeliveryRecord,
+  type FiringRecord,
+  type HistoryEvent,
+} from './schemas.js'
+import { alertField, HISTORY_MAXLEN } from './store.js'
+
+export interface FiringAlert extends FiringRecord {
+  /** a firing message went out for this episode */
+  readonly notified: boolean
+}
+
+export interface AlertHistoryEntry extends HistoryEvent {
+  readonly id: string
+  readonly deliveries: readonly DeliveryRecord[]
+}
+
+export interface AlertsPart {
+  /** oldest first */
+  readonly firing: readonly FiringAlert[]
+  /** newest first, at most HISTORY_EVENTS and HISTORY_MAX_AGE_MS old */
+  readonly history: readonly AlertHistoryEntry[]
+}
+
+// Optional: the collector's first snapshot is built before any part is added (see alertsOf).
+declare module '../collector/snapshot.js' {
+  interface SnapshotParts {
+    readonly alerts?: AlertsPart
+  }
+}
+
+export const NO_ALERTS: AlertsPart = Object.freeze({ firing: [], history: [] })
+
+/** The snapshot's alerts part, empty until the part has been added. */
+export function alertsOf(snapshot: { readonly alerts?: AlertsPart }): AlertsPart {
+  return snapshot.alerts ?? NO_ALERTS
+}
+
+export const HISTORY_EVENTS = 500
+export const HISTORY_MAX_AGE_MS = 7 * 24 * 3_600_000
+const READ_BATCH = 1000
+
+type StreamEntry = [id: string, fields: string[]]
+
+export function createAlertsCollector(redis: Redis, keys: ConsoleKeys): CollectorPart<'alerts'> {
+  /** events in stream order (oldest first), with the deliveries seen so far */
+  const events = new Map<string, AlertHistoryEntry>()
+  let lastId: string | null = null
+  let published: AlertsPart = { firing: [], history: [] }
+
+  async function collect(now: number): Promise<AlertsPart> {
+    const stream = keys.alertsHistory()
+    const pipeline = redis.pipeline().hgetall(keys.alertsFiring()).hgetall(keys.alertsNotified())
+    if (lastId === null) pipeline.xrevrange(stream, '+', '-', 'COUNT', HISTORY_MAXLEN)
+    else pipeline.xrange(stream, `(${lastId}`, '+', 'COUNT', READ_BATCH)
+    const replies = (await pipeline.exec()) ?? []
+    const firingHash = reply<Record<string, string>>(replies[0]) ?? {}
+    const notifiedHash = reply<Record<string, string>>(replies[1]) ?? {}
+    let entries = reply<StreamEntry[]>(replies[2]) ?? []
+    if (lastId === null) entries = entries.reverse()
+
+    const changed = entries.length > 0 ? absorb(entries) : false
+    const expired = prune(now)
+    const firing = readFiring(firingHash, notifiedHash)
+    const history = changed || expired ? [...events.values()].reverse() : published.history
+    published = { firing, history }
+    return published
+  }
+
+  function absorb(entries: StreamEntry[]): boolean {
+    for (const [id, fields] of entries) {
+      lastId = id
+      const [name, raw] = fields
+      if (raw === undefined) continue
+      if (name === 'e') {
+        const event = parseJson(raw, historyEventSchema)
+        if (event) events.set(id, { ...event, id, deliveries: [] })
+      } else if (name === 'd') {
+        const delivery = parseJson(raw, deliveryRecordSchema)
+        const event = delivery && events.get(delivery.eventId)
+        // entries are never mutated once published: replace the event with a new object
+        if (event) events.set(event.id, { ...event, deliveries: [...event.deliveries, delivery] })
+      }
+    }
+    return true
+  }
+
+  function prune(now: number): boolean {
+    let removed = false
+    for (const [id, event] of events) {
+      if (events.size <= HISTORY_EVENTS && event.at >= now - HISTORY_MAX_AGE_MS) break
+      events.delete(id)
+      removed = true
+    }
+    return removed
+  }
+
+  return { key: 'alerts', initial: published, collect }
+}
+
+function readFiring(firingHash: Record<string, string>, notifiedHash: Record<string, string>): FiringAlert[] {
+  const firing: FiringAlert[] = []
+  for (const raw of Object.values(firingHash)) {
+    const record = parseJson(raw, firingRecordSchema)
+    if (record) firing.push({ ...record, notified: notifiedHash[alertField(record.rule, record.target)] === '1' })
+  }
+  return firing.sort((a, b) => a.firedAt - b.firedAt || (alertField(a.rule, a.target) < alertField(b.rule, b.target) ? -1 : 1))
+}
+
+/**
+ * A pipeline reply's value. A key of the wrong type (something else wrote it) reads as empty rather
+ * than failing the tick, which would mark all of Redis as unreachable.
+ */
+function reply<T>(entry: [Error | null, unknown] | undefined): T | null {
+  if (!entry) return null
+  const [error, value] = entry
+  if (error) {
+    if (error.message.startsWith('WRONGTYPE')) return null
+    throw error
+  }
+  return value as T
+}
+
+function parseJson<T>(raw: string, schema: z.ZodType<T>): T | null {
+  try {
+    const parsed = schema.safeParse(JSON.parse(raw))
+    return parsed.success ? parsed.data : null
+  } catch {
+    return null
+  }
+}

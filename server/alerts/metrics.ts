@@ -1,0 +1,115 @@
+/**
+ * What alert rules are evaluated over: a flat list of (metric, target, value) samples taken from
+ * one snapshot. The engine sees only this, so a new data source (queues) plugs in here without the
+ * engine or its tests changing.
+ */
+import { isValidName } from '@gravito/quasar/protocol'
+import type { NodeRecord, Snapshot } from '../collector/snapshot.js'
+import { healthOf } from '../nodes/health.js'
+
+export const METRICS = ['cpu', 'memory', 'disk', 'node_lost', 'queue_backlog', 'queue_failed'] as const
+export type MetricName = (typeof METRICS)[number]
+
+/** Metrics measured in percent (0–100); the others are counts. */
+export const PERCENT_METRICS: ReadonlySet<MetricName> = new Set(['cpu', 'memory', 'disk'])
+export const QUEUE_METRICS: ReadonlySet<MetricName> = new Set(['queue_backlog', 'queue_failed'])
+
+export interface MetricTarget {
+  /** `{service}/{nodeId}` for node metrics, `{service}/{queue}` for queue metrics */
+  readonly id: string
+  readonly service: string
+  readonly nodeId?: string
+  readonly queue?: string
+}
+
+/** One value; the samples of one node or queue share their target object. */
+export interface MetricSample {
+  readonly target: MetricTarget
+  readonly metric: MetricName
+  readonly value: number
+}
+
+export interface MetricSource {
+  /** the time the values were read (epoch ms) */
+  readonly at: number
+  readonly samples: readonly MetricSample[]
+}
+
+/**
+ * Node metrics: cpu = system CPU %, memory = system used/total %, disk = free/total % (so disk rules
+ * use `below`), node_lost = 1 while the node is dead and 0 otherwise. A dead node's last values are
+ * stale, so it reports node_lost only.
+ */
+export function metricsFromSnapshot(snapshot: Snapshot): MetricSource {
+  const samples: MetricSample[] = []
+  for (const record of snapshot.nodes) addNode(samples, record, snapshot.generatedAt)
+  for (const queue of queueItems(snapshot)) addQueue(samples, queue)
+  return { at: snapshot.generatedAt, samples }
+}
+
+/**
+ * Targets by record: the collector hands back the same record object while a node's beat is
+ * unchanged, and reusing the target (and its id string, whose hash is then cached) makes the
+ * engine's per-sample lookups cheaper.
+ */
+const targetOf = new WeakMap<NodeRecord, MetricTarget>()
+
+function addNode(samples: MetricSample[], record: NodeRecord, now: number): void {
+  let target = targetOf.get(record)
+  if (!target) {
+    target = { id: `${record.service}/${record.nodeId}`, service: record.service, nodeId: record.nodeId }
+    targetOf.set(record, target)
+  }
+  const dead = healthOf(record.lastSeenAt, record.keyPresent, now) === 'dead'
+  samples.push({ target, metric: 'node_lost', value: dead ? 1 : 0 })
+  if (dead) return
+  const beat = record.heartbeat
+  if (beat.cpu) samples.push({ target, metric: 'cpu', value: beat.cpu.system })
+  const memory = beat.memory?.system
+  if (memory && memory.total > 0) samples.push({ target, metric: 'memory', value: (memory.used / memory.total) * 100 })
+  if (beat.disk && beat.disk.total > 0) samples.push({ target, metric: 'disk', value: (beat.disk.free / beat.disk.total) * 100 })
+}
+
+interface QueueItem {
+  service: string
+  name: string
+  waiting?: number
+  failed?: number
+}
+
+function addQueue(samples: MetricSample[], item: QueueItem): void {
+  const target: MetricTarget = { id: `${item.service}/${item.name}`, service: item.service, queue: item.name }
+  if (item.waiting !== undefined) samples.push({ target, metric: 'queue_backlog', value: item.waiting })
+  if (item.failed !== undefined) samples.push({ target, metric: 'queue_failed', value: item.failed })
+}
+
+/**
+ * The queues part of the snapshot, read structurally: it is contributed by another collector part
+ * and may be absent. Accepts a list of `{ service, name, waiting, failed }` (counts at the top level
+ * or under `metrics`), or an object holding that list as `items`.
+ */
+export function queueItems(snapshot: object): QueueItem[] {
+  const part: unknown = (snapshot as { queues?: unknown }).queues
+  const list: unknown = Array.isArray(part) ? part : isObject(part) ? part.items : undefined
+  if (!Array.isArray(list)) return []
+  const items: QueueItem[] = []
+  for (const entry of list) {
+    if (!isObject(entry) || !isValidName(entry.service) || !isValidName(entry.name)) continue
+    const counts = isObject(entry.metrics) ? entry.metrics : entry
+    const item: QueueItem = { service: entry.service, name: entry.name }
+    const waiting = count(counts.waiting)
+    const failed = count(counts.failed)
+    if (waiting !== undefined) item.waiting = waiting
+    if (failed !== undefined) item.failed = failed
+    items.push(item)
+  }
+  return items
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null
+}
+
+function count(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined
+}

@@ -1,0 +1,53 @@
+/**
+ * `/alerts` (page), its polled fragment, and `GET /api/pulse/alerts`. All are built from the latest
+ * snapshot and the loaded rules: a viewer costs no Redis command.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { parseOr400 } from '../http/validate.js'
+import { createFragmentCache, type RenderedFragment } from '../render/fragment-cache.js'
+import { viewHelpers } from '../nodes/view-helpers.js'
+import type { AlertRules } from './rules.js'
+import { alertsQuerySchema } from './schemas.js'
+import { buildAlertsView, toAlertsApi } from './service.js'
+
+export const FRAGMENT_URL = '/alerts/fragments/board'
+
+/** Formatting for the alerts templates: the pulse helpers plus the fragment URL. */
+const h = {
+  ...viewHelpers,
+  boardUrl: (filter: string) => (filter ? `${FRAGMENT_URL}?service=${encodeURIComponent(filter)}` : FRAGMENT_URL),
+}
+
+export default async function alertsRoutes(app: FastifyInstance, options: { config: AlertRules }) {
+  const fragments = createFragmentCache()
+
+  app.get('/alerts', async (request, reply) => {
+    const query = parseOr400(alertsQuerySchema, request.query, reply)
+    if (!query) return reply
+    const view = buildAlertsView(app.collector.snapshot, options.config, query.service)
+    return reply.viewAsync('alerts/page', { title: 'Alerts', view, h }, { layout: 'layout' })
+  })
+
+  app.get(FRAGMENT_URL, async (request, reply) => {
+    const query = parseOr400(alertsQuerySchema, request.query, reply)
+    if (!query) return reply
+    const snapshot = app.collector.snapshot
+    const fragment = await fragments(snapshot.version, query.service ?? '', () =>
+      app.view('alerts/board', { view: buildAlertsView(snapshot, options.config, query.service), h }),
+    )
+    return sendFragment(request, reply, fragment)
+  })
+
+  app.get('/api/pulse/alerts', async (request, reply) => {
+    const query = parseOr400(alertsQuerySchema, request.query, reply)
+    if (!query) return reply
+    return toAlertsApi(app.collector.snapshot, query.service)
+  })
+}
+
+function sendFragment(request: FastifyRequest, reply: FastifyReply, fragment: RenderedFragment) {
+  // no-cache: the browser revalidates each poll, and an unchanged fragment costs a 304
+  reply.header('cache-control', 'no-cache').header('etag', fragment.etag).type('text/html; charset=utf-8')
+  if (request.headers['if-none-match'] === fragment.etag) return reply.code(304).send()
+  return reply.send(fragment.html)
+}

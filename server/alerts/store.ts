@@ -1,0 +1,102 @@
+/**
+ * The alerts' shared state in Redis, which is what lets several console replicas act as one:
+ * - the firing hash holds one entry per open episode; `HSETNX` makes exactly one replica its owner,
+ *   and only the owner records the event and sends the message;
+ * - the cool-down key is claimed before any firing message, so whichever replica sees the
+ *   condition first sends it and the others find it taken. Its name holds only the rule and the
+ *   target, never a tick time, so two replicas evaluating slightly different ticks claim the same
+ *   key. It holds the cool-down's end on the console's clock (the same clock the engine uses), and
+ *   its Redis expiry only cleans it up;
+ * - the notified hash remembers that a firing message went out, so exactly one resolve message
+ *   follows it (the replica whose `HDEL` removed the episode);
+ * - the history stream holds events and delivery results, capped by length.
+ * Each transition is one Lua script, so no other replica can act between its reads and writes.
+ */
+import type { Redis } from 'ioredis'
+import type { ConsoleKeys } from '../redis/keys.js'
+import type { DeliveryRecord, FiringRecord, HistoryEvent } from './schemas.js'
+
+/** The field of a rule and target in the firing and notified hashes. */
+export function alertField(rule: string, target: string): string {
+  return `${rule}|${target}`
+}
+
+/** Stream entries kept: events plus their delivery results, about 500 events with two channels. */
+export const HISTORY_MAXLEN = 2000
+
+// Claims the cool-down (KEYS[3]) when it is over: ARGV now, until (now + cool-down), cool-down ms.
+const CLAIM = `
+local function claim(key, now, until_, ttl)
+  local current = redis.call('GET', key)
+  if current and tonumber(current) and tonumber(current) > tonumber(now) then return false end
+  redis.call('SET', key, until_, 'PX', ttl)
+  return true
+end`
+
+const FIRE = `${CLAIM}
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+if ARGV[3] == '1' and claim(KEYS[3], ARGV[4], ARGV[5], ARGV[6]) then
+  redis.call('HSET', KEYS[2], ARGV[1], '1')
+  return 2
+end
+return 1`
+
+const REMIND = `${CLAIM}
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+if not claim(KEYS[3], ARGV[2], ARGV[3], ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], '1')
+return 1`
+
+const CLOSE = `
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+return 1 + redis.call('HDEL', KEYS[2], ARGV[1])`
+
+/** owner: this replica owns the new episode; `send` says whether its firing message goes out */
+export type FireResult = { owner: false } | { owner: true; send: boolean }
+/** owner: this replica closed the episode; `announce`: a firing message had gone out for it */
+export type CloseResult = { owner: false } | { owner: true; announce: boolean }
+
+export function createAlertStore(redis: Redis, keys: ConsoleKeys) {
+  const firing = keys.alertsFiring()
+  const notified = keys.alertsNotified()
+  const history = keys.alertsHistory()
+
+  /** Opens an episode at `now`; with `wantMessage`, also claims the cool-down for its message. */
+  async function fire(record: FiringRecord, now: number, cooldownMs: number, wantMessage: boolean): Promise<FireResult> {
+    const cooldown = keys.alertsCooldown(record.rule, record.target)
+    const field = alertField(record.rule, record.target)
+    const result = await redis.eval(FIRE, 3, firing, notified, cooldown, field, JSON.stringify(record), wantMessage ? '1' : '0', ...claimArgs(now, cooldownMs))
+    return result === 0 ? { owner: false } : { owner: true, send: result === 2 }
+  }
+
+  /** Claims the repeat of a still-firing alert; false when another replica has it or it closed. */
+  async function remind(rule: string, target: string, now: number, cooldownMs: number): Promise<boolean> {
+    const result = await redis.eval(REMIND, 3, firing, notified, keys.alertsCooldown(rule, target), alertField(rule, target), ...claimArgs(now, cooldownMs))
+    return result === 1
+  }
+
+  async function close(rule: string, target: string): Promise<CloseResult> {
+    const result = await redis.eval(CLOSE, 2, firing, notified, alertField(rule, target))
+    return result === 0 ? { owner: false } : { owner: true, announce: result === 2 }
+  }
+
+  /** Appends an event; its stream id is the event's id. */
+  async function recordEvent(event: HistoryEvent): Promise<string> {
+    const id = await redis.xadd(history, 'MAXLEN', '~', HISTORY_MAXLEN, '*', 'e', JSON.stringify(event))
+    if (!id) throw new Error('XADD returned no id')
+    return id
+  }
+
+  async function recordDelivery(delivery: DeliveryRecord): Promise<void> {
+    await redis.xadd(history, 'MAXLEN', '~', HISTORY_MAXLEN, '*', 'd', JSON.stringify(delivery))
+  }
+
+  return { fire, remind, close, recordEvent, recordDelivery }
+}
+
+export type AlertStore = ReturnType<typeof createAlertStore>
+
+function claimArgs(now: number, cooldownMs: number): [string, string, string] {
+  return [String(now), String(now + cooldownMs), String(Math.max(1, cooldownMs))]
+}

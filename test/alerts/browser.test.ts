@@ -1,0 +1,75 @@
+/**
+ * /alerts in a real browser (Debian's chromium), served under the strict CSP: the board polls its
+ * fragment and shows a new firing alert, then its history, without a reload.
+ */
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { chromium, type Browser } from 'playwright-core'
+import { startRedis } from '../helpers/redis-server.js'
+import { buildTestApp } from '../helpers/app.js'
+import { eventually } from '../helpers/eventually.js'
+import { rulesDir, writeBeat } from './fixtures.js'
+
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+const redisServer = await startRedis()
+t.teardown(() => redisServer.stop())
+const redis = new Redis(redisServer.url)
+t.teardown(() => redis.quit())
+const files = rulesDir()
+t.teardown(() => files.remove())
+
+const browser: Browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+})
+t.teardown(() => browser.close())
+
+t.test('the board picks up a firing alert and its resolution by polling, with no CSP violation', async (t) => {
+  const alertsFile = files.write('browser.json', { rules: [{ name: 'cpu-high', metric: 'cpu', above: 90, for: '0s' }] })
+  const app = await buildTestApp({ redisUrl: redisServer.url, autoStart: true, tickMs: 200, alertsFile })
+  t.teardown(() => app.close())
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+  app.server.on('request', (request, response) => {
+    if (request.url === '/alerts') response.setHeader('content-security-policy', CSP)
+  })
+
+  await writeBeat(redis, Date.now(), 30)
+  const page = await browser.newPage()
+  t.teardown(() => page.close())
+  const errors: string[] = []
+  page.on('pageerror', (error) => errors.push(error.message))
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text())
+  })
+  await page.addInitScript(() => {
+    const w = window as unknown as { __csp: string[] }
+    w.__csp = []
+    document.addEventListener('securitypolicyviolation', (event) => w.__csp.push(`${event.violatedDirective} ${event.blockedURI}`))
+  })
+  const response = await page.goto(`${base}/alerts`)
+  t.equal(response?.headers()['content-security-policy'], CSP)
+  await page.waitForFunction(() => 'htmx' in window)
+  t.match(await page.locator('#alerts-board').innerText(), /Nothing is firing/)
+  t.match(await page.locator('table').last().innerText(), /cpu-high\s+CPU above 90 %/, 'the rules table')
+
+  const stop = setInterval(() => void writeBeat(redis, Date.now(), 99).catch(() => {}), 200)
+  t.teardown(() => clearInterval(stop))
+  await page.locator('#alerts-board tr.alert-current').waitFor({ timeout: 20_000 })
+  const row = await page.locator('#alerts-board tr.alert-current').innerText()
+  t.match(row, /cpu-high/)
+  t.match(row, /billing\/web-1/)
+  t.match(row, /CPU 99\.0 %/)
+  t.match(row, /no channel/)
+
+  clearInterval(stop)
+  const calm = setInterval(() => void writeBeat(redis, Date.now(), 10).catch(() => {}), 200)
+  t.teardown(() => clearInterval(calm))
+  await page.locator('#alerts-board .alert-kind-resolved').waitFor({ timeout: 20_000 })
+  await eventually(async () => (await page.locator('#alerts-board tr.alert-current').count()) === 0, 'the firing row is gone')
+  t.equal(page.url(), `${base}/alerts`, 'no navigation')
+  t.same(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp), [], 'no CSP violation')
+  t.same(errors, [], 'no error in the console')
+})

@@ -1,0 +1,61 @@
+import t from 'tap'
+import type { NodeRecord, Snapshot } from '../../server/collector/snapshot.js'
+import { metricsFromSnapshot } from '../../server/alerts/metrics.js'
+import { sampleHeartbeat } from '../helpers/heartbeat.js'
+
+const NOW = Date.UTC(2026, 10, 23, 12, 0, 0)
+
+function record(nodeId: string, lastSeenAt: number, keyPresent = true, overrides: object = {}): NodeRecord {
+  return { service: 'billing', nodeId, heartbeat: sampleHeartbeat({ timestamp: lastSeenAt, id: nodeId, ...overrides }), lastSeenAt, keyPresent }
+}
+
+function snapshot(nodes: NodeRecord[], extra: object = {}): Snapshot {
+  return { version: 1, generatedAt: NOW, redis: { up: true, downSince: null, lastError: null }, nodes, ...extra } as Snapshot
+}
+
+const values = (s: Snapshot) => metricsFromSnapshot(s).samples.map((x) => [x.target.id, x.metric, Math.round(x.value * 100) / 100])
+
+t.test('a live node gives cpu, memory used % and disk free %, and node_lost 0', async (t) => {
+  const node = record('web-1', NOW - 5_000, true, {
+    cpu: { system: 93.5, process: 3, cores: 2 },
+    memory: { system: { total: 8e9, free: 1e9, used: 7.6e9 }, process: { rss: 1, heapTotal: 1, heapUsed: 1 } },
+    disk: { path: '/', total: 200e9, free: 16e9 },
+  })
+  t.same(values(snapshot([node])), [
+    ['billing/web-1', 'node_lost', 0],
+    ['billing/web-1', 'cpu', 93.5],
+    ['billing/web-1', 'memory', 95],
+    ['billing/web-1', 'disk', 8],
+  ])
+})
+
+t.test('a dead node (key gone, or silent for over 30 s) gives node_lost 1 and none of its stale values', async (t) => {
+  t.same(values(snapshot([record('gone', NOW - 10_000, false)])), [['billing/gone', 'node_lost', 1]])
+  t.same(values(snapshot([record('silent', NOW - 31_000, true)])), [['billing/silent', 'node_lost', 1]])
+  t.same(values(snapshot([record('stale', NOW - 20_000, true)]))[0], ['billing/stale', 'node_lost', 0], 'stale is not lost')
+})
+
+t.test('fields an agent did not send give no sample, and a zero total gives no division', async (t) => {
+  const bare: NodeRecord = { service: 'php', nodeId: 'h1', heartbeat: { timestamp: NOW, memory: { system: { total: 0, free: 0, used: 0 }, process: { rss: 0, heapTotal: 0, heapUsed: 0 } } }, lastSeenAt: NOW, keyPresent: true }
+  t.same(values(snapshot([bare])), [['php/h1', 'node_lost', 0]])
+})
+
+t.test('queue metrics plug in from the snapshot queues part, whichever of the two shapes it has', async (t) => {
+  const items = [
+    { service: 'billing', name: 'emails', waiting: 1200, failed: 31, active: 2 },
+    { service: 'billing', name: 'reports', metrics: { waiting: 3 } },
+    { service: 'bad:name', name: 'x', waiting: 5 },
+    { service: 'billing', name: 'neg', waiting: -1, failed: Number.NaN },
+  ]
+  const expected = [
+    ['billing/emails', 'queue_backlog', 1200],
+    ['billing/emails', 'queue_failed', 31],
+    ['billing/reports', 'queue_backlog', 3],
+  ]
+  t.same(values(snapshot([], { queues: items })), expected)
+  t.same(values(snapshot([], { queues: { items } })), expected)
+  t.same(values(snapshot([], { queues: 'nonsense' })), [])
+  t.same(values(snapshot([])), [], 'no queues part at all')
+  const sample = metricsFromSnapshot(snapshot([], { queues: items })).samples[0]!
+  t.same([sample.target.service, sample.target.queue, sample.target.nodeId], ['billing', 'emails', undefined])
+})
