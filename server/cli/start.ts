@@ -7,6 +7,7 @@
 import { Option, InvalidArgumentError, type Command } from 'commander'
 import type { z } from 'zod'
 import { checkExposure } from '../auth/cli.js'
+import { loadAlertRules } from '../alerts/rules.js'
 import { configSchema, describeConfigError, type ZenithConfig } from '../config.js'
 import { formatDuration, parseDuration } from './duration.js'
 import { UsageError } from './errors.js'
@@ -42,6 +43,7 @@ export const START_FLAGS: StartFlag[] = [
   { flags: '--api-token <token>', env: 'ZENITH_API_TOKEN', key: 'apiToken', description: 'bearer token accepted under /api/ (16+ characters)', secret: true },
   { flags: '--session-secret <secret>', env: 'ZENITH_SESSION_SECRET', key: 'sessionSecret', description: 'signs session cookies; give every replica the same one (32+ characters)', secret: true },
   { flags: '--insecure', env: 'ZENITH_INSECURE', key: 'insecure', description: 'allow listening on a non-loopback address without a password' },
+  { flags: '--alerts <file>', env: 'ZENITH_ALERTS', key: 'alertsFile', description: 'alert rules and channels (JSON or YAML; default rules without it)' },
 ]
 
 export function addStartCommand(program: Command): void {
@@ -51,6 +53,10 @@ export function addStartCommand(program: Command): void {
     const config = readConfig(command)
     const exposure = checkExposure(config)
     if (!exposure.ok) throw new UsageError(`error: ${exposure.error}`)
+    // a bad rules file stops the start with its one-line reason, before anything is started
+    if (config.alertsFile) await loadAlertRules(config.alertsFile).catch((error: Error) => {
+      throw new UsageError(`error: ${error.message}`)
+    })
     // loaded only here, so --help and other commands do not load the whole server
     const { startServer } = await import('../server.js')
     await startServer(config)

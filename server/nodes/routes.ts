@@ -9,6 +9,8 @@ import { pulseQuerySchema } from './schemas.js'
 import { buildPulseView, toNodesApi } from './service.js'
 import { parseOr400 } from '../http/validate.js'
 import { viewHelpers as h } from './view-helpers.js'
+import { firingForNode } from '../alerts/service.js'
+import type { Snapshot } from '../collector/snapshot.js'
 
 export default async function nodesRoutes(app: FastifyInstance) {
   const fragments = createFragmentCache()
@@ -20,7 +22,7 @@ export default async function nodesRoutes(app: FastifyInstance) {
     if (!query) return reply
     const snapshot = app.collector.snapshot
     const view = buildPulseView(snapshot, query.service)
-    return reply.viewAsync('pulse/page', { title: 'Pulse', view, filter: query.service ?? '', redis: snapshot.redis, h, spark: app.history.sparklines }, { layout: 'layout' })
+    return reply.viewAsync('pulse/page', { title: 'Pulse', view, filter: query.service ?? '', redis: snapshot.redis, h, spark: app.history.sparklines, firing: firingOn(snapshot) }, { layout: 'layout' })
   })
 
   app.get('/pulse/fragments/nodes', async (request, reply) => {
@@ -28,7 +30,7 @@ export default async function nodesRoutes(app: FastifyInstance) {
     if (!query) return reply
     const snapshot = app.collector.snapshot
     const fragment = await fragments(snapshot.version, query.service ?? '', () =>
-      app.view('pulse/nodes', { view: buildPulseView(snapshot, query.service), filter: query.service ?? '', redis: snapshot.redis, h, spark: app.history.sparklines }),
+      app.view('pulse/nodes', { view: buildPulseView(snapshot, query.service), filter: query.service ?? '', redis: snapshot.redis, h, spark: app.history.sparklines, firing: firingOn(snapshot) }),
     )
     return sendFragment(request, reply, fragment)
   })
@@ -38,4 +40,9 @@ export default async function nodesRoutes(app: FastifyInstance) {
     if (!query) return reply
     return toNodesApi(buildPulseView(app.collector.snapshot, query.service))
   })
+}
+
+/** The node cards' firing alerts, from the same snapshot as the cards themselves. */
+function firingOn(snapshot: Snapshot) {
+  return (service: string, nodeId: string) => firingForNode(snapshot, service, nodeId)
 }

@@ -1,11 +1,14 @@
 import t from 'tap'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { REDIS_NOT_FOUND_MESSAGE } from '../../server/embedded/redis-server.js'
 import { cleanEnv, runCli } from './run-cli.js'
 
 const lines = (text: string) => text.split('\n').filter((line) => line !== '')
+
+const badAlerts = join(mkdtempSync(join(tmpdir(), 'zenith-alerts-')), 'alerts.json')
+writeFileSync(badAlerts, JSON.stringify({ rules: [{ name: 'hot', metric: 'cpu', abve: 90 }] }))
 
 const badCommandLines: Array<{ what: string; args: string[]; env?: Record<string, string>; says: RegExp }> = [
   { what: 'unknown flag', args: ['start', '--bogus'], says: /unknown option '--bogus'/ },
@@ -22,6 +25,8 @@ const badCommandLines: Array<{ what: string; args: string[]; env?: Record<string
   { what: 'bad port from the environment', args: ['start'], env: { PORT: 'abc' }, says: /env 'PORT'/ },
   { what: 'bad url from the environment', args: ['start'], env: { REDIS_URL: 'localhost:6379' }, says: /env 'REDIS_URL'/ },
   { what: 'open console on all interfaces without a password', args: ['start', '--host', '0.0.0.0'], says: /refusing to listen on 0\.0\.0\.0 without a password/ },
+  { what: 'alerts file with a misspelt key', args: ['start', '--alerts', badAlerts], says: /alerts file .*alerts\.json: rules\[0\] \(hot\): Unrecognized key: "abve"/ },
+  { what: 'alerts file that does not exist', args: ['start'], env: { ZENITH_ALERTS: '/nonexistent/alerts.yaml' }, says: /cannot read alerts file \/nonexistent\/alerts\.yaml/ },
   { what: 'bad switch from the environment', args: ['start'], env: { ZENITH_SELF_MONITOR: 'maybe' }, says: /ZENITH_SELF_MONITOR/ },
 ]
 
