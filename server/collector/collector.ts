@@ -26,12 +26,13 @@ export class Collector {
   readonly #listeners: SnapshotListener[] = []
 
   constructor(private readonly options: CollectorOptions) {
+    // the other parts' initial values arrive with addPart, before the first tick can run
     this.#snapshot = Object.freeze({
       version: 0,
       generatedAt: 0,
       redis: { up: false, downSince: null, lastError: 'not read yet' },
       nodes: [],
-    } as Snapshot)
+    } as Partial<Snapshot> as Snapshot)
   }
 
   get snapshot(): Snapshot {
