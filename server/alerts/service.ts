@@ -115,7 +115,10 @@ export function firingForNode(snapshot: Snapshot, service: string, nodeId: strin
       if (alert.nodeId === undefined) continue
       const key = `${alert.service}/${alert.nodeId}`
       const list = index.get(key) ?? []
-      list.push(toFiringView(alert, snapshot.generatedAt))
+      // minute steps on cards: a seconds counter would change the card's markup every tick, so
+      // a page holding a firing alert could never answer a poll with 304
+      const view = toFiringView(alert, snapshot.generatedAt)
+      list.push({ ...view, firingFor: minuteDuration(snapshot.generatedAt - alert.firedAt) })
       index.set(key, list)
     }
     byNode.set(part, index)
@@ -179,6 +182,11 @@ function valueText(alert: Pick<FiringAlert, 'metric' | 'value'>): string {
 }
 
 /** `45s`, `12m`, `3h 5m`, `2d 4h`: how long something has lasted, to the unit that matters. */
+/** As roughDuration, in whole minutes: "<1m", "3m", "2h 5m". */
+export function minuteDuration(ms: number): string {
+  return ms < 60_000 ? '<1m' : roughDuration(Math.floor(ms / 60_000) * 60_000)
+}
+
 export function roughDuration(ms: number): string {
   const s = Math.floor(ms / 1000)
   if (s < 60) return `${s}s`

@@ -60,6 +60,8 @@ t.test('an alert fires after its window, reaches both channels in their shapes, 
 
   t.same(app.alerts.firingForNode('billing', 'web-1').map((a) => [a.rule, a.value, a.condition]), [['cpu-high', 'CPU 97.0 %', 'CPU above 90 %']])
   t.same(app.alerts.firingForNode('billing', 'web-2'), [])
+  // cards show whole minutes, so a card holding a firing alert keeps its markup between ticks
+  t.equal(app.alerts.firingForNode('billing', 'web-1')[0]!.firingFor, '<1m')
 
   const page = await app.inject({ url: '/alerts' })
   t.equal(page.statusCode, 200)
