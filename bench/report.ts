@@ -34,14 +34,5 @@ export const renderReport = {
       '',
       `Throughput ratio (ours / naive): **${speedup}×**.`,
     ].join('\n')
-  },
-  document(machine: string, sections: string[], args: string[]): string {
-    return [
-      '# Benchmarks',
-      '',
-      `Reproduce with \`npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}\` (it starts its own redis-server on a free loopback port). Figures from one run on: ${machine}. These machines are noisy: compare the ratios within a run, not absolute times across runs.`,
-      '',
-      ...sections.flatMap((section) => [section, '']),
-    ].join('\n')
-  },
+  }
 }

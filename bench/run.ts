@@ -4,12 +4,12 @@
  * Options: --quick (fewer runs, shorter loads), --only collector,fragments
  */
 import { cpus, totalmem } from 'node:os'
-import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { startRedis } from '../test/helpers/redis-server.js'
 import { benchCollector } from './collector.js'
 import { benchFragments } from './fragments.js'
 import { renderReport } from './report.js'
+import { updateBenchmarks, type MeasuredSection } from './document.js'
 import { Redis } from 'ioredis'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
@@ -18,22 +18,24 @@ const quick = values.quick
 
 const redis = await startRedis()
 try {
-  const sections: string[] = []
+  const sections: MeasuredSection[] = []
   if (only.has('collector')) {
     const rows = await benchCollector(redis.url, [1_000, 10_000], quick ? 5 : 15)
-    sections.push(renderReport.collector(rows))
+    sections.push({ id: 'collector', markdown: renderReport.collector(rows) })
     console.table(rows)
   }
   if (only.has('fragments')) {
     const rows = await benchFragments(redis.url, 1_000, quick ? 3 : 10)
-    sections.push(renderReport.fragments(rows))
+    sections.push({ id: 'fragments', markdown: renderReport.fragments(rows) })
     console.table(rows)
   }
   const client = new Redis(redis.url)
   const redisVersion = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'
   client.disconnect()
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, redis-server ${redisVersion}`
-  writeFileSync(new URL('../BENCHMARKS.md', import.meta.url), renderReport.document(machine, sections, process.argv.slice(2)))
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
+  const stamp = `Measured ${new Date().toISOString().slice(0, 10)} with \`${command}\` on ${machine}.`
+  updateBenchmarks(new URL('../BENCHMARKS.md', import.meta.url).pathname, sections, stamp)
   console.log('wrote BENCHMARKS.md')
 } finally {
   await redis.stop()

@@ -34,35 +34,59 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
   const rawOf = new Map<string, string>()
 
   let ticks = 0
+  /**
+   * Membership changes far less often than values: the list of keys to read and the display order
+   * are rebuilt only when a key is added or dropped, not on each of the ticks in between.
+   */
+  let membershipChanged = true
+  /** the keys read each tick: tracked and known ones, as a set and as the array handed to MGET */
+  let readSet = new Set<string>()
+  let keysToRead: string[] = []
+  let displayOrder: string[] = []
 
   async function collect(now: number): Promise<NodeRecord[]> {
     // index entries of nodes long gone would be read (as missing) forever without this
     if (++ticks % PRUNE_INDEX_EVERY_TICKS === 0) await finder.pruneIndex(now)
-    const [indexed, scanned] = await Promise.all([finder.fromIndex(now), finder.scanStep(now)])
-    for (const key of indexed.keys) tracked.add(key)
+    // the keys already known are read in the same round trip as the index and SCAN step, which
+    // only rarely turn up a key that is not known yet: those are read in a second, small one
+    const [values, indexed, scanned] = await Promise.all([deps.readValues(keysToRead), finder.fromIndex(now), finder.scanStep(now)])
+    const discovered: string[] = []
+    for (const key of indexed.keys) track(key, discovered)
     for (const key of scanned) {
-      if (keys.parseNode(key)) tracked.add(key)
+      if (keys.parseNode(key)) track(key, discovered)
       else badData.report(key, 'key name outside the name rule')
     }
-    const values = await deps.readValues([...new Set([...tracked, ...known.keys()])])
+    if (discovered.length > 0) values.push(...(await deps.readValues(discovered)))
 
     for (const value of values) {
       const record = toRecord(value)
       if (record) {
+        if (!known.has(value.key)) membershipChanged = true
         known.set(value.key, record)
         continue
       }
-      if (value.status === 'missing') tracked.delete(value.key)
+      if (value.status === 'missing' && tracked.delete(value.key)) membershipChanged = true
       markGone(value.key)
     }
     expire(now)
-    return [...known.values()].sort(byServiceThenNode)
+    if (membershipChanged) {
+      displayOrder = [...known.entries()].sort(([, a], [, b]) => byServiceThenNode(a, b)).map(([key]) => key)
+      readSet = new Set([...tracked, ...known.keys()])
+      keysToRead = [...readSet]
+      membershipChanged = false
+    }
+    return displayOrder.map((key) => known.get(key)!)
+  }
+
+  /** Starts tracking a key; one not read this tick goes to `discovered`. */
+  function track(key: string, discovered: string[]): void {
+    if (tracked.has(key)) return
+    tracked.add(key)
+    membershipChanged = true
+    if (!readSet.has(key)) discovered.push(key)
   }
 
   function toRecord(value: RawValue): NodeRecord | null {
-    // every key here passed parseNode already: scanned keys above, indexed keys when built
-    const ref = keys.parseNode(value.key)
-    if (!ref) return null
     switch (value.status) {
       case 'missing':
         return null
@@ -75,6 +99,10 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
     }
     const previous = known.get(value.key)
     if (previous && rawOf.get(value.key) === value.raw) return previous.keyPresent ? previous : { ...previous, keyPresent: true }
+    // every key here passed parseNode already (scanned keys above, indexed keys when built); this
+    // only recovers the parts, for values that changed
+    const ref = keys.parseNode(value.key)
+    if (!ref) return null
     const json = parseAgentJson(value.raw, deps.maxValueBytes)
     if (!json.ok) {
       badData.report(value.key, json.error)
@@ -106,6 +134,7 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
       if (!record.keyPresent && now - record.lastSeenAt > DEAD_AFTER_MS + deps.graceMs) {
         known.delete(key)
         rawOf.delete(key)
+        membershipChanged = true
       }
     }
   }
