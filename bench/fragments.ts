@@ -48,9 +48,10 @@ async function load(handler: string, url: string, durationSec: number, connectio
   // a short warm-up so JIT and caches are in the same state for both handlers
   await autocannon({ url, connections: 5, duration: 1 })
   const latencies: number[] = []
-  const instance = autocannon({ url, connections, duration: durationSec })
-  instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime))
-  const result = await instance
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon({ url, connections, duration: durationSec }, (error, done) => (error ? reject(error) : resolve(done)))
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => latencies.push(responseTime))
+  })
   return {
     handler,
     requestsPerSec: round(result.requests.average, 0),

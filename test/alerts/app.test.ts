@@ -172,7 +172,7 @@ t.test('a bad rules file stops the start with one clear line', async (t) => {
   // built by hand rather than with buildTestApp, to close what opened before the failure
   const app = Fastify({ logger: false })
   const config = { ...parseConfig({ selfMonitor: false, alertsFile: rulesFile }), redisUrl: redisServer.url }
-  await t.rejects(app.register(zenith, { config, clock: () => Date.now(), autoStart: false }).ready(), {
+  await t.rejects(async () => { await app.register(zenith, { config, clock: () => Date.now(), autoStart: false }).ready() }, {
     message: /^alerts file .*bad\.json: channels\[0\] \(x\)\.url: must use https/,
   })
   await app.close()
