@@ -5,26 +5,36 @@
  * event loop. Prints the listening port on stdout.
  */
 import Fastify from 'fastify'
+import { Redis } from 'ioredis'
+import fp from 'fastify-plugin'
 import zenith from '../server/app.js'
 import { parseConfig } from '../server/config.js'
 import { buildPulseView } from '../server/nodes/service.js'
 import { byServiceThenNode, type NodeRecord, type Snapshot } from '../server/collector/snapshot.js'
 import { readHeartbeat } from '@gravito/quasar/protocol'
+import { viewHelpers as h } from '../server/nodes/view-helpers.js'
 
 const redisUrl = process.argv[2]!
 const config = parseConfig({ selfMonitor: false, logLevel: 'warn', tickMs: 2000 })
-const app = Fastify({ logger: { level: 'warn' } })
-await app.register(zenith, { config: { ...config, redisUrl }, clock: Date.now, autoStart: true })
+// logs to stderr: stdout carries only the port, for the parent
+const app = Fastify({ logger: { level: 'warn', stream: process.stderr } })
+// fp: the app's decorators (app.collector, app.redis) land on this instance, for the naive route
+await app.register(fp(async (scope) => zenith(scope, { config: { ...config, redisUrl }, clock: Date.now, autoStart: true })))
+
+// its own plain client, as a per-request monitor would have: the console's connection carries a
+// command timeout meant for the collector, which this handler's load would trip
+const naiveRedis = new Redis(redisUrl)
+app.addHook('onClose', async () => void naiveRedis.disconnect())
 
 app.get('/naive/pulse/fragments/nodes', async (_request, reply) => {
   const keys: string[] = []
   let cursor = '0'
   do {
-    const [next, batch] = await app.redis.scan(cursor, 'MATCH', app.keys.nodePattern(), 'COUNT', 1000)
+    const [next, batch] = await naiveRedis.scan(cursor, 'MATCH', app.keys.nodePattern(), 'COUNT', 1000)
     keys.push(...batch)
     cursor = next
   } while (cursor !== '0')
-  const values = keys.length > 0 ? await app.redis.mget(...keys) : []
+  const values = keys.length > 0 ? await naiveRedis.mget(...keys) : []
   const nodes: NodeRecord[] = []
   values.forEach((raw, i) => {
     const ref = app.keys.parseNode(keys[i]!)
@@ -33,7 +43,8 @@ app.get('/naive/pulse/fragments/nodes', async (_request, reply) => {
     if (beat.ok) nodes.push({ ...ref, heartbeat: beat.value, lastSeenAt: beat.value.timestamp, keyPresent: true })
   })
   const snapshot: Snapshot = { version: 0, generatedAt: Date.now(), redis: { up: true, downSince: null, lastError: null }, nodes: nodes.sort(byServiceThenNode) }
-  const html = await app.view('pulse/nodes', { view: buildPulseView(snapshot), filter: '', redis: snapshot.redis })
+  // the same template and view model as ours; only where the data comes from differs
+  const html = await app.view('pulse/nodes', { view: buildPulseView(snapshot), filter: '', redis: snapshot.redis, h, spark: app.history.sparklines, firing: () => [] })
   return reply.type('text/html').send(html)
 })
 

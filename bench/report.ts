@@ -25,7 +25,7 @@ export const renderReport = {
     return [
       '## `/pulse` fragment under load: 1,000 nodes, 50 concurrent clients',
       '',
-      'The same server process serves both: our fragment route (built from the collector snapshot, rendered once per snapshot version) and a naive handler that SCANs and reads Redis and renders on every request. Load from autocannon in a separate process.',
+      'The same server process serves both: our fragment route (built from the collector snapshot, rendered once per snapshot version) and a naive handler that SCANs and reads Redis and renders on every request. Load from autocannon in a separate process, sending `Accept-Encoding: gzip` as a browser does (ours answers with the fragment gzipped once per render; the naive handler answers uncompressed). No `If-None-Match`: every request gets the full fragment, not a 304.',
       '',
       table(
         ['handler', 'requests/s', 'p95 (ms)', 'errors', 'non-2xx'],
