@@ -4,6 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify'
 import formbody from '@fastify/formbody'
+import securityHeaders from './security/headers.js'
+import loadShedding from './security/load-shedding.js'
 import type { Clock } from './clock.js'
 import type { ZenithConfig } from './config.js'
 import views from './plugins/views.js'
@@ -29,6 +31,8 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   const { config, clock } = options
 
   // infrastructure
+  await app.register(securityHeaders)
+  await app.register(loadShedding, { maxEventLoopDelayMs: config.shedEventLoopDelayMs, sampleIntervalMs: config.shedSampleIntervalMs })
   await app.register(formbody)
   await app.register(views)
   await app.register(auth, { config, clock })

@@ -41,6 +41,10 @@ export const configSchema = z.object({
    * process, so replicas behind one load balancer must all be given the same value
    */
   sessionSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** load shedding: mean event-loop delay (ms) beyond which requests get 503 */
+  shedEventLoopDelayMs: duration.default(1_000),
+  /** how often the event loop is sampled for load shedding */
+  shedSampleIntervalMs: duration.default(1_000),
   /** path of a JSON or YAML alert rules file (--alerts, ZENITH_ALERTS); absent: the default rules */
   alertsFile: z.string().min(1).optional(),
 })

@@ -9,8 +9,8 @@ import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { rulesDir, writeBeat } from './fixtures.js'
+import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js'
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 const redisServer = await startRedis()
 t.teardown(() => redisServer.stop())
@@ -32,9 +32,6 @@ t.test('the board picks up a firing alert and its resolution by polling, with no
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
-  app.server.on('request', (request, response) => {
-    if (request.url === '/alerts') response.setHeader('content-security-policy', CSP)
-  })
 
   await writeBeat(redis, Date.now(), 30)
   const page = await browser.newPage()

@@ -10,8 +10,8 @@ import type { FastifyInstance } from 'fastify'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { beat } from '../history/helpers.js'
+import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js'
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 const redisServer = await startRedis()
 t.teardown(() => redisServer.stop())
@@ -36,14 +36,6 @@ t.teardown(() => clearInterval(beating))
 await app.listen({ host: '127.0.0.1', port: 0 })
 const address = app.server.address()
 const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
-app.server.on('request', (request, response) => {
-  if (!request.url?.startsWith('/pulse/')) return
-  const writeHead = response.writeHead
-  response.writeHead = function (this: typeof response, ...args: Parameters<typeof writeHead>) {
-    if (!response.hasHeader('content-security-policy')) response.setHeader('content-security-policy', CSP)
-    return writeHead.apply(this, args)
-  } as typeof writeHead
-})
 
 const browser: Browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -61,7 +53,7 @@ async function open(page: Page, url: string): Promise<string[]> {
     document.addEventListener('securitypolicyviolation', (event) => console.error(`CSP ${event.violatedDirective} ${event.blockedURI}`))
   })
   const response = await page.goto(base + url)
-  if (response?.headers()['content-security-policy'] !== CSP) throw new Error('the page is not served under the test CSP')
+  if (response?.headers()['content-security-policy'] !== CSP) throw new Error('the page is not served under the console CSP')
   return problems
 }
 

@@ -1,7 +1,7 @@
 /**
  * /pulse in a real browser (Debian's chromium through playwright-core), against the app listening
  * on a free port with a real Redis and the collector running on its own short tick. The page is
- * served under the strict CSP the console will use, and any violation fails the test.
+ * served under the console's strict CSP, and any violation fails the test.
  */
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
@@ -12,8 +12,8 @@ import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { eventually } from '../helpers/eventually.js'
+import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js'
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 const LANGUAGES = ['node', 'bun', 'deno', 'php', 'go', 'python', 'other'] as const
 const keys = createKeys()
 
@@ -50,15 +50,6 @@ async function startConsole(t: Test): Promise<Console> {
   const fragmentStatuses: number[] = []
   app.server.on('request', (request, response) => {
     if (request.url?.startsWith('/pulse/fragments/nodes')) response.on('finish', () => fragmentStatuses.push(response.statusCode))
-    // the strict CSP the console will send, added at the socket rather than with page.route,
-    // because routing turns the browser's HTTP cache (and so its 304s) off
-    if (request.url === '/pulse' || request.url?.startsWith('/pulse?')) {
-      const writeHead = response.writeHead
-      response.writeHead = function (this: typeof response, ...args: Parameters<typeof writeHead>) {
-        if (!response.hasHeader('content-security-policy')) response.setHeader('content-security-policy', CSP)
-        return writeHead.apply(this, args)
-      } as typeof writeHead
-    }
   })
   return { app, base, fragmentStatuses }
 }
@@ -117,7 +108,7 @@ async function openPulse(page: Page, base: string, url = '/pulse') {
     document.addEventListener('securitypolicyviolation', (event) => w.__csp.push(`${event.violatedDirective} ${event.blockedURI}`))
   })
   const response = await page.goto(base + url)
-  if (response?.headers()['content-security-policy'] !== CSP) throw new Error('the page is not served under the test CSP')
+  if (response?.headers()['content-security-policy'] !== CSP) throw new Error('the page is not served under the console CSP')
   await page.waitForFunction(() => 'htmx' in window)
 }
 

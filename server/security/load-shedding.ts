@@ -1,0 +1,42 @@
+/**
+ * Load shedding: when the event loop is saturated (a huge keyspace, a flood of viewers), answer
+ * 503 with Retry-After at once rather than queue requests that would time out anyway. /livez and
+ * /readyz are never shed: an orchestrator must not restart a console that is merely busy, and
+ * readiness reports Redis on its own terms.
+ */
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import underPressure from '@fastify/under-pressure'
+
+export interface LoadSheddingOptions {
+  /** mean event-loop delay, over one sample, beyond which requests are refused */
+  maxEventLoopDelayMs: number
+  /** how often the loop is sampled */
+  sampleIntervalMs: number
+}
+
+const NEVER_SHED = new Set(['/livez', '/readyz'])
+const RETRY_AFTER_SECONDS = 5
+
+async function loadShedding(app: FastifyInstance, options: LoadSheddingOptions) {
+  // probes get a handler of their own that lets them through; declared before any route exists
+  app.addHook('onRoute', (route) => {
+    if (NEVER_SHED.has(route.url)) route.config = { ...route.config, pressureHandler: letThrough }
+  })
+  await app.register(underPressure, {
+    maxEventLoopDelay: options.maxEventLoopDelayMs,
+    maxEventLoopUtilization: 0.98,
+    sampleInterval: options.sampleIntervalMs,
+    retryAfter: RETRY_AFTER_SECONDS,
+    message: 'The console is overloaded; try again shortly.',
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode === 503 && reply.getHeader('retry-after') !== undefined) {
+      request.log.warn({ event: 'load_shed', url: request.url }, 'event loop saturated: request refused')
+    }
+  })
+}
+
+function letThrough(): void {}
+
+export default fp(loadShedding, { name: 'zenith-load-shedding' })
