@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { hostname } from 'node:os'
+import { inspect } from 'node:util'
 import { startRedis, freePort } from '../../test/helpers/redis-server.js'
 import { eventually } from '../../test/helpers/eventually.js'
 import { heartbeatSchema } from '../src/protocol/index.js'
@@ -108,4 +109,27 @@ t.test('the token is never part of the heartbeat', async (t) => {
 
 t.test('no unhandled rejection in any test above', async (t) => {
   t.same(unhandled, [])
+})
+
+t.test('QUASAR_TOKEN from the environment is used, and never shows in errors, logs or inspection', async (t) => {
+  const secret = 'env-secret-token-0123456789'
+  const previous = process.env.QUASAR_TOKEN
+  process.env.QUASAR_TOKEN = secret
+  t.teardown(() => {
+    if (previous === undefined) delete process.env.QUASAR_TOKEN
+    else process.env.QUASAR_TOKEN = previous
+  })
+  const printed: string[] = []
+  const original = { log: console.log, warn: console.warn, error: console.error }
+  for (const level of ['log', 'warn', 'error'] as const) console[level] = (...args: unknown[]) => void printed.push(args.map(String).join(' '))
+  t.teardown(() => Object.assign(console, original))
+
+  const errors: unknown[] = []
+  // nothing listens on port 1: every beat fails and is reported
+  const agent = startPulse({ service: 'api', url: 'redis://127.0.0.1:1', nodeId: 'tok', intervalMs: 50, onError: (error) => errors.push(error) })
+  t.teardown(() => agent.stop())
+  t.equal(agent.tokenForSigning(), secret, 'the token came from the environment')
+  await eventually(() => errors.length >= 2, 'failures reported')
+  const seen = [...errors.map((e) => inspect(e, { depth: 5 })), ...printed, inspect(agent, { depth: 5, showHidden: true }), JSON.stringify(await agent.buildHeartbeat())]
+  for (const text of seen) t.notMatch(text, secret)
 })

@@ -89,3 +89,34 @@ t.test('host keeps serving through kill, pause and restart; beats resume, none r
   t.ok(heapGrowth < 20 * 1024 * 1024, `heap grew ${Math.round(heapGrowth / 1024)} KB over the outages`)
   t.same(unhandled, [], 'no unhandled rejection')
 })
+
+t.test('Redis unreachable from the start: the host serves, the agent beats once Redis appears', async (t) => {
+  const redisServer = await startRedis()
+  t.teardown(() => redisServer.stop())
+  await redisServer.kill()
+  const host = await startHost()
+  t.teardown(() => host.close())
+  const errors: unknown[] = []
+  const agent = startPulse({ service: 'late', url: redisServer.url, nodeId: 'l1', intervalMs: 150, onError: (error) => errors.push(error) })
+  t.teardown(() => agent.stop())
+
+  // several intervals with nothing to connect to
+  let served = 0
+  for (let i = 0; i < 20; i++) {
+    if ((await (await fetch(host.url)).text()) === 'ok') served++
+    await new Promise((resolve) => setTimeout(resolve, 40))
+  }
+  t.equal(served, 20, 'every request to the host answered while Redis never was there')
+  t.equal(agent.transport.commandQueue.length, 0, 'no beat queued for later')
+  t.ok(errors.length > 0, 'the outage reached onError')
+
+  const upAt = Date.now()
+  await redisServer.restart()
+  const check = new Redis(redisServer.url)
+  t.teardown(() => check.disconnect())
+  await eventually(async () => {
+    const raw = await check.get('gravito:quasar:node:late:l1')
+    return raw !== null && JSON.parse(raw).timestamp >= upAt
+  }, 'first beat once Redis is up')
+  t.same(unhandled, [], 'no unhandled rejection')
+})
