@@ -2,9 +2,10 @@
  * `/alerts` (page), its polled fragment, and `GET /api/pulse/alerts`. All are built from the latest
  * snapshot and the loaded rules: a viewer costs no Redis command.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { parseOr400 } from '../http/validate.js'
-import { createFragmentCache, type RenderedFragment } from '../render/fragment-cache.js'
+import { createFragmentCache } from '../render/fragment-cache.js'
+import { sendFragment } from '../render/send-fragment.js'
 import { viewHelpers } from '../nodes/view-helpers.js'
 import type { AlertRules } from './rules.js'
 import { alertsQuerySchema } from './schemas.js'
@@ -43,11 +44,4 @@ export default async function alertsRoutes(app: FastifyInstance, options: { conf
     if (!query) return reply
     return toAlertsApi(app.collector.snapshot, query.service)
   })
-}
-
-function sendFragment(request: FastifyRequest, reply: FastifyReply, fragment: RenderedFragment) {
-  // no-cache: the browser revalidates each poll, and an unchanged fragment costs a 304
-  reply.header('cache-control', 'no-cache').header('etag', fragment.etag).type('text/html; charset=utf-8')
-  if (request.headers['if-none-match'] === fragment.etag) return reply.code(304).send()
-  return reply.send(fragment.html)
 }

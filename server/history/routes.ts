@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { parseOr400 } from '../http/validate.js'
 import { viewHelpers as h } from '../nodes/view-helpers.js'
 import { createFragmentCache } from '../render/fragment-cache.js'
+import { sendFragment } from '../render/send-fragment.js'
 import { queueRows } from './adapters.js'
 import type { Range, SeriesKind } from './metrics.js'
 import { nodeParamsSchema, queueParamsSchema, rangeQuerySchema } from './schemas.js'
@@ -72,11 +73,4 @@ export default async function historyRoutes(app: FastifyInstance) {
       return reply.code(503).send({ error: 'Service Unavailable', message: 'Redis unreachable: history cannot be read right now' })
     }
   }
-}
-
-function sendFragment(request: FastifyRequest, reply: FastifyReply, fragment: { html: string; etag: string }) {
-  // no-cache: the browser must revalidate each poll, and an unchanged fragment costs a 304
-  reply.header('cache-control', 'no-cache').header('etag', fragment.etag).type('text/html; charset=utf-8')
-  if (request.headers['if-none-match'] === fragment.etag) return reply.code(304).send()
-  return reply.send(fragment.html)
 }

@@ -14,6 +14,7 @@ import type { Snapshot } from '../collector/snapshot.js'
 
 export default async function nodesRoutes(app: FastifyInstance) {
   const fragments = createFragmentCache()
+  const apiAnswers = createFragmentCache()
 
   app.get('/', async (_request, reply) => reply.redirect('/pulse'))
 
@@ -38,7 +39,11 @@ export default async function nodesRoutes(app: FastifyInstance) {
   app.get('/api/pulse/nodes', async (request, reply) => {
     const query = parseOr400(pulseQuerySchema, request.query, reply)
     if (!query) return reply
-    return toNodesApi(buildPulseView(app.collector.snapshot, query.service))
+    // cached per snapshot like the fragments: with thousands of nodes the JSON is megabytes, and
+    // every client polling between two ticks shares one serialisation and one gzip of it
+    const snapshot = app.collector.snapshot
+    const answer = await apiAnswers(snapshot.version, query.service ?? '', async () => JSON.stringify(toNodesApi(buildPulseView(snapshot, query.service))))
+    return sendFragment(request, reply, answer, 'application/json; charset=utf-8')
   })
 }
 

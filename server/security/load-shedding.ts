@@ -3,6 +3,9 @@
  * 503 with Retry-After at once rather than queue requests that would time out anyway. /livez and
  * /readyz are never shed: an orchestrator must not restart a console that is merely busy, and
  * readiness reports Redis on its own terms.
+ *
+ * Only the loop's delay counts, not its utilisation: a loop kept busy by many viewers but still
+ * answering promptly is doing its job, and refusing them would turn load into an outage.
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
@@ -25,7 +28,6 @@ async function loadShedding(app: FastifyInstance, options: LoadSheddingOptions) 
   })
   await app.register(underPressure, {
     maxEventLoopDelay: options.maxEventLoopDelayMs,
-    maxEventLoopUtilization: 0.98,
     sampleInterval: options.sampleIntervalMs,
     retryAfter: RETRY_AFTER_SECONDS,
     message: 'The console is overloaded; try again shortly.',

@@ -22,10 +22,10 @@ t.test('a saturated event loop sheds pages with 503, not the probes', async (t) 
   const app = await buildTestApp({
     redisUrl: redisServer.url,
     shedEventLoopDelayMs: 50,
-    shedSampleIntervalMs: 100,
+    shedSampleIntervalMs: 500,
     routes: (scope) => {
       scope.get('/test/block', async () => {
-        spin(600)
+        spin(1_500)
         return { blocked: true }
       })
     },
@@ -37,8 +37,8 @@ t.test('a saturated event loop sheds pages with 503, not the probes', async (t) 
   let shed: Awaited<ReturnType<typeof app.inject>> | undefined
   await eventually(async () => {
     await app.inject({ url: '/test/block' }).catch(() => undefined)
-    // let the sampler run once after the block, as it would between two requests
-    await new Promise((resolve) => setTimeout(resolve, 120))
+    // let the sampler run once after the block (it then holds the figure for 500 ms)
+    await new Promise((resolve) => setTimeout(resolve, 20))
     const response = await app.inject({ url: '/pulse' })
     if (response.statusCode !== 503) return false
     shed = response
@@ -49,7 +49,7 @@ t.test('a saturated event loop sheds pages with 503, not the probes', async (t) 
 
   // the probes pass whatever the pressure: block again, then ask them first
   await app.inject({ url: '/test/block' }).catch(() => undefined)
-  await new Promise((resolve) => setTimeout(resolve, 120))
+  await new Promise((resolve) => setTimeout(resolve, 20))
   t.equal((await app.inject({ url: '/livez' })).statusCode, 200, 'livez is never shed')
   t.equal((await app.inject({ url: '/readyz' })).statusCode, 200, 'readyz reports Redis, not load')
 
