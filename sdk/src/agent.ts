@@ -20,6 +20,7 @@ import { readMemory } from './metrics/memory.js'
 import { createEventLoopSampler } from './metrics/event-loop.js'
 import { readDisk } from './metrics/disk.js'
 import { detectRuntime, safeHostname } from './metrics/runtime.js'
+import { createSlowRecorder, type SlowRecorder } from './slow/recorder.js'
 
 export interface PulseOptions {
   /** service name, `^[A-Za-z0-9._-]{1,64}$` */
@@ -65,6 +66,7 @@ export class QuasarAgent {
   #timer: NodeJS.Timeout | null = null
   #beating: Promise<boolean> | null = null
   #stopped = false
+  #slow: SlowRecorder | null = null
 
   constructor(options: PulseOptions) {
     if (!isValidName(options.service)) {
@@ -114,6 +116,25 @@ export class QuasarAgent {
 
   readonly #onReady = () => {
     if (!this.#stopped) void this.beat()
+  }
+
+  /**
+   * Records a slow request or job. Buffered (bounded, oldest dropped) and written to the service's
+   * slow stream about once a second; invalid input is reported to onError and dropped. Returns
+   * whether the record was accepted. Never throws.
+   */
+  recordSlow(record: { kind: 'request' | 'job'; name: string; durationMs: number; [field: string]: unknown }): boolean {
+    if (this.#stopped) return false
+    if (!this.#slow) {
+      this.#slow = createSlowRecorder({ redis: this.#transport.redis, streamKey: this.keys.slow(this.service), nodeId: this.nodeId, report: (error) => this.report(error) })
+      this.use({ stop: () => this.#slow?.stop() })
+    }
+    return this.#slow.record(record)
+  }
+
+  /** Writes buffered slow records now (they are also written about once a second). */
+  async flushSlow(): Promise<void> {
+    await this.#slow?.flush()
   }
 
   use(extension: AgentExtension): void {

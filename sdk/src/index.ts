@@ -1,2 +1,6 @@
 export { QuasarAgent, startPulse, type PulseOptions, type AgentExtension } from './agent.js'
 export * from './protocol/index.js'
+export { quasarFastify } from './slow/fastify.js'
+export { quasarExpress } from './slow/express.js'
+export { withSlowJobs } from './slow/jobs.js'
+export { DEFAULT_SLOW_THRESHOLD_MS, type ThresholdOptions } from './slow/thresholds.js'

@@ -1,0 +1,41 @@
+/**
+ * Wraps a job handler (a BullMQ processor or any `(job) => Promise`) to record runs slower than a
+ * threshold. The handler's result and errors pass through unchanged; a failed slow run is
+ * recorded with its error message.
+ */
+import type { QuasarAgent } from '../agent.js'
+import { thresholdFor, type ThresholdOptions } from './thresholds.js'
+
+interface JobLike {
+  name?: string
+  id?: string | number
+  queueName?: string
+  attemptsMade?: number
+}
+
+export function withSlowJobs<J extends JobLike, R>(agent: QuasarAgent, handler: (job: J, ...rest: never[]) => Promise<R> | R, options: ThresholdOptions & { name?: string } = {}) {
+  return async function slowJobHandler(job: J, ...rest: never[]): Promise<R> {
+    const started = process.hrtime.bigint()
+    let error: unknown
+    try {
+      return await handler(job, ...rest)
+    } catch (caught) {
+      error = caught
+      throw caught
+    } finally {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6
+      const name = options.name ?? job.name ?? 'job'
+      if (durationMs >= thresholdFor(options, name)) {
+        agent.recordSlow({
+          kind: 'job',
+          name,
+          durationMs,
+          ...(job.queueName ? { queue: job.queueName } : {}),
+          ...(job.id !== undefined ? { jobId: String(job.id) } : {}),
+          ...(job.attemptsMade !== undefined ? { attempts: job.attemptsMade } : {}),
+          ...(error !== undefined ? { error: (error instanceof Error ? error.message : String(error)).slice(0, 256) } : {}),
+        })
+      }
+    }
+  }
+}
