@@ -18,6 +18,7 @@ import selfMonitor from './plugins/self-monitor.js'
 import systemRoutes from './system/routes.js'
 import nodesRoutes from './nodes/routes.js'
 import alerts from './alerts/plugin.js'
+import slow from './slow/routes.js'
 import { APP_VERSION } from './version.js'
 
 export interface AppOptions {
@@ -50,4 +51,5 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(nodesRoutes)
   await app.register(historyRoutes)
   await app.register(alerts, { clock, file: config.alertsFile })
+  await app.register(slow, { clock })
 }

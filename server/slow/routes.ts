@@ -1,0 +1,57 @@
+/**
+ * `/slow` (page), its polled fragment, and `GET /api/pulse/slow`, all from the latest snapshot:
+ * a viewer costs no Redis command.
+ */
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { parseOr400 } from '../http/validate.js'
+import { createFragmentCache } from '../render/fragment-cache.js'
+import { sendFragment } from '../render/send-fragment.js'
+import { viewHelpers } from '../nodes/view-helpers.js'
+import { createBadDataLog } from '../collector/bad-data-log.js'
+import type { Clock } from '../clock.js'
+import { createSlowCollector } from './collector-part.js'
+import { slowQuerySchema } from './schemas.js'
+import { buildSlowView, toSlowApi, type SlowFilter } from './service.js'
+
+export const FRAGMENT_URL = '/slow/fragments/board'
+
+const h = {
+  ...viewHelpers,
+  boardUrl: (filter: SlowFilter) => {
+    const query = new URLSearchParams()
+    if (filter.service) query.set('service', filter.service)
+    if (filter.kind) query.set('kind', filter.kind)
+    const text = query.toString()
+    return text ? `${FRAGMENT_URL}?${text}` : FRAGMENT_URL
+  },
+}
+
+export default fp(
+  async (app: FastifyInstance, options: { clock: Clock }) => {
+    app.collector.addPart(createSlowCollector(app.redis, app.keys, createBadDataLog(app.log, options.clock)))
+    const fragments = createFragmentCache()
+
+    app.get('/slow', async (request, reply) => {
+      const query = parseOr400(slowQuerySchema, request.query, reply)
+      if (!query) return reply
+      const view = buildSlowView(app.collector.snapshot, query)
+      return reply.viewAsync('slow/page', { title: 'Slow', view, h }, { layout: 'layout' })
+    })
+
+    app.get(FRAGMENT_URL, async (request, reply) => {
+      const query = parseOr400(slowQuerySchema, request.query, reply)
+      if (!query) return reply
+      const snapshot = app.collector.snapshot
+      const fragment = await fragments(snapshot.version, `${query.service ?? ''}|${query.kind ?? ''}`, () => app.view('slow/board', { view: buildSlowView(snapshot, query), h }))
+      return sendFragment(request, reply, fragment)
+    })
+
+    app.get('/api/pulse/slow', async (request, reply) => {
+      const query = parseOr400(slowQuerySchema, request.query, reply)
+      if (!query) return reply
+      return toSlowApi(app.collector.snapshot, query)
+    })
+  },
+  { name: 'zenith-slow', dependencies: ['zenith-collector', 'zenith-redis'] },
+)
