@@ -19,6 +19,8 @@ import systemRoutes from './system/routes.js'
 import nodesRoutes from './nodes/routes.js'
 import alerts from './alerts/plugin.js'
 import slow from './slow/routes.js'
+import queues from './queues/plugin.js'
+import commands from './commands/plugin.js'
 import { APP_VERSION } from './version.js'
 
 export interface AppOptions {
@@ -49,6 +51,8 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   // features
   await app.register(systemRoutes)
   await app.register(nodesRoutes)
+  await app.register(queues, { clock })
+  await app.register(commands, { clock, config })
   await app.register(historyRoutes)
   await app.register(alerts, { clock, file: config.alertsFile })
   await app.register(slow, { clock })

@@ -45,6 +45,8 @@ export const configSchema = z.object({
   shedEventLoopDelayMs: duration.default(1_000),
   /** how often the event loop is sampled for load shedding */
   shedSampleIntervalMs: duration.default(1_000),
+  /** the secret shared with agents; commands are signed with it (QUASAR_TOKEN); absent: commands are off */
+  quasarToken: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
   /** path of a JSON or YAML alert rules file (--alerts, ZENITH_ALERTS); absent: the default rules */
   alertsFile: z.string().min(1).optional(),
 })

@@ -1,0 +1,126 @@
+/**
+ * Commands from the console to one node's agent (DESIGN.md §4). The console appends a signed
+ * command to the node's stream `cmd:{service}:{nodeId}` (durable: an agent that was away reads it
+ * when it returns) and publishes the id on the channel of the same name (a wake-up, nothing more).
+ * The agent verifies it, marks its id as seen (`SET NX`, so it runs at most once), executes it and
+ * writes the outcome to `cmdres:{id}`.
+ *
+ * The signature is HMAC-SHA256 over every field that decides what runs where, keyed with a key
+ * derived from QUASAR_TOKEN (so the token itself is never used directly as a MAC key elsewhere).
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { z } from 'zod'
+import { nameSchema } from './names.js'
+import { parseAgentJson } from './json.js'
+
+/** The only command types an agent executes; anything else is rejected and reported. */
+export const COMMAND_TYPES = ['RETRY_JOB', 'DELETE_JOB'] as const
+export type CommandType = (typeof COMMAND_TYPES)[number]
+
+export function isCommandType(value: unknown): value is CommandType {
+  return typeof value === 'string' && (COMMAND_TYPES as readonly string[]).includes(value)
+}
+
+/** How long a command may wait for its agent before it expires (ms). */
+export const COMMAND_TTL_MS = 10 * 60_000
+/** How long results and replay marks are kept (seconds); longer than any command lives. */
+export const COMMAND_RESULT_TTL_SECONDS = 24 * 60 * 60
+/** Approximate cap on each node's command stream (`XADD MAXLEN ~`). */
+export const COMMAND_STREAM_MAXLEN = 1000
+/** The stream field that holds the command's JSON. */
+export const COMMAND_FIELD = 'command'
+
+export const COMMAND_ID_PATTERN = /^[A-Za-z0-9_-]{8,64}$/
+export const jobIdSchema = z.string().min(1).max(256)
+
+/** The command as it travels: JSON in the stream entry's `command` field. */
+export const signedCommandSchema = z.object({
+  v: z.literal(1),
+  id: z.string().regex(COMMAND_ID_PATTERN),
+  /** checked against the allowlist after parsing, so an unknown type is reported, not dropped */
+  type: z.string().min(1).max(64),
+  service: nameSchema,
+  nodeId: nameSchema,
+  queue: nameSchema,
+  jobId: jobIdSchema,
+  issuedAt: z.number().int().nonnegative(),
+  expiresAt: z.number().int().nonnegative(),
+  signature: z.string().regex(/^[0-9a-f]{64}$/),
+})
+
+export type SignedCommand = z.infer<typeof signedCommandSchema>
+export type UnsignedCommand = Omit<SignedCommand, 'signature'>
+
+export const COMMAND_OUTCOMES = ['ok', 'failed', 'rejected'] as const
+export type CommandOutcome = (typeof COMMAND_OUTCOMES)[number]
+
+/** Written by the agent to `cmdres:{id}` (JSON, `EX COMMAND_RESULT_TTL_SECONDS`). */
+export const commandResultSchema = z.object({
+  id: z.string().regex(COMMAND_ID_PATTERN),
+  status: z.enum(COMMAND_OUTCOMES),
+  /** why it failed or was rejected; one line */
+  reason: z.string().max(512).optional(),
+  service: nameSchema,
+  nodeId: nameSchema,
+  finishedAt: z.number().nonnegative(),
+})
+
+export type CommandResult = z.infer<typeof commandResultSchema>
+
+/** The MAC key: derived from the shared token so the raw token is not the key. */
+function commandKey(token: string): Buffer {
+  return createHmac('sha256', token).update('quasar-commands-v1').digest()
+}
+
+/** Every field that decides what runs where, in a fixed order, one per line. */
+function canonical(command: UnsignedCommand): string {
+  return [command.v, command.id, command.type, command.service, command.nodeId, command.queue, command.jobId, command.issuedAt, command.expiresAt].join('\n')
+}
+
+export function signCommand(command: UnsignedCommand, token: string): SignedCommand {
+  const signature = createHmac('sha256', commandKey(token)).update(canonical(command)).digest('hex')
+  return { ...command, signature }
+}
+
+export function hasValidSignature(command: SignedCommand, token: string): boolean {
+  const expected = Buffer.from(signCommand(command, token).signature, 'hex')
+  const given = Buffer.from(command.signature, 'hex')
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
+export type CommandCheck =
+  | { ok: true; command: SignedCommand & { type: CommandType } }
+  /** `id` is known when the entry parsed far enough to report the rejection against it */
+  | { ok: false; reason: string; id?: string }
+
+/**
+ * Everything an agent checks before it runs a command, except the replay guard (which needs
+ * Redis). Never throws: any input gives a verdict.
+ */
+export function checkCommand(raw: unknown, expect: { token: string | undefined; service: string; nodeId: string; now: number }): CommandCheck {
+  if (typeof raw !== 'string') return { ok: false, reason: 'no command field' }
+  const json = parseAgentJson(raw, 8192)
+  if (!json.ok) return { ok: false, reason: json.error }
+  const parsed = signedCommandSchema.safeParse(json.value)
+  if (!parsed.success) {
+    const id = (json.value as { id?: unknown } | null)?.id
+    return typeof id === 'string' && COMMAND_ID_PATTERN.test(id) ? { ok: false, reason: 'malformed command', id } : { ok: false, reason: 'malformed command' }
+  }
+  const command = parsed.data
+  const id = command.id
+  if (!expect.token) return { ok: false, reason: 'agent has no QUASAR_TOKEN; commands are disabled', id }
+  if (!hasValidSignature(command, expect.token)) return { ok: false, reason: 'bad signature', id }
+  if (command.service !== expect.service || command.nodeId !== expect.nodeId) return { ok: false, reason: 'addressed to another node', id }
+  if (expect.now > command.expiresAt) return { ok: false, reason: 'expired', id }
+  if (!isCommandType(command.type)) return { ok: false, reason: `command type ${command.type} is not allowed`, id }
+  return { ok: true, command: command as SignedCommand & { type: CommandType } }
+}
+
+/** Reads a result an agent wrote; anything else is null. */
+export function readCommandResult(raw: string | null): CommandResult | null {
+  if (raw === null) return null
+  const json = parseAgentJson(raw, 4096)
+  if (!json.ok) return null
+  const parsed = commandResultSchema.safeParse(json.value)
+  return parsed.success ? parsed.data : null
+}
