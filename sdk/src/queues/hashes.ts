@@ -1,0 +1,60 @@
+/**
+ * Reads job hashes whose big fields (payloads, stack traces) may be of any size. The probe runs
+ * inside the application every few seconds, so it first asks each big field's length (HSTRLEN)
+ * and only fetches those under FIELD_READ_LIMIT: a 10 MB payload sitting in a failed job costs a
+ * few bytes per beat, not 10 MB. Two pipelined round trips for any number of hashes.
+ */
+import type { Redis } from 'ioredis'
+import { Batch } from './pipeline.js'
+
+export const FIELD_READ_LIMIT = 64 * 1024
+
+export type BigField = { value: string } | { tooLarge: number } | null
+
+export interface HashRead {
+  small: (string | null)[]
+  big: BigField[]
+}
+
+/** One result per request; null when the key is not a hash or could not be read. */
+export async function readHashes(
+  redis: Redis,
+  requests: { key: string; small: readonly string[]; big: readonly string[] }[],
+): Promise<(HashRead | null)[]> {
+  if (requests.length === 0) return []
+  const first = new Batch(redis)
+  const at = requests.map(({ key, small, big }) => ({
+    small: first.add(key, (p) => p.hmget(key, ...small)),
+    lengths: big.map((field) => first.add(key, (p) => p.hstrlen(key, field))),
+  }))
+  const replies = await first.run()
+
+  const second = new Batch(redis)
+  const fetches = requests.map(({ key, big }, n) =>
+    big.map((field, b) => {
+      const reply = replies[at[n]!.lengths[b]!]
+      const length = reply?.ok && typeof reply.value === 'number' ? reply.value : -1
+      if (length <= 0 || length > FIELD_READ_LIMIT) return { length, index: -1 }
+      return { length, index: second.add(key, (p) => p.hget(key, field)) }
+    }),
+  )
+  const values = await second.run()
+
+  return requests.map((_, n) => {
+    const smallReply = replies[at[n]!.small]
+    if (!smallReply?.ok || !Array.isArray(smallReply.value)) return null
+    const small = (smallReply.value as unknown[]).map((value) => (typeof value === 'string' ? value : null))
+    const big = fetches[n]!.map(({ length, index }): BigField => {
+      if (length > FIELD_READ_LIMIT) return { tooLarge: length }
+      if (index < 0) return null
+      const reply = values[index]
+      return reply?.ok && typeof reply.value === 'string' ? { value: reply.value } : null
+    })
+    return { small, big }
+  })
+}
+
+export function bigText(field: BigField): string | undefined {
+  if (!field) return undefined
+  return 'value' in field ? field.value : `[${field.tooLarge} bytes, too large to show]`
+}

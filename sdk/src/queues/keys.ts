@@ -1,0 +1,65 @@
+/**
+ * Key layouts of the queue systems the agent watches. These keys belong to the application, not to
+ * our protocol: they are written by BullMQ, Laravel and Horizon, and built here, in one place, so
+ * a change in one of those layouts is a change to this file.
+ */
+
+/**
+ * BullMQ 5/6 (`QueueKeys` in bullmq's queue-keys.js): `{prefix}:{queue}:{type}`. Job hashes are
+ * `{prefix}:{queue}:{jobId}`. Since BullMQ 5 a paused queue keeps its jobs in `wait` and sets
+ * `paused` in `meta`; the `paused` list is only filled by older versions.
+ */
+export function bullmqKeys(prefix: string, queue: string) {
+  const base = `${prefix}:${queue}:`
+  return {
+    /** `{prefix}:{queue}:`, the prefix BullMQ's scripts prepend to job ids */
+    base,
+    wait: `${base}wait`,
+    paused: `${base}paused`,
+    active: `${base}active`,
+    prioritized: `${base}prioritized`,
+    /** priority counter, INCR'd for every prioritized add so equal priorities stay FIFO */
+    priorityCounter: `${base}pc`,
+    delayed: `${base}delayed`,
+    failed: `${base}failed`,
+    completed: `${base}completed`,
+    meta: `${base}meta`,
+    events: `${base}events`,
+    /** workers block on this sorted set (BZPOPMIN) instead of on `wait` since BullMQ 5 */
+    marker: `${base}marker`,
+    job: (jobId: string) => `${base}${jobId}`,
+  }
+}
+
+/**
+ * Laravel's Redis queue (`Illuminate\Queue\RedisQueue` and `LuaScripts`): `queues:{name}` is a list
+ * of JSON payloads (RPUSH, LPOP), `:delayed` and `:reserved` are sorted sets scored by the Unix time
+ * (seconds) the job becomes available or its reservation expires, and every push RPUSHes `1` onto
+ * `:notify` so a blocking worker wakes. The connection's `prefix` option (stock Laravel:
+ * `laravel_database_`) is prepended by the PHP Redis client to every key.
+ */
+export function laravelKeys(prefix: string, queue: string) {
+  const list = `${prefix}queues:${queue}`
+  return {
+    list,
+    delayed: `${list}:delayed`,
+    reserved: `${list}:reserved`,
+    notify: `${list}:notify`,
+  }
+}
+
+/**
+ * Horizon (`RedisJobRepository`): its own connection whose prefix replaces the database prefix
+ * (`Horizon::use`, config `horizon.prefix`, stock `laravel_horizon:`). `failed_jobs` is a sorted set
+ * of job ids scored by minus the failure time (microtime), so rank 0 is the newest; each job is a
+ * hash at `{prefix}{id}` with `id connection queue name status payload exception failed_at
+ * retried_by`. Horizon writes `masters` and `supervisors` while it runs.
+ */
+export function horizonKeys(prefix: string) {
+  return {
+    failedJobs: `${prefix}failed_jobs`,
+    masters: `${prefix}masters`,
+    supervisors: `${prefix}supervisors`,
+    job: (id: string) => `${prefix}${id}`,
+  }
+}
