@@ -1,11 +1,21 @@
 /**
- * The queues feature (placeholder until it is built).
+ * The queues feature: its collector part (agents' snapshots, heartbeats, and queues discovered in
+ * the console's Redis) and its pages and API.
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
+import { createBadDataLog } from '../collector/bad-data-log.js'
+import { createQueuesCollector } from './collector-part.js'
+import queuesRoutes from './routes.js'
 
 export interface QueuesPluginOptions {
   clock: Clock
 }
 
-export default fp<QueuesPluginOptions>(async () => {}, { name: 'zenith-queues', dependencies: ['zenith-collector', 'zenith-redis'] })
+export default fp<QueuesPluginOptions>(
+  async (app, options) => {
+    app.collector.addPart(createQueuesCollector(app.redis, app.keys, createBadDataLog(app.log, options.clock)))
+    await app.register(queuesRoutes)
+  },
+  { name: 'zenith-queues', dependencies: ['zenith-collector', 'zenith-redis'] },
+)

@@ -2,7 +2,7 @@
  * The console's Redis keys: the protocol's keys (shared with every agent) plus the keys only the
  * console writes. Nothing outside server/redis builds a key by hand.
  */
-import { createKeys } from '@gravito/quasar/protocol'
+import { createKeys, isValidName } from '@gravito/quasar/protocol'
 
 export function createConsoleKeys(prefix: string) {
   const protocol = createKeys(prefix)
@@ -26,7 +26,52 @@ export function createConsoleKeys(prefix: string) {
     alertsCooldown: (rule: string, target: string) => `${prefix}alerts:{alerts}:sent:${rule}:${target}`,
     /** stream of alert events and delivery results, `XADD MAXLEN ~` */
     alertsHistory: () => `${prefix}alerts:{alerts}:history`,
+    // Audit keys share the `{audit}` hash tag: the script that closes a command moves it from the
+    // pending hash to the log in one step, which Redis Cluster allows only within one slot.
+    /** hash, field = command id → JSON of a command sent and not yet finished (who, when, what) */
+    auditPending: () => `${prefix}audit:{audit}:pending`,
+    /** stream of finished commands (one entry each, with its result), `XADD MAXLEN ~` + `XTRIM MINID ~` */
+    auditLog: () => `${prefix}audit:{audit}:log`,
   }
 }
 
 export type ConsoleKeys = ReturnType<typeof createConsoleKeys>
+
+/**
+ * Keys of queues the console finds on its own and shows read-only: the layouts BullMQ and
+ * Laravel write. Not protocol keys; only server/queues reads them, and never writes. Queue names
+ * that break the name rule are not parsed, so every parsed name can be put back into a key.
+ */
+export const bullmqKeys = {
+  /** SCAN pattern for BullMQ's per-queue hash `{prefix}:{queue}:meta` (prefix `bull` by default) */
+  metaPattern: () => '*:meta',
+  parseMeta(key: string): { prefix: string; queue: string } | null {
+    if (!key.endsWith(':meta')) return null
+    const head = key.slice(0, -':meta'.length)
+    const colon = head.lastIndexOf(':')
+    if (colon <= 0) return null
+    const queue = head.slice(colon + 1)
+    return isValidName(queue) ? { prefix: head.slice(0, colon), queue } : null
+  },
+  /** lists `wait` `active` `paused`, sorted sets `delayed` `prioritized` `failed` `completed`, hash `meta` */
+  part: (prefix: string, queue: string, part: string) => `${prefix}:${queue}:${part}`,
+  /** hash of one job */
+  job: (prefix: string, queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
+}
+
+/** `{prefix}queues:{queue}`, optionally `:delayed` or `:reserved`; the prefix has no `:` */
+const LARAVEL_KEY = /^([A-Za-z0-9_.-]*)queues:([A-Za-z0-9._-]{1,64})(?::(delayed|reserved))?$/
+
+export const laravelKeys = {
+  /** SCAN pattern; it also matches protocol keys (`…:queues:{service}`), which callers tell apart first */
+  pattern: () => '*queues:*',
+  parse(key: string): { prefix: string; queue: string } | null {
+    const match = LARAVEL_KEY.exec(key)
+    return match && isValidName(match[2]) ? { prefix: match[1]!, queue: match[2]! } : null
+  },
+  /** list of pending payloads (RPUSH, popped from the left) */
+  list: (prefix: string, queue: string) => `${prefix}queues:${queue}`,
+  /** sorted sets scored by the time a job becomes available / its reservation expires (seconds) */
+  delayed: (prefix: string, queue: string) => `${prefix}queues:${queue}:delayed`,
+  reserved: (prefix: string, queue: string) => `${prefix}queues:${queue}:reserved`,
+}

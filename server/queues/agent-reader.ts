@@ -1,0 +1,83 @@
+/**
+ * Reads the agents' queue snapshots, `{prefix}queues:{service}`, one GET per service in a single
+ * pipeline per tick. GET (unlike MGET) answers a key of another type with WRONGTYPE, so missing and
+ * squatted keys are told apart without a second round trip. A value is checked for size before
+ * parsing; one found too large is watched with STRLEN until it shrinks, so it crosses the wire once,
+ * not every tick. A value is parsed only when it changed: agents rewrite every 10 s, the console
+ * reads every 2 s. Any bad key is skipped and logged (rate-limited); the other keys are unaffected.
+ */
+import type { Redis } from 'ioredis'
+import { MAX_VALUE_BYTES, parseAgentJson, readQueueSnapshot, type QueueSnapshot } from '@gravito/quasar/protocol'
+import type { BadDataLog } from '../collector/bad-data-log.js'
+import type { ConsoleKeys } from '../redis/keys.js'
+import { isKeyError, shortReason } from './redis-errors.js'
+
+export function createAgentSnapshotReader(redis: Redis, keys: ConsoleKeys, badData: BadDataLog, maxBytes = MAX_VALUE_BYTES) {
+  /** last raw value per key and what it parsed to (null: it did not) */
+  const parsed = new Map<string, { raw: string; value: QueueSnapshot | null }>()
+  const oversized = new Set<string>()
+
+  return async function readSnapshots(services: readonly string[]): Promise<Map<string, QueueSnapshot>> {
+    const result = new Map<string, QueueSnapshot>()
+    if (services.length === 0) {
+      parsed.clear()
+      return result
+    }
+    const pipeline = redis.pipeline()
+    const keyList = services.map((service) => keys.queues(service))
+    const watched = keyList.map((key) => oversized.has(key))
+    keyList.forEach((key, i) => (watched[i] ? pipeline.strlen(key) : pipeline.get(key)))
+    const replies = (await pipeline.exec()) ?? []
+    const seen = new Set<string>()
+    services.forEach((service, i) => {
+      const key = keyList[i]!
+      const [error, reply] = replies[i] ?? [null, null]
+      if (error) {
+        if (!isKeyError(error)) throw error
+        badData.report(key, shortReason(error))
+        return
+      }
+      if (watched[i]) {
+        const size = Number(reply)
+        if (size > maxBytes) badData.report(key, `value is ${size} bytes, over ${maxBytes}`)
+        // small again (or gone): read it normally from the next tick
+        else oversized.delete(key)
+        return
+      }
+      if (typeof reply !== 'string') return
+      seen.add(key)
+      const value = parse(key, reply)
+      if (value) result.set(service, value)
+    })
+    for (const key of parsed.keys()) if (!seen.has(key)) parsed.delete(key)
+    return result
+  }
+
+  function parse(key: string, raw: string): QueueSnapshot | null {
+    const cached = parsed.get(key)
+    if (cached && cached.raw === raw) return cached.value
+    // UTF-8 needs at most 3 bytes per UTF-16 unit: short strings skip the byte count
+    const size = raw.length * 3 <= maxBytes ? raw.length : Buffer.byteLength(raw)
+    if (size > maxBytes) {
+      oversized.add(key)
+      parsed.delete(key)
+      badData.report(key, `value is ${size} bytes, over ${maxBytes}`)
+      return null
+    }
+    let value: QueueSnapshot | null = null
+    const json = parseAgentJson(raw, maxBytes)
+    if (!json.ok) badData.report(key, json.error)
+    else {
+      const snapshot = readQueueSnapshot(json.value)
+      if (!snapshot.ok) badData.report(key, snapshot.error)
+      else {
+        value = snapshot.value
+        if (snapshot.skipped > 0) badData.report(key, `${snapshot.skipped} queue entries do not match the protocol`)
+      }
+    }
+    parsed.set(key, { raw, value })
+    return value
+  }
+}
+
+export type AgentSnapshotReader = ReturnType<typeof createAgentSnapshotReader>

@@ -1,0 +1,135 @@
+/**
+ * Finds queues in the console's Redis without any agent: BullMQ queues by their `{prefix}:{queue}:meta`
+ * hash, Laravel queues by their `{prefix}queues:{queue}` list (or its `:delayed`/`:reserved` sets).
+ * The same walk collects the services that write a protocol queue snapshot (`…queues:{service}`
+ * matches the Laravel pattern too; protocol keys are recognised first and never taken for Laravel).
+ *
+ * SCAN cost grows with the whole keyspace, not the matches (DESIGN.md §5), so a pass is split
+ * across ticks: at most `stepsPerTick` SCAN steps of COUNT 1000 per tick, the cursor continued on
+ * the next tick. A new pass starts `everyMs` after the previous one started. Until a pass ends, the
+ * queues of the previous pass are kept, plus whatever the current pass has found so far; when it
+ * ends, its findings replace them (so a deleted queue disappears).
+ */
+import type { Redis } from 'ioredis'
+import type { BadDataLog } from '../collector/bad-data-log.js'
+import { bullmqKeys, laravelKeys, type ConsoleKeys } from '../redis/keys.js'
+import { isKeyError, shortReason } from './redis-errors.js'
+
+export interface DiscoveredRef {
+  readonly driver: 'bullmq' | 'laravel'
+  readonly prefix: string
+  readonly queue: string
+}
+
+export interface ScannerOptions {
+  everyMs?: number
+  stepsPerTick?: number
+  /** queues and protocol services kept per pass */
+  maxFound?: number
+}
+
+interface Pass {
+  startedAt: number
+  metaCursor: string | null
+  laravelCursor: string | null
+  refs: Map<string, DiscoveredRef>
+  services: Set<string>
+}
+
+const SCAN_COUNT = 1000
+
+export function refId(ref: DiscoveredRef): string {
+  return `${ref.driver}|${ref.prefix}|${ref.queue}`
+}
+
+export function createQueueScanner(redis: Redis, keys: ConsoleKeys, badData: BadDataLog, options: ScannerOptions = {}) {
+  const { everyMs = 10_000, stepsPerTick = 20, maxFound = 2_000 } = options
+  let done: Pick<Pass, 'refs' | 'services'> = { refs: new Map(), services: new Set() }
+  let pass: Pass | null = null
+  let lastStartAt = Number.NEGATIVE_INFINITY
+  /** bumped whenever the set of refs may have changed, so callers re-read counts only then */
+  let generation = 0
+
+  function take(key: string, into: Pass): void {
+    const service = keys.parseQueues(key)
+    if (service !== null) {
+      if (into.services.size < maxFound) into.services.add(service)
+      return
+    }
+    // a protocol-shaped key whose service breaks the name rule is an agent's bad key, not Laravel's
+    if (key.startsWith(`${keys.prefix}queues:`)) {
+      badData.report(key, 'key name outside the name rule')
+      return
+    }
+    const laravel = laravelKeys.parse(key)
+    if (laravel) add(into, { driver: 'laravel', ...laravel })
+  }
+
+  function add(into: Pass, ref: DiscoveredRef): void {
+    const id = refId(ref)
+    if (into.refs.has(id) || into.refs.size >= maxFound) return
+    into.refs.set(id, ref)
+    if (!done.refs.has(id)) generation++
+  }
+
+  async function step(now: number): Promise<void> {
+    if (!pass) {
+      // `now < lastStartAt`: the clock moved back; start over rather than wait for it
+      if (now - lastStartAt < everyMs && now >= lastStartAt) return
+      lastStartAt = now
+      pass = { startedAt: now, metaCursor: '0', laravelCursor: '0', refs: new Map(), services: new Set() }
+    }
+    const current = pass
+    for (let steps = 0; steps < stepsPerTick && (current.metaCursor !== null || current.laravelCursor !== null); steps++) {
+      const pipeline = redis.pipeline()
+      if (current.metaCursor !== null) pipeline.scan(current.metaCursor, 'MATCH', bullmqKeys.metaPattern(), 'COUNT', SCAN_COUNT)
+      if (current.laravelCursor !== null) pipeline.scan(current.laravelCursor, 'MATCH', laravelKeys.pattern(), 'COUNT', SCAN_COUNT)
+      const replies = (await pipeline.exec()) ?? []
+      let at = 0
+      if (current.metaCursor !== null) {
+        current.metaCursor = next(replies[at++], (key) => {
+          const meta = bullmqKeys.parseMeta(key)
+          if (meta) add(current, { driver: 'bullmq', ...meta })
+        })
+      }
+      if (current.laravelCursor !== null) current.laravelCursor = next(replies[at++], (key) => take(key, current))
+    }
+    if (current.metaCursor === null && current.laravelCursor === null) {
+      if (current.refs.size !== done.refs.size || [...done.refs.keys()].some((id) => !current.refs.has(id))) generation++
+      done = { refs: current.refs, services: current.services }
+      pass = null
+    }
+  }
+
+  /** the next cursor, or null when this pattern's walk is over (finished, or refused by Redis) */
+  function next(reply: [Error | null, unknown] | undefined, onKey: (key: string) => void): string | null {
+    const [error, value] = reply ?? [null, ['0', []]]
+    if (error) {
+      if (!isKeyError(error)) throw error
+      badData.report('SCAN', shortReason(error))
+      return null
+    }
+    const [cursor, batch] = value as [string, string[]]
+    for (const key of batch) onKey(key)
+    return cursor === '0' ? null : cursor
+  }
+
+  return {
+    step,
+    /** queues of the last finished pass, plus those found so far in the current one */
+    refs(): DiscoveredRef[] {
+      if (!pass) return [...done.refs.values()]
+      const merged = new Map(done.refs)
+      for (const [id, ref] of pass.refs) if (merged.size < maxFound) merged.set(id, ref)
+      return [...merged.values()]
+    },
+    /** services that wrote a protocol queue snapshot, from the same walk */
+    services(): ReadonlySet<string> {
+      if (!pass) return done.services
+      return new Set([...done.services, ...pass.services])
+    },
+    generation: () => generation,
+  }
+}
+
+export type QueueScanner = ReturnType<typeof createQueueScanner>

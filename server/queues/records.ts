@@ -1,0 +1,59 @@
+/**
+ * One queue as the snapshot holds it, whichever way it was found: reported by an agent
+ * (`source: 'agent'`) or found in the console's own Redis (`'discovered'`, always read-only).
+ * `service`, `name`, `waiting`, `failed`, `throughput` and `timestamp` sit at the top level because
+ * the history recorder and the alert rules read them structurally (server/history/adapters.ts,
+ * server/alerts/metrics.ts).
+ */
+import type { FailedJob, QueueDriver } from '@gravito/quasar/protocol'
+
+export type QueueSource = 'agent' | 'discovered'
+
+export interface QueueRecord {
+  readonly service: string
+  readonly name: string
+  readonly driver: QueueDriver
+  readonly source: QueueSource
+  /** no commands: discovered, no owning node known, or a driver without retry/delete */
+  readonly readOnly: boolean
+  readonly waiting: number
+  /** null: the driver cannot count it */
+  readonly active: number | null
+  readonly delayed: number | null
+  readonly failed: number | null
+  readonly completed?: number
+  readonly paused?: number
+  /** age of the oldest waiting job when the counts were read (ms) */
+  readonly oldestWaitingMs?: number
+  /** jobs finished (completed + failed) per second between the last two readings */
+  readonly throughput?: number
+  /** why the reader could not read this queue (agent text: escape it) */
+  readonly error?: string
+  /** when the counts were read (epoch ms): the agent's snapshot time, or the console's read */
+  readonly timestamp: number
+  /** the agent node that reported the queue: where commands for it go */
+  readonly nodeId?: string
+  /** the newest failed jobs, at most FAILED_JOB_LIMITS.page */
+  readonly failedJobs?: readonly FailedJob[]
+}
+
+export interface QueuesPart {
+  /** sorted by service, then name */
+  readonly items: readonly QueueRecord[]
+}
+
+/** Drivers whose agents can retry and delete jobs (see the SDK's queue probes). */
+export const COMMAND_DRIVERS: ReadonlySet<QueueDriver> = new Set(['bullmq', 'laravel'])
+
+export function queueId(service: string, name: string): string {
+  // names cannot contain ':' (protocol rule), so the id is unambiguous
+  return `${service}:${name}`
+}
+
+export function byServiceThenName(a: QueueRecord, b: QueueRecord): number {
+  return compare(a.service, b.service) || compare(a.name, b.name)
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

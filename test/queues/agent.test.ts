@@ -1,0 +1,176 @@
+/**
+ * Queues reported by agents, against a real Redis: snapshots written as the SDK writes them (JSON
+ * string, EX 30) and queues carried only by a heartbeat; the API shape, owner nodes and read-only
+ * rules; throughput from successive snapshots on a fake clock; the part read by the history
+ * recorder and the alert rules; bad data skipped without costing the other keys their tick.
+ */
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { MAX_VALUE_BYTES } from '@gravito/quasar/protocol'
+import { startRedis } from '../helpers/redis-server.js'
+import { buildTestApp, fakeClock } from '../helpers/app.js'
+import { queueRows } from '../../server/history/adapters.js'
+import { metricsFromSnapshot, queueItems } from '../../server/alerts/metrics.js'
+import { beat, keys, writeSnapshot } from './helpers.js'
+
+const redisServer = await startRedis()
+t.teardown(() => redisServer.stop())
+const redis = new Redis(redisServer.url)
+t.teardown(() => redis.quit())
+
+t.beforeEach(async () => {
+  await redis.flushall()
+})
+
+t.test('API shape, owner node and read-only rules', async (t) => {
+  const clock = fakeClock()
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock })
+  t.teardown(() => app.close())
+  const failedJob = { id: '42', name: 'send', failedReason: 'SMTP timeout', stacktrace: ['Error: SMTP timeout\n    at send (mail.js:1:1)'], attemptsMade: 3, timestamp: clock() - 5000, data: '{"to":"a@example.com"}' }
+  await beat(redis, 'billing', 'worker-1', clock(), [{ name: 'emails', driver: 'bullmq', metrics: { waiting: 5 } }])
+  await writeSnapshot(redis, 'billing', {
+    timestamp: clock() - 1000,
+    nodeId: 'worker-1',
+    queues: [
+      { name: 'emails', driver: 'bullmq', metrics: { waiting: 12, active: 2, delayed: 1, failed: 7, completed: 900, paused: 0 }, oldestWaitingMs: 5400, failedJobs: [failedJob] },
+      { name: 'reports', driver: 'redis-list', metrics: { waiting: 3, active: null } },
+    ],
+  })
+  // a service that reports queues but does not beat: found by the discovery walk, owner unknown
+  await writeSnapshot(redis, 'mailer', { timestamp: clock() - 2000, queues: [{ name: 'outbox', driver: 'laravel', metrics: { waiting: 9, active: 1, delayed: 2, failed: 0 } }] })
+  // a queue carried only by a heartbeat
+  await beat(redis, 'shop', 'node-a', clock() - 3000, [{ name: 'orders', driver: 'bullmq', metrics: { waiting: 4, active: 1, failed: 2 } }])
+  // heartbeats reach the queues part through the previous snapshot's nodes
+  await app.collector.refresh()
+  await app.collector.refresh()
+
+  const response = await app.inject('/api/pulse/queues')
+  t.equal(response.statusCode, 200)
+  t.match(response.headers['content-type'], /application\/json/)
+  const api = response.json()
+  t.equal(api.generatedAt, clock())
+  t.same(api.queues.map((q: any) => `${q.service}/${q.name}`), ['billing/emails', 'billing/reports', 'mailer/outbox', 'shop/orders'])
+  t.same(api.queues[0], {
+    service: 'billing', name: 'emails', driver: 'bullmq', waiting: 12, active: 2, delayed: 1, failed: 7, completed: 900, paused: 0,
+    oldestWaitingMs: 5400, source: 'agent', readOnly: false, nodeId: 'worker-1', timestamp: clock() - 1000,
+  }, 'the snapshot wins over the heartbeat; failed jobs are not in the list')
+  t.match(api.queues[1], { name: 'reports', driver: 'redis-list', waiting: 3, active: null, delayed: null, failed: null, readOnly: true, nodeId: 'worker-1' }, 'a list has no commands')
+  t.match(api.queues[2], { service: 'mailer', name: 'outbox', source: 'agent', readOnly: true }, 'no node named, none beating: read-only')
+  t.notOk('nodeId' in api.queues[2])
+  t.match(api.queues[3], { service: 'shop', name: 'orders', waiting: 4, active: 1, failed: 2, delayed: null, nodeId: 'node-a', readOnly: false, timestamp: clock() - 3000 })
+
+  t.same((await app.inject('/api/pulse/queues?service=billing')).json().queues.map((q: any) => q.name), ['emails', 'reports'])
+  t.same((await app.inject('/api/pulse/queues?driver=laravel')).json().queues.map((q: any) => q.name), ['outbox'])
+  t.same((await app.inject('/api/pulse/queues?sort=waiting')).json().queues.map((q: any) => q.waiting), [12, 9, 4, 3], 'largest first by default')
+  t.same((await app.inject('/api/pulse/queues?sort=failed&dir=asc')).json().queues.map((q: any) => q.failed), [0, 2, 7, null], 'unknown last')
+  for (const bad of ['?sort=nope', '?dir=up', '?driver=kafka', '?service=a:b', '?service=%3Cb%3E']) {
+    t.equal((await app.inject(`/api/pulse/queues${bad}`)).statusCode, 400, bad)
+  }
+  const again = await app.inject({ url: '/api/pulse/queues', headers: { 'if-none-match': response.headers.etag as string } })
+  t.equal(again.statusCode, 304, 'unchanged answer: 304')
+
+  const jobs = await app.inject('/api/pulse/queues/billing/emails/jobs?state=failed')
+  t.equal(jobs.statusCode, 200)
+  t.same(jobs.json(), { service: 'billing', queue: 'emails', state: 'failed', total: 7, jobs: [failedJob] })
+  t.same((await app.inject('/api/pulse/queues/billing/emails/jobs')).json().jobs, [failedJob], 'failed is the default state')
+  t.same((await app.inject('/api/pulse/queues/billing/reports/jobs?state=failed')).json(), { service: 'billing', queue: 'reports', state: 'failed', total: null, jobs: [] })
+  t.equal((await app.inject('/api/pulse/queues/billing/emails/jobs?state=completed')).statusCode, 400)
+  t.equal((await app.inject('/api/pulse/queues/billing/emails/jobs?state=waiting')).statusCode, 400)
+  t.equal((await app.inject('/api/pulse/queues/billing/ghost/jobs?state=failed')).statusCode, 404)
+  t.equal((await app.inject('/api/pulse/queues/billing/bad%20name/jobs')).statusCode, 400)
+})
+
+t.test('throughput from successive snapshots; the history recorder and the alert rules read the part', async (t) => {
+  const clock = fakeClock()
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock })
+  t.teardown(() => app.close())
+  const snapshot = (completed: number, failed: number, waiting = 30) =>
+    writeSnapshot(redis, 'billing', { timestamp: clock(), nodeId: 'w-1', queues: [{ name: 'emails', driver: 'bullmq', metrics: { waiting, failed, completed } }] })
+  const emails = async () => (await app.inject('/api/pulse/queues')).json().queues[0]
+
+  await snapshot(100, 10)
+  await app.collector.refresh()
+  t.notOk('throughput' in (await emails()), 'one reading: no rate yet')
+
+  clock.advance(10_000)
+  await snapshot(150, 15)
+  await app.collector.refresh()
+  t.equal((await emails()).throughput, 5.5, '(50 completed + 5 failed) / 10 s')
+
+  clock.advance(2_000)
+  await app.collector.refresh()
+  t.equal((await emails()).throughput, 5.5, 'the same snapshot read again keeps its rate')
+
+  clock.advance(8_000)
+  await snapshot(20, 15)
+  await app.collector.refresh()
+  t.notOk('throughput' in (await emails()), 'completed went down (a reset): no rate for that interval')
+
+  clock.advance(10_000)
+  await snapshot(40, 3, 1500)
+  await app.collector.refresh()
+  t.equal((await emails()).throughput, 2, 'failed going down (retried jobs) counts as no failures')
+
+  const snapshotNow = app.collector.snapshot
+  t.same(queueRows(snapshotNow), [{ kind: 'queue', service: 'billing', id: 'emails', t: clock(), values: [1500, 3, 2] }], 'history: waiting, failed, throughput per queue')
+  t.same(queueItems(snapshotNow), [{ service: 'billing', name: 'emails', waiting: 1500, failed: 3 }], 'alerts: the queue metrics')
+  const samples = metricsFromSnapshot(snapshotNow).samples.filter((s) => s.target.queue === 'emails')
+  t.same(samples.map((s) => [s.metric, s.value]), [['queue_backlog', 1500], ['queue_failed', 3]])
+
+  const history = await app.inject('/api/pulse/queues/billing/emails/history?range=1h')
+  t.equal(history.statusCode, 200)
+  const points = history.json().points as { t: number; waiting: number; failed: number; throughput: number | null }[]
+  t.same(points.at(-1), { t: clock(), waiting: 1500, failed: 3, throughput: 2 }, 'recorded into the queue history')
+})
+
+t.test('bad data is skipped and logged once; the other keys keep their tick', async (t) => {
+  const logLines: string[] = []
+  const clock = fakeClock()
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock, logLines })
+  t.teardown(() => app.close())
+  await writeSnapshot(redis, 'good', { timestamp: clock(), queues: [{ name: 'ok', driver: 'bullmq', metrics: { waiting: 1 } }] })
+  await redis.set(keys.queues('broken'), '{"timestamp": 1, "queues": [', 'EX', 30)
+  await redis.hset(keys.queues('squatter'), 'timestamp', '1')
+  await redis.set(keys.queues('huge'), JSON.stringify({ timestamp: clock(), queues: [], pad: 'x'.repeat(MAX_VALUE_BYTES) }), 'EX', 30)
+  await redis.set(keys.queues('deep'), `${'['.repeat(100_000)}${']'.repeat(100_000)}`, 'EX', 30)
+  await redis.set(keys.queues('shapeless'), JSON.stringify({ queues: 'none' }), 'EX', 30)
+  await writeSnapshot(redis, 'partial', {
+    timestamp: clock(),
+    queues: [
+      { name: 'fine', driver: 'laravel', metrics: { waiting: 2 } },
+      { name: 'bad name!', driver: 'laravel', metrics: { waiting: 2 } },
+      { name: 'negative', driver: 'laravel', metrics: { waiting: -1 } },
+      { name: 'kafka', driver: 'kafka', metrics: { waiting: 1 } },
+      { name: 'nan', driver: 'bullmq', metrics: { waiting: 'NaN' } },
+      { name: '__proto__', driver: 'bullmq', metrics: { waiting: 1 }, failedJobs: [{ id: 'x', data: 'y'.repeat(10_000) }] },
+    ],
+  })
+  await redis.set(`${keys.prefix}queues:bad*name`, JSON.stringify({ timestamp: clock(), queues: [] }), 'EX', 30)
+  await app.collector.refresh()
+
+  t.ok(app.collector.snapshot.redis.up, 'the tick succeeded')
+  const api = (await app.inject('/api/pulse/queues')).json()
+  t.same(api.queues.map((q: any) => `${q.service}/${q.name}`), ['good/ok', 'partial/fine'])
+  const warned = logLines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'skipped bad agent data')
+  for (const service of ['broken', 'squatter', 'huge', 'deep', 'shapeless', 'partial', 'bad*name']) {
+    t.ok(warned.some((line) => line.key.includes(`queues:${service}`)), `${service} logged`)
+  }
+  t.match(warned.find((line) => line.key.includes('queues:huge')), { reason: /over 65536/ })
+  t.match(warned.find((line) => line.key.includes('queues:squatter')), { reason: /WRONGTYPE/ })
+  t.match(warned.find((line) => line.key.includes('queues:partial')), { reason: '5 queue entries do not match the protocol' })
+
+  const before = warned.length
+  clock.advance(2_000)
+  await app.collector.refresh()
+  clock.advance(10_000)
+  await app.collector.refresh()
+  const after = logLines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'skipped bad agent data').length
+  t.equal(after, before, 'the same bad keys are not logged again on every tick')
+  t.same((await app.inject('/api/pulse/queues')).json().queues.length, 2, 'still the good ones')
+
+  // the oversized value shrinks to a good one: read again
+  await writeSnapshot(redis, 'huge', { timestamp: clock(), queues: [{ name: 'now-small', driver: 'bullmq', metrics: { waiting: 0 } }] })
+  await app.collector.refresh() // STRLEN sees it small
+  await app.collector.refresh() // GET reads it
+  t.ok((await app.inject('/api/pulse/queues')).json().queues.some((q: any) => q.name === 'now-small'))
+})
