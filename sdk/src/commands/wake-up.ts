@@ -1,0 +1,44 @@
+/**
+ * The pub/sub wake-up: a dedicated subscriber connection (a subscribed connection can run nothing
+ * else) to the node's command channel. A message only says "look at the stream now"; the stream is
+ * the source of truth, so a message lost while reconnecting costs a delay until the next beat,
+ * never a command. It subscribes again on every (re)connect itself, since ioredis's own
+ * resubscription has no rejection handler, and each (re)connect also triggers a read, to pick up
+ * whatever was added while it was away.
+ */
+import type { Redis } from 'ioredis'
+import { AGENT_REDIS_OPTIONS } from '../transport.js'
+
+export interface WakeUp {
+  close(): Promise<void>
+}
+
+export function openWakeUp(options: { transport: Redis; channel: string; connectionName: string; onWake: () => void; report: (error: unknown) => void }): WakeUp {
+  const { channel, onWake, report } = options
+  // same server and credentials as the transport, with the agent's safe options
+  const subscriber = options.transport.duplicate({ ...AGENT_REDIS_OPTIONS, connectionName: options.connectionName, autoResubscribe: false, lazyConnect: false })
+  let closed = false
+  subscriber.on('error', () => {}) // a lost connection shows up as missed beats, reported by the agent
+  subscriber.on('ready', () => {
+    if (closed) return
+    subscriber.subscribe(channel).then(
+      () => onWake(),
+      (error: unknown) => {
+        if (!closed) report(error)
+      },
+    )
+  })
+  subscriber.on('message', (from: string) => {
+    if (from === channel && !closed) onWake()
+  })
+
+  return {
+    async close() {
+      closed = true
+      if (subscriber.status === 'ready') {
+        await Promise.race([subscriber.quit().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 500).unref())])
+      }
+      subscriber.disconnect()
+    },
+  }
+}
