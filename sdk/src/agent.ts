@@ -21,6 +21,9 @@ import { createEventLoopSampler } from './metrics/event-loop.js'
 import { readDisk } from './metrics/disk.js'
 import { detectRuntime, safeHostname } from './metrics/runtime.js'
 import { createSlowRecorder, type SlowRecorder } from './slow/recorder.js'
+import { QueueMonitor } from './queues/monitor.js'
+import type { MonitoredDriver, MonitorQueueOptions } from './queues/options.js'
+import type { QueueProbe } from './queues/probe.js'
 
 export interface PulseOptions {
   /** service name, `^[A-Za-z0-9._-]{1,64}$` */
@@ -67,6 +70,7 @@ export class QuasarAgent {
   #beating: Promise<boolean> | null = null
   #stopped = false
   #slow: SlowRecorder | null = null
+  #queues: QueueMonitor | null = null
 
   constructor(options: PulseOptions) {
     if (!isValidName(options.service)) {
@@ -135,6 +139,27 @@ export class QuasarAgent {
   /** Writes buffered slow records now (they are also written about once a second). */
   async flushSlow(): Promise<void> {
     await this.#slow?.flush()
+  }
+
+  /**
+   * Watches a queue in the app's Redis (`app` option, else the transport): its counts, oldest
+   * waiting age and newest failed jobs go into every beat and the service's queue snapshot.
+   * Returns the agent, for chaining. Throws a TypeError for an invalid name, driver or option, or
+   * a name already monitored.
+   */
+  monitorQueue(name: string, driver: MonitoredDriver, options?: MonitorQueueOptions): this {
+    const monitor = this.#queues ?? new QueueMonitor(this)
+    monitor.add(name, driver, options)
+    if (!this.#queues) {
+      this.#queues = monitor
+      this.use(monitor)
+    }
+    return this
+  }
+
+  /** The probe of a monitored queue (its `retryJob`/`deleteJob` serve commands), if any. */
+  queueProbe(name: string): QueueProbe | undefined {
+    return this.#queues?.get(name)
   }
 
   use(extension: AgentExtension): void {

@@ -6,7 +6,11 @@
  */
 import { FAILED_JOB_LIMITS, MAX_VALUE_BYTES, type FailedJob, type QueueSnapshot } from '../protocol/index.js'
 
-export const ERROR_LIMIT = 512
+/**
+ * Under the protocol's 512: a hundred queues all failing must still fit in one heartbeat and one
+ * snapshot of at most MAX_VALUE_BYTES.
+ */
+export const ERROR_LIMIT = 240
 export const ID_LIMIT = 256
 export const NAME_LIMIT = 256
 export const STACK_ENTRIES = 10
@@ -45,12 +49,23 @@ export function toCount(raw: unknown): number | undefined {
   return value === undefined ? undefined : Math.floor(value)
 }
 
-/** Keeps the newest `STACK_ENTRIES` traces, each within the protocol bound. */
+/**
+ * Keeps the newest traces (BullMQ stores one per attempt, oldest first) within STACK_ENTRIES and a
+ * total of one protocol-sized entry: a job at every protocol maximum would alone outgrow the whole
+ * snapshot, so the newest trace wins over older repeats of it.
+ */
 export function clipStack(traces: unknown[]): string[] {
-  return traces
-    .filter((trace): trace is string => typeof trace === 'string' && trace.length > 0)
-    .slice(-STACK_ENTRIES)
-    .map((trace) => clip(trace, FAILED_JOB_LIMITS.stack))
+  const kept: string[] = []
+  let total = 0
+  for (let n = traces.length - 1; n >= 0 && kept.length < STACK_ENTRIES; n--) {
+    const trace = traces[n]
+    if (typeof trace !== 'string' || trace.length === 0) continue
+    if (kept.length > 0 && total + trace.length > FAILED_JOB_LIMITS.stack) break
+    const clipped = clip(trace, FAILED_JOB_LIMITS.stack)
+    kept.unshift(clipped)
+    total += clipped.length
+  }
+  return kept
 }
 
 /**
@@ -65,31 +80,50 @@ export function jsonBytes(value: unknown): number {
  * Trims failed-job detail until the snapshot fits in `maxBytes`: first long stacks and payloads
  * are shortened on every job, then the oldest failed jobs of the longest lists are dropped. Counts
  * and errors are always kept. Mutates and returns the snapshot.
+ *
+ * Cost stays bounded whatever the input: jobs are first dropped by a lower bound of their size
+ * (string lengths, no serializing), and only what is left (about `maxBytes` of text) is measured
+ * exactly. A job is counted with a comma after it, so totals are never below the real size.
  */
 export function fitSnapshot(snapshot: QueueSnapshot, maxBytes: number = MAX_VALUE_BYTES): QueueSnapshot {
-  let size = jsonBytes(snapshot)
-  if (size <= maxBytes) return snapshot
+  const lists = snapshot.queues.map((queue) => queue.failedJobs).filter((jobs): jobs is FailedJob[] => jobs !== undefined && jobs.length > 0)
+  if (lists.length === 0) return snapshot
+  const budget = maxBytes - jsonBytes({ ...snapshot, queues: snapshot.queues.map((queue) => (queue.failedJobs ? { ...queue, failedJobs: [] } : queue)) })
+  const exactSize = (job: FailedJob) => jsonBytes(job) + 1
 
-  for (const queue of snapshot.queues) {
-    queue.failedJobs = queue.failedJobs?.map(shortenJob)
-  }
-  size = jsonBytes(snapshot)
-
-  while (size > maxBytes) {
-    let longest: FailedJob[] | undefined
-    for (const queue of snapshot.queues) {
-      if (queue.failedJobs && queue.failedJobs.length > 0 && (!longest || queue.failedJobs.length > longest.length)) {
-        longest = queue.failedJobs
-      }
-    }
-    if (!longest) break
-    const dropped = longest.pop()!
-    // exact for every element but the last of a list (no comma), so the estimate errs by one byte
-    // at most; the final measure below settles it
-    size -= jsonBytes(dropped) + 1
-    if (size <= maxBytes) size = jsonBytes(snapshot)
-  }
+  if (total(lists, lowerBound) <= budget && total(lists, exactSize) <= budget) return snapshot
+  for (const jobs of lists) jobs.splice(0, jobs.length, ...jobs.map(shortenJob))
+  dropOldest(lists, lowerBound, budget)
+  dropOldest(lists, exactSize, budget)
   return snapshot
+}
+
+/** Bytes a job takes at least: one per UTF-16 unit of its text (UTF-8 and JSON escapes only add). */
+function lowerBound(job: FailedJob): number {
+  let units = job.id.length + (job.name?.length ?? 0) + (job.failedReason?.length ?? 0) + (job.data?.length ?? 0)
+  for (const trace of job.stacktrace ?? []) units += trace.length
+  return units
+}
+
+function total(lists: FailedJob[][], sizeOf: (job: FailedJob) => number): number {
+  let sum = 0
+  for (const jobs of lists) for (const job of jobs) sum += sizeOf(job)
+  return sum
+}
+
+/** Pops the last (oldest) job of the longest list until the sizes fit the budget. */
+function dropOldest(lists: FailedJob[][], sizeOf: (job: FailedJob) => number, budget: number): void {
+  const sizes = lists.map((jobs) => jobs.map(sizeOf))
+  let sum = sizes.reduce((all, list) => all + list.reduce((a, b) => a + b, 0), 0)
+  while (sum > budget) {
+    let longest = -1
+    for (let n = 0; n < lists.length; n++) {
+      if (lists[n]!.length > 0 && (longest < 0 || lists[n]!.length > lists[longest]!.length)) longest = n
+    }
+    if (longest < 0) return
+    lists[longest]!.pop()
+    sum -= sizes[longest]!.pop()!
+  }
 }
 
 const SHORT_STACK = 2048
