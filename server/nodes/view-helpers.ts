@@ -4,6 +4,7 @@
  * holds). Every input may be missing or hostile (NaN, negative, 1e308, a string where a number was
  * expected): the answer is then "unknown" or "–", never an exception and never a bar outside 0..100.
  */
+import { isValidName } from '@gravito/quasar/protocol'
 import type { Health } from './health.js'
 import type { NodeView } from './service.js'
 
@@ -279,6 +280,11 @@ export function nodeUrl(service: string, nodeId: string): string {
   return `/pulse/${encodeURIComponent(service)}/${encodeURIComponent(nodeId)}`
 }
 
+/** The queue's page, or null when the name could not be a queue's (it would not round-trip). */
+export function queueUrl(service: unknown, name: unknown): string | null {
+  return isValidName(service) && isValidName(name) ? `/queues/${encodeURIComponent(service)}/${encodeURIComponent(name)}` : null
+}
+
 /** A DOM id for a node card, stable across polls so htmx's morph keeps the element. */
 export function nodeDomId(service: string, nodeId: string): string {
   // names cannot contain ':' (protocol rule), so the id is unambiguous
@@ -316,6 +322,7 @@ export const viewHelpers = {
   visibleNodes,
   fragmentUrl,
   nodeUrl,
+  queueUrl,
   nodeDomId,
 }
 

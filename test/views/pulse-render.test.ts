@@ -79,7 +79,7 @@ t.test('a node with every field', async (t) => {
   t.match(html, '37.3 GiB <span class="muted">free of</span> 93.1 GiB <span class="muted">(40%)</span>')
   t.match(html, '1.5 ms <span class="muted">· p99</span> 12 ms')
   t.match(html, '<caption>Queues</caption>')
-  t.match(html, '<span class="q-name">emails</span> <span class="q-driver">bullmq</span></th><td>1,234</td><td>2</td><td class="is-failed">7</td>')
+  t.match(html, '<a class="q-link" href="/queues/billing/emails"><span class="q-name">emails</span></a> <span class="q-driver">bullmq</span></th><td>1,234</td><td>2</td><td class="is-failed">7</td>')
   t.notMatch(page.body, /style=/, 'no inline style attribute anywhere (CSP)')
   t.notMatch(page.body, /<style/, 'no inline stylesheet (CSP)')
   t.notMatch(page.body, /<script(?![^>]*\ssrc=)/, 'no inline script (CSP)')

@@ -1,0 +1,92 @@
+/**
+ * The pure pieces: key shapes of discovered queues, the throughput rule, service names of
+ * discovered queues, sorting with unknown values, and the formatting helpers.
+ */
+import t from 'tap'
+import { bullmqKeys, laravelKeys } from '../../server/redis/keys.js'
+import { createThroughput } from '../../server/queues/throughput.js'
+import { discoveredService } from '../../server/queues/collector-part.js'
+import { prettyPayload, sortQueues } from '../../server/queues/service.js'
+import { age, driverBadge, rate } from '../../server/queues/view-helpers.js'
+import type { QueueRecord } from '../../server/queues/records.js'
+
+t.test('BullMQ meta keys', async (t) => {
+  t.same(bullmqKeys.parseMeta('bull:emails:meta'), { prefix: 'bull', queue: 'emails' })
+  t.same(bullmqKeys.parseMeta('myapp:bull:emails:meta'), { prefix: 'myapp:bull', queue: 'emails' })
+  t.equal(bullmqKeys.parseMeta('emails:meta'), null, 'no prefix')
+  t.equal(bullmqKeys.parseMeta('bull:emails:wait'), null)
+  t.equal(bullmqKeys.parseMeta('bull:bad name:meta'), null, 'a name our routes cannot carry')
+  t.equal(bullmqKeys.part('bull', 'emails', 'wait'), 'bull:emails:wait')
+  t.equal(bullmqKeys.job('bull', 'emails', '42'), 'bull:emails:42')
+})
+
+t.test('Laravel queue keys, told apart from protocol and BullMQ keys', async (t) => {
+  t.same(laravelKeys.parse('queues:emails'), { prefix: '', queue: 'emails' })
+  t.same(laravelKeys.parse('queues:emails:delayed'), { prefix: '', queue: 'emails' })
+  t.same(laravelKeys.parse('queues:emails:reserved'), { prefix: '', queue: 'emails' })
+  t.same(laravelKeys.parse('laravel_database_queues:default'), { prefix: 'laravel_database_', queue: 'default' })
+  t.equal(laravelKeys.parse('queues:emails:notify'), null)
+  t.equal(laravelKeys.parse('gravito:quasar:queues:billing'), null, 'a prefix with ":" is not Laravel\'s')
+  t.equal(laravelKeys.parse('bull:queues:wait'), null)
+  t.equal(laravelKeys.parse('queues:'), null)
+  t.equal(laravelKeys.parse('queues:a*b'), null)
+  t.equal(laravelKeys.list('p_', 'q'), 'p_queues:q')
+})
+
+t.test('discovered queues are named after where they were found', async (t) => {
+  t.equal(discoveredService({ driver: 'bullmq', prefix: 'bull', queue: 'q' }), 'bull')
+  t.equal(discoveredService({ driver: 'bullmq', prefix: '{app}:bull', queue: 'q' }), 'bullmq', 'a prefix that breaks the name rule')
+  t.equal(discoveredService({ driver: 'laravel', prefix: '', queue: 'q' }), 'laravel')
+  t.equal(discoveredService({ driver: 'laravel', prefix: 'laravel_database_', queue: 'q' }), 'laravel_database')
+  t.equal(discoveredService({ driver: 'laravel', prefix: '___', queue: 'q' }), 'laravel')
+})
+
+t.test('throughput', async (t) => {
+  const tp = createThroughput()
+  t.equal(tp.observe('q', 0, { completed: 0 }), undefined, 'first reading')
+  t.equal(tp.observe('q', 4_000, { completed: 10, failed: 2 }), 3, '(10 + 2) / 4 s')
+  t.equal(tp.observe('q', 4_000, { completed: 99 }), 3, 'the same reading time keeps its rate')
+  t.equal(tp.observe('q', 2_000, { completed: 20 }), undefined, 'time went back: start over')
+  t.equal(tp.observe('q', 3_000, { completed: 21 }), 1)
+  t.equal(tp.observe('q', 4_000, { completed: 5 }), undefined, 'reset')
+  t.equal(tp.observe('q', 5_000, { completed: 5 }), 0, 'idle')
+  t.equal(tp.observe('q', 6_000, {}), undefined, 'no completed count: no rate')
+  t.equal(tp.observe('q', 7_000, { completed: 5 }), undefined, 'and the series starts over')
+  const bounded = createThroughput(2)
+  bounded.observe('a', 0, { completed: 0 })
+  bounded.observe('b', 0, { completed: 0 })
+  bounded.observe('c', 0, { completed: 0 })
+  t.equal(bounded.observe('a', 1_000, { completed: 1 }), undefined, 'the oldest queue was forgotten past the bound')
+  t.equal(bounded.observe('c', 1_000, { completed: 1 }), 1)
+  tp.retain(new Set())
+  t.equal(tp.observe('q', 8_000, { completed: 6 }), undefined, 'retain drops what is gone')
+})
+
+t.test('sorting keeps unknown values last both ways', async (t) => {
+  const record = (name: string, failed: number | null): QueueRecord => ({ service: 's', name, driver: 'bullmq', source: 'agent', readOnly: true, waiting: 0, active: null, delayed: null, failed, timestamp: 0 })
+  const list = [record('a', null), record('b', 3), record('c', 1), record('d', 3)]
+  t.same(sortQueues(list, 'failed', 'desc').map((r) => r.name), ['b', 'd', 'c', 'a'], 'ties by name')
+  t.same(sortQueues(list, 'failed', 'asc').map((r) => r.name), ['c', 'b', 'd', 'a'])
+  t.same(sortQueues(list, 'name', 'desc').map((r) => r.name), ['d', 'c', 'b', 'a'])
+})
+
+t.test('formatting', async (t) => {
+  t.equal(rate(undefined), '–')
+  t.equal(rate(-1), '–')
+  t.equal(rate(Number.NaN), '–')
+  t.equal(rate(0), '0/s')
+  t.equal(rate(0.004), '<0.01/s')
+  t.equal(rate(0.4), '0.4/s')
+  t.equal(rate(5.555), '5.55/s')
+  t.equal(rate(12.34), '12.3/s')
+  t.equal(rate(1234.5), '1,235/s')
+  t.equal(age(undefined), '–')
+  t.equal(age(65_000), '1m 5s')
+  t.equal(age(400), '0s')
+  t.same(driverBadge('bullmq'), { key: 'bullmq', label: 'BullMQ' })
+  t.same(driverBadge('"><script>'), { key: 'other', label: 'other' }, 'never agent text in a class name')
+  t.same(driverBadge('__proto__'), { key: 'other', label: 'other' })
+  t.equal(prettyPayload('{"a":[1,2]}'), '{\n  "a": [\n    1,\n    2\n  ]\n}')
+  t.equal(prettyPayload('{"a":…'), '{"a":…', 'a cut payload is shown as it is')
+  t.equal(prettyPayload('plain text'), 'plain text')
+})
