@@ -30,27 +30,30 @@ export async function readHashes(
   const replies = await first.run()
 
   const second = new Batch(redis)
-  const fetches = requests.map(({ key, big }, n) =>
-    big.map((field, b) => {
+  const fetches = requests.map(({ key, big }, n) => {
+    const lengths = big.map((_, b) => {
       const reply = replies[at[n]!.lengths[b]!]
-      const length = reply?.ok && typeof reply.value === 'number' ? reply.value : -1
-      if (length <= 0 || length > FIELD_READ_LIMIT) return { length, index: -1 }
-      return { length, index: second.add(key, (p) => p.hget(key, field)) }
-    }),
-  )
+      return reply?.ok && typeof reply.value === 'number' ? reply.value : -1
+    })
+    const readable = big.filter((_, b) => lengths[b]! > 0 && lengths[b]! <= FIELD_READ_LIMIT)
+    const index = readable.length > 0 ? second.add(key, (p) => p.hmget(key, ...readable)) : -1
+    return { lengths, readable, index }
+  })
   const values = await second.run()
 
-  return requests.map((_, n) => {
+  return requests.map(({ big }, n) => {
     const smallReply = replies[at[n]!.small]
     if (!smallReply?.ok || !Array.isArray(smallReply.value)) return null
     const small = (smallReply.value as unknown[]).map((value) => (typeof value === 'string' ? value : null))
-    const big = fetches[n]!.map(({ length, index }): BigField => {
-      if (length > FIELD_READ_LIMIT) return { tooLarge: length }
-      if (index < 0) return null
-      const reply = values[index]
-      return reply?.ok && typeof reply.value === 'string' ? { value: reply.value } : null
+    const { lengths, readable, index } = fetches[n]!
+    const reply = index >= 0 ? values[index] : undefined
+    const read = reply?.ok && Array.isArray(reply.value) ? (reply.value as unknown[]) : []
+    const fields = big.map((field, b): BigField => {
+      if (lengths[b]! > FIELD_READ_LIMIT) return { tooLarge: lengths[b]! }
+      const value = read[readable.indexOf(field)]
+      return typeof value === 'string' ? { value } : null
     })
-    return { small, big }
+    return { small, big: fields }
   })
 }
 
