@@ -21,6 +21,7 @@ import { createEventLoopSampler } from './metrics/event-loop.js'
 import { readDisk } from './metrics/disk.js'
 import { detectRuntime, safeHostname } from './metrics/runtime.js'
 import { createSlowRecorder, type SlowRecorder } from './slow/recorder.js'
+import { createCommandExecutor } from './commands/executor.js'
 import { QueueMonitor } from './queues/monitor.js'
 import type { MonitoredDriver, MonitorQueueOptions } from './queues/options.js'
 import type { QueueProbe } from './queues/probe.js'
@@ -41,6 +42,13 @@ export interface PulseOptions {
   prefix?: string
   /** shared secret for signed commands; default QUASAR_TOKEN; never logged */
   token?: string
+  /**
+   * execute the console's signed commands (retry, delete) on monitored queues; default true. Off,
+   * the agent never reads its command stream
+   */
+  commands?: boolean
+  /** commands executed per second at most, so a "retry all" reaches the workers as a trickle; default 10 */
+  commandsPerSecond?: number
   onError?: (error: unknown) => void
 }
 
@@ -111,6 +119,9 @@ export class QuasarAgent {
   }
 
   start(): this {
+    if (this.#options.commands !== false) {
+      this.use(createCommandExecutor(this, this.#options.commandsPerSecond ? { perSecond: this.#options.commandsPerSecond } : {}))
+    }
     // a beat as soon as the connection is (again) ready, so a node shows up at once and beats
     // resume right after an outage instead of up to one interval later
     this.#transport.redis.on('ready', this.#onReady)

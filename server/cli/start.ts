@@ -41,6 +41,7 @@ export const START_FLAGS: StartFlag[] = [
   { flags: '--password <password>', env: 'ZENITH_PASSWORD', key: 'password', description: 'require a login with this shared password (prefer the env var: flags show in ps)', secret: true },
   { flags: '--users <file>', env: 'ZENITH_USERS', key: 'usersFile', description: 'require a login from this users file (JSON or YAML, scrypt hashes, roles)' },
   { flags: '--api-token <token>', env: 'ZENITH_API_TOKEN', key: 'apiToken', description: 'bearer token accepted under /api/ (16+ characters)', secret: true },
+  { flags: '--quasar-token <token>', env: 'QUASAR_TOKEN', key: 'quasarToken', description: 'secret shared with the agents, signs commands (16+ characters; without it commands are off)', secret: true },
   { flags: '--session-secret <secret>', env: 'ZENITH_SESSION_SECRET', key: 'sessionSecret', description: 'signs session cookies; give every replica the same one (32+ characters)', secret: true },
   { flags: '--insecure', env: 'ZENITH_INSECURE', key: 'insecure', description: 'allow listening on a non-loopback address without a password' },
   { flags: '--alerts <file>', env: 'ZENITH_ALERTS', key: 'alertsFile', description: 'alert rules and channels (JSON or YAML; default rules without it)' },

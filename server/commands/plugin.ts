@@ -1,13 +1,42 @@
 /**
- * The commands feature (placeholder until it is built).
+ * The commands feature: signed commands to the agents that own a queue, their results, and the
+ * audit log. Adds the commands part to the collector, and tells every template whether this viewer
+ * may send commands (`auth.canSendCommands`: an operator, on a console that has QUASAR_TOKEN to
+ * sign with), so the queue page's partials can hide the buttons otherwise.
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import type { ZenithConfig } from '../config.js'
+import { createBadDataLog } from '../collector/bad-data-log.js'
+import { createCommandsCollector } from './collector-part.js'
+import { createCommandSender } from './sender.js'
+import { createCommandStore } from './store.js'
+import commandApiRoutes from './routes.js'
+import commandFormRoutes from './form-routes.js'
+import auditRoutes from './audit-routes.js'
 
 export interface CommandsPluginOptions {
   clock: Clock
   config: ZenithConfig
 }
 
-export default fp<CommandsPluginOptions>(async () => {}, { name: 'zenith-commands', dependencies: ['zenith-queues', 'zenith-redis'] })
+export default fp<CommandsPluginOptions>(
+  async (app, options) => {
+    const store = createCommandStore(app.redis, app.keys)
+    app.collector.addPart(createCommandsCollector(store, createBadDataLog(app.log, options.clock)))
+    const sender = createCommandSender({ store, clock: options.clock, token: options.config.quasarToken, snapshot: () => app.collector.snapshot })
+
+    app.addHook('onRequest', async (request, reply) => {
+      const auth = reply.locals?.auth as Record<string, unknown> | undefined
+      if (!auth) return
+      reply.locals = { ...reply.locals, auth: { ...auth, canSendCommands: sender.enabled && request.user?.role === 'operator' } }
+    })
+
+    if (!sender.enabled) app.log.info({ event: 'commands_disabled' }, 'commands are off: no QUASAR_TOKEN to sign them with')
+
+    await app.register(commandApiRoutes, { sender })
+    await app.register(commandFormRoutes, { sender })
+    await app.register(auditRoutes)
+  },
+  { name: 'zenith-commands', dependencies: ['zenith-queues', 'zenith-redis', 'zenith-collector', 'zenith-auth'] },
+)

@@ -10,7 +10,7 @@ import { ROOT_DIR } from '../../server/paths.js'
 
 export const CLI_PATH = join(ROOT_DIR, 'dist/server/cli.js')
 
-const READ_BY_CLI = /^(REDIS_URL|PORT|HOST|QUASAR_PREFIX|LOG_LEVEL|ZENITH_.*)$/
+const READ_BY_CLI = /^(REDIS_URL|PORT|HOST|QUASAR_PREFIX|QUASAR_TOKEN|LOG_LEVEL|ZENITH_.*)$/
 
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}

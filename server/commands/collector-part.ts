@@ -1,0 +1,136 @@
+/**
+ * The commands part of each snapshot: every pending command and the latest finished ones, so a
+ * status poll, the audit page and the API are answered without a Redis read. Each tick it reads
+ * the pending hash, the agents' results for those commands (one pipelined GET each, oldest first,
+ * bounded per tick), closes the ones that have a result or have expired (moving them to the audit
+ * log), then reads what the audit log gained since the last tick.
+ *
+ * Results are agent data: one that does not parse, or names another target than the command it
+ * answers (result keys are shared by all agents), is ignored and logged.
+ */
+import { parseAgentJson, readCommandResult } from '@gravito/quasar/protocol'
+import type { BadDataLog } from '../collector/bad-data-log.js'
+import type { CollectorPart } from '../collector/snapshot.js'
+import { finishedCommandSchema, sentCommandSchema, type CommandRecord, type FinishedCommand, type SentCommand } from './schemas.js'
+import { AUDIT_FIELD, type CommandStore, type StreamEntry } from './store.js'
+
+export interface CommandsPart {
+  /** pending commands, then finished ones; newest sent first */
+  readonly records: readonly CommandRecord[]
+  readonly byId: ReadonlyMap<string, CommandRecord>
+  readonly pendingCount: number
+}
+
+declare module '../collector/snapshot.js' {
+  interface SnapshotParts {
+    readonly commands?: CommandsPart
+  }
+}
+
+/** finished commands kept in memory (the audit log in Redis keeps more) */
+export const FINISHED_KEPT = 2_000
+/** pending commands whose results are read per tick; the rest wait for the next ticks */
+export const RESULTS_PER_TICK = 1_000
+/** a result written right at the expiry still counts; after this the command is marked expired */
+export const EXPIRY_GRACE_MS = 10_000
+export const EXPIRED_REASON = 'no result from the agent before the command expired'
+const LOG_READ = 500
+const MAX_LOG_READS_PER_TICK = 10
+
+export const EMPTY_COMMANDS: CommandsPart = { records: [], byId: new Map(), pendingCount: 0 }
+
+export function createCommandsCollector(store: CommandStore, badData: BadDataLog): CollectorPart<'commands'> {
+  /** finished commands read from the audit log, oldest first */
+  let finished: FinishedCommand[] = []
+  let lastLogId: string | null = null
+  let current = EMPTY_COMMANDS
+  let previousPendingIds = ''
+
+  function parseSent(id: string, raw: string): SentCommand | null {
+    const json = parseAgentJson(raw, 4096)
+    const parsed = json.ok ? sentCommandSchema.safeParse(json.value) : null
+    if (parsed?.success && parsed.data.id === id) return parsed.data
+    badData.report(`audit pending ${id}`, 'not a sent command')
+    return null
+  }
+
+  /** The commands among `sent` that are over: answered by their agent, or expired. */
+  async function settle(sent: SentCommand[], now: number): Promise<FinishedCommand[]> {
+    const checked = sent.slice(0, RESULTS_PER_TICK)
+    const results = await store.readResults(checked.map((command) => command.id))
+    const over: FinishedCommand[] = []
+    sent.forEach((command, i) => {
+      const raw = i < checked.length ? results[i]! : null
+      const result = readCommandResult(raw)
+      if (result && result.id === command.id && result.service === command.service && result.nodeId === command.nodeId) {
+        over.push({ ...command, status: result.status, ...(result.reason ? { reason: result.reason } : {}), finishedAt: Math.round(result.finishedAt) })
+        return
+      }
+      if (raw !== null) badData.report(`cmdres ${command.id}`, 'result does not match the protocol or its command')
+      if (now > command.expiresAt + EXPIRY_GRACE_MS) over.push({ ...command, status: 'expired', reason: EXPIRED_REASON, finishedAt: now })
+    })
+    return over
+  }
+
+  function addLogEntries(entries: StreamEntry[]): void {
+    for (const [entryId, fields] of entries) {
+      const value = fieldOf(fields, AUDIT_FIELD)
+      const json = value === undefined ? null : parseAgentJson(value, 8192)
+      const parsed = json?.ok ? finishedCommandSchema.safeParse(json.value) : null
+      if (parsed?.success) finished.push(parsed.data)
+      else badData.report(`audit log ${entryId}`, 'not a finished command')
+      lastLogId = entryId
+    }
+    if (finished.length > FINISHED_KEPT) finished = finished.slice(-FINISHED_KEPT)
+  }
+
+  async function readLog(): Promise<boolean> {
+    if (lastLogId === null) {
+      const latest = await store.readLatest(FINISHED_KEPT)
+      addLogEntries(latest.reverse())
+      return latest.length > 0
+    }
+    let added = false
+    for (let reads = 0; reads < MAX_LOG_READS_PER_TICK; reads++) {
+      const entries = await store.readAfter(lastLogId, LOG_READ)
+      addLogEntries(entries)
+      added ||= entries.length > 0
+      if (entries.length < LOG_READ) break
+    }
+    return added
+  }
+
+  async function collect(now: number): Promise<CommandsPart> {
+    const raw = await store.readPending()
+    const sent = Object.entries(raw)
+      .map(([id, json]) => parseSent(id, json))
+      .filter((command): command is SentCommand => command !== null)
+      .sort((a, b) => a.sentAt - b.sentAt)
+    const over = await settle(sent, now)
+    // whichever replica's script removes it from the pending hash logs it; either way it is over
+    await store.finish(over, now)
+    const closed = new Set(over.map((command) => command.id))
+    const stillPending = sent.filter((command) => !closed.has(command.id))
+    const logChanged = await readLog()
+    const pendingIds = stillPending.map((command) => command.id).join(',')
+    if (!logChanged && pendingIds === previousPendingIds) return current
+    previousPendingIds = pendingIds
+    current = build(stillPending, finished)
+    return current
+  }
+
+  return { key: 'commands', initial: EMPTY_COMMANDS, collect }
+}
+
+function build(pending: readonly SentCommand[], finished: readonly FinishedCommand[]): CommandsPart {
+  const byId = new Map<string, CommandRecord>()
+  for (const command of finished) byId.set(command.id, command)
+  for (const command of pending) if (!byId.has(command.id)) byId.set(command.id, { ...command, status: 'pending' })
+  const records = [...byId.values()].sort((a, b) => b.sentAt - a.sentAt || (a.id < b.id ? -1 : 1))
+  return { records, byId, pendingCount: pending.length }
+}
+
+function fieldOf(fields: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]
+  return undefined
+}

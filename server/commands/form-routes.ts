@@ -1,0 +1,129 @@
+/**
+ * The queue page's command buttons. Each works with htmx (the answer is the command's status
+ * fragment, swapped in place of the buttons, polling until final) and without JavaScript (a 303
+ * to the command's page; destructive actions first show a confirmation page). State-changing
+ * routes need the operator role; the global CSRF rule applies to every POST.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { z } from 'zod'
+import { renderedFragment } from '../render/fragment-cache.js'
+import { sendFragment } from '../render/send-fragment.js'
+import { queuePath } from '../queues/service.js'
+import { commandParamsSchema, deleteFormSchema, jobFormSchema, queueFormSchema, retryAllFormSchema } from './schemas.js'
+import { planRetryAll, type CommandSender, type SendOutcome } from './sender.js'
+import { commandViewHelpers as h } from './view-helpers.js'
+
+export default async function commandFormRoutes(app: FastifyInstance, options: { sender: CommandSender }) {
+  const { sender } = options
+  const operator = { preHandler: app.requireRole('operator') }
+
+  app.post('/commands/retry', operator, async (request, reply) => {
+    const form = parseForm(jobFormSchema, request, reply)
+    if (!form) return reply
+    const { jobId, ...target } = form
+    return answerSent(request, reply, await sender.send(target, 'RETRY_JOB', jobId, username(request)), queuePath(form.service, form.queue))
+  })
+
+  app.get('/commands/delete', operator, async (request, reply) => {
+    const form = parseForm(jobFormSchema, request, reply)
+    if (!form) return reply
+    return reply.viewAsync('commands/confirm-delete', { title: 'Delete a job', section: 'Queues', form, h }, { layout: 'layout' })
+  })
+
+  app.post('/commands/delete', operator, async (request, reply) => {
+    const form = parseForm(deleteFormSchema, request, reply)
+    if (!form) return reply
+    const { jobId, confirmed: _, ...target } = form
+    return answerSent(request, reply, await sender.send(target, 'DELETE_JOB', jobId, username(request)), queuePath(form.service, form.queue))
+  })
+
+  app.get('/commands/retry-all', operator, async (request, reply) => {
+    const form = parseForm(queueFormSchema, request, reply)
+    if (!form) return reply
+    if (!sender.enabled) return refuse(request, reply, 503, sender.disabledMessage, queuePath(form.service, form.queue))
+    const planned = planRetryAll(app.collector.snapshot, form)
+    if (!planned.ok) return refuse(request, reply, planned.code, planned.message, queuePath(form.service, form.queue))
+    return reply.viewAsync('commands/confirm-retry-all', { title: 'Retry all failed jobs', section: 'Queues', form, plan: planned.plan, h }, { layout: 'layout' })
+  })
+
+  app.post('/commands/retry-all', operator, async (request, reply) => {
+    const form = parseForm(retryAllFormSchema, request, reply)
+    if (!form) return reply
+    const { confirmed: _, ...target } = form
+    const outcome = await sender.retryAll(target, username(request))
+    if (!outcome.ok) return refuse(request, reply, outcome.code, outcome.message, queuePath(form.service, form.queue))
+    const batch = sender.batch(outcome.batch)!
+    if (!isHtmx(request)) return reply.redirect(h.batchUrl(batch.id), 303)
+    return reply.viewAsync('commands/batch-status', { batch, h })
+  })
+
+  app.get('/commands/:id', async (request, reply) => {
+    const params = parseForm(commandParamsSchema, request, reply, 'params')
+    if (!params) return reply
+    const record = await sender.lookupAnywhere(params.id).catch(() => null)
+    if (!record) return refuse(request, reply, 404, `no command ${params.id}: unknown, or older than the audit log keeps`, '/audit')
+    return reply.viewAsync('commands/command-page', { title: 'Command', section: 'Audit', record, h }, { layout: 'layout' })
+  })
+
+  app.get('/commands/:id/status', async (request, reply) => {
+    const params = parseForm(commandParamsSchema, request, reply, 'params')
+    if (!params) return reply
+    const record = await sender.lookupAnywhere(params.id).catch(() => null)
+    if (!record) return reply.code(404).viewAsync('commands/error', { message: 'unknown command' })
+    return sendFragment(request, reply, renderedFragment(await app.view('commands/status', { record, h })))
+  })
+
+  app.get('/commands/batches/:id', async (request, reply) => {
+    const params = parseForm(commandParamsSchema, request, reply, 'params')
+    if (!params) return reply
+    const batch = sender.batch(params.id)
+    if (!batch) return refuse(request, reply, 404, `no batch ${params.id}`, '/audit')
+    return reply.viewAsync('commands/batch-page', { title: 'Retry all', section: 'Audit', batch, h }, { layout: 'layout' })
+  })
+
+  app.get('/commands/batches/:id/status', async (request, reply) => {
+    const params = parseForm(commandParamsSchema, request, reply, 'params')
+    if (!params) return reply
+    const batch = sender.batch(params.id)
+    if (!batch) return reply.code(404).viewAsync('commands/error', { message: 'unknown batch' })
+    return sendFragment(request, reply, renderedFragment(await app.view('commands/batch-status', { batch, h })))
+  })
+
+  /** Sent: the status fragment for htmx, else a 303 to the command's page. */
+  async function answerSent(request: FastifyRequest, reply: FastifyReply, outcome: SendOutcome, back: string) {
+    if (!outcome.ok) return refuse(request, reply, outcome.code, outcome.message, back)
+    const record = sender.lookup(outcome.commands[0]!.id)!
+    if (!isHtmx(request)) return reply.redirect(h.commandUrl(record.id), 303)
+    return reply.viewAsync('commands/status', { record, h })
+  }
+}
+
+function isHtmx(request: FastifyRequest): boolean {
+  return request.headers['hx-request'] !== undefined
+}
+
+function username(request: FastifyRequest): string {
+  return request.user?.username ?? 'unknown'
+}
+
+/** A refusal in place of the buttons (htmx), or as a page of its own; resolves to the HTML. */
+function refuse(request: FastifyRequest, reply: FastifyReply, code: 400 | 404 | 409 | 503, message: string, back: string): Promise<string> {
+  reply.code(code)
+  if (isHtmx(request)) return reply.viewAsync('commands/error', { message })
+  return reply.viewAsync('commands/error-page', { title: 'Command not sent', section: 'Queues', heading: code === 404 ? 'Not found' : 'Command not sent', message, back }, { layout: 'layout' })
+}
+
+/** Form fields (body for POST, query for GET) or route params; a bad one answers 400. */
+function parseForm<S extends z.ZodType>(schema: S, request: FastifyRequest, reply: FastifyReply, from?: 'params'): z.infer<S> | null {
+  const input = from === 'params' ? request.params : request.method === 'GET' ? request.query : request.body
+  const parsed = schema.safeParse(input)
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]
+  const field = issue?.path.join('.') || 'input'
+  // the route returns `reply`, so the refusal must be sent here
+  void refuse(request, reply, 400, `invalid ${field}: ${issue?.message ?? 'bad value'}`, '/queues').then(
+    (html) => reply.send(html),
+    (error: unknown) => reply.send(error),
+  )
+  return null
+}

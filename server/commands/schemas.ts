@@ -1,0 +1,74 @@
+/**
+ * Shapes at the commands' boundaries: the API body and the forms (zod, so a type outside the
+ * allowlist is a 400 before anything is sent), and what the console itself keeps in Redis (the
+ * pending hash and the audit log), read back like any other Redis value.
+ */
+import { z } from 'zod'
+import { COMMAND_ID_PATTERN, COMMAND_TYPES, jobIdSchema, nameSchema } from '@gravito/quasar/protocol'
+
+export const commandIdSchema = z.string().regex(COMMAND_ID_PATTERN, 'not a command id')
+
+const target = {
+  service: nameSchema,
+  nodeId: nameSchema,
+  queue: nameSchema,
+}
+
+/** POST /api/pulse/command */
+export const commandRequestSchema = z.strictObject({
+  ...target,
+  type: z.enum(COMMAND_TYPES, { error: `type must be one of ${COMMAND_TYPES.join(', ')}` }),
+  jobId: jobIdSchema,
+})
+export type CommandRequest = z.infer<typeof commandRequestSchema>
+
+export const commandParamsSchema = z.object({ id: commandIdSchema })
+
+/** the confirmation a destructive form carries once the person said yes */
+const confirmed = z.literal('yes', { error: 'confirm first' })
+
+/** POST /commands/retry; also the query of GET /commands/delete (the confirmation step) */
+export const jobFormSchema = z.object({ ...target, jobId: jobIdSchema })
+export const deleteFormSchema = jobFormSchema.extend({ confirmed })
+/** GET /commands/retry-all (the confirmation step) */
+export const queueFormSchema = z.object(target)
+export const retryAllFormSchema = queueFormSchema.extend({ confirmed })
+
+/** `?service=` on /audit; the "all" option submits an empty value */
+export const auditQuerySchema = z.object({
+  service: z.preprocess((value) => (value === '' ? undefined : value), nameSchema.optional()),
+})
+
+// ---- what the console keeps in Redis ----------------------------------------------------------
+
+export const FINAL_STATUSES = ['ok', 'failed', 'rejected', 'expired'] as const
+export type FinalStatus = (typeof FINAL_STATUSES)[number]
+export type CommandStatus = 'pending' | FinalStatus
+
+/** A sent command, as recorded in the pending hash when it is sent. */
+export const sentCommandSchema = z.object({
+  id: commandIdSchema,
+  type: z.enum(COMMAND_TYPES),
+  service: nameSchema,
+  nodeId: nameSchema,
+  queue: nameSchema,
+  jobId: jobIdSchema,
+  /** the username of whoever sent it (`api-token` for the API token, `anonymous` when open) */
+  sentBy: z.string().min(1).max(256),
+  sentAt: z.number().int().nonnegative(),
+  expiresAt: z.number().int().nonnegative(),
+  /** the "retry all failed" click it belongs to */
+  batch: commandIdSchema.optional(),
+})
+export type SentCommand = z.infer<typeof sentCommandSchema>
+
+/** A finished command: one entry of the audit log. */
+export const finishedCommandSchema = sentCommandSchema.extend({
+  status: z.enum(FINAL_STATUSES),
+  reason: z.string().max(512).optional(),
+  finishedAt: z.number().int().nonnegative(),
+})
+export type FinishedCommand = z.infer<typeof finishedCommandSchema>
+
+/** What every view of a command shows. */
+export type CommandRecord = (SentCommand & { status: 'pending' }) | FinishedCommand

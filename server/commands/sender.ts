@@ -1,0 +1,112 @@
+/**
+ * Builds, signs and sends commands, and answers "what became of command X". Signing needs
+ * QUASAR_TOKEN; without it every send is refused and the pages hide the buttons.
+ *
+ * Statuses come from the snapshot. A command this process sent is also remembered until a
+ * snapshot has it, so its status reads "pending" at once instead of "unknown" until the next tick;
+ * only an id that neither knows (sent by another replica within the last tick) costs a Redis read.
+ */
+import { randomBytes } from 'node:crypto'
+import { COMMAND_TTL_MS, parseAgentJson, signCommand, type CommandType } from '@gravito/quasar/protocol'
+import type { Clock } from '../clock.js'
+import type { Snapshot } from '../collector/snapshot.js'
+import { sentCommandSchema, type CommandRecord, type SentCommand } from './schemas.js'
+import { buildBatchView, checkTarget, commandsOf, MAX_PENDING, retryAllPlan, type BatchView, type RetryAllPlan, type Target } from './service.js'
+import type { CommandStore, Outgoing } from './store.js'
+
+export const DISABLED_MESSAGE = 'commands are disabled: start the console with QUASAR_TOKEN (or --quasar-token) set to the secret its agents share'
+
+export type SendOutcome = { ok: true; commands: SentCommand[] } | { ok: false; code: 404 | 409 | 503; message: string }
+
+/** how long a sent command is remembered without showing up in a snapshot */
+const REMEMBER_MS = 60_000
+
+export function newCommandId(): string {
+  return randomBytes(16).toString('base64url')
+}
+
+export function createCommandSender(options: { store: CommandStore; clock: Clock; token: string | undefined; snapshot: () => Snapshot }) {
+  const { store, clock, token } = options
+  const recent = new Map<string, { record: CommandRecord; at: number }>()
+
+  function forget(snapshot: Snapshot): void {
+    const now = clock()
+    const known = commandsOf(snapshot).byId
+    for (const [id, entry] of recent) if (known.has(id) || now - entry.at > REMEMBER_MS) recent.delete(id)
+  }
+
+  async function sendTo(target: Target, jobs: readonly { type: CommandType; jobId: string }[], sentBy: string, batch?: string): Promise<SendOutcome> {
+    if (token === undefined) return { ok: false, code: 503, message: DISABLED_MESSAGE }
+    const snapshot = options.snapshot()
+    forget(snapshot)
+    const check = checkTarget(snapshot, target)
+    if (!check.ok) return check
+    if (commandsOf(snapshot).pendingCount + recent.size + jobs.length > MAX_PENDING) {
+      return { ok: false, code: 503, message: `${MAX_PENDING} commands are already waiting for their agents; try again once they have answered` }
+    }
+    const issuedAt = clock()
+    const expiresAt = issuedAt + COMMAND_TTL_MS
+    const outgoing: Outgoing[] = jobs.map(({ type, jobId }) => {
+      const id = newCommandId()
+      const signed = signCommand({ v: 1, id, type, service: target.service, nodeId: target.nodeId, queue: target.queue, jobId, issuedAt, expiresAt }, token)
+      const sent: SentCommand = { id, type, ...target, jobId, sentBy, sentAt: issuedAt, expiresAt, ...(batch ? { batch } : {}) }
+      return { signed, sent }
+    })
+    try {
+      await store.send(outgoing)
+    } catch {
+      return { ok: false, code: 503, message: 'Redis is not reachable: the command could not be sent' }
+    }
+    for (const { sent } of outgoing) recent.set(sent.id, { record: { ...sent, status: 'pending' }, at: clock() })
+    return { ok: true, commands: outgoing.map((o) => o.sent) }
+  }
+
+  function lookup(id: string): CommandRecord | null {
+    return commandsOf(options.snapshot()).byId.get(id) ?? recent.get(id)?.record ?? null
+  }
+
+  return {
+    enabled: token !== undefined,
+    disabledMessage: DISABLED_MESSAGE,
+
+    send(target: Target, type: CommandType, jobId: string, sentBy: string): Promise<SendOutcome> {
+      return sendTo(target, [{ type, jobId }], sentBy)
+    },
+
+    /** one RETRY_JOB per failed job the agent listed, capped at RETRY_ALL_CAP */
+    async retryAll(target: Target, sentBy: string): Promise<(SendOutcome & { ok: false }) | { ok: true; commands: SentCommand[]; batch: string }> {
+      const plan = planRetryAll(options.snapshot(), target)
+      if (!plan.ok) return token === undefined ? { ok: false, code: 503, message: DISABLED_MESSAGE } : plan
+      if (plan.plan.jobIds.length === 0) return { ok: false, code: 409, message: `queue ${target.queue} lists no failed job to retry` }
+      const batch = newCommandId()
+      const outcome = await sendTo(target, plan.plan.jobIds.map((jobId) => ({ type: 'RETRY_JOB' as const, jobId })), sentBy, batch)
+      return outcome.ok ? { ...outcome, batch } : outcome
+    },
+
+    /** the command as the latest snapshot (or this process, just after sending) knows it */
+    lookup,
+
+    /** like lookup, then asks Redis for a command another replica sent since the last tick */
+    async lookupAnywhere(id: string): Promise<CommandRecord | null> {
+      const known = lookup(id)
+      if (known) return known
+      const raw = await store.readOnePending(id)
+      const json = raw === null ? null : parseAgentJson(raw, 4096)
+      const parsed = json?.ok ? sentCommandSchema.safeParse(json.value) : null
+      return parsed?.success && parsed.data.id === id ? { ...parsed.data, status: 'pending' } : null
+    },
+
+    batch(batch: string): BatchView | null {
+      const records = [...commandsOf(options.snapshot()).records]
+      for (const { record } of recent.values()) if (record.batch === batch && !records.some((r) => r.id === record.id)) records.push(record)
+      return buildBatchView(batch, records)
+    },
+  }
+}
+
+export type CommandSender = ReturnType<typeof createCommandSender>
+
+export function planRetryAll(snapshot: Snapshot, target: Target): { ok: true; plan: RetryAllPlan } | { ok: false; code: 404 | 409; message: string } {
+  const check = checkTarget(snapshot, target)
+  return check.ok ? { ok: true, plan: retryAllPlan(check.queue) } : check
+}

@@ -1,0 +1,134 @@
+/**
+ * The commands' rules and view models, pure functions of the snapshot: where a command may go,
+ * what "retry all failed" touches, a command's status, a batch's progress, the audit log.
+ */
+import type { Snapshot } from '../collector/snapshot.js'
+import { findQueue } from '../queues/service.js'
+import type { QueueRecord } from '../queues/records.js'
+import { EMPTY_COMMANDS, type CommandsPart } from './collector-part.js'
+import type { CommandRecord, CommandStatus } from './schemas.js'
+
+/** "Retry all failed" sends at most this many commands per click. */
+export const RETRY_ALL_CAP = 50
+/** Commands waiting for their agents, across the console; beyond it sending is refused. */
+export const MAX_PENDING = 5_000
+/** Rows on the audit page and in its API answer. */
+export const AUDIT_SHOWN = 200
+
+export interface Target {
+  service: string
+  nodeId: string
+  queue: string
+}
+
+export type TargetCheck = { ok: true; queue: QueueRecord } | { ok: false; code: 404 | 409; message: string }
+
+export function commandsOf(snapshot: Snapshot): CommandsPart {
+  return snapshot.commands ?? EMPTY_COMMANDS
+}
+
+/**
+ * A command may go to a node the console knows, for a queue an agent reports (discovered queues
+ * and drivers without retry/delete are read-only), that this node monitors.
+ */
+export function checkTarget(snapshot: Snapshot, target: Target): TargetCheck {
+  const node = snapshot.nodes.find((n) => n.service === target.service && n.nodeId === target.nodeId)
+  if (!node) return { ok: false, code: 404, message: `no node ${target.nodeId} in service ${target.service}` }
+  const queue = findQueue(snapshot, target.service, target.queue)
+  if (!queue) return { ok: false, code: 404, message: `no queue ${target.queue} in service ${target.service}` }
+  if (queue.readOnly) return { ok: false, code: 409, message: `queue ${target.queue} is read-only: ${queue.source === 'discovered' ? 'discovered in Redis, no agent to run commands' : 'its agent cannot run commands for it'}` }
+  if (queue.nodeId !== target.nodeId && !nodeListsQueue(node.heartbeat, target.queue)) {
+    return { ok: false, code: 409, message: `node ${target.nodeId} does not report queue ${target.queue}` }
+  }
+  return { ok: true, queue }
+}
+
+function nodeListsQueue(heartbeat: unknown, queue: string): boolean {
+  const queues = (heartbeat as { queues?: unknown }).queues
+  return Array.isArray(queues) && queues.some((entry) => (entry as { name?: unknown } | null)?.name === queue)
+}
+
+export interface RetryAllPlan {
+  /** the failed jobs the agent listed, newest first, capped */
+  jobIds: string[]
+  /** the queue's failed count, when the driver reports it */
+  failedTotal: number | null
+  /** failed jobs listed by the agent (it lists the newest ones) */
+  listed: number
+  cap: number
+}
+
+export function retryAllPlan(queue: QueueRecord): RetryAllPlan {
+  const listed = queue.failedJobs ?? []
+  return { jobIds: listed.slice(0, RETRY_ALL_CAP).map((job) => job.id), failedTotal: queue.failed, listed: listed.length, cap: RETRY_ALL_CAP }
+}
+
+/** What the API answers for one command. */
+export function toCommandApi(record: CommandRecord) {
+  return {
+    id: record.id,
+    status: record.status,
+    ...(record.status !== 'pending' && record.reason ? { reason: record.reason } : {}),
+    type: record.type,
+    service: record.service,
+    nodeId: record.nodeId,
+    queue: record.queue,
+    jobId: record.jobId,
+    sentBy: record.sentBy,
+    sentAt: record.sentAt,
+    ...(record.status !== 'pending' ? { finishedAt: record.finishedAt } : {}),
+  }
+}
+
+export const STATUS_LABELS: Record<CommandStatus, string> = {
+  pending: 'pending',
+  ok: 'done',
+  failed: 'failed',
+  rejected: 'rejected',
+  expired: 'expired',
+}
+
+export interface BatchView {
+  id: string
+  total: number
+  counts: Record<CommandStatus, number>
+  done: boolean
+  service: string | null
+  queue: string | null
+}
+
+/** Progress of one "retry all failed" click. */
+export function buildBatchView(batch: string, records: readonly CommandRecord[]): BatchView | null {
+  const members = records.filter((record) => record.batch === batch)
+  if (members.length === 0) return null
+  const counts: Record<CommandStatus, number> = { pending: 0, ok: 0, failed: 0, rejected: 0, expired: 0 }
+  for (const record of members) counts[record.status]++
+  return { id: batch, total: members.length, counts, done: counts.pending === 0, service: members[0]!.service, queue: members[0]!.queue }
+}
+
+export interface AuditView {
+  generatedAt: number
+  redis: Snapshot['redis']
+  filter: { service?: string | undefined }
+  serviceNames: string[]
+  rows: CommandRecord[]
+  total: number
+}
+
+export function buildAuditView(snapshot: Snapshot, filter: { service?: string | undefined }): AuditView {
+  const all = commandsOf(snapshot).records
+  const matching = filter.service ? all.filter((record) => record.service === filter.service) : all
+  return {
+    generatedAt: snapshot.generatedAt,
+    redis: snapshot.redis,
+    filter,
+    serviceNames: [...new Set(all.map((record) => record.service))].sort(),
+    rows: matching.slice(0, AUDIT_SHOWN),
+    total: matching.length,
+  }
+}
+
+export function toAuditApi(snapshot: Snapshot, filter: { service?: string | undefined }) {
+  const view = buildAuditView(snapshot, filter)
+  return { generatedAt: view.generatedAt, total: view.total, commands: view.rows.map(toCommandApi) }
+}
