@@ -47,7 +47,7 @@ export async function benchFragments(url: string, nodes: number, durationSec: nu
 /** What a browser's poll sends; the naive handler ignores it and answers uncompressed. */
 const BROWSER_HEADERS = { 'accept-encoding': 'gzip, deflate, br' }
 
-async function load(handler: string, url: string, durationSec: number, connections: number): Promise<LoadResult> {
+export async function load(handler: string, url: string, durationSec: number, connections: number): Promise<LoadResult> {
   // a short warm-up so JIT and caches are in the same state for both handlers
   await autocannon({ url, connections: 5, duration: 1, headers: BROWSER_HEADERS })
   const latencies: number[] = []

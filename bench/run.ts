@@ -1,19 +1,20 @@
 /**
  * `npm run bench`: every measurement side by side with its baseline, in one run, written to
  * BENCHMARKS.md. Machines are noisy: read the ratios, not the absolute times.
- * Options: --quick (fewer runs, shorter loads), --only collector,fragments
+ * Options: --quick (fewer runs, shorter loads), --only collector,fragments,queues
  */
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { startRedis } from '../test/helpers/redis-server.js'
 import { benchCollector } from './collector.js'
 import { benchFragments } from './fragments.js'
+import { benchQueues } from './queues.js'
 import { renderReport } from './report.js'
 import { updateBenchmarks, type MeasuredSection } from './document.js'
 import { Redis } from 'ioredis'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
-const only = new Set((values.only ?? 'collector,fragments').split(','))
+const only = new Set((values.only ?? 'collector,fragments,queues').split(','))
 const quick = values.quick
 
 const redis = await startRedis()
@@ -28,6 +29,11 @@ try {
     const rows = await benchFragments(redis.url, 1_000, quick ? 3 : 10)
     sections.push({ id: 'fragments', markdown: renderReport.fragments(rows) })
     console.table(rows)
+  }
+  if (only.has('queues')) {
+    const result = await benchQueues(redis.url, 20, 10_000, quick ? 3 : 10)
+    sections.push({ id: 'queues', markdown: renderReport.queues(result) })
+    console.table(result.load)
   }
   const client = new Redis(redis.url)
   const redisVersion = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'
