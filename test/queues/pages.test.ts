@@ -183,6 +183,28 @@ t.test('queue page: counts, paginated failed jobs with details, charts', async (
   t.match(pulse.body, '<a class="q-link" href="/queues/billing/emails"><span class="q-name">emails</span></a>')
 })
 
+t.test('the viewer reaches the command partials: buttons for an owned queue, none for a read-only one', async (t) => {
+  await redis.flushall()
+  const clock = fakeClock()
+  // an open console is run by an operator; QUASAR_TOKEN lets it sign commands
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock, quasarToken: 'q'.repeat(32) })
+  t.teardown(() => app.close())
+  const failedJobs = [{ id: 'job-7', name: 'send', failedReason: 'boom', attemptsMade: 1, timestamp: clock() }]
+  await writeSnapshot(redis, 'billing', {
+    timestamp: clock(),
+    nodeId: 'worker-1',
+    queues: [
+      { name: 'emails', driver: 'bullmq', metrics: { waiting: 0, failed: 1 }, failedJobs },
+      { name: 'lists', driver: 'redis-list', metrics: { waiting: 0, failed: 1 }, failedJobs },
+    ],
+  })
+  await app.collector.refresh()
+  const retryForm = /<form class="job-action" method="post" action="\/commands\/retry"[^]*?name="_csrf" value="[^"]+"[^]*?name="jobId" value="job-7"/
+  t.match((await app.inject('/queues/billing/emails')).body, retryForm, 'page: the job\'s actions, with the viewer\'s CSRF token')
+  t.match((await app.inject('/queues/billing/emails/fragments/failed')).body, retryForm, 'fragment: the same')
+  t.notMatch((await app.inject('/queues/billing/lists')).body, /action="\/commands\/retry"/, 'a read-only queue: no buttons')
+})
+
 t.test('a queue no longer reported keeps its page while its history lasts', async (t) => {
   await redis.flushall()
   const clock = fakeClock()
