@@ -7,8 +7,10 @@
  * Large fields are measured (HSTRLEN) before they are read, so a 50 MB payload never crosses the
  * wire; what is read is cut to the protocol's failed-job limits, like an agent would.
  *
- * `waiting` counts the `wait` list plus the `prioritized` set: both are jobs a worker has yet to
- * pick. A key of the wrong type, or one the console may not read, drops that queue (logged).
+ * Counts mean what PROTOCOL.md says for the SDK's bullmq driver: `waiting` is the `wait` list plus
+ * the `prioritized` set (and the legacy `paused` list), all jobs a worker has yet to pick; while the
+ * queue is paused (`paused` in its meta hash) those jobs are counted in `paused` instead. A key of
+ * the wrong type, or one the console may not read, drops that queue (logged).
  */
 import type { Redis } from 'ioredis'
 import { FAILED_JOB_LIMITS, type FailedJob } from '@gravito/quasar/protocol'
@@ -49,7 +51,7 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
     const first = redis.pipeline()
     for (const { prefix, queue } of refs) {
       const key = (part: string) => bullmqKeys.part(prefix, queue, part)
-      first.hmget(key('meta'), 'version', 'opts.maxLenEvents')
+      first.hmget(key('meta'), 'version', 'opts.maxLenEvents', 'paused')
       for (const part of COUNTS) first[COUNT_COMMANDS[part]](key(part))
       first.lindex(key('wait'), -1)
       first.zrevrange(key('failed'), 0, FAILED_JOB_LIMITS.page - 1, 'WITHSCORES')
@@ -67,7 +69,7 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
         badData.report(label, shortReason(broken))
         return
       }
-      const [version, maxLenEvents] = own[0]![1] as (string | null)[]
+      const [version, maxLenEvents, pausedFlag] = own[0]![1] as (string | null)[]
       // any `…:meta` hash matches the SCAN; only BullMQ's carries these fields
       if (!(typeof version === 'string' && version.startsWith('bullmq')) && maxLenEvents == null) return
       const counts = Object.fromEntries(COUNTS.map((part, i) => [part, Number(own[1 + i]![1]) || 0])) as Record<(typeof COUNTS)[number], number>
@@ -77,15 +79,17 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
       for (let i = 0; i + 1 < pairs.length; i += 2) failed.push([pairs[i]!, Number(pairs[i + 1])])
       // a `0:…` entry is the wait-list marker of older BullMQ versions, not a job
       const marker = typeof oldest === 'string' && oldest.startsWith('0:')
+      const ready = counts.wait - (marker ? 1 : 0) + counts.prioritized + counts.paused
+      const paused = pausedFlag === '1'
       pending.push({
         ref,
         reading: {
-          waiting: counts.wait - (marker ? 1 : 0) + counts.prioritized,
+          waiting: paused ? 0 : ready,
           active: counts.active,
           delayed: counts.delayed,
           failed: counts.failed,
           completed: counts.completed,
-          paused: counts.paused,
+          paused: paused ? ready : 0,
           failedJobs: [],
         },
         oldestId: typeof oldest === 'string' && !marker ? oldest : null,
@@ -98,7 +102,7 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
     const unread: { ref: DiscoveredRef; id: string; at: number; cacheKey: string }[] = []
     const nextCache = new Map<string, FailedJob>()
     for (const item of pending) {
-      if (item.oldestId !== null) second.hget(bullmqKeys.job(item.ref.prefix, item.ref.queue, item.oldestId), 'timestamp')
+      if (item.oldestId !== null) second.hmget(bullmqKeys.job(item.ref.prefix, item.ref.queue, item.oldestId), 'timestamp', 'delay')
       for (const [id, at] of item.failed) {
         const cacheKey = `${item.ref.prefix}|${item.ref.queue}|${id}|${at}`
         if (jobCache.has(cacheKey)) nextCache.set(cacheKey, jobCache.get(cacheKey)!)
@@ -114,8 +118,10 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
     let at = 0
     for (const item of pending) {
       if (item.oldestId === null) continue
-      const created = Number(readOk(secondReplies[at++]))
-      if (Number.isFinite(created) && created > 0) item.reading.oldestWaitingMs = Math.max(0, now - created)
+      // a delayed job starts waiting when its delay ends, not when it was added
+      const [created, delay] = ((readOk(secondReplies[at++]) ?? []) as (string | null)[]).map(Number)
+      const since = created! + (Number.isFinite(delay) && delay! > 0 ? delay! : 0)
+      if (Number.isFinite(since) && since > 0) item.reading.oldestWaitingMs = Math.max(0, now - since)
     }
     const small = unread.map(() => {
       const fields = (readOk(secondReplies[at++]) ?? []) as (string | null)[]
@@ -177,12 +183,17 @@ function toFailedJob(id: string, failedAt: number, fields: (string | null)[], si
   if (Number.isFinite(when) && when >= 0) job.timestamp = when
   const [dataSize, stackSize, reasonSize] = sizes
   if (large.failedReason !== undefined) job.failedReason = truncate(large.failedReason, FAILED_JOB_LIMITS.reason)
-  else if (reasonSize! > 0) job.failedReason = `(failure reason of ${reasonSize} bytes, not read)`
+  else if (reasonSize! > 0) job.failedReason = tooLarge(reasonSize!)
   if (large.data !== undefined) job.data = truncate(large.data, FAILED_JOB_LIMITS.data)
-  else if (dataSize! > 0) job.data = `(payload of ${dataSize} bytes, not read)`
+  else if (dataSize! > 0) job.data = tooLarge(dataSize!)
   if (large.stacktrace !== undefined) job.stacktrace = stackOf(large.stacktrace)
-  else if (stackSize! > 0) job.stacktrace = [`(stack trace of ${stackSize} bytes, not read)`]
+  else if (stackSize! > 0) job.stacktrace = [tooLarge(stackSize!)]
   return job
+}
+
+/** what stands for a field too large to read, worded as the SDK words it (PROTOCOL.md) */
+function tooLarge(bytes: number): string {
+  return `[${bytes} bytes, too large to show]`
 }
 
 /** BullMQ keeps one trace per attempt, as a JSON array; the newest last. */

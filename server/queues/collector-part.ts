@@ -94,25 +94,30 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
   }
 
   function fromAgent(service: string, queue: SnapshotQueue, snapshot: Pick<QueueSnapshot, 'timestamp'>, nodeId: string | undefined): QueueRecord {
-    const m = queue.metrics
-    const rate = throughput.observe(`agent|${service}|${queue.name}`, snapshot.timestamp, m)
-    const record: QueueRecord = {
+    const base = {
       service,
       name: queue.name,
       driver: queue.driver,
-      source: 'agent',
+      source: 'agent' as const,
       readOnly: nodeId === undefined || !COMMAND_DRIVERS.has(queue.driver),
+      timestamp: snapshot.timestamp,
+      ...(nodeId === undefined ? {} : { nodeId }),
+    }
+    // with an error the counts were not measured (the protocol's `waiting: 0` is only a filler):
+    // they must not reach the table, the history or a backlog alert as zeros
+    if (queue.error !== undefined) return { ...base, waiting: null, active: null, delayed: null, failed: null, error: queue.error }
+    const m = queue.metrics
+    const rate = throughput.observe(`agent|${service}|${queue.name}`, snapshot.timestamp, m)
+    const record: QueueRecord = {
+      ...base,
       waiting: m.waiting,
       active: m.active ?? null,
       delayed: m.delayed ?? null,
       failed: m.failed ?? null,
-      timestamp: snapshot.timestamp,
       ...(m.completed === undefined ? {} : { completed: m.completed }),
       ...(m.paused === undefined ? {} : { paused: m.paused }),
       ...(queue.oldestWaitingMs === undefined ? {} : { oldestWaitingMs: queue.oldestWaitingMs }),
       ...(rate === undefined ? {} : { throughput: rate }),
-      ...(queue.error === undefined ? {} : { error: queue.error }),
-      ...(nodeId === undefined ? {} : { nodeId }),
       ...(queue.failedJobs === undefined ? {} : { failedJobs: queue.failedJobs }),
     }
     return record

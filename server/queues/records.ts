@@ -16,8 +16,9 @@ export interface QueueRecord {
   readonly source: QueueSource
   /** no commands: discovered, no owning node known, or a driver without retry/delete */
   readonly readOnly: boolean
-  readonly waiting: number
-  /** null: the driver cannot count it */
+  /** null: not measured (the reader reported an `error` instead; a zero would be a lie) */
+  readonly waiting: number | null
+  /** null: the driver cannot count it, or it was not measured */
   readonly active: number | null
   readonly delayed: number | null
   readonly failed: number | null

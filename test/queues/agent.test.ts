@@ -123,6 +123,27 @@ t.test('throughput from successive snapshots; the history recorder and the alert
   t.same(points.at(-1), { t: clock(), waiting: 1500, failed: 3, throughput: 2 }, 'recorded into the queue history')
 })
 
+t.test('an entry with an error: its counts were not measured, so none are shown, recorded or alerted on', async (t) => {
+  const clock = fakeClock()
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock })
+  t.teardown(() => app.close())
+  await writeSnapshot(redis, 'billing', {
+    timestamp: clock(),
+    nodeId: 'w-1',
+    queues: [{ name: 'imports', driver: 'redis-list', metrics: { waiting: 0 }, error: 'WRONGTYPE Operation against a key holding the wrong kind of value (<img src=x onerror=alert(1)>)' }],
+  })
+  await app.collector.refresh()
+  const [queue] = (await app.inject('/api/pulse/queues')).json().queues
+  t.match(queue, { name: 'imports', waiting: null, active: null, delayed: null, failed: null, error: /^WRONGTYPE/ })
+  t.same(queueItems(app.collector.snapshot), [{ service: 'billing', name: 'imports' }], 'no backlog sample from a filler zero')
+  t.same(queueRows(app.collector.snapshot)[0]?.values, [null, null, null])
+  const page = await app.inject('/queues')
+  t.match(page.body, /<td class="num">–<\/td>/)
+  t.match(page.body, 'WRONGTYPE Operation against a key holding the wrong kind of value (&lt;img src=x onerror=alert(1)&gt;)', 'the error, escaped')
+  t.notMatch(page.body, /<img src=x/)
+  t.match((await app.inject('/queues/billing/imports')).body, 'The agent could not read this queue: WRONGTYPE')
+})
+
 t.test('bad data is skipped and logged once; the other keys keep their tick', async (t) => {
   const logLines: string[] = []
   const clock = fakeClock()

