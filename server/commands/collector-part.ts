@@ -124,9 +124,11 @@ export function createCommandsCollector(store: CommandStore, badData: BadDataLog
 
 function build(pending: readonly SentCommand[], finished: readonly FinishedCommand[]): CommandsPart {
   const byId = new Map<string, CommandRecord>()
-  for (const command of finished) byId.set(command.id, command)
-  for (const command of pending) if (!byId.has(command.id)) byId.set(command.id, { ...command, status: 'pending' })
-  const records = [...byId.values()].sort((a, b) => b.sentAt - a.sentAt || (a.id < b.id ? -1 : 1))
+  // newest logged first, so commands sent together (one retry-all) keep the order they ran in
+  for (let i = finished.length - 1; i >= 0; i--) byId.set(finished[i]!.id, finished[i]!)
+  for (let i = pending.length - 1; i >= 0; i--) if (!byId.has(pending[i]!.id)) byId.set(pending[i]!.id, { ...pending[i]!, status: 'pending' })
+  // a stable sort: equal send times keep the order above
+  const records = [...byId.values()].sort((a, b) => b.sentAt - a.sentAt)
   return { records, byId, pendingCount: pending.length }
 }
 

@@ -1,8 +1,10 @@
 /**
  * The queue page's command buttons. Each works with htmx (the answer is the command's status
  * fragment, swapped in place of the buttons, polling until final) and without JavaScript (a 303
- * to the command's page; destructive actions first show a confirmation page). State-changing
- * routes need the operator role; the global CSRF rule applies to every POST.
+ * to the command's page). Delete asks first (hx-confirm; without JavaScript a confirmation page);
+ * "retry all failed" asks with a confirmation built from the snapshot, in place with htmx, that
+ * says how many jobs it retries. Every route needs the operator role except the status views;
+ * the global CSRF rule applies to every POST.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
@@ -43,6 +45,7 @@ export default async function commandFormRoutes(app: FastifyInstance, options: {
     if (!sender.enabled) return refuse(request, reply, 503, sender.disabledMessage, queuePath(form.service, form.queue))
     const planned = planRetryAll(app.collector.snapshot, form)
     if (!planned.ok) return refuse(request, reply, planned.code, planned.message, queuePath(form.service, form.queue))
+    if (isHtmx(request)) return reply.viewAsync('commands/retry-all-confirm', { form, plan: planned.plan, h })
     return reply.viewAsync('commands/confirm-retry-all', { title: 'Retry all failed jobs', section: 'Queues', form, plan: planned.plan, h }, { layout: 'layout' })
   })
 

@@ -9,7 +9,10 @@ import { COMMAND_FIELD, COMMAND_STREAM_MAXLEN, type SignedCommand } from '@gravi
 import type { ConsoleKeys } from '../redis/keys.js'
 import type { FinishedCommand, SentCommand } from './schemas.js'
 
-/** Audit entries kept: about this many commands, and none older than AUDIT_MAX_AGE_MS. */
+/**
+ * Audit entries kept: about this many commands (approximate trim, cheap), and none older than
+ * AUDIT_MAX_AGE_MS (exact trim: usually nothing or one entry goes per command).
+ */
 export const AUDIT_MAXLEN = 10_000
 export const AUDIT_MAX_AGE_MS = 30 * 24 * 60 * 60_000
 /** The audit log's field holding the finished command's JSON. */
@@ -19,7 +22,7 @@ export const AUDIT_FIELD = 'command'
 const FINISH = `
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', '${AUDIT_FIELD}', ARGV[2])
-redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[4])
+redis.call('XTRIM', KEYS[2], 'MINID', ARGV[4])
 return 1`
 
 export interface Outgoing {

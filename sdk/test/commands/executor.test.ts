@@ -11,7 +11,7 @@ import { eventually } from '../../../test/helpers/eventually.js'
 import { failingQueue } from '../../../test/commands/bullmq.js'
 import { deliver, resultOf, sendSigned, TOKEN, unsignedCommand } from '../../../test/commands/signed.js'
 import { cuttableProxy } from '../../../test/commands/proxy.js'
-import { CommandRejectedError, createKeys, signCommand } from '../../src/index.js'
+import { CommandRejectedError, createKeys, signCommand, type SignedCommand } from '../../src/index.js'
 import { startAgent } from './agent.js'
 
 const unhandled: unknown[] = []
@@ -190,7 +190,7 @@ t.test('execution is paced: a burst of commands reaches the workers at the confi
   const queue = await queueWithFailures(t, 25)
   await queue.startWorker()
   await startAgent(t, { url: redisServer.url, service: 'billing', nodeId: 'worker-9', queues: [queue.name], perSecond: 10 })
-  const commands = []
+  const commands: SignedCommand[] = []
   for (const jobId of queue.failedIds) commands.push(await sendSigned(redis, keys, unsignedCommand({ service: 'billing', nodeId: 'worker-9', queue: queue.name, jobId })))
   await eventually(async () => {
     const results = await Promise.all(commands.map((c) => resultOf(redis, keys, c.id)))

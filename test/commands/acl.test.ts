@@ -1,0 +1,61 @@
+/**
+ * Commands under the Redis ACL users of docs/security.md (the lines are read from the document):
+ * the console, as the console user, signs, sends and audits; the agent, as its service's agent
+ * user, reads its stream, claims, executes and acknowledges; neither hits a permission error, and
+ * the agent cannot read another service's commands.
+ */
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { Redis } from 'ioredis'
+import { createKeys } from '@gravito/quasar/protocol'
+import { startPulse } from '@gravito/quasar'
+import { startRedis } from '../helpers/redis-server.js'
+import { eventually } from '../helpers/eventually.js'
+import { failingQueue } from './bullmq.js'
+import { JSON_HEADERS, startConsole, waitForFailed, waitForFinal } from './fixture.js'
+import { TOKEN } from './signed.js'
+
+const doc = readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8')
+const aclLines = doc.split('\n').filter((line) => line.startsWith('ACL SETUSER '))
+const keys = createKeys()
+
+const redisServer = await startRedis()
+t.teardown(() => redisServer.stop())
+const admin = new Redis(redisServer.url)
+t.teardown(() => admin.quit())
+for (const line of aclLines) await admin.call('ACL', 'SETUSER', ...line.split(' ').slice(2))
+
+function userUrl(user: string): string {
+  const password = aclLines.find((l) => l.startsWith(`ACL SETUSER ${user} `))?.split(' ').find((word) => word.startsWith('>'))?.slice(1)
+  if (!password) throw new Error(`no ACL line for ${user} in docs/security.md`)
+  return redisServer.url.replace('redis://', `redis://${user}:${password}@`)
+}
+
+t.test('a retry goes round trip with the documented ACL users', async (t) => {
+  const logLines: string[] = []
+  const app = await startConsole(t, { redisUrl: userUrl('zenith-console'), logLines })
+  // the app's queues live in its own Redis (here the same server, as its default user)
+  const queue = await failingQueue(redisServer.url, 'acl-emails', 1)
+  t.teardown(() => queue.close())
+  const errors: unknown[] = []
+  const agent = startPulse({ service: 'billing', nodeId: 'web-1', url: userUrl('agent-billing'), app: redisServer.url, token: TOKEN, intervalMs: 300, onError: (error) => void errors.push(error) })
+  agent.monitorQueue('acl-emails', 'bullmq')
+  t.teardown(() => agent.stop())
+  await waitForFailed(app, { service: 'billing', name: 'acl-emails' }, 1)
+
+  const sent = await app.inject({ method: 'POST', url: '/api/pulse/command', headers: JSON_HEADERS, payload: JSON.stringify({ service: 'billing', nodeId: 'web-1', type: 'RETRY_JOB', queue: 'acl-emails', jobId: queue.failedIds[0]! }) })
+  t.equal(sent.statusCode, 202)
+  t.match(await waitForFinal(app, (sent.json() as { id: string }).id), { status: 'ok' })
+  await eventually(async () => (await queue.queue.getJob(queue.failedIds[0]!).then((job) => job?.getState())) === 'waiting', 'the job is waiting again')
+  t.equal((await app.inject('/api/pulse/audit')).json().commands.length, 1, 'audited')
+
+  const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
+  t.same(errors.map(message).filter((text) => /NOPERM/.test(text)), [], 'the agent hit no permission error')
+  t.same(logLines.filter((line) => /NOPERM/.test(line)), [], 'nor did the console')
+
+  const asAgent = new Redis(userUrl('agent-billing'))
+  t.teardown(() => asAgent.quit())
+  await t.rejects(asAgent.xrange(keys.commandStream('payments', 'web-1'), '-', '+'), /NOPERM/, "another service's commands")
+  await t.rejects(asAgent.set(keys.commandSeen('payments', 'web-1', 'AAAAAAAAAAAAAAAA'), '1'), /NOPERM/, "another service's replay marks")
+  await t.rejects(asAgent.xadd(keys.commandStream('billing', 'web-1'), '*', 'command', '{}'), /NOPERM/, 'adding commands, even to its own stream')
+})

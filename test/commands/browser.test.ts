@@ -1,0 +1,154 @@
+/**
+ * The command buttons in a real browser (Debian's chromium through playwright-core) under the
+ * console's CSP, against a listening console, a real agent and a real BullMQ queue whose jobs
+ * really failed: Retry shows pending, then ok; Delete asks first; "retry all" confirms in place;
+ * without JavaScript the same buttons work through plain forms.
+ */
+import t, { type Test } from 'tap'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import type { FastifyInstance } from 'fastify'
+import { startRedis } from '../helpers/redis-server.js'
+import { eventually } from '../helpers/eventually.js'
+import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js'
+import { startConsole, startWorker, waitForFailed, type Worker } from './fixture.js'
+
+const redisServer = await startRedis()
+t.teardown(() => redisServer.stop())
+
+const browser: Browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+})
+t.teardown(() => browser.close())
+
+async function listening(t: Test): Promise<{ app: FastifyInstance; base: string }> {
+  const app = await startConsole(t, { redisUrl: redisServer.url, autoStart: true, tickMs: 200 })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  return { app, base: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` }
+}
+
+async function queuePage(t: Test, base: string, worker: Worker, javaScriptEnabled = true) {
+  const context = await browser.newContext({ javaScriptEnabled, viewport: { width: 1280, height: 900 } })
+  t.teardown(() => context.close())
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (error) => errors.push(error.message))
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text())
+  })
+  if (javaScriptEnabled) {
+    await page.addInitScript(() => {
+      const w = window as unknown as { __csp: string[] }
+      w.__csp = []
+      document.addEventListener('securitypolicyviolation', (event) => w.__csp.push(`${event.violatedDirective} ${event.blockedURI}`))
+    })
+  }
+  const response = await page.goto(`${base}/queues/${worker.service}/${worker.name}`)
+  if (response?.headers()['content-security-policy'] !== CSP) throw new Error('the page is not served under the console CSP')
+  if (javaScriptEnabled) await page.waitForFunction(() => 'htmx' in window)
+  return { page, errors }
+}
+
+const cspViolations = (page: Page) => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)
+
+/** Every status a command's element shows, in order, as the page changes. */
+async function watchStatuses(page: Page) {
+  await page.evaluate(() => {
+    const w = window as unknown as { __statuses: string[] }
+    w.__statuses = []
+    const record = () => {
+      const status = document.querySelector('.job-head .command-status')?.getAttribute('data-status')
+      if (status && w.__statuses.at(-1) !== status) w.__statuses.push(status)
+    }
+    new MutationObserver(record).observe(document.getElementById('failed-jobs')!, { childList: true, subtree: true, attributes: true })
+  })
+  return () => page.evaluate(() => (window as unknown as { __statuses: string[] }).__statuses)
+}
+
+t.test('click Retry on a failed job: its status goes from pending to ok, and the job runs again', async (t) => {
+  const { app, base } = await listening(t)
+  const worker = await startWorker(t, { redisUrl: redisServer.url, nodeId: 'browser-1', failures: 2 })
+  await worker.queue.startWorker()
+  await waitForFailed(app, worker, 2)
+  const { page, errors } = await queuePage(t, base, worker)
+  const jobId = worker.queue.failedIds[0]!
+  const statuses = await watchStatuses(page)
+
+  await page.click(`button[aria-label="Retry job ${jobId}"]`)
+  await page.locator('.command-status[data-status="pending"]').waitFor()
+  t.match(await page.locator('.command-status').textContent(), /Retry pending/)
+  await page.locator('.command-status[data-status="ok"]').waitFor({ timeout: 20_000 })
+  t.match(await page.locator('.command-status').textContent(), /Retried/)
+  t.same(await statuses(), ['pending', 'ok'], 'pending, then ok')
+  t.equal(await page.locator(`button[aria-label="Retry job ${jobId}"]`).count(), 0, 'the buttons made way for the status')
+  await eventually(() => worker.queue.runs.get(jobId) === 2, 'the job ran again')
+  await page.screenshot({ path: '/tmp/commands-retry.png', fullPage: true })
+
+  t.same(await cspViolations(page), [], 'no CSP violation')
+  t.same(errors, [], 'no error in the console')
+})
+
+t.test('Delete asks first: dismissed, nothing is sent; accepted, the job is deleted', async (t) => {
+  const { app, base } = await listening(t)
+  const worker = await startWorker(t, { redisUrl: redisServer.url, nodeId: 'browser-2', failures: 1 })
+  await waitForFailed(app, worker, 1)
+  const { page, errors } = await queuePage(t, base, worker)
+  const jobId = worker.queue.failedIds[0]!
+  const questions: string[] = []
+
+  page.once('dialog', (dialog) => {
+    questions.push(dialog.message())
+    void dialog.dismiss()
+  })
+  await page.click(`button[aria-label="Delete job ${jobId}"]`)
+  await eventually(() => questions.length === 1, 'the question was asked')
+  t.match(questions[0], `Delete job ${jobId} from ${worker.name}? This cannot be undone.`)
+  await page.waitForTimeout(300)
+  t.equal(await page.locator('.command-status').count(), 0, 'dismissed: no status shown')
+  t.equal(await app.redis.exists(app.keys.commandStream(worker.service, worker.nodeId)), 0, 'dismissed: nothing sent')
+
+  page.once('dialog', (dialog) => void dialog.accept())
+  await page.click(`button[aria-label="Delete job ${jobId}"]`)
+  await page.locator('.command-status[data-status="ok"]').waitFor({ timeout: 20_000 })
+  t.match(await page.locator('.command-status').textContent(), /Deleted/)
+  t.equal(await worker.queue.queue.getJob(jobId), undefined)
+  t.same(await cspViolations(page), [])
+  t.same(errors, [])
+})
+
+t.test('Retry all failed: the confirmation in place says how many, then the batch runs', async (t) => {
+  const { app, base } = await listening(t)
+  const worker = await startWorker(t, { redisUrl: redisServer.url, nodeId: 'browser-3', failures: 4 })
+  await worker.queue.startWorker()
+  await waitForFailed(app, worker, 4)
+  const { page, errors } = await queuePage(t, base, worker)
+
+  await page.click('.queue-actions button')
+  await page.locator('.command-confirm-inline').waitFor()
+  t.match(await page.locator('.command-confirm-inline p').textContent(), /Retry 4 failed jobs\?/)
+  await page.screenshot({ path: '/tmp/commands-retry-all-confirm.png' })
+  await page.click('.command-confirm-inline button[type="submit"]')
+  await page.locator('.command-batch[data-status="done"]').waitFor({ timeout: 20_000 })
+  t.match(await page.locator('.command-batch').textContent(), /4 done/)
+  await eventually(() => worker.queue.failedIds.every((id) => worker.queue.runs.get(id) === 2), 'all four ran again')
+  t.same(await cspViolations(page), [])
+  t.same(errors, [])
+})
+
+t.test('without JavaScript: Retry posts the form and lands on the command page', async (t) => {
+  const { app, base } = await listening(t)
+  const worker = await startWorker(t, { redisUrl: redisServer.url, nodeId: 'browser-4', failures: 1 })
+  await waitForFailed(app, worker, 1)
+  const { page } = await queuePage(t, base, worker, false)
+  await page.click(`button[aria-label="Retry job ${worker.queue.failedIds[0]!}"]`)
+  await page.waitForURL(/\/commands\/[A-Za-z0-9_-]+$/)
+  t.equal(await page.locator('.command-status').count(), 1)
+  await eventually(async () => {
+    await page.reload()
+    return (await page.locator('.command-status').getAttribute('data-status')) === 'ok'
+  }, 'reloading shows ok')
+  await page.goto(`${base}/audit`)
+  t.match(await page.locator('.audit-table').textContent(), /anonymous[\s\S]*Retried/)
+  await page.screenshot({ path: '/tmp/commands-audit.png' })
+})

@@ -1,0 +1,57 @@
+/**
+ * The command partials the queue page includes, rendered on their own: who sees buttons, and every
+ * agent string escaped, inside attributes too (hx-confirm, hidden fields).
+ */
+import t from 'tap'
+import { startRedis } from '../helpers/redis-server.js'
+import { buildTestApp } from '../helpers/app.js'
+
+const redisServer = await startRedis()
+t.teardown(() => redisServer.stop())
+const app = await buildTestApp({ redisUrl: redisServer.url })
+t.teardown(() => app.close())
+
+const HOSTILE = `"><script>alert(1)</script>&'{}`
+const operator = { user: { username: 'olivia', role: 'operator' }, csrfToken: 'csrf-token', csrfHeaders: '', canSendCommands: true }
+
+function jobActions(overrides: Record<string, unknown> = {}) {
+  return app.view('commands/job-actions', { service: 'billing', queue: 'emails', nodeId: 'worker-1', job: { id: '42' }, readOnly: false, auth: operator, ...overrides })
+}
+
+function queueActions(overrides: Record<string, unknown> = {}) {
+  return app.view('commands/queue-actions', { service: 'billing', queue: 'emails', nodeId: 'worker-1', failed: 3, readOnly: false, auth: operator, ...overrides })
+}
+
+t.test('an operator of a console that can sign gets Retry and Delete', async (t) => {
+  const html = await jobActions()
+  t.match(html, /action="\/commands\/retry"/)
+  t.match(html, /name="_csrf" value="csrf-token"/)
+  t.match(html, /hx-post="\/commands\/delete"/)
+  t.match(html, /hx-confirm="Delete job 42 from emails\? This cannot be undone\."/)
+  t.match(html, /hx-vals="\{&quot;confirmed&quot;:&quot;yes&quot;\}"/, 'the JSON is escaped in its attribute')
+  t.match(await queueActions(), /Retry all failed/)
+})
+
+t.test('nobody else does', async (t) => {
+  const cases: [string, Record<string, unknown>][] = [
+    ['a viewer', { auth: { ...operator, user: { username: 'victor', role: 'viewer' }, canSendCommands: false } }],
+    ['commands disabled', { auth: { ...operator, canSendCommands: false } }],
+    ['no auth', { auth: null }],
+    ['a read-only queue', { readOnly: true }],
+    ['no owning node', { nodeId: undefined }],
+  ]
+  for (const [what, overrides] of cases) {
+    t.equal((await jobActions(overrides)).trim(), '', `${what}: no job buttons`)
+    t.equal((await queueActions(overrides)).trim(), '', `${what}: no retry-all`)
+  }
+  t.equal((await queueActions({ failed: 0 })).trim(), '', 'nothing failed: no retry-all')
+  t.equal((await queueActions({ failed: null })).trim(), '', 'failed count unknown: no retry-all')
+})
+
+t.test('job ids from agents are escaped everywhere they appear', async (t) => {
+  const html = await jobActions({ job: { id: HOSTILE } })
+  t.notMatch(html, /<script>/)
+  t.notMatch(html, /"><script/)
+  t.match(html, /name="jobId" value="&quot;&gt;&lt;script&gt;alert\(1\)&lt;\/script&gt;&amp;&#39;\{\}"/)
+  t.match(html, /hx-confirm="Delete job &quot;&gt;&lt;script&gt;/)
+})
