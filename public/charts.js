@@ -24,7 +24,7 @@
     ],
     queue: [
       { title: 'Depth', unit: 'count', series: [['waiting', 'Waiting'], ['failed', 'Failed']] },
-      { title: 'Throughput', unit: 'rate', series: [['throughput', 'Jobs / min']] },
+      { title: 'Throughput', unit: 'rate', series: [['throughput', 'Jobs / s']] },
     ],
   }
 
