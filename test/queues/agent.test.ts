@@ -9,6 +9,7 @@ import { Redis } from 'ioredis'
 import { MAX_VALUE_BYTES } from '@gravito/quasar/protocol'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
+import { eventually } from '../helpers/eventually.js'
 import { queueRows } from '../../server/history/adapters.js'
 import { metricsFromSnapshot, queueItems } from '../../server/alerts/metrics.js'
 import { beat, keys, writeSnapshot } from './helpers.js'
@@ -194,4 +195,26 @@ t.test('bad data is skipped and logged once; the other keys keep their tick', as
   await app.collector.refresh() // STRLEN sees it small
   await app.collector.refresh() // GET reads it
   t.ok((await app.inject('/api/pulse/queues')).json().queues.some((q: any) => q.name === 'now-small'))
+})
+
+t.test('Redis gone: the last queues stay listed, with the banner; back again: read again', async (t) => {
+  const clock = fakeClock()
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock })
+  t.teardown(() => app.close())
+  await writeSnapshot(redis, 'billing', { timestamp: clock(), queues: [{ name: 'emails', driver: 'bullmq', metrics: { waiting: 3 } }] })
+  await app.collector.refresh()
+  await redisServer.kill()
+  clock.advance(10_000)
+  await app.collector.refresh()
+  t.equal(app.collector.snapshot.redis.up, false)
+  t.same((await app.inject('/api/pulse/queues')).json().queues.map((q: any) => q.waiting), [3], 'the last counts read')
+  t.match((await app.inject('/queues/fragments/table')).body, 'Redis unreachable; showing the last counts read.')
+  t.match((await app.inject('/queues/billing/emails')).body, 'Redis unreachable; showing the last counts read.')
+  await redisServer.restart()
+  await eventually(async () => {
+    clock.advance(2_000)
+    await app.collector.refresh()
+    return app.collector.snapshot.redis.up
+  }, 'the console reads Redis again')
+  t.same((await app.inject('/api/pulse/queues')).json().queues, [], 'the restarted Redis is empty: no queue left')
 })
