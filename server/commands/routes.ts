@@ -17,7 +17,8 @@ export default async function commandApiRoutes(app: FastifyInstance, options: { 
     const { type, jobId, ...target } = body
     const outcome = await sender.send(target, type, jobId, request.user?.username ?? 'unknown')
     if (!outcome.ok) return reply.code(outcome.code).send({ error: ERRORS[outcome.code], message: outcome.message })
-    return reply.code(202).send({ id: outcome.commands[0]!.id })
+    const id = outcome.commands[0]!.id
+    return reply.code(202).header('location', `/api/pulse/command/${id}`).send({ id })
   })
 
   app.get('/api/pulse/command/:id', async (request, reply) => {

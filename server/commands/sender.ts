@@ -62,7 +62,10 @@ export function createCommandSender(options: { store: CommandStore; clock: Clock
   }
 
   function lookup(id: string): CommandRecord | null {
-    return commandsOf(options.snapshot()).byId.get(id) ?? recent.get(id)?.record ?? null
+    const known = commandsOf(options.snapshot()).byId.get(id)
+    if (known) return known
+    const sent = recent.get(id)
+    return sent && clock() - sent.at <= REMEMBER_MS ? sent.record : null
   }
 
   return {

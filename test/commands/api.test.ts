@@ -34,6 +34,7 @@ t.test('RETRY_JOB through the API: 202, pending, then ok, and the job really ran
   t.equal(sent.statusCode, 202)
   const { id } = sent.json() as { id: string }
   t.match(id, /^[A-Za-z0-9_-]{8,64}$/)
+  t.equal(sent.headers.location, `/api/pulse/command/${id}`)
 
   // before any tick: the console that sent it already knows it
   const pending = (await app.inject(`/api/pulse/command/${id}`)).json()
