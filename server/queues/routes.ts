@@ -9,29 +9,23 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import { parseOr400 } from '../http/validate.js'
 import { createFragmentCache, renderedFragment } from '../render/fragment-cache.js'
 import { sendFragment } from '../render/send-fragment.js'
-import { jobsQuerySchema, queuePageQuerySchema, queueParamsSchema, queuesQuerySchema } from './schemas.js'
+import { registerPolledPage } from '../render/polled-page.js'
+import { jobsQuerySchema, queuePageQuerySchema, queueParamsSchema, queuesQuerySchema, type QueuesQuery } from './schemas.js'
 import { buildQueuePage, buildQueuesView, findQueue, TABLE_FRAGMENT_URL, toJobsApi, toQueuesApi } from './service.js'
 import { queueViewHelpers as h } from './view-helpers.js'
 
 export default async function queuesRoutes(app: FastifyInstance) {
-  const tables = createFragmentCache()
   const summaries = createFragmentCache()
   const apiAnswers = createFragmentCache()
+  const tableKey = (query: QueuesQuery) => [query.service, query.driver, query.sort, query.dir].join('|')
 
-  app.get('/queues', async (request, reply) => {
-    const query = parseOr400(queuesQuerySchema, request.query, reply)
-    if (!query) return reply
-    const view = buildQueuesView(app.collector.snapshot, query)
-    return reply.viewAsync('queues/page', { title: 'Queues', view, h }, { layout: 'layout' })
-  })
-
-  app.get(TABLE_FRAGMENT_URL, async (request, reply) => {
-    const query = parseOr400(queuesQuerySchema, request.query, reply)
-    if (!query) return reply
-    const snapshot = app.collector.snapshot
-    const key = [query.service, query.driver, query.sort, query.dir].join('|')
-    const fragment = await tables(snapshot.version, key, () => app.view('queues/table', { view: buildQueuesView(snapshot, query), h }))
-    return sendFragment(request, reply, fragment)
+  registerPolledPage(app, {
+    page: { url: '/queues', template: 'queues/page', title: 'Queues' },
+    fragment: { url: TABLE_FRAGMENT_URL, template: 'queues/table' },
+    query: queuesQuerySchema,
+    cacheKey: tableKey,
+    build: buildQueuesView,
+    helpers: h,
   })
 
   app.get('/api/pulse/queues', async (request, reply) => {
@@ -39,8 +33,7 @@ export default async function queuesRoutes(app: FastifyInstance) {
     if (!query) return reply
     // cached per snapshot like the fragments: pollers between two ticks share one serialisation
     const snapshot = app.collector.snapshot
-    const key = [query.service, query.driver, query.sort, query.dir].join('|')
-    const answer = await apiAnswers(snapshot.version, key, async () => JSON.stringify(toQueuesApi(snapshot, query)))
+    const answer = await apiAnswers(snapshot.version, tableKey(query), async () => JSON.stringify(toQueuesApi(snapshot, query)))
     return sendFragment(request, reply, answer, 'application/json; charset=utf-8')
   })
 

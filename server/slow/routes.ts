@@ -5,8 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { parseOr400 } from '../http/validate.js'
-import { createFragmentCache } from '../render/fragment-cache.js'
-import { sendFragment } from '../render/send-fragment.js'
+import { registerPolledPage } from '../render/polled-page.js'
 import { viewHelpers } from '../nodes/view-helpers.js'
 import { createBadDataLog } from '../collector/bad-data-log.js'
 import type { Clock } from '../clock.js'
@@ -30,21 +29,13 @@ const h = {
 export default fp(
   async (app: FastifyInstance, options: { clock: Clock }) => {
     app.collector.addPart(createSlowCollector(app.redis, app.keys, createBadDataLog(app.log, options.clock)))
-    const fragments = createFragmentCache()
-
-    app.get('/slow', async (request, reply) => {
-      const query = parseOr400(slowQuerySchema, request.query, reply)
-      if (!query) return reply
-      const view = buildSlowView(app.collector.snapshot, query)
-      return reply.viewAsync('slow/page', { title: 'Slow', view, h }, { layout: 'layout' })
-    })
-
-    app.get(FRAGMENT_URL, async (request, reply) => {
-      const query = parseOr400(slowQuerySchema, request.query, reply)
-      if (!query) return reply
-      const snapshot = app.collector.snapshot
-      const fragment = await fragments(snapshot.version, `${query.service ?? ''}|${query.kind ?? ''}`, () => app.view('slow/board', { view: buildSlowView(snapshot, query), h }))
-      return sendFragment(request, reply, fragment)
+    registerPolledPage(app, {
+      page: { url: '/slow', template: 'slow/page', title: 'Slow' },
+      fragment: { url: FRAGMENT_URL, template: 'slow/board' },
+      query: slowQuerySchema,
+      cacheKey: (query) => `${query.service ?? ''}|${query.kind ?? ''}`,
+      build: buildSlowView,
+      helpers: h,
     })
 
     app.get('/api/pulse/slow', async (request, reply) => {
