@@ -95,3 +95,34 @@ t.test('a node whose key disappears turns dead at once', async (t) => {
   await app.collector.refresh()
   t.equal((await nodesFromApi(app)).services[0]?.nodes[0]?.health, 'dead')
 })
+
+t.test('the index is listed only when its size changes; a new member is found on the next tick', async (t) => {
+  const clock = fakeClock()
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock })
+  t.teardown(() => app.close())
+  const beat = (id: string) => JSON.stringify(sampleHeartbeat({ timestamp: clock(), id, service: 'api' }))
+  for (const id of ['a-1', 'a-2']) {
+    await redis.set(`gravito:quasar:node:api:${id}`, beat(id), 'EX', 30)
+    await redis.zadd('gravito:quasar:index:nodes', clock(), `api:${id}`)
+  }
+  await app.collector.refresh()
+  const listings = async () => Number(/cmdstat_zrangebyscore:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0)
+
+  // the same members beat again: the size is unchanged, so nothing is listed
+  const before = await listings()
+  for (let tick = 0; tick < 3; tick++) {
+    clock.advance(2_000)
+    for (const id of ['a-1', 'a-2']) await redis.zadd('gravito:quasar:index:nodes', clock(), `api:${id}`)
+    await app.collector.refresh()
+  }
+  t.equal(await listings(), before, 'a steady index costs no listing')
+
+  // a new node, written as the SDK writes it: found on the very next tick, well before SCAN is due
+  clock.advance(2_000)
+  await redis.set('gravito:quasar:node:api:a-3', beat('a-3'), 'EX', 30)
+  await redis.zadd('gravito:quasar:index:nodes', clock(), 'api:a-3')
+  await redis.set('other:key', 'x')
+  await app.collector.refresh()
+  t.equal(await listings(), before + 1)
+  t.same((await nodesFromApi(app)).services[0]!.nodes.map((n) => n.id), ['a-1', 'a-2', 'a-3'])
+})
