@@ -2,7 +2,8 @@
  * The commands feature: signed commands to the agents that own a queue, their results, and the
  * audit log. Adds the commands part to the collector, and tells every template whether this viewer
  * may send commands (`auth.canSendCommands`: an operator, on a console that has QUASAR_TOKEN to
- * sign with), so the queue page's partials can hide the buttons otherwise.
+ * sign with), so the queue page's partials can hide the buttons otherwise, and gives them the last
+ * command of each job (`auth.lastCommand`) so a row keeps showing it across polls and reloads.
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
@@ -11,6 +12,8 @@ import { createBadDataLog } from '../collector/bad-data-log.js'
 import { createCommandsCollector } from './collector-part.js'
 import { createCommandSender } from './sender.js'
 import { createCommandStore } from './store.js'
+import { commandForJob } from './service.js'
+import { commandViewHelpers } from './view-helpers.js'
 import commandApiRoutes from './routes.js'
 import commandFormRoutes from './form-routes.js'
 import auditRoutes from './audit-routes.js'
@@ -29,7 +32,9 @@ export default fp<CommandsPluginOptions>(
     app.addHook('onRequest', async (request, reply) => {
       const auth = reply.locals?.auth as Record<string, unknown> | undefined
       if (!auth) return
-      reply.locals = { ...reply.locals, auth: { ...auth, canSendCommands: sender.enabled && request.user?.role === 'operator' } }
+      // `lastCommand` rides on `auth` because that is what the queue page hands its job rows
+      const lastCommand = (service: string, queue: string, jobId: string) => commandForJob(app.collector.snapshot, service, queue, jobId)
+      reply.locals = { ...reply.locals, auth: { ...auth, canSendCommands: sender.enabled && request.user?.role === 'operator', lastCommand, commandHelpers: commandViewHelpers } }
     })
 
     if (!sender.enabled) app.log.info({ event: 'commands_disabled' }, 'commands are off: no QUASAR_TOKEN to sign them with')

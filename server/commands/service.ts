@@ -132,3 +132,37 @@ export function toAuditApi(snapshot: Snapshot, filter: { service?: string | unde
   const view = buildAuditView(snapshot, filter)
   return { generatedAt: view.generatedAt, total: view.total, commands: view.rows.map(toCommandApi) }
 }
+
+/**
+ * How long a finished command stays on its job's row: long enough for the agent's next reports to
+ * drop a retried or deleted job from the failed list, after which the row goes with it.
+ */
+export const ROW_STATUS_MS = 2 * 60_000
+
+const newestByJob = new WeakMap<CommandsPart, Map<string, CommandRecord>>()
+
+/**
+ * The newest command for one job, if it is pending or finished within ROW_STATUS_MS: what the
+ * job's row shows instead of its buttons, so a reload or a poll of the failed list keeps it.
+ * Indexed once per snapshot's commands part.
+ */
+export function commandForJob(snapshot: Snapshot, service: string, queue: string, jobId: string): CommandRecord | null {
+  const part = commandsOf(snapshot)
+  let index = newestByJob.get(part)
+  if (!index) {
+    index = new Map()
+    for (const record of part.records) {
+      const key = jobKey(record.service, record.queue, record.jobId)
+      const known = index.get(key)
+      if (!known || known.sentAt < record.sentAt) index.set(key, record)
+    }
+    newestByJob.set(part, index)
+  }
+  const record = index.get(jobKey(service, queue, jobId))
+  if (!record) return null
+  return record.status === 'pending' || snapshot.generatedAt - record.finishedAt <= ROW_STATUS_MS ? record : null
+}
+
+function jobKey(service: string, queue: string, jobId: string): string {
+  return `${service}\u0000${queue}\u0000${jobId}`
+}

@@ -50,16 +50,24 @@ async function queuePage(t: Test, base: string, worker: Worker, javaScriptEnable
   return { page, errors }
 }
 
+/** The label of each status watchStatuses saw, in the same order. */
+const labels = (page: Page) => page.evaluate(() => (window as unknown as { __labels: string[] }).__labels)
+
 const cspViolations = (page: Page) => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)
 
 /** Every status a command's element shows, in order, as the page changes. */
 async function watchStatuses(page: Page) {
   await page.evaluate(() => {
-    const w = window as unknown as { __statuses: string[] }
+    const w = window as unknown as { __statuses: string[]; __labels: string[] }
+    w.__labels = []
     w.__statuses = []
     const record = () => {
-      const status = document.querySelector('.job-head .command-status')?.getAttribute('data-status')
-      if (status && w.__statuses.at(-1) !== status) w.__statuses.push(status)
+      const element = document.querySelector('.job-head .command-status')
+      const status = element?.getAttribute('data-status')
+      if (status && w.__statuses.at(-1) !== status) {
+        w.__statuses.push(status)
+        w.__labels.push(element!.querySelector('.command-label')?.textContent?.trim() ?? '')
+      }
     }
     new MutationObserver(record).observe(document.getElementById('failed-jobs')!, { childList: true, subtree: true, attributes: true })
   })
@@ -74,15 +82,21 @@ t.test('click Retry on a failed job: its status goes from pending to ok, and the
   const { page, errors } = await queuePage(t, base, worker)
   const jobId = worker.queue.failedIds[0]!
   const statuses = await watchStatuses(page)
+  // a reader's open details on the other job must survive the polls of the list
+  const otherDetails = page.locator('.job', { has: page.locator('.job-id', { hasText: new RegExp(`^${worker.queue.failedIds[1]!}$`) }) }).locator('details')
+  await otherDetails.locator('summary').click()
 
   await page.click(`button[aria-label="Retry job ${jobId}"]`)
   await page.locator('.command-status[data-status="pending"]').waitFor()
   t.match(await page.locator('.command-status').textContent(), /Retry pending/)
-  await page.locator('.command-status[data-status="ok"]').waitFor({ timeout: 20_000 })
-  t.match(await page.locator('.command-status').textContent(), /Retried/)
+  await eventually(async () => (await statuses()).includes('ok'), 'the status turned ok', 20_000)
   t.same(await statuses(), ['pending', 'ok'], 'pending, then ok')
-  t.equal(await page.locator(`button[aria-label="Retry job ${jobId}"]`).count(), 0, 'the buttons made way for the status')
+  t.same(await labels(page), ['Retry pending', 'Retried'], 'each status said what it was')
   await eventually(() => worker.queue.runs.get(jobId) === 2, 'the job ran again')
+  // the failed list is polled: once the agent reports the job gone, its row goes too, without a reload
+  await eventually(async () => (await page.locator('.job-id', { hasText: new RegExp(`^${jobId}$`) }).count()) === 0, 'the retried job left the list', 20_000)
+  t.equal(await page.locator(`button[aria-label="Retry job ${jobId}"]`).count(), 0, 'no buttons came back for it')
+  t.equal(await otherDetails.getAttribute('open'), '', 'the details opened by hand are still open')
   await page.screenshot({ path: '/tmp/commands-retry.png', fullPage: true })
 
   t.same(await cspViolations(page), [], 'no CSP violation')

@@ -55,3 +55,27 @@ t.test('job ids from agents are escaped everywhere they appear', async (t) => {
   t.match(html, /name="jobId" value="&quot;&gt;&lt;script&gt;alert\(1\)&lt;\/script&gt;&amp;&#39;\{\}"/)
   t.match(html, /hx-confirm="Delete job &quot;&gt;&lt;script&gt;/)
 })
+
+t.test('a job with a command pending or just finished shows its status, to every viewer, instead of buttons', async (t) => {
+  const sent = { id: 'cmd-0000000001', type: 'RETRY_JOB', service: 'billing', nodeId: 'worker-1', queue: 'emails', jobId: '42', sentBy: 'olivia', sentAt: 1, expiresAt: 2 }
+  const helpers = (await import('../../server/commands/view-helpers.js')).commandViewHelpers
+  const withLast = (record: unknown, auth: Record<string, unknown> = operator) => ({
+    ...auth,
+    commandHelpers: helpers,
+    lastCommand: (service: string, queue: string, jobId: string) => (service === 'billing' && queue === 'emails' && jobId === '42' ? record : null),
+  })
+
+  const pending = await jobActions({ auth: withLast({ ...sent, status: 'pending' }) })
+  t.match(pending, /data-status="pending"/)
+  t.match(pending, /hx-get="\/commands\/cmd-0000000001\/status"/, 'a pending status keeps polling itself')
+  t.notMatch(pending, /Retry job 42/, 'no buttons while it is pending')
+
+  const failed = await jobActions({ auth: withLast({ ...sent, status: 'failed', reason: '<b>no such job</b>', finishedAt: 3 }) })
+  t.match(failed, /data-status="failed"/)
+  t.match(failed, /&lt;b&gt;no such job&lt;\/b&gt;/, 'the agent\'s reason is escaped')
+  t.notMatch(failed, /hx-trigger/, 'a final status does not poll')
+
+  const viewer = { ...operator, user: { username: 'victor', role: 'viewer' }, canSendCommands: false }
+  t.match(await jobActions({ auth: withLast({ ...sent, status: 'ok', finishedAt: 3 }, viewer) }), /Retried/, 'a viewer sees what happened too')
+  t.match(await jobActions({ job: { id: '43' }, auth: withLast({ ...sent, status: 'pending' }) }), /Retry job 43/, 'another job keeps its buttons')
+})

@@ -132,7 +132,7 @@ t.test('queue page: counts, paginated failed jobs with details, charts', async (
   t.match(page.body, '<div><dt>waiting</dt><dd>12</dd></div>')
   t.match(page.body, '<div class="is-failed"><dt>failed</dt><dd>120</dd></div>')
   t.match(page.body, 'reported by <a href="/pulse/billing/worker-1">worker-1</a>')
-  t.match(page.body, '<section id="failed-jobs" class="failed-jobs" aria-labelledby="failed-jobs-title" data-fragment-url="/queues/billing/emails/fragments/failed">')
+  t.match(page.body, '<section id="failed-jobs" class="failed-jobs" aria-labelledby="failed-jobs-title" data-fragment-url="/queues/billing/emails/fragments/failed" hx-get="/queues/billing/emails/fragments/failed" hx-trigger="every 5s" hx-swap="innerMorph">', 'the failed list is polled')
   t.match(page.body, 'The newest 23 of 120 failed jobs, newest first.')
   const ids = (html: string) => [...html.matchAll(/<code class="job-id" title="job id">([^<]+)<\/code>/g)].map((m) => m[1])
   t.same(ids(page.body), Array.from({ length: 10 }, (_, i) => `job-${i}`), 'page 1: the ten newest')
