@@ -17,6 +17,8 @@ import { beat, keys, writeSnapshot } from './helpers.js'
 const redisServer = await startRedis()
 t.teardown(() => redisServer.stop())
 const redis = new Redis(redisServer.url)
+// one test kills the server: this client's reconnect errors are expected, not worth a stderr line
+redis.on('error', () => {})
 t.teardown(() => redis.quit())
 
 t.beforeEach(async () => {
