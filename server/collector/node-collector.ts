@@ -1,6 +1,14 @@
 /**
  * Turns heartbeat keys into node records, remembering nodes whose key has gone so they can be shown
  * as dead with their last values for a grace period.
+ *
+ * What is read each tick: with beats every 10 s and ticks every 2 s, four reads in five would
+ * return the value already held, which matters with thousands of nodes. From READ_ALL_BELOW
+ * indexed nodes on, nodes in the index (our SDK's) are read when their index entry says they beat;
+ * nodes only SCAN found (agents that write just the key) are read every tick; and every key is
+ * read every FULL_READ_EVERY_TICKS ticks, which bounds how late a change the index does not show
+ * (a key deleted, or rewritten without a new index entry) is seen. Smaller fleets are read whole
+ * every tick.
  */
 import { parseAgentJson, readHeartbeat } from '@gravito/quasar/protocol'
 import type { ConsoleKeys } from '../redis/keys.js'
@@ -17,9 +25,18 @@ export interface NodeCollectorDeps {
   badData: BadDataLog
   maxValueBytes: number
   graceMs: number
+  /** READ_ALL_BELOW, for tests of the index-driven reads with a few nodes */
+  readAllBelow?: number
 }
 
 const PRUNE_INDEX_EVERY_TICKS = 30
+/** every key is read at least this often (in ticks), whatever the index says */
+const FULL_READ_EVERY_TICKS = 5
+/**
+ * Below this many indexed nodes every key is read every tick: reading them all costs little, and
+ * every change, however it was written, shows on the next tick.
+ */
+export const READ_ALL_BELOW = 500
 
 export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nodes'> {
   const { keys, finder, badData } = deps
@@ -33,30 +50,51 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
    */
   const rawOf = new Map<string, string>()
 
-  let ticks = 0
   /**
-   * Membership changes far less often than values: the list of keys to read and the display order
-   * are rebuilt only when a key is added or dropped, not on each of the ticks in between.
+   * beat time of each key as the index last gave it: an indexed node is read again only when its
+   * index entry moves (it beat), while a node the index does not list is read every tick
+   */
+  const indexedBeatAt = new Map<string, number>()
+
+  let ticks = 0
+  /** starts past the limit, so the first tick reads everything */
+  let ticksSinceFullRead = Number.POSITIVE_INFINITY
+  /**
+   * Membership changes far less often than values: the key lists and the display order are
+   * rebuilt only when a key is added or dropped, not on each of the ticks in between.
    */
   let membershipChanged = true
-  /** the keys read each tick: tracked and known ones, as a set and as the array handed to MGET */
+  /** every key to read on a full read (tracked and known ones), as a set and as an array */
   let readSet = new Set<string>()
-  let keysToRead: string[] = []
+  let allKeys: string[] = []
+  /** the keys the index does not list: read every tick */
+  let unindexedKeys: string[] = []
   let displayOrder: string[] = []
 
   async function collect(now: number): Promise<NodeRecord[]> {
     // index entries of nodes long gone would be read (as missing) forever without this
     if (++ticks % PRUNE_INDEX_EVERY_TICKS === 0) await finder.pruneIndex(now)
-    // the keys already known are read in the same round trip as the index and SCAN step, which
-    // only rarely turn up a key that is not known yet: those are read in a second, small one
-    const [values, indexed, scanned] = await Promise.all([deps.readValues(keysToRead), finder.fromIndex(now), finder.scanStep(now)])
-    const discovered: string[] = []
-    for (const key of indexed.keys) track(key, discovered)
+    const [indexed, scanned] = await Promise.all([finder.fromIndex(now), finder.scanStep(now)])
+    const beaten: string[] = []
+    for (const { key, beatAt } of indexed.entries) {
+      track(key)
+      if (indexedBeatAt.get(key) === beatAt) continue
+      if (!indexedBeatAt.has(key)) membershipChanged = true
+      indexedBeatAt.set(key, beatAt)
+      beaten.push(key)
+    }
     for (const key of scanned) {
-      if (keys.parseNode(key)) track(key, discovered)
+      if (tracked.has(key)) continue
+      if (keys.parseNode(key)) track(key)
       else badData.report(key, 'key name outside the name rule')
     }
-    if (discovered.length > 0) values.push(...(await deps.readValues(discovered)))
+    if (membershipChanged) rebuildKeyLists()
+    // a full read now and then sees what the index cannot tell: a key deleted, expired, replaced
+    // by another type or rewritten without a new index entry; in between, indexed nodes that did
+    // not beat keep the value read last, and new keys are among `beaten` or `unindexedKeys`
+    const full = indexedBeatAt.size < (deps.readAllBelow ?? READ_ALL_BELOW) || ++ticksSinceFullRead >= FULL_READ_EVERY_TICKS
+    if (full) ticksSinceFullRead = 0
+    const values = await deps.readValues(full ? allKeys : [...unindexedKeys, ...beaten])
 
     for (const value of values) {
       const record = toRecord(value)
@@ -71,19 +109,22 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
     expire(now)
     if (membershipChanged) {
       displayOrder = [...known.entries()].sort(([, a], [, b]) => byServiceThenNode(a, b)).map(([key]) => key)
-      readSet = new Set([...tracked, ...known.keys()])
-      keysToRead = [...readSet]
-      membershipChanged = false
+      rebuildKeyLists()
     }
     return displayOrder.map((key) => known.get(key)!)
   }
 
-  /** Starts tracking a key; one not read this tick goes to `discovered`. */
-  function track(key: string, discovered: string[]): void {
+  function track(key: string): void {
     if (tracked.has(key)) return
     tracked.add(key)
     membershipChanged = true
-    if (!readSet.has(key)) discovered.push(key)
+  }
+
+  function rebuildKeyLists(): void {
+    readSet = new Set([...tracked, ...known.keys()])
+    allKeys = [...readSet]
+    unindexedKeys = allKeys.filter((key) => !indexedBeatAt.has(key))
+    membershipChanged = false
   }
 
   function toRecord(value: RawValue): NodeRecord | null {
@@ -134,6 +175,7 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
       if (!record.keyPresent && now - record.lastSeenAt > DEAD_AFTER_MS + deps.graceMs) {
         known.delete(key)
         rawOf.delete(key)
+        indexedBeatAt.delete(key)
         membershipChanged = true
       }
     }

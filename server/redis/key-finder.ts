@@ -1,12 +1,9 @@
 /**
  * Finds heartbeat keys, as cheaply as the keyspace allows.
- * - The index sorted set (written by our SDK beside each beat, score = beat time) only finds keys
- *   the collector does not know yet: the known ones are read every tick anyway. So it is read in
- *   full now and then, and in between only when its size has changed (one ZCARD), for the members
- *   that beat since the last read. A steady fleet then costs one integer per tick instead of most
- *   of the index (with beats every 10 s, 2 s ticks and the clock-skew overlap, about 70 % of it).
- *   A member that replaces another between two ticks leaves the size unchanged: it is found by
- *   the next full read or SCAN pass, both at most a few ticks away.
+ * - The index sorted set (written by our SDK beside each beat, score = beat time) is read every
+ *   tick with its scores: in full now and then, and in between only for the members that beat
+ *   since the last read (less a margin for clock skew). A member's score is its beat time, so the
+ *   collector can tell which indexed nodes beat since it last read them, and read only those.
  * - SCAN is the safety net for agents that only SET their heartbeat key. Its cost grows with the
  *   whole keyspace, so a pass starts at most once per `scanIntervalMs`, and each tick advances the
  *   cursor a bounded number of steps: a huge keyspace is covered over several ticks instead of
@@ -24,6 +21,13 @@ export interface KeyFinderOptions {
   scanStepsPerTick?: number
 }
 
+export interface IndexEntry {
+  /** the node's heartbeat key */
+  key: string
+  /** the member's score: when the node last beat, by its own clock */
+  beatAt: number
+}
+
 /** Beats are stamped by the agent's clock; read a little further back to cover clock skew. */
 const INDEX_OVERLAP_MS = 5_000
 
@@ -36,28 +40,34 @@ export function createKeyFinder(redis: Redis, keys: ConsoleKeys, options: KeyFin
   let lastFullIndexRead = Number.NEGATIVE_INFINITY
   let cursor = '0'
   let passStartedAt = Number.NEGATIVE_INFINITY
-  /** the index's size at the last read; unchanged size, no new member to look for */
-  let indexSize: number | null = null
+  /** heartbeat key of each valid index member seen since the last full index read */
+  let keyOfMember = new Map<string, string>()
 
-  /** Keys of nodes in the index: all of them on a full read, else those that beat recently. */
-  async function fromIndex(now: number): Promise<{ keys: string[]; full: boolean }> {
+  /** Nodes in the index with their beat times: all of them on a full read, else those that beat recently. */
+  async function fromIndex(now: number): Promise<{ entries: IndexEntry[]; full: boolean }> {
     const full = lastIndexRead === null || now - lastFullIndexRead >= fullIndexEveryMs || now < lastIndexRead
-    if (!full && (await redis.zcard(keys.nodeIndex())) === indexSize) return { keys: [], full }
     const since = full ? now - options.indexWindowMs : lastIndexRead! - INDEX_OVERLAP_MS
-    // size and members from one MULTI: a member added in between would be counted and not listed
-    const replies = await redis.multi().zcard(keys.nodeIndex()).zrangebyscore(keys.nodeIndex(), since, '+inf').exec()
-    if (!replies) throw new Error('index read was aborted')
-    for (const [error] of replies) if (error) throw error
-    indexSize = replies[0]![1] as number
-    const members = replies[1]![1] as string[]
+    const reply = await redis.zrangebyscore(keys.nodeIndex(), since, '+inf', 'WITHSCORES')
     lastIndexRead = now
     if (full) lastFullIndexRead = now
-    const found: string[] = []
-    for (const member of members) {
-      const ref = keys.parseIndexMember(member)
-      if (ref) found.push(keys.node(ref.service, ref.nodeId))
+    // most members come back tick after tick: their keys are remembered, so only a new member
+    // pays for the name check and the key string; a full read forgets members that left
+    const previous = keyOfMember
+    if (full) keyOfMember = new Map()
+    const entries: IndexEntry[] = []
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const member = reply[i]!
+      const beatAt = Number(reply[i + 1])
+      let key = previous.get(member)
+      if (key === undefined) {
+        const ref = keys.parseIndexMember(member)
+        if (!ref) continue
+        key = keys.node(ref.service, ref.nodeId)
+      }
+      keyOfMember.set(member, key)
+      if (Number.isFinite(beatAt)) entries.push({ key, beatAt })
     }
-    return { keys: found, full }
+    return { entries, full }
   }
 
   /** Advances the SCAN safety net, if a pass is due or under way. */

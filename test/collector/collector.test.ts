@@ -3,6 +3,12 @@ import { Redis } from 'ioredis'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
+import { MAX_VALUE_BYTES } from '@gravito/quasar/protocol'
+import { createNodeCollector } from '../../server/collector/node-collector.js'
+import { createBadDataLog } from '../../server/collector/bad-data-log.js'
+import { createKeyFinder } from '../../server/redis/key-finder.js'
+import { createNodeReader } from '../../server/redis/node-reader.js'
+import { createConsoleKeys } from '../../server/redis/keys.js'
 
 const redisServer = await startRedis()
 t.teardown(() => redisServer.stop())
@@ -96,33 +102,45 @@ t.test('a node whose key disappears turns dead at once', async (t) => {
   t.equal((await nodesFromApi(app)).services[0]?.nodes[0]?.health, 'dead')
 })
 
-t.test('the index is listed only when its size changes; a new member is found on the next tick', async (t) => {
-  const clock = fakeClock()
-  const app = await buildTestApp({ redisUrl: redisServer.url, clock })
-  t.teardown(() => app.close())
-  const beat = (id: string) => JSON.stringify(sampleHeartbeat({ timestamp: clock(), id, service: 'api' }))
-  for (const id of ['a-1', 'a-2']) {
-    await redis.set(`gravito:quasar:node:api:${id}`, beat(id), 'EX', 30)
-    await redis.zadd('gravito:quasar:index:nodes', clock(), `api:${id}`)
+t.test('a large fleet: an indexed node is read when its index entry says it beat, and every key at each full read', async (t) => {
+  const keys = createConsoleKeys('gravito:quasar:')
+  // as from READ_ALL_BELOW indexed nodes on; one node is enough to see the rule
+  const part = createNodeCollector({
+    keys,
+    finder: createKeyFinder(redis, keys, { indexWindowMs: 330_000 }),
+    readValues: createNodeReader(redis, MAX_VALUE_BYTES),
+    badData: createBadDataLog({ warn: () => {} }, Date.now),
+    maxValueBytes: MAX_VALUE_BYTES,
+    graceMs: 300_000,
+    readAllBelow: 0,
+  })
+  let now = Date.UTC(2026, 10, 23, 12)
+  const key = 'gravito:quasar:node:api:a-1'
+  const write = (hostname: string) => redis.set(key, JSON.stringify(sampleHeartbeat({ timestamp: now, id: 'a-1', service: 'api', hostname })), 'EX', 30)
+  const tick = async () => {
+    now += 2_000
+    return (await part.collect(now, undefined as never))[0]
   }
-  await app.collector.refresh()
-  const listings = async () => Number(/cmdstat_zrangebyscore:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0)
+  await write('first')
+  await redis.zadd('gravito:quasar:index:nodes', now, 'api:a-1')
+  t.equal((await tick())?.heartbeat.hostname, 'first', 'a new node is read at once')
 
-  // the same members beat again: the size is unchanged, so nothing is listed
-  const before = await listings()
-  for (let tick = 0; tick < 3; tick++) {
-    clock.advance(2_000)
-    for (const id of ['a-1', 'a-2']) await redis.zadd('gravito:quasar:index:nodes', clock(), `api:${id}`)
-    await app.collector.refresh()
-  }
-  t.equal(await listings(), before, 'a steady index costs no listing')
+  // rewritten with a new index entry, as the SDK writes: read on the next tick
+  await write('second')
+  await redis.zadd('gravito:quasar:index:nodes', now, 'api:a-1')
+  t.equal((await tick())?.heartbeat.hostname, 'second')
 
-  // a new node, written as the SDK writes it: found on the very next tick, well before SCAN is due
-  clock.advance(2_000)
-  await redis.set('gravito:quasar:node:api:a-3', beat('a-3'), 'EX', 30)
-  await redis.zadd('gravito:quasar:index:nodes', clock(), 'api:a-3')
-  await redis.set('other:key', 'x')
-  await app.collector.refresh()
-  t.equal(await listings(), before + 1)
-  t.same((await nodesFromApi(app)).services[0]!.nodes.map((n) => n.id), ['a-1', 'a-2', 'a-3'])
+  // rewritten without touching the index: the index cannot tell, the next full read does
+  await write('third')
+  const seen: string[] = []
+  for (let i = 0; i < 5; i++) seen.push((await tick())?.heartbeat.hostname ?? 'none')
+  t.equal(seen[0], 'second', 'not read while its index entry stands still')
+  t.equal(seen.at(-1), 'third', 'read by the full read, at most five ticks later')
+
+  // deleted: a full read sees the key gone
+  await redis.del(key)
+  const present: boolean[] = []
+  for (let i = 0; i < 5; i++) present.push((await tick())!.keyPresent)
+  t.equal(present[0], true, 'not read in between')
+  t.equal(present.at(-1), false, 'seen gone by the full read')
 })
