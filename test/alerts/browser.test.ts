@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { chromium, type Browser } from 'playwright-core'
+import { cspViolations, launchBrowser, recordCspViolations } from '../helpers/browser.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
@@ -19,11 +19,7 @@ t.teardown(() => redis.quit())
 const files = rulesDir()
 t.teardown(() => files.remove())
 
-const browser: Browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-})
-t.teardown(() => browser.close())
+const browser = await launchBrowser(t)
 
 t.test('the board picks up a firing alert and its resolution by polling, with no CSP violation', async (t) => {
   const alertsFile = files.write('browser.json', { rules: [{ name: 'cpu-high', metric: 'cpu', above: 90, for: '0s' }] })
@@ -41,11 +37,7 @@ t.test('the board picks up a firing alert and its resolution by polling, with no
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(message.text())
   })
-  await page.addInitScript(() => {
-    const w = window as unknown as { __csp: string[] }
-    w.__csp = []
-    document.addEventListener('securitypolicyviolation', (event) => w.__csp.push(`${event.violatedDirective} ${event.blockedURI}`))
-  })
+  await recordCspViolations(page)
   const response = await page.goto(`${base}/alerts`)
   t.equal(response?.headers()['content-security-policy'], CSP)
   await page.waitForFunction(() => 'htmx' in window)
@@ -67,6 +59,6 @@ t.test('the board picks up a firing alert and its resolution by polling, with no
   await page.locator('#alerts-board .alert-kind-resolved').waitFor({ timeout: 20_000 })
   await eventually(async () => (await page.locator('#alerts-board tr.alert-current').count()) === 0, 'the firing row is gone')
   t.equal(page.url(), `${base}/alerts`, 'no navigation')
-  t.same(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp), [], 'no CSP violation')
+  t.same(await cspViolations(page), [], 'no CSP violation')
   t.same(errors, [], 'no error in the console')
 })

@@ -4,7 +4,7 @@
  * redirect to the login page, and the logout form.
  */
 import t from 'tap'
-import { chromium } from 'playwright-core'
+import { launchBrowser } from '../helpers/browser.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 
@@ -20,11 +20,7 @@ await app.listen({ port: 0, host: '127.0.0.1' })
 const address = app.server.address()
 const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-})
-t.teardown(() => browser.close())
+const browser = await launchBrowser(t)
 
 t.test('log in, poll with the CSRF header, get sent back to login when the session is gone, log out', async (t) => {
   const context = await browser.newContext()

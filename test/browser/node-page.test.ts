@@ -5,8 +5,9 @@
  */
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import type { FastifyInstance } from 'fastify'
+import { launchBrowser } from '../helpers/browser.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { beat } from '../history/helpers.js'
@@ -37,11 +38,7 @@ await app.listen({ host: '127.0.0.1', port: 0 })
 const address = app.server.address()
 const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
 
-const browser: Browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-})
-t.teardown(() => browser.close())
+const browser = await launchBrowser(t)
 
 async function open(page: Page, url: string): Promise<string[]> {
   const problems: string[] = []

@@ -5,9 +5,10 @@
  */
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { createKeys } from '@gravito/quasar/protocol'
 import type { FastifyInstance } from 'fastify'
+import { cspViolations, launchBrowser, recordCspViolations } from '../helpers/browser.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
@@ -22,11 +23,7 @@ t.teardown(() => redisServer.stop())
 const redis = new Redis(redisServer.url)
 t.teardown(() => redis.quit())
 
-const browser: Browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-})
-t.teardown(() => browser.close())
+const browser = await launchBrowser(t)
 
 interface Console {
   app: FastifyInstance
@@ -102,11 +99,7 @@ function fleet(): FakeNode[] {
 }
 
 async function openPulse(page: Page, base: string, url = '/pulse') {
-  await page.addInitScript(() => {
-    const w = window as unknown as { __csp: string[] }
-    w.__csp = []
-    document.addEventListener('securitypolicyviolation', (event) => w.__csp.push(`${event.violatedDirective} ${event.blockedURI}`))
-  })
+  await recordCspViolations(page)
   const response = await page.goto(base + url)
   if (response?.headers()['content-security-policy'] !== CSP) throw new Error('the page is not served under the console CSP')
   await page.waitForFunction(() => 'htmx' in window)
@@ -122,10 +115,6 @@ async function watchForBlanking(page: Page) {
       if (region.querySelectorAll('article.node').length === 0) w.__blanked = true
     }).observe(region, { childList: true, subtree: true })
   })
-}
-
-async function cspViolations(page: Page): Promise<string[]> {
-  return page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)
 }
 
 t.test('cards update in place on poll: no navigation, no scroll jump', async (t) => {

@@ -5,8 +5,9 @@
  * without JavaScript the same buttons work through plain forms.
  */
 import t, { type Test } from 'tap'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import type { FastifyInstance } from 'fastify'
+import { cspViolations, launchBrowser, recordCspViolations } from '../helpers/browser.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { eventually } from '../helpers/eventually.js'
 import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js'
@@ -15,11 +16,7 @@ import { startConsole, startWorker, waitForFailed, type Worker } from './fixture
 const redisServer = await startRedis()
 t.teardown(() => redisServer.stop())
 
-const browser: Browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-})
-t.teardown(() => browser.close())
+const browser = await launchBrowser(t)
 
 async function listening(t: Test): Promise<{ app: FastifyInstance; base: string }> {
   const app = await startConsole(t, { redisUrl: redisServer.url, autoStart: true, tickMs: 200 })
@@ -37,13 +34,7 @@ async function queuePage(t: Test, base: string, worker: Worker, javaScriptEnable
   page.on('console', (message) => {
     if (message.type() === 'error') errors.push(message.text())
   })
-  if (javaScriptEnabled) {
-    await page.addInitScript(() => {
-      const w = window as unknown as { __csp: string[] }
-      w.__csp = []
-      document.addEventListener('securitypolicyviolation', (event) => w.__csp.push(`${event.violatedDirective} ${event.blockedURI}`))
-    })
-  }
+  if (javaScriptEnabled) await recordCspViolations(page)
   const response = await page.goto(`${base}/queues/${worker.service}/${worker.name}`)
   if (response?.headers()['content-security-policy'] !== CSP) throw new Error('the page is not served under the console CSP')
   if (javaScriptEnabled) await page.waitForFunction(() => 'htmx' in window)
@@ -52,8 +43,6 @@ async function queuePage(t: Test, base: string, worker: Worker, javaScriptEnable
 
 /** The label of each status watchStatuses saw, in the same order. */
 const labels = (page: Page) => page.evaluate(() => (window as unknown as { __labels: string[] }).__labels)
-
-const cspViolations = (page: Page) => page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)
 
 /** Every status a command's element shows, in order, as the page changes. */
 async function watchStatuses(page: Page) {
