@@ -3,11 +3,8 @@
  * Both run alternately in the same process against the same Redis, so machine noise hits both.
  */
 import { Redis } from 'ioredis'
-import { MAX_VALUE_BYTES } from '@gravito/quasar/protocol'
-import { createNodeCollector } from '../server/collector/node-collector.js'
+import { createRedisNodeCollector } from '../server/collector/node-collector.js'
 import { createBadDataLog } from '../server/collector/bad-data-log.js'
-import { createKeyFinder } from '../server/redis/key-finder.js'
-import { createNodeReader } from '../server/redis/node-reader.js'
 import { createConsoleKeys } from '../server/redis/keys.js'
 import { writeNodes } from './fixtures.js'
 import { median, percentile, round, timeRuns } from './stats.js'
@@ -28,15 +25,7 @@ export async function benchCollector(url: string, sizes: number[], runs = 15): P
       await redis.flushall()
       const now = Date.now()
       const nodeKeys = await writeNodes(redis, size, 20, now)
-      const keys = createConsoleKeys('gravito:quasar:')
-      const part = createNodeCollector({
-        keys,
-        finder: createKeyFinder(redis, keys, { indexWindowMs: 330_000 }),
-        readValues: createNodeReader(redis, MAX_VALUE_BYTES),
-        badData: createBadDataLog({ warn: () => {} }, Date.now),
-        maxValueBytes: MAX_VALUE_BYTES,
-        graceMs: 300_000,
-      })
+      const part = createRedisNodeCollector(redis, createConsoleKeys('gravito:quasar:'), { graceMs: 300_000, badData: createBadDataLog({ warn: () => {} }, Date.now) })
       const rawRead = async () => {
         const pipeline = redis.pipeline()
         for (let i = 0; i < nodeKeys.length; i += 500) pipeline.mget(...nodeKeys.slice(i, i + 500))

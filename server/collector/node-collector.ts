@@ -10,10 +10,11 @@
  * (a key deleted, or rewritten without a new index entry) is seen. Smaller fleets are read whole
  * every tick.
  */
-import { parseAgentJson, readHeartbeat } from '@gravito/quasar/protocol'
+import type { Redis } from 'ioredis'
+import { MAX_VALUE_BYTES, parseAgentJson, readHeartbeat } from '@gravito/quasar/protocol'
 import type { ConsoleKeys } from '../redis/keys.js'
-import type { KeyFinder } from '../redis/key-finder.js'
-import type { RawValue } from '../redis/node-reader.js'
+import { createKeyFinder, type KeyFinder } from '../redis/key-finder.js'
+import { createNodeReader, type RawValue } from '../redis/node-reader.js'
 import { DEAD_AFTER_MS } from '../nodes/health.js'
 import type { BadDataLog } from './bad-data-log.js'
 import { byServiceThenNode, type CollectorPart, type NodeRecord } from './snapshot.js'
@@ -182,4 +183,18 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
   }
 
   return { key: 'nodes', initial: [], collect }
+}
+
+/** The node collector over one Redis, as the console runs it (the benchmark and tests too). */
+export function createRedisNodeCollector(redis: Redis, keys: ConsoleKeys, options: { graceMs: number; badData: BadDataLog; readAllBelow?: number }): CollectorPart<'nodes'> {
+  return createNodeCollector({
+    keys,
+    // index entries stay useful as long as a node is listed: dead, then its grace period
+    finder: createKeyFinder(redis, keys, { indexWindowMs: DEAD_AFTER_MS + options.graceMs }),
+    readValues: createNodeReader(redis, MAX_VALUE_BYTES),
+    badData: options.badData,
+    maxValueBytes: MAX_VALUE_BYTES,
+    graceMs: options.graceMs,
+    ...(options.readAllBelow === undefined ? {} : { readAllBelow: options.readAllBelow }),
+  })
 }

@@ -3,14 +3,10 @@
  * With `autoStart: false` (tests) nothing runs until `app.collector.refresh()` is called.
  */
 import fp from 'fastify-plugin'
-import { MAX_VALUE_BYTES } from '@gravito/quasar/protocol'
 import type { Clock } from '../clock.js'
 import { Collector } from '../collector/collector.js'
 import { createBadDataLog } from '../collector/bad-data-log.js'
-import { createNodeCollector } from '../collector/node-collector.js'
-import { createKeyFinder } from '../redis/key-finder.js'
-import { createNodeReader } from '../redis/node-reader.js'
-import { DEAD_AFTER_MS } from '../nodes/health.js'
+import { createRedisNodeCollector } from '../collector/node-collector.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,14 +23,7 @@ export interface CollectorPluginOptions {
 
 export default fp<CollectorPluginOptions>(
   async (app, options) => {
-    const nodes = createNodeCollector({
-      keys: app.keys,
-      finder: createKeyFinder(app.redis, app.keys, { indexWindowMs: DEAD_AFTER_MS + options.graceMs }),
-      readValues: createNodeReader(app.redis, MAX_VALUE_BYTES),
-      badData: createBadDataLog(app.log, options.clock),
-      maxValueBytes: MAX_VALUE_BYTES,
-      graceMs: options.graceMs,
-    })
+    const nodes = createRedisNodeCollector(app.redis, app.keys, { graceMs: options.graceMs, badData: createBadDataLog(app.log, options.clock) })
     const collector = new Collector({ clock: options.clock, log: app.log, tickMs: options.tickMs })
     collector.addPart(nodes)
     app.decorate('collector', collector)

@@ -3,11 +3,8 @@ import { Redis } from 'ioredis'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
-import { MAX_VALUE_BYTES } from '@gravito/quasar/protocol'
-import { createNodeCollector } from '../../server/collector/node-collector.js'
+import { createRedisNodeCollector } from '../../server/collector/node-collector.js'
 import { createBadDataLog } from '../../server/collector/bad-data-log.js'
-import { createKeyFinder } from '../../server/redis/key-finder.js'
-import { createNodeReader } from '../../server/redis/node-reader.js'
 import { createConsoleKeys } from '../../server/redis/keys.js'
 
 const redisServer = await startRedis()
@@ -103,17 +100,8 @@ t.test('a node whose key disappears turns dead at once', async (t) => {
 })
 
 t.test('a large fleet: an indexed node is read when its index entry says it beat, and every key at each full read', async (t) => {
-  const keys = createConsoleKeys('gravito:quasar:')
   // as from READ_ALL_BELOW indexed nodes on; one node is enough to see the rule
-  const part = createNodeCollector({
-    keys,
-    finder: createKeyFinder(redis, keys, { indexWindowMs: 330_000 }),
-    readValues: createNodeReader(redis, MAX_VALUE_BYTES),
-    badData: createBadDataLog({ warn: () => {} }, Date.now),
-    maxValueBytes: MAX_VALUE_BYTES,
-    graceMs: 300_000,
-    readAllBelow: 0,
-  })
+  const part = createRedisNodeCollector(redis, createConsoleKeys('gravito:quasar:'), { graceMs: 300_000, badData: createBadDataLog({ warn: () => {} }, Date.now), readAllBelow: 0 })
   let now = Date.UTC(2026, 10, 23, 12)
   const key = 'gravito:quasar:node:api:a-1'
   const write = (hostname: string) => redis.set(key, JSON.stringify(sampleHeartbeat({ timestamp: now, id: 'a-1', service: 'api', hostname })), 'EX', 30)
