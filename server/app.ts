@@ -54,6 +54,6 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(queues, { clock })
   await app.register(commands, { clock, config })
   await app.register(historyRoutes)
-  await app.register(alerts, { clock, file: config.alertsFile })
+  await app.register(alerts, { clock, file: config.alertsFile, drainMs: config.alertsDrainMs })
   await app.register(slow, { clock })
 }

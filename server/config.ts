@@ -49,6 +49,11 @@ export const configSchema = z.object({
   quasarToken: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
   /** path of a JSON or YAML alert rules file (--alerts, ZENITH_ALERTS); absent: the default rules */
   alertsFile: z.string().min(1).optional(),
+  /**
+   * how long a shutdown waits for alert writes in progress: a third of the 10 s a shutdown has,
+   * the collector, requests and Redis connections need the rest
+   */
+  alertsDrainMs: duration.default(3_000),
 })
 
 export type ZenithConfig = z.infer<typeof configSchema>

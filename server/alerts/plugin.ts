@@ -34,6 +34,8 @@ export interface AlertsPluginOptions {
   file?: string | undefined
   /** delivery tuning (timeout, backoff, sleep), for tests */
   delivery?: Omit<DeliverOptions, 'signal'>
+  /** how long a shutdown waits for alert writes in progress */
+  drainMs: number
 }
 
 export default fp<AlertsPluginOptions>(
@@ -56,11 +58,9 @@ export default fp<AlertsPluginOptions>(
       idle: () => runtime.idle(),
     } satisfies AlertsService)
 
-    // before Redis closes (onClose): abort deliveries, then let their outcomes be written
-    app.addHook('preClose', async () => {
-      await dispatcher.close()
-      await runtime.idle()
-    })
+    // before Redis closes (onClose): abort deliveries, let the writes in progress finish, bounded
+    // so that a backlog cannot hold the shutdown past its deadline
+    app.addHook('preClose', async () => runtime.close(options.drainMs))
 
     app.log.info({ rules: config.rules.length, channels: config.channels.length, file: config.file }, 'alert rules loaded')
     await app.register(alertsRoutes, { config })

@@ -31,8 +31,12 @@ export function createAlertRuntime(deps: AlertRuntimeDeps) {
   const channelByName = new Map(config.channels.map((channel) => [channel.name, channel]))
   let chain: Promise<void> = Promise.resolve()
   let restored = false
+  // set by close(): no snapshot is evaluated after the first, no write is started after the second
+  let closing = false
+  let abandoned = false
 
   function onSnapshot(snapshot: Snapshot): void {
+    if (closing) return
     if (!snapshot.redis.up) {
       engine.interrupt()
       return
@@ -53,7 +57,11 @@ export function createAlertRuntime(deps: AlertRuntimeDeps) {
   }
 
   async function applyAll(intents: AlertIntent[]): Promise<void> {
-    for (const intent of intents) {
+    for (const [index, intent] of intents.entries()) {
+      if (abandoned) {
+        log.warn({ unwritten: intents.length - index }, 'console closing: alert transitions left unwritten; the next start evaluates them again')
+        return
+      }
       try {
         await apply(intent)
       } catch (error) {
@@ -137,7 +145,26 @@ export function createAlertRuntime(deps: AlertRuntimeDeps) {
     }
   }
 
-  return { onSnapshot, onDelivery, idle }
+  /**
+   * Shutdown: stop evaluating, abort deliveries, and give the writes in progress `waitMs` to finish.
+   * A mass event (thousands of nodes lost at once) can queue more writes than a shutdown may wait
+   * for; those are dropped, not failed one by one against a closing connection. Nothing is lost for
+   * good: alert state lives in Redis and the next start evaluates the fleet again.
+   */
+  async function close(waitMs: number): Promise<void> {
+    closing = true
+    await dispatcher.close()
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), waitMs)))
+    const outcome = await Promise.race([idle().then(() => 'drained' as const), deadline])
+    clearTimeout(timer)
+    if (outcome === 'drained') return
+    abandoned = true
+    // the write in flight ends on its own; every later one sees `abandoned` and stops
+    await chain
+  }
+
+  return { onSnapshot, onDelivery, idle, close }
 }
 
 export type AlertRuntime = ReturnType<typeof createAlertRuntime>

@@ -7,6 +7,7 @@ import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { startReceiver } from './receiver.js'
+import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { alertsApi, rulesDir, tick, writeBeat } from './fixtures.js'
 
 const redisServer = await startRedis()
@@ -204,4 +205,41 @@ t.test('the service filter narrows the page and the API', async (t) => {
   const page = await app.inject({ url: '/alerts?service=search' })
   t.match(page.body, /idx-1/)
   t.notMatch(page.body, /billing\/web-1/)
+})
+
+t.test('a shutdown during a mass alert event ends at its deadline and writes nothing after', async (t) => {
+  const rulesFile = files.write('mass.json', { rules: [{ name: 'cpu-high', metric: 'cpu', above: 90 }] })
+  const clock = fakeClock()
+  const logLines: string[] = []
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock, alertsFile: rulesFile, logLines, alertsDrainMs: 1 })
+  const NODES = 2_000
+  const pipeline = redis.pipeline()
+  for (let i = 0; i < NODES; i++) {
+    pipeline.set(`gravito:quasar:node:fleet:n-${i}`, JSON.stringify(sampleHeartbeat({ timestamp: clock(), id: `n-${i}`, service: 'fleet', cpu: { system: 99, process: 5, cores: 2 } })), 'EX', 30)
+    pipeline.zadd('gravito:quasar:index:nodes', clock(), `fleet:n-${i}`)
+  }
+  await pipeline.exec()
+  // one tick evaluates 2,000 firing alerts at once; their writes run one by one in the background
+  await app.collector.refresh()
+  await app.close()
+
+  const written = await redis.hlen('gravito:quasar:alerts:{alerts}:firing')
+  const logs = logLines.map((line) => JSON.parse(line))
+  const left = logs.filter((line) => line.msg.startsWith('console closing: alert transitions left unwritten'))
+  t.equal(left.length, 1, 'one line says what was left')
+  t.ok(written < NODES, `the shutdown did not wait for all ${NODES} writes (${written} written)`)
+  t.equal(written + left[0]?.unwritten, NODES, 'every alert is either written or counted as left')
+  t.same(logs.filter((line) => line.level >= 50), [], 'no write failed against the closing connection')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.equal(await redis.hlen('gravito:quasar:alerts:{alerts}:firing'), written, 'nothing was written after close')
+})
+
+t.test('a shutdown with a short backlog writes all of it first', async (t) => {
+  const rulesFile = files.write('few.json', { rules: [{ name: 'cpu-high', metric: 'cpu', above: 90 }] })
+  const clock = fakeClock()
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock, alertsFile: rulesFile })
+  for (let i = 0; i < 20; i++) await writeBeat(redis, clock(), 99, 'fleet', `n-${i}`)
+  await app.collector.refresh()
+  await app.close()
+  t.equal(await redis.hlen('gravito:quasar:alerts:{alerts}:firing'), 20)
 })
