@@ -30,7 +30,7 @@ function userUrl(user: string): string {
 }
 
 t.test('the documented ACL lines are accepted by Redis', async (t) => {
-  t.equal(aclLines.length, 3, 'three roles: agent, console, admin')
+  t.equal(aclLines.length, 4, 'three roles (agent, console, admin) and the queue probes on the application Redis')
   for (const line of aclLines) {
     const [, , ...args] = line.split(' ')
     t.equal(await admin.call('ACL', 'SETUSER', ...args), 'OK', line.slice(0, 40))

@@ -59,3 +59,36 @@ t.test('a retry goes round trip with the documented ACL users', async (t) => {
   await t.rejects(asAgent.set(keys.commandSeen('payments', 'web-1', 'AAAAAAAAAAAAAAAA'), '1'), /NOPERM/, "another service's replay marks")
   await t.rejects(asAgent.xadd(keys.commandStream('billing', 'web-1'), '*', 'command', '{}'), /NOPERM/, 'adding commands, even to its own stream')
 })
+
+t.test("the documented user for the application's Redis counts, retries and deletes its queue, and nothing else", async (t) => {
+  const logLines: string[] = []
+  const app = await startConsole(t, { redisUrl: userUrl('zenith-console'), logLines })
+  const queue = await failingQueue(redisServer.url, 'emails', 2)
+  t.teardown(() => queue.close())
+  const errors: unknown[] = []
+  const agent = startPulse({ service: 'billing', nodeId: 'web-2', url: userUrl('agent-billing'), app: userUrl('billing-queues'), token: TOKEN, intervalMs: 300, onError: (error) => void errors.push(error) })
+  agent.monitorQueue('emails', 'bullmq')
+  t.teardown(() => agent.stop())
+  await waitForFailed(app, { service: 'billing', name: 'emails' }, 2)
+
+  const [retried, deleted] = queue.failedIds as [string, string]
+  for (const [type, jobId] of [['RETRY_JOB', retried], ['DELETE_JOB', deleted]] as const) {
+    const sent = await app.inject({ method: 'POST', url: '/api/pulse/command', headers: JSON_HEADERS, payload: JSON.stringify({ service: 'billing', nodeId: 'web-2', type, queue: 'emails', jobId }) })
+    t.equal(sent.statusCode, 202)
+    t.match(await waitForFinal(app, (sent.json() as { id: string }).id), { status: 'ok' }, type)
+  }
+  t.equal(await queue.queue.getJob(retried).then((job) => job?.getState()), 'waiting', 'the retried job waits again')
+  t.equal(await queue.queue.getJob(deleted), undefined, 'the deleted job is gone')
+
+  const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
+  t.same(errors.map(message).filter((text) => /NOPERM/.test(text)), [], 'the probes hit no permission error')
+
+  const asProbe = new Redis(userUrl('billing-queues'))
+  t.teardown(() => asProbe.quit())
+  await t.rejects(asProbe.llen('bull:acl-emails:wait'), /NOPERM/, "another queue's keys")
+  await t.rejects(asProbe.eval("return redis.call('DEL', KEYS[1])", 1, 'bull:acl-emails:meta'), /NOPERM/, "a script on another queue's keys")
+  await t.rejects(asProbe.get(keys.node('billing', 'web-2')), /NOPERM/, "the monitor's keys")
+  await t.rejects(asProbe.flushall(), /NOPERM/)
+  await t.rejects(asProbe.keys('*'), /NOPERM/)
+  await t.rejects(asProbe.call('CLIENT', 'KILL', 'TYPE', 'normal'), /NOPERM/)
+})
