@@ -34,6 +34,7 @@ export function createAlertRuntime(deps: AlertRuntimeDeps) {
   // set by close(): no snapshot is evaluated after the first, no write is started after the second
   let closing = false
   let abandoned = false
+  let unwritten = 0
 
   function onSnapshot(snapshot: Snapshot): void {
     if (closing) return
@@ -59,7 +60,7 @@ export function createAlertRuntime(deps: AlertRuntimeDeps) {
   async function applyAll(intents: AlertIntent[]): Promise<void> {
     for (const [index, intent] of intents.entries()) {
       if (abandoned) {
-        log.warn({ unwritten: intents.length - index }, 'console closing: alert transitions left unwritten; the next start evaluates them again')
+        unwritten += intents.length - index
         return
       }
       try {
@@ -162,6 +163,7 @@ export function createAlertRuntime(deps: AlertRuntimeDeps) {
     abandoned = true
     // the write in flight ends on its own; every later one sees `abandoned` and stops
     await chain
+    log.warn({ unwritten }, 'console closing: alert transitions left unwritten; the next start evaluates them again')
   }
 
   return { onSnapshot, onDelivery, idle, close }
