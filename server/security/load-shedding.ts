@@ -6,8 +6,13 @@
  *
  * Only the loop's delay counts, not its utilisation: a loop kept busy by many viewers but still
  * answering promptly is doing its job, and refusing them would turn load into an outage.
+ *
+ * A sample that measured nothing is not an overload: under-pressure reports an infinite delay when
+ * its monitor recorded no value in the interval, which happens whenever the loop is busy through
+ * the first interval after start (the monitor's first tick only sets its baseline). Shedding then
+ * refused every request for a second, whatever the threshold.
  */
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
 
@@ -20,6 +25,7 @@ export interface LoadSheddingOptions {
 
 const NEVER_SHED = new Set(['/livez', '/readyz'])
 const RETRY_AFTER_SECONDS = 5
+const OVERLOADED = 'The console is overloaded; try again shortly.'
 
 async function loadShedding(app: FastifyInstance, options: LoadSheddingOptions) {
   // probes get a handler of their own that lets them through; declared before any route exists
@@ -29,8 +35,7 @@ async function loadShedding(app: FastifyInstance, options: LoadSheddingOptions) 
   await app.register(underPressure, {
     maxEventLoopDelay: options.maxEventLoopDelayMs,
     sampleInterval: options.sampleIntervalMs,
-    retryAfter: RETRY_AFTER_SECONDS,
-    message: 'The console is overloaded; try again shortly.',
+    pressureHandler: shedMeasuredOverload,
   })
   app.addHook('onResponse', async (request, reply) => {
     if (reply.statusCode === 503 && reply.getHeader('retry-after') !== undefined) {
@@ -40,5 +45,12 @@ async function loadShedding(app: FastifyInstance, options: LoadSheddingOptions) 
 }
 
 function letThrough(): void {}
+
+/** under-pressure's handler when over a limit: refuse, unless the delay was not measured at all. */
+async function shedMeasuredOverload(_request: FastifyRequest, reply: FastifyReply, _type: string, value: number | undefined): Promise<void> {
+  if (value === undefined || !Number.isFinite(value)) return
+  reply.code(503).header('Retry-After', RETRY_AFTER_SECONDS)
+  throw Object.assign(new Error(OVERLOADED), { statusCode: 503, code: 'FST_UNDER_PRESSURE' })
+}
 
 export default fp(loadShedding, { name: 'zenith-load-shedding' })

@@ -4,6 +4,8 @@
  * the liveness and readiness probes still answer.
  */
 import t from 'tap'
+import Fastify from 'fastify'
+import loadShedding from '../../server/security/load-shedding.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
@@ -54,4 +56,19 @@ t.test('a saturated event loop sheds pages with 503, not the probes', async (t) 
   t.equal((await app.inject({ url: '/readyz' })).statusCode, 200, 'readyz reports Redis, not load')
 
   await eventually(async () => (await app.inject({ url: '/pulse' })).statusCode === 200, 'pages served again once the loop is free')
+})
+
+t.test('a loop busy through the first sample after start is not refused: nothing was measured', async (t) => {
+  // the delay monitor's first tick only sets its baseline, so a loop blocked from the start has no
+  // figure at the first sample; under-pressure calls that an infinite delay
+  const app = Fastify()
+  await app.register(loadShedding, { maxEventLoopDelayMs: 30_000, sampleIntervalMs: 1_000 })
+  app.get('/page', async () => 'served')
+  await app.ready()
+  t.teardown(() => app.close())
+  spin(1_200)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(app.memoryUsage().eventLoopDelay, Infinity, 'the sample after the block measured nothing')
+  const response = await app.inject({ url: '/page' })
+  t.equal(response.statusCode, 200, 'the request is served, not shed, far under the 30 s limit')
 })
