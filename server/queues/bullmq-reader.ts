@@ -27,6 +27,8 @@ export interface BullmqReading {
   failed: number
   completed: number
   paused: number
+  /** completed + failed from BullMQ's metrics counters, when workers keep them */
+  processed?: number
   oldestWaitingMs?: number
   failedJobs: FailedJob[]
 }
@@ -36,8 +38,10 @@ const FIELD_READ_CAP = 64 * 1024
 const COUNTS = ['wait', 'active', 'paused', 'delayed', 'prioritized', 'failed', 'completed'] as const
 const COUNT_COMMANDS = { wait: 'llen', active: 'llen', paused: 'llen', delayed: 'zcard', prioritized: 'zcard', failed: 'zcard', completed: 'zcard' } as const
 const LARGE_FIELDS = ['data', 'stacktrace', 'failedReason'] as const
-/** commands per queue in the first round trip: meta check, counts, oldest waiting id, failed page */
-const PER_QUEUE = 3 + COUNTS.length
+/** hashes kept by workers started with the `metrics` option; field `count` only grows */
+const METRICS = ['metrics:completed', 'metrics:failed'] as const
+/** commands per queue in the first round trip: meta check, counts, oldest waiting id, failed page, metrics */
+const PER_QUEUE = 3 + COUNTS.length + METRICS.length
 
 type Reply = [Error | null, unknown]
 
@@ -55,6 +59,7 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
       for (const part of COUNTS) first[COUNT_COMMANDS[part]](key(part))
       first.lindex(key('wait'), -1)
       first.zrevrange(key('failed'), 0, FAILED_JOB_LIMITS.page - 1, 'WITHSCORES')
+      for (const part of METRICS) first.hget(key(part), 'count')
     }
     const replies = (await first.exec()) ?? []
 
@@ -62,6 +67,7 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
     const pending: Pending[] = []
     refs.forEach((ref, q) => {
       const own = replies.slice(q * PER_QUEUE, (q + 1) * PER_QUEUE) as Reply[]
+      const totals = own.splice(PER_QUEUE - METRICS.length)
       const broken = own.find(([error]) => error)?.[0]
       const label = bullmqKeys.part(ref.prefix, ref.queue, 'meta')
       if (broken) {
@@ -90,6 +96,7 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
           failed: counts.failed,
           completed: counts.completed,
           paused: paused ? ready : 0,
+          ...processedOf(totals),
           failedJobs: [],
         },
         oldestId: typeof oldest === 'string' && !marker ? oldest : null,
@@ -207,4 +214,22 @@ function stackOf(raw: string): string[] {
     // not JSON: shown as it is below
   }
   return [truncate(raw, FAILED_JOB_LIMITS.stack)]
+}
+
+/**
+ * Completed plus failed from the metrics counters, as the SDK's bullmq driver reports it: absent
+ * when neither exists, and left out when one cannot be read, so the queue's counts still show.
+ */
+function processedOf(totals: Reply[]): { processed?: number } {
+  let sum = 0
+  let seen = false
+  for (const [error, value] of totals) {
+    if (error) return {}
+    if (value === null || value === undefined) continue
+    const count = Number(value)
+    if (!Number.isSafeInteger(count) || count < 0) return {}
+    sum += count
+    seen = true
+  }
+  return seen ? { processed: sum } : {}
 }

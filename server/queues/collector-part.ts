@@ -116,6 +116,7 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
       failed: m.failed ?? null,
       ...(m.completed === undefined ? {} : { completed: m.completed }),
       ...(m.paused === undefined ? {} : { paused: m.paused }),
+      ...(m.processed === undefined ? {} : { processed: m.processed }),
       ...(queue.oldestWaitingMs === undefined ? {} : { oldestWaitingMs: queue.oldestWaitingMs }),
       ...(rate === undefined ? {} : { throughput: rate }),
       ...(queue.failedJobs === undefined ? {} : { failedJobs: queue.failedJobs }),

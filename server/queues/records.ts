@@ -24,6 +24,8 @@ export interface QueueRecord {
   readonly failed: number | null
   readonly completed?: number
   readonly paused?: number
+  /** jobs finished since the queue's counters began (BullMQ metrics); only grows */
+  readonly processed?: number
   /** age of the oldest waiting job when the counts were read (ms) */
   readonly oldestWaitingMs?: number
   /** jobs finished (completed + failed) per second between the last two readings */

@@ -160,6 +160,7 @@ function toApiQueue(r: QueueRecord) {
     failed: r.failed,
     ...(r.completed === undefined ? {} : { completed: r.completed }),
     ...(r.paused === undefined ? {} : { paused: r.paused }),
+    ...(r.processed === undefined ? {} : { processed: r.processed }),
     ...(r.oldestWaitingMs === undefined ? {} : { oldestWaitingMs: r.oldestWaitingMs }),
     ...(r.throughput === undefined ? {} : { throughput: r.throughput }),
     source: r.source,

@@ -6,14 +6,20 @@
  * (queue emptied, BullMQ trimming its completed set at a cap): that interval yields no figure. A
  * failed count that went down means jobs were retried or deleted, not that fewer failed, so it
  * counts as no failures.
+ *
+ * A `processed` counter (completed + failed, only growing: BullMQ's metrics) wins over both when
+ * present: it keeps counting when finished jobs are removed (`removeOnComplete`), where the
+ * completed count stays at zero. A series that switches between the two starts over.
  */
 export interface Counters {
   completed?: number | undefined
   failed?: number | null | undefined
+  processed?: number | undefined
 }
 
 interface Reading {
   t: number
+  byProcessed: boolean
   completed: number
   failed: number
   rate: number | undefined
@@ -25,17 +31,19 @@ export function createThroughput(maxQueues = 20_000) {
   return {
     /** the rate at reading time `t`, or undefined: no earlier reading, no completed count, or a reset */
     observe(id: string, t: number, counters: Counters): number | undefined {
-      const completed = counters.completed
+      const byProcessed = counters.processed !== undefined
+      // with a processed counter it stands in for `completed`, and there is no separate failed count
+      const completed = counters.processed ?? counters.completed
       if (completed === undefined) {
         readings.delete(id)
         return undefined
       }
-      const failed = counters.failed ?? 0
+      const failed = byProcessed ? 0 : (counters.failed ?? 0)
       const previous = readings.get(id)
       if (previous && previous.t === t) return previous.rate
       let rate: number | undefined
       // an earlier time than the last reading (agent clock moved back) starts over from here
-      if (previous && t > previous.t && completed >= previous.completed) {
+      if (previous && previous.byProcessed === byProcessed && t > previous.t && completed >= previous.completed) {
         const finished = completed - previous.completed + Math.max(0, failed - previous.failed)
         rate = Math.round((finished / ((t - previous.t) / 1000)) * 1000) / 1000
       }
@@ -44,7 +52,7 @@ export function createThroughput(maxQueues = 20_000) {
         const oldest = readings.keys().next().value
         if (oldest !== undefined) readings.delete(oldest)
       }
-      readings.set(id, { t, completed, failed, rate })
+      readings.set(id, { t, byProcessed, completed, failed, rate })
       return rate
     },
     /** forgets queues that are gone, so the memory follows the queues that exist */

@@ -126,6 +126,21 @@ t.test('throughput from successive snapshots; the history recorder and the alert
   t.same(points.at(-1), { t: clock(), waiting: 1500, failed: 3, throughput: 2 }, 'recorded into the queue history')
 })
 
+t.test("an agent's processed counter gives the rate when finished jobs are removed", async (t) => {
+  const clock = fakeClock()
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock })
+  t.teardown(() => app.close())
+  const snapshot = (processed: number) =>
+    writeSnapshot(redis, 'billing', { timestamp: clock(), nodeId: 'w-1', queues: [{ name: 'reports', driver: 'bullmq', metrics: { waiting: 0, failed: 0, completed: 0, processed } }] })
+  const reports = async () => (await app.inject('/api/pulse/queues')).json().queues.find((q: { name: string }) => q.name === 'reports')
+  await snapshot(1_000)
+  await app.collector.refresh()
+  clock.advance(10_000)
+  await snapshot(1_030)
+  await app.collector.refresh()
+  t.match(await reports(), { completed: 0, processed: 1_030, throughput: 3 }, '30 finished in 10 s, none kept')
+})
+
 t.test('an entry with an error: its counts were not measured, so none are shown, recorded or alerted on', async (t) => {
   const clock = fakeClock()
   const app = await buildTestApp({ redisUrl: redisServer.url, clock })

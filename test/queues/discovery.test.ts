@@ -100,6 +100,37 @@ t.test('BullMQ queues with real failed jobs, discovered read-only', async (t) =>
   t.match((await app.inject('/api/pulse/queues')).json().queues[0], { waiting: 2, paused: 0 })
 })
 
+t.test("a discovered queue whose finished jobs are removed shows throughput from BullMQ's metrics", async (t) => {
+  await redis.flushall()
+  const clock = fakeClock(Date.now())
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock })
+  t.teardown(() => app.close())
+  const reports = new Queue('reports', { connection })
+  t.teardown(() => reports.close())
+  const worker = new Worker('reports', async (job) => {
+    if ((job.data as { fail: boolean }).fail) throw new Error('no data')
+  }, { connection, metrics: { maxDataPoints: 60 } })
+  worker.on('error', () => {})
+  t.teardown(() => worker.close())
+  const finished = async () => (await reports.getMetrics('completed')).meta.count + (await reports.getMetrics('failed')).meta.count
+  const run = async (count: number) => {
+    const before = await finished()
+    await reports.addBulk(Array.from({ length: count }, (_, n) => ({ name: 'build', data: { fail: n === 0 }, opts: { removeOnComplete: true, removeOnFail: true } })))
+    await eventually(async () => (await finished()) === before + count, `${count} more jobs finished`)
+  }
+  await run(4)
+  await app.collector.refresh()
+  const first = (await app.inject('/api/pulse/queues')).json().queues[0]
+  t.match(first, { service: 'bull', name: 'reports', completed: 0, failed: 0, processed: 4 }, 'nothing kept, four counted')
+  t.notOk('throughput' in first, 'one reading: no rate yet')
+
+  await run(20)
+  clock.advance(10_000)
+  await app.collector.refresh()
+  const second = (await app.inject('/api/pulse/queues')).json().queues[0]
+  t.match(second, { completed: 0, failed: 0, processed: 24, throughput: 2 }, '20 jobs in 10 s, though none is kept')
+})
+
 t.test('Laravel-shaped keys discovered; look-alikes left out', async (t) => {
   await redis.flushall()
   const clock = fakeClock(Date.now())

@@ -62,6 +62,17 @@ t.test('throughput', async (t) => {
   t.equal(tp.observe('q', 8_000, { completed: 6 }), undefined, 'retain drops what is gone')
 })
 
+t.test('throughput from a processed counter, where finished jobs are removed', async (t) => {
+  const tp = createThroughput()
+  t.equal(tp.observe('q', 0, { completed: 0, failed: 0, processed: 100 }), undefined, 'first reading')
+  t.equal(tp.observe('q', 10_000, { completed: 0, failed: 0, processed: 150 }), 5, 'completed stays 0, the counter moved: 50 / 10 s')
+  t.equal(tp.observe('q', 20_000, { completed: 40, failed: 9, processed: 160 }), 1, 'the counter wins over the kept sets')
+  t.equal(tp.observe('q', 30_000, { completed: 40, processed: 10 }), undefined, 'the counter went down (reset): no rate')
+  t.equal(tp.observe('q', 40_000, { completed: 60 }), undefined, 'switching to the kept sets starts the series over')
+  t.equal(tp.observe('q', 50_000, { completed: 70 }), 1)
+  t.equal(tp.observe('q', 60_000, { completed: 70, processed: 500 }), undefined, 'and switching back too')
+})
+
 t.test('sorting keeps unknown values last both ways', async (t) => {
   const record = (name: string, failed: number | null): QueueRecord => ({ service: 's', name, driver: 'bullmq', source: 'agent', readOnly: true, waiting: 0, active: null, delayed: null, failed, timestamp: 0 })
   const list = [record('a', null), record('b', 3), record('c', 1), record('d', 3)]

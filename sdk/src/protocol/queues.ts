@@ -26,6 +26,11 @@ export const queueMetricsSchema = z.object({
   failed: count.optional(),
   completed: count.optional(),
   paused: count.optional(),
+  /**
+   * jobs finished (completed or failed) since some start, a counter that only grows: throughput
+   * still shows when finished jobs are removed (BullMQ's `removeOnComplete`)
+   */
+  processed: count.optional(),
 })
 
 /** Limits on a failed job as reported by an agent; the SDK truncates to fit them. */

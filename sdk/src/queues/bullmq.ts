@@ -49,6 +49,8 @@ export function createBullmqProbe(name: string, options: BullmqProbeOptions): Qu
       waitTail: first.add(keys.wait, (p) => p.lindex(keys.wait, -1)),
       pausedTail: first.add(keys.paused, (p) => p.lindex(keys.paused, -1)),
       prioritizedHead: first.add(keys.prioritized, (p) => p.zrange(keys.prioritized, 0, 0)),
+      completedTotal: first.add(keys.metricsCompleted, (p) => p.hget(keys.metricsCompleted, 'count')),
+      failedTotal: first.add(keys.metricsFailed, (p) => p.hget(keys.metricsFailed, 'count')),
       failedIds: failedPageSize > 0 ? first.add(keys.failed, (p) => p.zrevrange(keys.failed, 0, failedPageSize - 1)) : -1,
     }
     const replies = await first.run()
@@ -56,6 +58,7 @@ export function createBullmqProbe(name: string, options: BullmqProbeOptions): Qu
     const wait = countOf(replies[at.wait]) + countOf(replies[at.prioritized])
     const pausedList = countOf(replies[at.pausedList])
     const isPaused = valueOf(replies[at.pausedFlag]) !== null
+    const processed = processedCount(replies[at.completedTotal], replies[at.failedTotal])
     const metrics = {
       waiting: isPaused ? 0 : wait,
       active: countOf(replies[at.active]),
@@ -63,6 +66,7 @@ export function createBullmqProbe(name: string, options: BullmqProbeOptions): Qu
       failed: countOf(replies[at.failed]),
       completed: countOf(replies[at.completed]),
       paused: isPaused ? wait + pausedList : pausedList,
+      ...(processed !== undefined && { processed }),
     }
 
     const nextInLine = [
@@ -120,6 +124,20 @@ function checkedJobId(jobId: unknown): string {
   const parsed = jobIdSchema.safeParse(jobId)
   if (!parsed.success) throw new Error('job id must be a string of 1 to 256 characters')
   return parsed.data
+}
+
+/**
+ * Completed plus failed from BullMQ's metrics counters, present only when workers run with the
+ * `metrics` option; one of them alone still counts. A counter that is unreadable (wrong type, not
+ * a number) leaves the figure out rather than failing the probe: the counts stand without it.
+ */
+function processedCount(completed: Reply | undefined, failed: Reply | undefined): number | undefined {
+  const totals = [completed, failed].map((reply) => {
+    if (!reply?.ok) return null
+    return reply.value === null ? undefined : (toCount(reply.value) ?? null)
+  })
+  if (totals.includes(null) || totals.every((total) => total === undefined)) return undefined
+  return totals.reduce<number>((sum, total) => sum + (total ?? 0), 0)
 }
 
 /** BullMQ 4 left `0:…` markers in `wait`; they are not jobs. */

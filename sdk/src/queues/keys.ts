@@ -27,6 +27,9 @@ export function bullmqKeys(prefix: string, queue: string) {
     events: `${base}events`,
     /** workers block on this sorted set (BZPOPMIN) instead of on `wait` since BullMQ 5 */
     marker: `${base}marker`,
+    /** hashes kept by workers started with the `metrics` option; field `count` only grows */
+    metricsCompleted: `${base}metrics:completed`,
+    metricsFailed: `${base}metrics:failed`,
     job: (jobId: string) => `${base}${jobId}`,
   }
 }

@@ -257,6 +257,36 @@ t.test('a failed job whose hash is gone (or is not a hash) is skipped; broken st
   await t.rejects(probeOf('damaged').retryJob!(newest!.id!), { message: `job ${newest!.id} no longer exists` })
 })
 
+t.test('with workers collecting metrics, processed counts every finished job, even those removed', async (t) => {
+  const queue = queueNamed(t, 'metered')
+  const unmetered = await probeOf('metered').probe()
+  t.notOk('processed' in unmetered.metrics, 'no metrics kept yet: no processed count')
+  const removed = { removeOnComplete: true, removeOnFail: true }
+  for (let n = 0; n < 7; n++) await queue.add('job', { fail: n >= 5 }, removed)
+  const worker = new Worker(
+    'metered',
+    async (job) => {
+      if ((job.data as { fail: boolean }).fail) throw new Error('boom')
+    },
+    { connection, metrics: { maxDataPoints: 60 } },
+  )
+  worker.on('error', () => {})
+  t.teardown(() => worker.close())
+  const finished = async () => (await queue.getMetrics('completed')).meta.count + (await queue.getMetrics('failed')).meta.count
+  await eventually(async () => (await finished()) === 7, 'seven jobs finished')
+  await worker.close()
+
+  const entry = await probeOf('metered').probe()
+  t.ok(snapshotQueueSchema.safeParse(entry).success, 'the entry matches the protocol')
+  t.match(entry.metrics, { completed: 0, failed: 0, processed: 7 }, 'the finished jobs are gone, the counter is not')
+  t.equal(entry.metrics.processed, await finished(), "BullMQ's own metrics agree")
+
+  await redis.set('bull:metered:metrics:failed', 'not a hash')
+  const unreadable = await probeOf('metered').probe()
+  t.notOk('processed' in unreadable.metrics, 'an unreadable counter leaves the figure out')
+  t.equal(unreadable.error, undefined, 'and the counts stand')
+})
+
 t.test('a key of the wrong type makes the probe fail with the key named', async (t) => {
   await redis.set('bull:wrongtype:wait', 'oops')
   await t.rejects(probeOf('wrongtype').probe(), /WRONGTYPE.*bull:wrongtype:wait/)
