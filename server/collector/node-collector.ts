@@ -16,6 +16,7 @@ import type { ConsoleKeys } from '../redis/keys.js'
 import { createKeyFinder, type KeyFinder } from '../redis/key-finder.js'
 import { createNodeReader, type RawValue } from '../redis/node-reader.js'
 import { DEAD_AFTER_MS } from '../nodes/health.js'
+import { sliceTimer } from '../runtime/slices.js'
 import type { BadDataLog } from './bad-data-log.js'
 import { byServiceThenNode, type CollectorPart, type NodeRecord } from './snapshot.js'
 
@@ -97,7 +98,9 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
     if (full) ticksSinceFullRead = 0
     const values = await deps.readValues(full ? allKeys : [...unindexedKeys, ...beaten])
 
+    const slice = sliceTimer()
     for (const value of values) {
+      if (slice.due()) await slice.pause()
       const record = toRecord(value)
       if (record) {
         if (!known.has(value.key)) membershipChanged = true

@@ -7,6 +7,10 @@ import type { ChainableCommander, Redis, Result } from 'ioredis'
 import type { ConsoleKeys } from '../redis/keys.js'
 import { bucketOf, RAW, ROLLUPS, TEN_MINUTES, type Resolution, type SeriesKind } from './metrics.js'
 import { WRITE_SCRIPT } from './rollup-script.js'
+import { sliceTimer } from '../runtime/slices.js'
+
+/** commands per pipeline: a pipeline is built and written in one synchronous stretch */
+const PIPELINE_COMMANDS = 2_000
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -101,11 +105,30 @@ export function createHistoryStore(redis: Redis, keys: ConsoleKeys): HistoryStor
   return {
     async sync(writes, fills, now, count) {
       if (writes.length === 0 && fills.length === 0) return { fills: [], written: 0 }
-      const pipeline = redis.pipeline()
+      // fills first, then writes, in pipelines of at most PIPELINE_COMMANDS: each is built and
+      // sent in one synchronous stretch, and the loop is handed back between them
+      let pipeline = redis.pipeline()
       const layout = fills.map((ref) => queueFill(pipeline, ref, now, count))
-      for (const sample of writes) queueWrite(pipeline, sample)
-      const replies = await pipeline.exec()
-      if (!replies) throw new Error('history pipeline aborted')
+      const sent: Promise<[Error | null, unknown][] | null>[] = []
+      const send = () => {
+        const replies = pipeline.exec()
+        // awaited below with the others; until then a failure must not count as unhandled
+        replies.catch(() => {})
+        sent.push(replies)
+      }
+      const slice = sliceTimer()
+      for (const sample of writes) {
+        if (pipeline.length >= PIPELINE_COMMANDS) {
+          send()
+          if (slice.due()) await slice.pause()
+          pipeline = redis.pipeline()
+        }
+        queueWrite(pipeline, sample)
+      }
+      send()
+      const results = await Promise.all(sent)
+      if (results.some((each) => !each)) throw new Error('history pipeline aborted')
+      const replies = results.flatMap((each) => each!)
       let at = 0
       const next = () => {
         const [error, value] = replies[at++] ?? [new Error('missing reply'), null]

@@ -262,3 +262,38 @@ t.test('after a restart, recent samples of many series are read back a batch per
   await second.collector.refresh()
   t.equal(restored(), 600, 'the next tick reads the rest')
 })
+
+t.test('a fleet larger than one pipeline: every sample is written once, and read-backs still line up', async (t) => {
+  const clock = fakeClock()
+  // more writes than three of the store's pipelines hold, plus a batch of read-backs in the first
+  const nodes = Array.from({ length: 4_500 }, (_, i) => `n-${String(i).padStart(4, '0')}`)
+  const cpuOf = (id: string) => Number(id.slice(2)) % 100
+  const beatAll = async () => {
+    const pipeline = redis.pipeline()
+    for (const id of nodes) {
+      pipeline.set(`gravito:quasar:node:fleet:${id}`, JSON.stringify({ timestamp: clock(), cpu: { system: cpuOf(id), process: 1, cores: 1 } }), 'EX', 30)
+      pipeline.zadd('gravito:quasar:index:nodes', clock(), `fleet:${id}`)
+    }
+    await pipeline.exec()
+  }
+  const first = await buildTestApp({ redisUrl: redisServer.url, clock })
+  await beatAll()
+  await first.collector.refresh()
+  const firstBucket = clock()
+  clock.advance(10 * SECOND)
+  await beatAll()
+  await first.collector.refresh()
+  await first.close()
+  const stored = await redis.keys('gravito:quasar:hist:{node:fleet:*}:raw:*')
+  t.equal(new Set(stored.map((key) => /{node:fleet:([^}]+)}/.exec(key)?.[1])).size, nodes.length, 'every node has raw samples')
+
+  const second = await buildTestApp({ redisUrl: redisServer.url, clock })
+  t.teardown(() => second.close())
+  clock.advance(10 * SECOND)
+  await beatAll()
+  await second.collector.refresh()
+  const restored = nodes.filter((id) => second.history.recent('fleet', id).length === 3)
+  t.equal(restored.length, 500, 'one batch read back on the first tick')
+  const wrong = restored.filter((id) => second.history.recent('fleet', id)[0]!.t !== firstBucket || second.history.recent('fleet', id)[0]!.values[0] !== cpuOf(id))
+  t.same(wrong, [], "each node got its own samples back, not a neighbour's")
+})
