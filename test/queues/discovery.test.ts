@@ -201,13 +201,19 @@ t.test('the walk is bounded per tick and continues where it stopped', async (t) 
   await writeSnapshot(redis, 'billing', { timestamp: Date.now(), queues: [] })
   const logged: string[] = []
   const scanner = createQueueScanner(redis, createConsoleKeys(keys.prefix), { report: (key) => logged.push(key) }, { stepsPerTick: 1, everyMs: 10_000 })
-  let ticks = 0
-  while (scanner.refs().length === 0 || scanner.services().size === 0) {
-    await scanner.step(ticks * 2_000)
-    ticks++
-    if (ticks > 200) break
+  // SCANs the server ran, whoever sent them: only the scanner sends any here
+  const scans = async () => Number(/cmdstat_scan:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0)
+  // every tick at the same time: once the pass is over, the next one is not due and a tick scans nothing
+  const perTick: number[] = []
+  for (let tick = 0; tick < 200; tick++) {
+    const before = await scans()
+    await scanner.step(0)
+    const ran = (await scans()) - before
+    if (ran === 0) break
+    perTick.push(ran)
   }
-  t.ok(ticks > 5, `found after ${ticks} ticks of one step, not in one`)
+  t.ok(perTick.every((ran) => ran <= 2), 'at most one SCAN step per pattern in a tick')
+  t.ok(perTick.length > 5, `the pass over 30,000 keys took ${perTick.length} ticks, each going on from the last cursor`)
   t.same(scanner.refs(), [{ driver: 'laravel', prefix: '', queue: 'emails' }])
   t.same([...scanner.services()], ['billing'], 'protocol snapshot keys are services, not Laravel queues')
   t.same(logged, [])
