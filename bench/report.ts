@@ -2,6 +2,7 @@
 import type { CollectorResult } from './collector.js'
 import type { LoadResult } from './fragments.js'
 import type { QueuesBenchResult } from './queues.js'
+import type { ResponsivenessRow } from './responsiveness.js'
 
 function table(header: string[], rows: (string | number)[][]): string {
   return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')
@@ -18,6 +19,22 @@ export const renderReport = {
         ['nodes', 'raw MGET median (ms)', 'collector median (ms)', 'collector p95 (ms)', 'collector / raw'],
         rows.map((r) => [r.nodes, r.rawMedianMs, r.collectorMedianMs, r.collectorP95Ms, `${r.ratio}×`]),
       ),
+    ].join('\n')
+  },
+  responsiveness(rows: ResponsivenessRow[]): string {
+    const block = (console: string, phase: string) => rows.find((r) => r.console === console && r.phase === phase)?.longestBlockMs ?? Number.NaN
+    const ratio = (phase: string) => round2(block('never yields', phase) / block('sliced (20 ms)', phase))
+    return [
+      '## Requests during a tick over 20,000 nodes',
+      '',
+      "What a request waits for while the console reads a large fleet: the longest event-loop block during one collector tick (heartbeat parsing, history writes, alert evaluation, the queues part) and the slowest `/livez` answered over HTTP meanwhile. Two consoles on the same Redis in the same run: ours, whose fleet-wide loops hand the event loop back every 20 ms (`loopSliceMs`), and the same console with the slice set to an hour, so that those loops never yield. The first tick reads every node and creates every history series; in later ticks a fifth of the fleet has beaten. One tick for the first, the median of the later ones.",
+      '',
+      table(
+        ['console', 'phase', 'tick (ms)', 'longest block (ms)', 'slowest /livez (ms)'],
+        rows.map((r) => [r.console, r.phase, r.tickMs, r.longestBlockMs, r.slowestLivezMs]),
+      ),
+      '',
+      `Longest block, never yielding / sliced: **${ratio('first tick')}×** on the first tick, **${ratio('later ticks')}×** on later ticks.`,
     ].join('\n')
   },
   fragments(rows: LoadResult[]): string {
@@ -54,4 +71,8 @@ export const renderReport = {
       `What the console pays instead, whatever the number of viewers: one collector tick that re-reads all ${result.queues} queues (its share of the bounded SCAN walk, then pipelined counts, oldest waiting job and failed-job page) takes ${result.collectorReadMedianMs} ms median (p95 ${result.collectorReadP95Ms} ms), once every 10 s. Filling the queues with pipelined \`addBulk\` took ${result.fillSeconds} s.`,
     ].join('\n')
   },
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100
 }

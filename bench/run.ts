@@ -1,20 +1,21 @@
 /**
  * `npm run bench`: every measurement side by side with its baseline, in one run, written to
  * BENCHMARKS.md. Machines are noisy: read the ratios, not the absolute times.
- * Options: --quick (fewer runs, shorter loads), --only collector,fragments,queues
+ * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,queues
  */
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { startRedis } from '../test/helpers/redis-server.js'
 import { benchCollector } from './collector.js'
 import { benchFragments } from './fragments.js'
+import { benchResponsiveness } from './responsiveness.js'
 import { benchQueues } from './queues.js'
 import { renderReport } from './report.js'
 import { updateBenchmarks, type MeasuredSection } from './document.js'
 import { Redis } from 'ioredis'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
-const only = new Set((values.only ?? 'collector,fragments,queues').split(','))
+const only = new Set((values.only ?? 'collector,responsiveness,fragments,queues').split(','))
 const quick = values.quick
 
 const redis = await startRedis()
@@ -23,6 +24,11 @@ try {
   if (only.has('collector')) {
     const rows = await benchCollector(redis.url, [1_000, 10_000], quick ? 5 : 15)
     sections.push({ id: 'collector', markdown: renderReport.collector(rows) })
+    console.table(rows)
+  }
+  if (only.has('responsiveness')) {
+    const rows = await benchResponsiveness(redis.url, 20_000, quick ? 2 : 5)
+    sections.push({ id: 'responsiveness', markdown: renderReport.responsiveness(rows) })
     console.table(rows)
   }
   if (only.has('fragments')) {

@@ -42,8 +42,8 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
 
   // data access and collection
   await app.register(redis, { url: config.redisUrl, prefix: config.prefix })
-  await app.register(collector, { clock, tickMs: config.tickMs, graceMs: config.graceMs, autoStart: options.autoStart })
-  await app.register(history, { clock })
+  await app.register(collector, { clock, tickMs: config.tickMs, graceMs: config.graceMs, autoStart: options.autoStart, sliceMs: config.loopSliceMs })
+  await app.register(history, { clock, sliceMs: config.loopSliceMs })
   if (config.selfMonitor) {
     await app.register(selfMonitor, { redisUrl: config.redisUrl, prefix: config.prefix, appVersion: APP_VERSION })
   }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { DEFAULT_PREFIX } from '@gravito/quasar/protocol'
+import { DEFAULT_SLICE_MS } from './runtime/slices.js'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const duration = z.coerce.number().int().positive()
@@ -54,6 +55,11 @@ export const configSchema = z.object({
    * the collector, requests and Redis connections need the rest
    */
   alertsDrainMs: duration.default(3_000),
+  /**
+   * how long a loop over the whole fleet (parsing heartbeats, queueing history writes) runs before
+   * it hands the event loop back to waiting requests
+   */
+  loopSliceMs: duration.default(DEFAULT_SLICE_MS),
 })
 
 export type ZenithConfig = z.infer<typeof configSchema>

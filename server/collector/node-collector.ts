@@ -29,6 +29,8 @@ export interface NodeCollectorDeps {
   graceMs: number
   /** READ_ALL_BELOW, for tests of the index-driven reads with a few nodes */
   readAllBelow?: number
+  /** the parse loop hands the event loop back after this long (see runtime/slices.ts) */
+  sliceMs?: number
 }
 
 const PRUNE_INDEX_EVERY_TICKS = 30
@@ -98,7 +100,7 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
     if (full) ticksSinceFullRead = 0
     const values = await deps.readValues(full ? allKeys : [...unindexedKeys, ...beaten])
 
-    const slice = sliceTimer()
+    const slice = sliceTimer(deps.sliceMs)
     for (const value of values) {
       if (slice.due()) await slice.pause()
       const record = toRecord(value)
@@ -189,7 +191,11 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
 }
 
 /** The node collector over one Redis, as the console runs it (the benchmark and tests too). */
-export function createRedisNodeCollector(redis: Redis, keys: ConsoleKeys, options: { graceMs: number; badData: BadDataLog; readAllBelow?: number }): CollectorPart<'nodes'> {
+export function createRedisNodeCollector(
+  redis: Redis,
+  keys: ConsoleKeys,
+  options: { graceMs: number; badData: BadDataLog; readAllBelow?: number; sliceMs?: number },
+): CollectorPart<'nodes'> {
   return createNodeCollector({
     keys,
     // index entries stay useful as long as a node is listed: dead, then its grace period
@@ -199,5 +205,6 @@ export function createRedisNodeCollector(redis: Redis, keys: ConsoleKeys, option
     maxValueBytes: MAX_VALUE_BYTES,
     graceMs: options.graceMs,
     ...(options.readAllBelow === undefined ? {} : { readAllBelow: options.readAllBelow }),
+    ...(options.sliceMs === undefined ? {} : { sliceMs: options.sliceMs }),
   })
 }

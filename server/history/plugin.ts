@@ -35,11 +35,13 @@ declare module 'fastify' {
 
 export interface HistoryPluginOptions {
   clock: Clock
+  /** the write loop hands the event loop back after this long (see runtime/slices.ts) */
+  sliceMs: number
 }
 
 export default fp<HistoryPluginOptions>(
   async (app, options) => {
-    const store = createHistoryStore(app.redis, app.keys)
+    const store = createHistoryStore(app.redis, app.keys, { sliceMs: options.sliceMs })
     const recorder = createHistoryRecorder({ store, adapters: [nodeRows, queueRows], log: app.log.child({ area: 'history' }) })
     app.collector.onSnapshot((snapshot) => recorder.record(snapshot))
     // a ring is replaced, never changed in place, when a sample arrives: the same ring object

@@ -53,7 +53,7 @@ export interface HistoryStore {
   exists(ref: SeriesRef, now: number): Promise<boolean>
 }
 
-export function createHistoryStore(redis: Redis, keys: ConsoleKeys): HistoryStore {
+export function createHistoryStore(redis: Redis, keys: ConsoleKeys, options: { sliceMs?: number } = {}): HistoryStore {
   // ioredis sends EVAL once per connection, then EVALSHA, and reloads after a NOSCRIPT
   redis.defineCommand('zenithHistoryWrite', { numberOfKeys: 6, lua: WRITE_SCRIPT })
 
@@ -116,7 +116,7 @@ export function createHistoryStore(redis: Redis, keys: ConsoleKeys): HistoryStor
         replies.catch(() => {})
         sent.push(replies)
       }
-      const slice = sliceTimer()
+      const slice = sliceTimer(options.sliceMs)
       for (const sample of writes) {
         if (pipeline.length >= PIPELINE_COMMANDS) {
           send()

@@ -19,11 +19,12 @@ export interface CollectorPluginOptions {
   tickMs: number
   graceMs: number
   autoStart: boolean
+  sliceMs: number
 }
 
 export default fp<CollectorPluginOptions>(
   async (app, options) => {
-    const nodes = createRedisNodeCollector(app.redis, app.keys, { graceMs: options.graceMs, badData: createBadDataLog(app.log, options.clock) })
+    const nodes = createRedisNodeCollector(app.redis, app.keys, { graceMs: options.graceMs, badData: createBadDataLog(app.log, options.clock), sliceMs: options.sliceMs })
     const collector = new Collector({ clock: options.clock, log: app.log, tickMs: options.tickMs })
     collector.addPart(nodes)
     app.decorate('collector', collector)
