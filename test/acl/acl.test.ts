@@ -4,36 +4,27 @@
  * are read from the document, so the docs cannot drift from what is tested.
  */
 import t from 'tap'
-import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
 import { startPulse } from '@gravito/quasar'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
+import { documentedAclLines, documentedUserUrl, setUserArgs } from '../helpers/documented-acl.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 
-const doc = readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8')
-const aclLines = doc.split('\n').filter((line) => line.startsWith('ACL SETUSER '))
 const keys = createKeys()
 
 const redisServer = await startRedis()
 t.teardown(() => redisServer.stop())
 const admin = new Redis(redisServer.url)
 t.teardown(() => admin.quit())
-
-function userUrl(user: string): string {
-  const line = aclLines.find((l) => l.startsWith(`ACL SETUSER ${user} `))
-  const password = line?.split(' ').find((word) => word.startsWith('>'))?.slice(1)
-  if (!password) throw new Error(`no ACL line with a password for ${user} in docs/security.md`)
-  return redisServer.url.replace('redis://', `redis://${user}:${password}@`)
-}
+const userUrl = (user: string) => documentedUserUrl(redisServer.url, user)
 
 t.test('the documented ACL lines are accepted by Redis', async (t) => {
-  t.equal(aclLines.length, 4, 'three roles (agent, console, admin) and the queue probes on the application Redis')
-  for (const line of aclLines) {
-    const [, , ...args] = line.split(' ')
-    t.equal(await admin.call('ACL', 'SETUSER', ...args), 'OK', line.slice(0, 40))
+  t.equal(documentedAclLines.length, 4, 'three roles (agent, console, admin) and the queue probes on the application Redis')
+  for (const line of documentedAclLines) {
+    t.equal(await admin.call('ACL', 'SETUSER', ...setUserArgs(line)), 'OK', line.slice(0, 40))
   }
 })
 

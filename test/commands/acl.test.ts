@@ -5,31 +5,24 @@
  * the agent cannot read another service's commands.
  */
 import t from 'tap'
-import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
 import { startPulse } from '@gravito/quasar'
 import { startRedis } from '../helpers/redis-server.js'
 import { eventually } from '../helpers/eventually.js'
+import { documentedAclLines, documentedUserUrl, setUserArgs } from '../helpers/documented-acl.js'
 import { failingQueue } from './bullmq.js'
 import { JSON_HEADERS, startConsole, waitForFailed, waitForFinal } from './fixture.js'
 import { TOKEN } from './signed.js'
 
-const doc = readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8')
-const aclLines = doc.split('\n').filter((line) => line.startsWith('ACL SETUSER '))
 const keys = createKeys()
 
 const redisServer = await startRedis()
 t.teardown(() => redisServer.stop())
 const admin = new Redis(redisServer.url)
 t.teardown(() => admin.quit())
-for (const line of aclLines) await admin.call('ACL', 'SETUSER', ...line.split(' ').slice(2))
-
-function userUrl(user: string): string {
-  const password = aclLines.find((l) => l.startsWith(`ACL SETUSER ${user} `))?.split(' ').find((word) => word.startsWith('>'))?.slice(1)
-  if (!password) throw new Error(`no ACL line for ${user} in docs/security.md`)
-  return redisServer.url.replace('redis://', `redis://${user}:${password}@`)
-}
+for (const line of documentedAclLines) await admin.call('ACL', 'SETUSER', ...setUserArgs(line))
+const userUrl = (user: string) => documentedUserUrl(redisServer.url, user)
 
 t.test('a retry goes round trip with the documented ACL users', async (t) => {
   const logLines: string[] = []
