@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { createFragmentCache } from '../render/fragment-cache.js'
 import { sendFragment } from '../render/send-fragment.js'
 import { pulseQuerySchema } from './schemas.js'
-import { buildPulseView, serviceNamesOf, toNodesApi } from './service.js'
+import { buildPulseView, toNodesApi } from './service.js'
 import { parseOr400 } from '../http/validate.js'
 import { viewHelpers as h } from './view-helpers.js'
 import { firingForNode } from '../alerts/service.js'
@@ -18,25 +18,22 @@ export default async function nodesRoutes(app: FastifyInstance) {
 
   app.get('/', async (_request, reply) => reply.redirect('/pulse'))
 
-  /** The nodes region, rendered once per snapshot and filter for the page and every poll alike. */
-  function nodesRegion(snapshot: Snapshot, service: string | undefined) {
-    return fragments(snapshot.version, service ?? '', () =>
-      app.view('pulse/nodes', { view: buildPulseView(snapshot, service), filter: service ?? '', redis: snapshot.redis, h, spark: app.history.sparklines, firing: firingOn(snapshot) }),
-    )
-  }
-
   app.get('/pulse', async (request, reply) => {
     const query = parseOr400(pulseQuerySchema, request.query, reply)
     if (!query) return reply
     const snapshot = app.collector.snapshot
-    const region = await nodesRegion(snapshot, query.service)
-    return reply.viewAsync('pulse/page', { title: 'Pulse', serviceNames: serviceNamesOf(snapshot), filter: query.service ?? '', nodesHtml: region.html, h }, { layout: 'layout' })
+    const view = buildPulseView(snapshot, query.service)
+    return reply.viewAsync('pulse/page', { title: 'Pulse', view, filter: query.service ?? '', redis: snapshot.redis, h, spark: app.history.sparklines, firing: firingOn(snapshot) }, { layout: 'layout' })
   })
 
   app.get('/pulse/fragments/nodes', async (request, reply) => {
     const query = parseOr400(pulseQuerySchema, request.query, reply)
     if (!query) return reply
-    return sendFragment(request, reply, await nodesRegion(app.collector.snapshot, query.service))
+    const snapshot = app.collector.snapshot
+    const fragment = await fragments(snapshot.version, query.service ?? '', () =>
+      app.view('pulse/nodes', { view: buildPulseView(snapshot, query.service), filter: query.service ?? '', redis: snapshot.redis, h, spark: app.history.sparklines, firing: firingOn(snapshot) }),
+    )
+    return sendFragment(request, reply, fragment)
   })
 
   app.get('/api/pulse/nodes', async (request, reply) => {

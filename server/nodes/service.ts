@@ -47,13 +47,6 @@ export function toNodeView(record: NodeRecord, now: number): NodeView {
   }
 }
 
-/** Every service with a node in the snapshot, in snapshot order: the options of the page's filter. */
-export function serviceNamesOf(snapshot: Snapshot): string[] {
-  const names = new Set<string>()
-  for (const record of snapshot.nodes) names.add(record.service)
-  return [...names]
-}
-
 export function buildPulseView(snapshot: Snapshot, serviceFilter?: string): PulseView {
   const groups = new Map<string, ServiceGroup>()
   const summary = { services: 0, nodes: 0, fresh: 0, stale: 0, dead: 0 }
