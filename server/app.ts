@@ -42,14 +42,14 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
 
   // data access and collection
   await app.register(redis, { url: config.redisUrl, prefix: config.prefix })
-  await app.register(collector, { clock, tickMs: config.tickMs, graceMs: config.graceMs, autoStart: options.autoStart, sliceMs: config.loopSliceMs })
+  await app.register(collector, { clock, tickMs: config.tickMs, graceMs: config.graceMs, autoStart: options.autoStart, sliceMs: config.loopSliceMs, partTimeoutMs: config.partTimeoutMs })
   await app.register(history, { clock, sliceMs: config.loopSliceMs })
   if (config.selfMonitor) {
     await app.register(selfMonitor, { redisUrl: config.redisUrl, prefix: config.prefix, appVersion: APP_VERSION })
   }
 
   // features
-  await app.register(systemRoutes)
+  await app.register(systemRoutes, { clock })
   await app.register(nodesRoutes)
   await app.register(queues, { clock })
   await app.register(commands, { clock, config })

@@ -24,6 +24,11 @@ export const configSchema = z.object({
   /** how long a dead node stays listed with its last values */
   graceMs: duration.default(5 * 60_000),
   tickMs: duration.default(2_000),
+  /**
+   * a collector part (or the Redis probe) that has not answered after this long fails for the
+   * tick and keeps its last data; it also bounds how long one tick can take
+   */
+  partTimeoutMs: duration.default(10_000),
   /** where the embedded redis-server keeps its data */
   dataDir: z.string().min(1).default('.zenith/redis'),
   /** monitor the console itself with the SDK as service `zenith` */

@@ -2,12 +2,13 @@
  * View models for the alerts page, its fragment, the API and the node cards. Pure functions of the
  * snapshot and the configured rules: no request, no Redis.
  */
-import type { RedisStatus, Snapshot } from '../collector/snapshot.js'
+import type { Snapshot } from '../collector/snapshot.js'
 import { alertsOf, type AlertHistoryEntry, type AlertsPart, type FiringAlert } from './collector-part.js'
 import { describeCondition, formatValue, metricLabel } from './channels/message.js'
 import { maskUrl } from './channels/url.js'
 import { formatDuration } from './duration.js'
 import type { AlertRules } from './rules.js'
+import { readStatus, type ReadStatus } from '../collector/part-status.js'
 
 /** History rows rendered in the page; the API returns the whole kept history. */
 export const HISTORY_ROWS = 100
@@ -56,7 +57,7 @@ export interface RuleView {
 
 export interface AlertsView {
   generatedAt: number
-  redis: RedisStatus
+  redis: ReadStatus
   filter: string
   serviceNames: string[]
   firing: FiringView[]
@@ -74,7 +75,7 @@ export function buildAlertsView(snapshot: Snapshot, config: AlertRules, serviceF
   const names = new Set<string>([...part.firing.map((a) => a.service), ...part.history.map((e) => e.service)])
   return {
     generatedAt: snapshot.generatedAt,
-    redis: snapshot.redis,
+    redis: readStatus(snapshot, ['alerts', 'nodes', 'queues']),
     filter: serviceFilter ?? '',
     serviceNames: [...names].sort(),
     firing: firing.map((alert) => toFiringView(alert, snapshot.generatedAt)),

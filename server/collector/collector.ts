@@ -1,28 +1,39 @@
 /**
  * The one loop that reads Redis. Each tick runs every part (nodes, queues, …) and publishes a new
  * immutable Snapshot; listeners (history, alerts) are told after it is published. Ticks never
- * overlap: the next is scheduled only when the previous one has finished. If any part fails the
- * tick counts as "Redis unreachable" and the previous data is kept whole, so a page never mixes
- * two ticks.
+ * overlap: the next is scheduled only when the previous one has finished.
+ *
+ * Parts run, fail and recover on their own (./part-runner.ts): a part that throws or does not
+ * answer in time keeps its last good data, and its status says how old that data is and why; the
+ * other parts and the snapshot go on. "Redis unreachable" is decided by a separate probe (a PING on
+ * a connection of its own), never by a part's error: a bug or one agent's bad key in one part must
+ * not be reported as an outage, blank the other parts or reset every alert window.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { Clock } from '../clock.js'
-import type { CollectorPart, Snapshot, SnapshotParts } from './snapshot.js'
+import { createPartRunner, type PartRunner } from './part-runner.js'
+import type { CollectorPart, PartStatus, Snapshot, SnapshotParts } from './snapshot.js'
 
 export interface CollectorOptions {
   clock: Clock
   log: FastifyBaseLogger
   tickMs: number
+  /** resolves when Redis answers, rejects (or never settles) when it does not */
+  probe: () => Promise<unknown>
+  /** a part (or the probe) that has not answered after this long counts as failed for the tick */
+  partTimeoutMs?: number
 }
 
 export type SnapshotListener = (snapshot: Snapshot, previous: Snapshot) => void | Promise<void>
+
+export const DEFAULT_PART_TIMEOUT_MS = 10_000
 
 export class Collector {
   #snapshot: Snapshot
   #timer: NodeJS.Timeout | null = null
   #running: Promise<Snapshot> | null = null
   #stopped = true
-  readonly #parts: CollectorPart[] = []
+  readonly #runners: PartRunner[] = []
   readonly #listeners: SnapshotListener[] = []
 
   constructor(private readonly options: CollectorOptions) {
@@ -30,7 +41,8 @@ export class Collector {
     this.#snapshot = Object.freeze({
       version: 0,
       generatedAt: 0,
-      redis: { up: false, downSince: null, lastError: 'not read yet' },
+      redis: { up: false, downSince: null },
+      parts: {},
       nodes: [],
     } as Partial<Snapshot> as Snapshot)
   }
@@ -39,9 +51,19 @@ export class Collector {
     return this.#snapshot
   }
 
+  get tickMs(): number {
+    return this.options.tickMs
+  }
+
+  /** the longest a tick can take: every part and the probe are cut off at the part timeout */
+  get partTimeoutMs(): number {
+    return this.options.partTimeoutMs ?? DEFAULT_PART_TIMEOUT_MS
+  }
+
   addPart<K extends keyof SnapshotParts>(part: CollectorPart<K>): void {
-    this.#parts.push(part as unknown as CollectorPart)
-    this.#snapshot = Object.freeze({ ...this.#snapshot, [part.key]: part.initial })
+    const runner = createPartRunner(part as unknown as CollectorPart, { log: this.options.log, timeoutMs: this.partTimeoutMs })
+    this.#runners.push(runner)
+    this.#snapshot = Object.freeze({ ...this.#snapshot, [part.key]: part.initial, parts: { ...this.#snapshot.parts, [part.key]: runner.status } })
   }
 
   onSnapshot(listener: SnapshotListener): void {
@@ -79,17 +101,19 @@ export class Collector {
     const { clock, log } = this.options
     const previous = this.#snapshot
     const now = clock()
-    let next: Snapshot
-    try {
-      const values = await Promise.all(this.#parts.map((part) => part.collect(now, previous)))
-      const parts = Object.fromEntries(this.#parts.map((part, i) => [part.key, values[i]]))
-      next = { ...previous, ...parts, version: previous.version + 1, generatedAt: now, redis: { up: true, downSince: null, lastError: null } }
-      if (previous.redis.downSince !== null) log.info('redis reachable again')
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error)
-      if (previous.redis.downSince === null) log.warn({ err: message }, 'redis unreachable; serving the last snapshot')
-      next = { ...previous, version: previous.version + 1, generatedAt: now, redis: { up: false, downSince: previous.redis.downSince ?? now, lastError: message } }
-    }
+    const [reachable, ...outcomes] = await Promise.all([this.#probe(), ...this.#runners.map((runner) => runner.run(now, previous))])
+    const values: Record<string, unknown> = {}
+    const parts: Record<string, PartStatus> = {}
+    this.#runners.forEach((runner, i) => {
+      const outcome = outcomes[i]!
+      // while Redis does not answer, a part's failure is the outage's, already said by the banner
+      if (outcome.ok) values[runner.key] = outcome.value
+      parts[runner.key] = outcome.ok || reachable ? runner.settle(outcome, now) : runner.status
+    })
+    const redis = reachable ? { up: true, downSince: null } : { up: false, downSince: previous.redis.downSince ?? now }
+    if (reachable && previous.redis.downSince !== null) log.info('redis reachable again')
+    if (!reachable && previous.redis.downSince === null) log.warn('redis unreachable; serving the last data read')
+    const next: Snapshot = { ...previous, ...values, version: previous.version + 1, generatedAt: now, redis, parts }
     this.#snapshot = Object.freeze(next)
     for (const listener of this.#listeners) {
       try {
@@ -99,5 +123,18 @@ export class Collector {
       }
     }
     return next
+  }
+
+  /** true when Redis answered a PING within the part timeout */
+  async #probe(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.partTimeoutMs)
+    })
+    try {
+      return await Promise.race([this.options.probe().then(() => true, () => false), timeout])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 }

@@ -15,10 +15,29 @@ export interface NodeRecord {
 }
 
 export interface RedisStatus {
+  /** Redis answered the collector's probe this tick; parts failing on their own do not change it */
   readonly up: boolean
-  /** epoch ms of the first failed refresh of the current outage */
+  /** epoch ms of the first unanswered probe of the current outage */
   readonly downSince: number | null
-  readonly lastError: string | null
+}
+
+/**
+ * How one collector part fared. A part that fails keeps its last good data in the snapshot; this
+ * says how old that data is and why it was not replaced. No exception text: that goes to the log
+ * under `errorId`, because agent-written data can end up in an error message and every viewer
+ * would see it.
+ */
+export interface PartStatus {
+  /** the last attempt replaced the part's data */
+  readonly ok: boolean
+  /** attempts in a row that did not (0 while ok) */
+  readonly failures: number
+  /** when the data shown was read (epoch ms); null before the first good read */
+  readonly readAt: number | null
+  /** why the last attempt failed, in plain words; null while ok */
+  readonly reason: string | null
+  /** the id logged with the last failure's error, to find it in the log */
+  readonly errorId: string | null
 }
 
 /**
@@ -36,6 +55,8 @@ export interface Snapshot extends SnapshotParts {
   readonly version: number
   readonly generatedAt: number
   readonly redis: RedisStatus
+  /** by part key (`nodes`, `queues`, …) */
+  readonly parts: Readonly<Record<string, PartStatus>>
 }
 
 export interface CollectorPart<K extends keyof SnapshotParts = keyof SnapshotParts> {

@@ -7,6 +7,7 @@ import { findQueue } from '../queues/service.js'
 import type { QueueRecord } from '../queues/records.js'
 import { EMPTY_COMMANDS, type CommandsPart } from './collector-part.js'
 import type { CommandRecord, CommandStatus } from './schemas.js'
+import { readStatus, type ReadStatus } from '../collector/part-status.js'
 
 /** "Retry all failed" sends at most this many commands per click. */
 export const RETRY_ALL_CAP = 50
@@ -108,7 +109,7 @@ export function buildBatchView(batch: string, records: readonly CommandRecord[])
 
 export interface AuditView {
   generatedAt: number
-  redis: Snapshot['redis']
+  redis: ReadStatus
   filter: { service?: string | undefined }
   serviceNames: string[]
   rows: CommandRecord[]
@@ -120,7 +121,7 @@ export function buildAuditView(snapshot: Snapshot, filter: { service?: string | 
   const matching = filter.service ? all.filter((record) => record.service === filter.service) : all
   return {
     generatedAt: snapshot.generatedAt,
-    redis: snapshot.redis,
+    redis: readStatus(snapshot, ['commands']),
     filter,
     serviceNames: [...new Set(all.map((record) => record.service))].sort(),
     rows: matching.slice(0, AUDIT_SHOWN),

@@ -12,6 +12,7 @@ import { queueRows } from './adapters.js'
 import type { Range, SeriesKind } from './metrics.js'
 import { nodeParamsSchema, queueParamsSchema, rangeQuerySchema } from './schemas.js'
 import { buildNodePage, findNode } from './service.js'
+import { readStatus, NODE_PARTS } from '../collector/part-status.js'
 
 export default async function historyRoutes(app: FastifyInstance) {
   const fragments = createFragmentCache()
@@ -23,7 +24,7 @@ export default async function historyRoutes(app: FastifyInstance) {
     if (!query) return reply
     const snapshot = app.collector.snapshot
     const view = buildNodePage(snapshot, params.service, params.nodeId, query.range)
-    const data = { title: `${params.nodeId} · ${params.service}`, section: 'Pulse', view, redis: snapshot.redis, h }
+    const data = { title: `${params.nodeId} · ${params.service}`, section: 'Pulse', view, redis: readStatus(snapshot, NODE_PARTS), h }
     if (!view.node) {
       // a node past its grace period still has a page while its history is kept
       const known = await app.history.exists('node', params.service, params.nodeId).catch(() => null)
@@ -38,7 +39,7 @@ export default async function historyRoutes(app: FastifyInstance) {
     if (!params) return reply
     const snapshot = app.collector.snapshot
     const fragment = await fragments(snapshot.version, `${params.service}:${params.nodeId}`, () =>
-      app.view('history/node-details', { view: buildNodePage(snapshot, params.service, params.nodeId, '1h'), redis: snapshot.redis, h }),
+      app.view('history/node-details', { view: buildNodePage(snapshot, params.service, params.nodeId, '1h'), redis: readStatus(snapshot, NODE_PARTS), h }),
     )
     return sendFragment(request, reply, fragment)
   })

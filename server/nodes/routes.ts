@@ -11,6 +11,7 @@ import { parseOr400 } from '../http/validate.js'
 import { viewHelpers as h } from './view-helpers.js'
 import { firingForNode } from '../alerts/service.js'
 import type { Snapshot } from '../collector/snapshot.js'
+import { readStatus, NODE_PARTS } from '../collector/part-status.js'
 
 export default async function nodesRoutes(app: FastifyInstance) {
   const fragments = createFragmentCache()
@@ -23,7 +24,7 @@ export default async function nodesRoutes(app: FastifyInstance) {
     if (!query) return reply
     const snapshot = app.collector.snapshot
     const view = buildPulseView(snapshot, query.service)
-    return reply.viewAsync('pulse/page', { title: 'Pulse', view, filter: query.service ?? '', redis: snapshot.redis, h, spark: app.history.sparklines, firing: firingOn(snapshot) }, { layout: 'layout' })
+    return reply.viewAsync('pulse/page', { title: 'Pulse', view, filter: query.service ?? '', redis: readStatus(snapshot, NODE_PARTS), h, spark: app.history.sparklines, firing: firingOn(snapshot) }, { layout: 'layout' })
   })
 
   app.get('/pulse/fragments/nodes', async (request, reply) => {
@@ -31,7 +32,7 @@ export default async function nodesRoutes(app: FastifyInstance) {
     if (!query) return reply
     const snapshot = app.collector.snapshot
     const fragment = await fragments(snapshot.version, query.service ?? '', () =>
-      app.view('pulse/nodes', { view: buildPulseView(snapshot, query.service), filter: query.service ?? '', redis: snapshot.redis, h, spark: app.history.sparklines, firing: firingOn(snapshot) }),
+      app.view('pulse/nodes', { view: buildPulseView(snapshot, query.service), filter: query.service ?? '', redis: readStatus(snapshot, NODE_PARTS), h, spark: app.history.sparklines, firing: firingOn(snapshot) }),
     )
     return sendFragment(request, reply, fragment)
   })

@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js'
 import { Collector } from '../collector/collector.js'
 import { createBadDataLog } from '../collector/bad-data-log.js'
 import { createRedisNodeCollector } from '../collector/node-collector.js'
+import { waitUntilReady } from '../redis/connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,17 +21,33 @@ export interface CollectorPluginOptions {
   graceMs: number
   autoStart: boolean
   sliceMs: number
+  partTimeoutMs: number
 }
 
 export default fp<CollectorPluginOptions>(
   async (app, options) => {
     const nodes = createRedisNodeCollector(app.redis, app.keys, { graceMs: options.graceMs, badData: createBadDataLog(app.log, options.clock), sliceMs: options.sliceMs })
-    const collector = new Collector({ clock: options.clock, log: app.log, tickMs: options.tickMs })
+    // the probe has a connection of its own: behind a part's slow pipeline on the shared one, a
+    // PING would wait for that part and report a busy read as an outage
+    const probeConnection = app.redis.duplicate({ connectionName: 'zenith-console-probe' })
+    probeConnection.on('error', () => {})
+    // as for the main connection: give the first connect a moment, or the first tick reads as an outage
+    if (app.redis.status === 'ready') await waitUntilReady(probeConnection, 3000)
+    const collector = new Collector({
+      clock: options.clock,
+      log: app.log,
+      tickMs: options.tickMs,
+      probe: () => probeConnection.ping(),
+      partTimeoutMs: options.partTimeoutMs,
+    })
     collector.addPart(nodes)
     app.decorate('collector', collector)
     // later plugins add their parts during registration; the loop starts once all are in
     if (options.autoStart) app.addHook('onReady', async () => collector.start())
-    app.addHook('onClose', async () => collector.stop())
+    app.addHook('onClose', async () => {
+      await collector.stop()
+      probeConnection.disconnect()
+    })
   },
   { name: 'zenith-collector', dependencies: ['zenith-redis'] },
 )

@@ -13,6 +13,7 @@ import { registerPolledPage } from '../render/polled-page.js'
 import { jobsQuerySchema, queuePageQuerySchema, queueParamsSchema, queuesQuerySchema, type QueuesQuery } from './schemas.js'
 import { buildQueuePage, buildQueuesView, findQueue, TABLE_FRAGMENT_URL, toJobsApi, toQueuesApi } from './service.js'
 import { queueViewHelpers as h } from './view-helpers.js'
+import { readStatus } from '../collector/part-status.js'
 
 export default async function queuesRoutes(app: FastifyInstance) {
   const summaries = createFragmentCache()
@@ -44,7 +45,7 @@ export default async function queuesRoutes(app: FastifyInstance) {
     if (!query) return reply
     const snapshot = app.collector.snapshot
     const view = buildQueuePage(snapshot, params.service, params.queue, query.page, query.range)
-    const data = { title: `${params.queue} · ${params.service}`, section: 'Queues', view, redis: snapshot.redis, h }
+    const data = { title: `${params.queue} · ${params.service}`, section: 'Queues', view, redis: readStatus(snapshot, ['queues']), h }
     if (!view.record) {
       // a queue no longer reported keeps its page while its history is kept
       const known = await app.history.exists('queue', params.service, params.queue).catch(() => null)
@@ -59,7 +60,7 @@ export default async function queuesRoutes(app: FastifyInstance) {
     if (!params) return reply
     const snapshot = app.collector.snapshot
     const fragment = await summaries(snapshot.version, `${params.service}:${params.queue}`, () =>
-      app.view('queues/summary', { view: buildQueuePage(snapshot, params.service, params.queue, 1, '1h'), redis: snapshot.redis, h }),
+      app.view('queues/summary', { view: buildQueuePage(snapshot, params.service, params.queue, 1, '1h'), redis: readStatus(snapshot, ['queues']), h }),
     )
     return sendFragment(request, reply, fragment)
   })

@@ -8,6 +8,7 @@ import { buildQueueCharts, type QueueChartsView } from '../history/service.js'
 import type { Range } from '../history/metrics.js'
 import type { QueueRecord, QueuesPart } from './records.js'
 import type { QueueSort, QueuesQuery, SortDir } from './schemas.js'
+import { readStatus, type ReadStatus } from '../collector/part-status.js'
 
 /** rows rendered in one table; rendering is the console's bottleneck, and filters narrow the rest */
 export const TABLE_LIMIT = 500
@@ -96,7 +97,7 @@ export function queuesHref(base: string, query: Partial<QueuesQuery>): string {
 
 export interface QueuesView {
   generatedAt: number
-  redis: Snapshot['redis']
+  redis: ReadStatus
   query: QueuesQuery & { dir: SortDir }
   serviceNames: string[]
   drivers: QueueDriver[]
@@ -118,7 +119,7 @@ export function buildQueuesView(snapshot: Snapshot, input: QueuesQuery): QueuesV
   const matching = sortQueues(filterQueues(all, query), query.sort, dir)
   return {
     generatedAt: snapshot.generatedAt,
-    redis: snapshot.redis,
+    redis: readStatus(snapshot, ['queues']),
     query,
     serviceNames: [...new Set(all.map((r) => r.service))].sort(),
     drivers: [...new Set(all.map((r) => r.driver))].sort(),

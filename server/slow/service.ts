@@ -4,6 +4,7 @@
  */
 import type { Snapshot } from '../collector/snapshot.js'
 import type { SlowEntryRecord, SlowPart } from './collector-part.js'
+import { readStatus, type ReadStatus } from '../collector/part-status.js'
 
 export interface SlowFilter {
   service?: string | undefined
@@ -22,7 +23,7 @@ export interface SlowGroup {
 
 export interface SlowView {
   generatedAt: number
-  redis: Snapshot['redis']
+  redis: ReadStatus
   filter: SlowFilter
   serviceNames: string[]
   groups: SlowGroup[]
@@ -76,7 +77,7 @@ export function buildSlowView(snapshot: Snapshot, filter: SlowFilter): SlowView 
   const entries = filterEntries(all, filter)
   return {
     generatedAt: snapshot.generatedAt,
-    redis: snapshot.redis,
+    redis: readStatus(snapshot, ['slow']),
     filter,
     serviceNames: [...new Set(all.map((e) => e.service))].sort(),
     groups: groupEntries(entries),

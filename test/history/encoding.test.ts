@@ -34,7 +34,7 @@ t.test('rollups: average per metric over the samples that had it, and the max', 
   t.same(rollup.max, [15, null, 0.03])
 })
 
-const snapshot = (parts: Record<string, unknown>) => ({ version: 1, generatedAt: 5_000, redis: { up: true, downSince: null, lastError: null }, nodes: [], ...parts }) as unknown as Snapshot
+const snapshot = (parts: Record<string, unknown>) => ({ version: 1, generatedAt: 5_000, redis: { up: true, downSince: null }, parts: {}, nodes: [], ...parts }) as unknown as Snapshot
 
 t.test('node rows read what the agent sent and nothing else', async (t) => {
   const rows = nodeRows(
