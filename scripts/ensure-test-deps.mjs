@@ -1,4 +1,6 @@
-// Before `npm test`: the tests run a real redis-server and a real browser (Debian's chromium).
+// Before `npm test`: the tests run a real redis-server, a real browser (Debian's chromium), and
+// agents written in PHP and Python against the documented protocol (Debian's php-redis and
+// python3-redis; the Python agent runs under /usr/bin/python3, whose modules apt installs).
 // As root (CI, containers) missing packages are installed with apt-get; otherwise one line says
 // what to install and the run stops. Silent when everything is present.
 import { accessSync, constants } from 'node:fs'
@@ -8,6 +10,9 @@ import { delimiter, join } from 'node:path'
 const needs = [
   { what: 'redis-server', pkg: 'redis-server', present: () => onPath('redis-server') },
   { what: 'chromium', pkg: 'chromium', present: () => executable('/usr/bin/chromium') },
+  { what: 'php-cli', pkg: 'php-cli', present: () => onPath('php') },
+  { what: 'php-redis', pkg: 'php-redis', present: () => succeeds('php', ['-r', 'exit(class_exists("Redis") ? 0 : 1);']) },
+  { what: 'python3-redis', pkg: 'python3-redis', present: () => succeeds('/usr/bin/python3', ['-c', 'import redis']) },
 ]
 
 const missing = needs.filter((need) => !need.present())
@@ -44,6 +49,10 @@ function executable(path) {
   } catch {
     return false
   }
+}
+
+function succeeds(command, args) {
+  return spawnSync(command, args, { stdio: 'ignore' }).status === 0
 }
 
 function onPath(name) {
