@@ -8,7 +8,6 @@
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import type { ZenithConfig } from '../config.js'
-import { createBadDataLog } from '../collector/bad-data-log.js'
 import { createCommandsCollector } from './collector-part.js'
 import { createCommandSender } from './sender.js'
 import { createCommandStore } from './store.js'
@@ -26,7 +25,7 @@ export interface CommandsPluginOptions {
 export default fp<CommandsPluginOptions>(
   async (app, options) => {
     const store = createCommandStore(app.redis, app.keys)
-    app.collector.addPart(createCommandsCollector(store, createBadDataLog(app.log, options.clock)))
+    app.collector.addPart(createCommandsCollector(store, app.badData))
     const sender = createCommandSender({ store, clock: options.clock, token: options.config.quasarToken, snapshot: () => app.collector.snapshot })
 
     app.addHook('onRequest', async (request, reply) => {

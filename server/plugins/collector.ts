@@ -5,13 +5,15 @@
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import { Collector } from '../collector/collector.js'
-import { createBadDataLog } from '../collector/bad-data-log.js'
+import { createBadDataLog, type BadDataLog } from '../collector/bad-data-log.js'
 import { createRedisNodeCollector } from '../collector/node-collector.js'
 import { waitUntilReady } from '../redis/connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     collector: Collector
+    /** one log of bad agent data for every part, so its rate limit holds for the whole console */
+    badData: BadDataLog
   }
 }
 
@@ -26,7 +28,9 @@ export interface CollectorPluginOptions {
 
 export default fp<CollectorPluginOptions>(
   async (app, options) => {
-    const nodes = createRedisNodeCollector(app.redis, app.keys, { graceMs: options.graceMs, badData: createBadDataLog(app.log, options.clock), sliceMs: options.sliceMs })
+    const badData = createBadDataLog(app.log, options.clock)
+    app.decorate('badData', badData)
+    const nodes = createRedisNodeCollector(app.redis, app.keys, { graceMs: options.graceMs, badData, sliceMs: options.sliceMs })
     // the probe has a connection of its own: behind a part's slow pipeline on the shared one, a
     // PING would wait for that part and report a busy read as an outage
     const probeConnection = app.redis.duplicate({ connectionName: 'zenith-console-probe' })

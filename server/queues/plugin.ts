@@ -4,7 +4,6 @@
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
-import { createBadDataLog } from '../collector/bad-data-log.js'
 import { createQueuesCollector } from './collector-part.js'
 import queuesRoutes from './routes.js'
 
@@ -14,7 +13,7 @@ export interface QueuesPluginOptions {
 
 export default fp<QueuesPluginOptions>(
   async (app, options) => {
-    app.collector.addPart(createQueuesCollector(app.redis, app.keys, createBadDataLog(app.log, options.clock)))
+    app.collector.addPart(createQueuesCollector(app.redis, app.keys, app.badData))
     await app.register(queuesRoutes)
   },
   { name: 'zenith-queues', dependencies: ['zenith-collector', 'zenith-redis'] },

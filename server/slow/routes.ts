@@ -7,7 +7,6 @@ import fp from 'fastify-plugin'
 import { parseOr400 } from '../http/validate.js'
 import { registerPolledPage } from '../render/polled-page.js'
 import { viewHelpers } from '../nodes/view-helpers.js'
-import { createBadDataLog } from '../collector/bad-data-log.js'
 import type { Clock } from '../clock.js'
 import { createSlowCollector } from './collector-part.js'
 import { slowQuerySchema } from './schemas.js'
@@ -28,7 +27,7 @@ const h = {
 
 export default fp(
   async (app: FastifyInstance, options: { clock: Clock }) => {
-    app.collector.addPart(createSlowCollector(app.redis, app.keys, createBadDataLog(app.log, options.clock)))
+    app.collector.addPart(createSlowCollector(app.redis, app.keys, app.badData))
     registerPolledPage(app, {
       page: { url: '/slow', template: 'slow/page', title: 'Slow' },
       fragment: { url: FRAGMENT_URL, template: 'slow/board' },
