@@ -79,7 +79,8 @@ interface QueueRead {
   ref: DiscoveredRef
   reading: BullmqReading
   nextInLine: { id: string; hash: Slot<(string | null)[]> }[]
-  failed: ({ cached: FailedJob; cacheKey: string } | { unread: UnreadJob })[]
+  /** newest first, as on the failed page */
+  failed: ({ cached: FailedJob } | { unread: UnreadJob })[]
 }
 
 export function createBullmqReader(redis: Redis, badData: BadDataLog) {
@@ -123,7 +124,7 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
           const cached = jobCache.get(cacheKey)
           if (cached) {
             nextCache.set(cacheKey, cached)
-            return { cached, cacheKey }
+            return { cached }
           }
           return {
             unread: {
