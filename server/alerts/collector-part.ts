@@ -5,7 +5,10 @@
  */
 import type { Redis } from 'ioredis'
 import type { z } from 'zod'
+import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart } from '../collector/snapshot.js'
+import { createBatch } from '../redis/batch.js'
+import { readKey, type KeyRead } from '../redis/key-errors.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import {
   deliveryRecordSchema,
@@ -54,21 +57,29 @@ const READ_BATCH = 1000
 
 type StreamEntry = [id: string, fields: string[]]
 
-export function createAlertsCollector(redis: Redis, keys: ConsoleKeys): CollectorPart<'alerts'> {
+export function createAlertsCollector(redis: Redis, keys: ConsoleKeys, badData: BadDataLog): CollectorPart<'alerts'> {
   /** events in stream order (oldest first), with the deliveries seen so far */
   const events = new Map<string, AlertHistoryEntry>()
   let lastId: string | null = null
   let published: AlertsPart = { firing: [], history: [] }
 
   async function collect(now: number): Promise<AlertsPart> {
+    const firingKey = keys.alertsFiring()
+    const notifiedKey = keys.alertsNotified()
     const stream = keys.alertsHistory()
-    const pipeline = redis.pipeline().hgetall(keys.alertsFiring()).hgetall(keys.alertsNotified())
-    if (lastId === null) pipeline.xrevrange(stream, '+', '-', 'COUNT', HISTORY_MAXLEN)
-    else pipeline.xrange(stream, `(${lastId}`, '+', 'COUNT', READ_BATCH)
-    const replies = (await pipeline.exec()) ?? []
-    const firingHash = reply<Record<string, string>>(replies[0]) ?? {}
-    const notifiedHash = reply<Record<string, string>>(replies[1]) ?? {}
-    let entries = reply<StreamEntry[]>(replies[2]) ?? []
+    const batch = createBatch(redis)
+    const firingSlot = batch.add<Record<string, string>>((p) => p.hgetall(firingKey))
+    const notifiedSlot = batch.add<Record<string, string>>((p) => p.hgetall(notifiedKey))
+    const entriesSlot =
+      lastId === null
+        ? batch.add<StreamEntry[]>((p) => p.xrevrange(stream, '+', '-', 'COUNT', HISTORY_MAXLEN))
+        : batch.add<StreamEntry[]>((p) => p.xrange(stream, `(${lastId}`, '+', 'COUNT', READ_BATCH))
+    await batch.exec()
+    // a key of the wrong type (something else wrote it) reads as empty, reported, rather than
+    // failing the tick, which would mark all of Redis as unreachable
+    const firingHash = orEmpty(readKey(firingSlot, firingKey, badData), {})
+    const notifiedHash = orEmpty(readKey(notifiedSlot, notifiedKey, badData), {})
+    let entries = orEmpty(readKey(entriesSlot, stream, badData), [])
     if (lastId === null) entries = entries.reverse()
 
     const changed = entries.length > 0 ? absorb(entries) : false
@@ -119,18 +130,8 @@ function readFiring(firingHash: Record<string, string>, notifiedHash: Record<str
   return firing.sort((a, b) => a.firedAt - b.firedAt || (alertField(a.rule, a.target) < alertField(b.rule, b.target) ? -1 : 1))
 }
 
-/**
- * A pipeline reply's value. A key of the wrong type (something else wrote it) reads as empty rather
- * than failing the tick, which would mark all of Redis as unreachable.
- */
-function reply<T>(entry: [Error | null, unknown] | undefined): T | null {
-  if (!entry) return null
-  const [error, value] = entry
-  if (error) {
-    if (error.message.startsWith('WRONGTYPE')) return null
-    throw error
-  }
-  return value as T
+function orEmpty<T>(read: KeyRead<T>, empty: T): T {
+  return read.ok ? read.value : empty
 }
 
 function parseJson<T>(raw: string, schema: z.ZodType<T>): T | null {

@@ -8,6 +8,8 @@ import type { ConsoleKeys } from '../redis/keys.js'
 import { bucketOf, RAW, ROLLUPS, TEN_MINUTES, type Resolution, type SeriesKind } from './metrics.js'
 import { WRITE_SCRIPT } from './rollup-script.js'
 import { sliceTimer } from '../runtime/slices.js'
+import { createBatch, type Batch, type Slot } from '../redis/batch.js'
+import { valueOf } from '../redis/key-errors.js'
 
 /** commands per pipeline: a pipeline is built and written in one synchronous stretch */
 const PIPELINE_COMMANDS = 2_000
@@ -87,8 +89,8 @@ export function createHistoryStore(redis: Redis, keys: ConsoleKeys, options: { s
     pipeline.zenithHistoryWrite(...args)
   }
 
-  /** HMGET per chunk for the raw buckets in (now - count buckets, now]; returns their bucket lists */
-  function queueFill(pipeline: ChainableCommander, ref: SeriesRef, now: number, count: number): number[][] {
+  /** HMGET per chunk for the raw buckets in (now - count buckets, now]: each chunk's buckets beside their reply */
+  function queueFill(batch: Batch, ref: SeriesRef, now: number, count: number): { buckets: number[]; values: Slot<(string | null)[]> }[] {
     const newest = bucketOf(now, RAW.bucketMs)
     const byChunk = new Map<string, number[]>()
     for (let i = count - 1; i >= 0; i--) {
@@ -98,69 +100,61 @@ export function createHistoryStore(redis: Redis, keys: ConsoleKeys, options: { s
       if (!fields) byChunk.set(key, (fields = []))
       fields.push(t)
     }
-    for (const [key, fields] of byChunk) pipeline.hmget(key, ...fields.map(String))
-    return [...byChunk.values()]
+    return [...byChunk].map(([key, buckets]) => ({ buckets, values: batch.add((p) => p.hmget(key, ...buckets.map(String))) }))
   }
 
   return {
     async sync(writes, fills, now, count) {
       if (writes.length === 0 && fills.length === 0) return { fills: [], written: 0 }
-      // fills first, then writes, in pipelines of at most PIPELINE_COMMANDS: each is built and
+      // fills first, then writes, in batches of at most PIPELINE_COMMANDS: each is built and
       // sent in one synchronous stretch, and the loop is handed back between them
-      let pipeline = redis.pipeline()
-      const layout = fills.map((ref) => queueFill(pipeline, ref, now, count))
-      const sent: Promise<[Error | null, unknown][] | null>[] = []
+      let batch = createBatch(redis)
+      const filling = fills.map((ref) => queueFill(batch, ref, now, count))
+      const writing: Slot<number>[] = []
+      const sent: Promise<void>[] = []
       const send = () => {
-        const replies = pipeline.exec()
+        const done = batch.exec()
         // awaited below with the others; until then a failure must not count as unhandled
-        replies.catch(() => {})
-        sent.push(replies)
+        done.catch(() => {})
+        sent.push(done)
       }
       const slice = sliceTimer(options.sliceMs)
       for (const sample of writes) {
-        if (pipeline.length >= PIPELINE_COMMANDS) {
+        if (batch.size >= PIPELINE_COMMANDS) {
           send()
           if (slice.due()) await slice.pause()
-          pipeline = redis.pipeline()
+          batch = createBatch(redis)
         }
-        queueWrite(pipeline, sample)
+        writing.push(batch.add((p) => queueWrite(p, sample)))
       }
       send()
-      const results = await Promise.all(sent)
-      if (results.some((each) => !each)) throw new Error('history pipeline aborted')
-      const replies = results.flatMap((each) => each!)
-      let at = 0
-      const next = () => {
-        const [error, value] = replies[at++] ?? [new Error('missing reply'), null]
-        if (error) throw error
-        return value
-      }
-      const filled = layout.map((chunks) => {
+      await Promise.all(sent)
+      // history keys are the console's own: any error reply is a fault, not bad agent data
+      const filled = filling.map((chunks) => {
         const found: StoredBucket[] = []
-        for (const fields of chunks) {
-          const values = next() as (string | null)[]
-          fields.forEach((t, i) => {
-            const value = values[i]
+        for (const { buckets, values } of chunks) {
+          const read = valueOf(values)
+          buckets.forEach((t, i) => {
+            const value = read[i]
             if (typeof value === 'string') found.push({ t, value })
           })
         }
         return found
       })
-      let written = 0
-      for (let i = 0; i < writes.length; i++) written += Number(next()) === 1 ? 1 : 0
+      const written = writing.filter((slot) => Number(valueOf(slot)) === 1).length
       return { fills: filled, written }
     },
 
     async read(ref, resolution, from, to) {
-      const pipeline = redis.pipeline()
+      const batch = createBatch(redis)
+      const chunks: Slot<Record<string, string>>[] = []
       for (let chunk = bucketOf(from - resolution.bucketMs, resolution.chunkMs); chunk <= to; chunk += resolution.chunkMs) {
-        pipeline.hgetall(keyOf(ref, resolution, chunk))
+        chunks.push(batch.add((p) => p.hgetall(keyOf(ref, resolution, chunk))))
       }
-      const replies = (await pipeline.exec()) ?? []
+      await batch.exec()
       const buckets: StoredBucket[] = []
-      for (const [error, value] of replies) {
-        if (error) throw error
-        for (const [field, text] of Object.entries(value as Record<string, string>)) {
+      for (const slot of chunks) {
+        for (const [field, text] of Object.entries(valueOf(slot))) {
           // fields are bucket starts this console wrote; anything else is skipped, not trusted
           if (!/^\d{1,15}$/.test(field)) continue
           const t = Number(field)

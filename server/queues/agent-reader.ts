@@ -9,8 +9,9 @@
 import type { Redis } from 'ioredis'
 import { MAX_VALUE_BYTES, parseAgentJson, readQueueSnapshot, type QueueSnapshot } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
+import { createBatch, type Slot } from '../redis/batch.js'
+import { readKey } from '../redis/key-errors.js'
 import type { ConsoleKeys } from '../redis/keys.js'
-import { isKeyError, shortReason } from './redis-errors.js'
 
 export function createAgentSnapshotReader(redis: Redis, keys: ConsoleKeys, badData: BadDataLog, maxBytes = MAX_VALUE_BYTES) {
   /** last raw value per key and what it parsed to (null: it did not) */
@@ -23,32 +24,33 @@ export function createAgentSnapshotReader(redis: Redis, keys: ConsoleKeys, badDa
       parsed.clear()
       return result
     }
-    const pipeline = redis.pipeline()
-    const keyList = services.map((service) => keys.queues(service))
-    const watched = keyList.map((key) => oversized.has(key))
-    keyList.forEach((key, i) => (watched[i] ? pipeline.strlen(key) : pipeline.get(key)))
-    const replies = (await pipeline.exec()) ?? []
+    const batch = createBatch(redis)
+    type Asked = { service: string; key: string } & ({ size: Slot<number> } | { value: Slot<string | null> })
+    const asked = services.map((service): Asked => {
+      const key = keys.queues(service)
+      // a key found too large is only measured until it shrinks
+      return oversized.has(key)
+        ? { service, key, size: batch.add((p) => p.strlen(key)) }
+        : { service, key, value: batch.add((p) => p.get(key)) }
+    })
+    await batch.exec()
     const seen = new Set<string>()
-    services.forEach((service, i) => {
-      const key = keyList[i]!
-      const [error, reply] = replies[i] ?? [null, null]
-      if (error) {
-        if (!isKeyError(error)) throw error
-        badData.report(key, shortReason(error))
-        return
-      }
-      if (watched[i]) {
-        const size = Number(reply)
-        if (size > maxBytes) badData.report(key, `value is ${size} bytes, over ${maxBytes}`)
+    for (const entry of asked) {
+      const { service, key } = entry
+      if ('size' in entry) {
+        const size = readKey(entry.size, key, badData)
+        if (!size.ok) continue
+        if (size.value > maxBytes) badData.report(key, `value is ${size.value} bytes, over ${maxBytes}`)
         // small again (or gone): read it normally from the next tick
         else oversized.delete(key)
-        return
+        continue
       }
-      if (typeof reply !== 'string') return
+      const reply = readKey(entry.value, key, badData)
+      if (!reply.ok || typeof reply.value !== 'string') continue
       seen.add(key)
-      const value = parse(key, reply)
+      const value = parse(key, reply.value)
       if (value) result.set(service, value)
-    })
+    }
     for (const key of parsed.keys()) if (!seen.has(key)) parsed.delete(key)
     return result
   }

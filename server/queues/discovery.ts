@@ -12,8 +12,9 @@
  */
 import type { Redis } from 'ioredis'
 import type { BadDataLog } from '../collector/bad-data-log.js'
+import { createBatch, type Slot } from '../redis/batch.js'
+import { readKey } from '../redis/key-errors.js'
 import { bullmqKeys, laravelKeys, type ConsoleKeys } from '../redis/keys.js'
-import { isKeyError, shortReason } from './redis-errors.js'
 
 export interface DiscoveredRef {
   readonly driver: 'bullmq' | 'laravel'
@@ -37,6 +38,8 @@ interface Pass {
 }
 
 const SCAN_COUNT = 1000
+
+type ScanReply = [cursor: string, keys: string[]]
 
 export function refId(ref: DiscoveredRef): string {
   return `${ref.driver}|${ref.prefix}|${ref.queue}`
@@ -81,18 +84,18 @@ export function createQueueScanner(redis: Redis, keys: ConsoleKeys, badData: Bad
     }
     const current = pass
     for (let steps = 0; steps < stepsPerTick && (current.metaCursor !== null || current.laravelCursor !== null); steps++) {
-      const pipeline = redis.pipeline()
-      if (current.metaCursor !== null) pipeline.scan(current.metaCursor, 'MATCH', bullmqKeys.metaPattern(), 'COUNT', SCAN_COUNT)
-      if (current.laravelCursor !== null) pipeline.scan(current.laravelCursor, 'MATCH', laravelKeys.pattern(), 'COUNT', SCAN_COUNT)
-      const replies = (await pipeline.exec()) ?? []
-      let at = 0
-      if (current.metaCursor !== null) {
-        current.metaCursor = next(replies[at++], (key) => {
+      const batch = createBatch(redis)
+      const scan = (cursor: string | null, pattern: string) => (cursor === null ? null : batch.add<ScanReply>((p) => p.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)))
+      const metaStep = scan(current.metaCursor, bullmqKeys.metaPattern())
+      const laravelStep = scan(current.laravelCursor, laravelKeys.pattern())
+      await batch.exec()
+      if (metaStep) {
+        current.metaCursor = next(metaStep, (key) => {
           const meta = bullmqKeys.parseMeta(key)
           if (meta) add(current, { driver: 'bullmq', ...meta })
         })
       }
-      if (current.laravelCursor !== null) current.laravelCursor = next(replies[at++], (key) => take(key, current))
+      if (laravelStep) current.laravelCursor = next(laravelStep, (key) => take(key, current))
     }
     if (current.metaCursor === null && current.laravelCursor === null) {
       if (current.refs.size !== done.refs.size || [...done.refs.keys()].some((id) => !current.refs.has(id))) generation++
@@ -102,14 +105,10 @@ export function createQueueScanner(redis: Redis, keys: ConsoleKeys, badData: Bad
   }
 
   /** the next cursor, or null when this pattern's walk is over (finished, or refused by Redis) */
-  function next(reply: [Error | null, unknown] | undefined, onKey: (key: string) => void): string | null {
-    const [error, value] = reply ?? [null, ['0', []]]
-    if (error) {
-      if (!isKeyError(error)) throw error
-      badData.report('SCAN', shortReason(error))
-      return null
-    }
-    const [cursor, batch] = value as [string, string[]]
+  function next(step: Slot<ScanReply>, onKey: (key: string) => void): string | null {
+    const reply = readKey(step, 'SCAN', badData)
+    if (!reply.ok) return null
+    const [cursor, batch] = reply.value
     for (const key of batch) onKey(key)
     return cursor === '0' ? null : cursor
   }

@@ -11,9 +11,10 @@
 import type { Redis } from 'ioredis'
 import { MAX_VALUE_BYTES, parseAgentJson } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
+import { createBatch, type Slot } from '../redis/batch.js'
+import { isKeyError, shortReason } from '../redis/key-errors.js'
 import { laravelKeys } from '../redis/keys.js'
 import type { DiscoveredRef } from './discovery.js'
-import { isKeyError, shortReason } from './redis-errors.js'
 
 export interface LaravelReading {
   waiting: number
@@ -22,38 +23,50 @@ export interface LaravelReading {
   oldestWaitingMs?: number
 }
 
-const PER_QUEUE = 4
-
 export function createLaravelReader(redis: Redis, badData: BadDataLog) {
+  /**
+   * A reply on one of the queue's keys. A `queues:…` key of another type is some other
+   * application's key, not bad agent data: skipped without a report. Other key errors (NOPERM) are
+   * reported under the key; anything else is thrown.
+   */
+  function read<T>({ key, slot }: { key: string; slot: Slot<T> }): { ok: true; value: T } | { ok: false } {
+    const reply = slot.reply
+    if (reply.ok) return reply
+    if (!isKeyError(reply.error)) throw reply.error
+    if (!/^WRONGTYPE/.test(reply.error.message)) badData.report(key, shortReason(reply.error))
+    return { ok: false }
+  }
+
   return async function readLaravel(refs: readonly DiscoveredRef[], now: number): Promise<Map<DiscoveredRef, LaravelReading>> {
     const result = new Map<DiscoveredRef, LaravelReading>()
     if (refs.length === 0) return result
-    const pipeline = redis.pipeline()
-    for (const { prefix, queue } of refs) {
-      pipeline.llen(laravelKeys.list(prefix, queue)).zcard(laravelKeys.reserved(prefix, queue)).zcard(laravelKeys.delayed(prefix, queue)).lindex(laravelKeys.list(prefix, queue), 0)
-    }
-    const replies = (await pipeline.exec()) ?? []
-    refs.forEach((ref, q) => {
-      const own = replies.slice(q * PER_QUEUE, (q + 1) * PER_QUEUE)
-      const label = laravelKeys.list(ref.prefix, ref.queue)
-      const broken = own.find(([error]) => error)?.[0]
-      if (broken) {
-        if (!isKeyError(broken)) throw broken
-        // a `queues:…` key of another type is some other application's key, not bad agent data
-        if (!/^WRONGTYPE/.test(broken.message)) badData.report(label, shortReason(broken))
-        return
+    const batch = createBatch(redis)
+    const asked = refs.map((ref) => {
+      const list = laravelKeys.list(ref.prefix, ref.queue)
+      const reserved = laravelKeys.reserved(ref.prefix, ref.queue)
+      const delayed = laravelKeys.delayed(ref.prefix, ref.queue)
+      return {
+        ref,
+        waiting: { key: list, slot: batch.add<number>((p) => p.llen(list)) },
+        active: { key: reserved, slot: batch.add<number>((p) => p.zcard(reserved)) },
+        delayed: { key: delayed, slot: batch.add<number>((p) => p.zcard(delayed)) },
+        oldest: { key: list, slot: batch.add<string | null>((p) => p.lindex(list, 0)) },
       }
-      const [waiting, active, delayed] = own.slice(0, 3).map(([, value]) => Number(value) || 0) as [number, number, number]
-      const oldest = own[3]![1]
-      const reading: LaravelReading = { waiting, active, delayed }
-      if (typeof oldest === 'string') {
-        const payload = laravelPayload(oldest)
-        if (!payload) return
+    })
+    await batch.exec()
+    for (const { ref, waiting, active, delayed, oldest } of asked) {
+      // every reply is read before skipping, so each bad key is reported
+      const [pending, reserved, later, head] = [read(waiting), read(active), read(delayed), read(oldest)] as const
+      if (!pending.ok || !reserved.ok || !later.ok || !head.ok) continue
+      const reading: LaravelReading = { waiting: pending.value, active: reserved.value, delayed: later.value }
+      if (typeof head.value === 'string') {
+        const payload = laravelPayload(head.value)
+        if (!payload) continue
         const pushedAt = Number(payload.pushedAt ?? payload.createdAt)
         if (Number.isFinite(pushedAt) && pushedAt > 0) reading.oldestWaitingMs = Math.max(0, now - pushedAt * 1000)
       }
       result.set(ref, reading)
-    })
+    }
     return result
   }
 }

@@ -9,6 +9,8 @@
  * keys by slot and call this per group.
  */
 import type { Redis } from 'ioredis'
+import { createBatch, type Slot } from './batch.js'
+import { valueOf } from './key-errors.js'
 
 export type RawValue =
   | { key: string; status: 'missing' }
@@ -25,31 +27,33 @@ export function createNodeReader(redis: Redis, maxBytes: number) {
   return async function readValues(keys: readonly string[]): Promise<RawValue[]> {
     const normal = keys.filter((key) => !oversized.has(key))
     const watched = keys.filter((key) => oversized.has(key))
-    const pipeline = redis.pipeline()
-    for (let start = 0; start < normal.length; start += CHUNK) pipeline.mget(...normal.slice(start, start + CHUNK))
-    for (const key of watched) pipeline.strlen(key)
-    const replies = (await pipeline.exec()) ?? []
-    for (const [error] of replies) if (error) throw error
+    const batch = createBatch(redis)
+    const chunks: { keys: string[]; values: Slot<(string | null)[]> }[] = []
+    for (let start = 0; start < normal.length; start += CHUNK) {
+      const chunk = normal.slice(start, start + CHUNK)
+      chunks.push({ keys: chunk, values: batch.add((p) => p.mget(...chunk)) })
+    }
+    const sizes = watched.map((key) => ({ key, size: batch.add<number>((p) => p.strlen(key)) }))
+    await batch.exec()
 
     const values: RawValue[] = []
     /** keys to look at again in a second round trip: nil from MGET, or no longer oversized */
     const recheck: string[] = []
-    replies.slice(0, Math.ceil(normal.length / CHUNK)).forEach(([, reply], chunk) => {
-      ;(reply as (string | null)[]).forEach((raw, i) => {
-        const key = normal[chunk * CHUNK + i]!
+    for (const chunk of chunks) {
+      valueOf(chunk.values).forEach((raw, i) => {
+        const key = chunk.keys[i]!
         if (raw === null) recheck.push(key)
         else values.push(checkSize(key, raw))
       })
-    })
-    const sizes = replies.slice(Math.ceil(normal.length / CHUNK))
-    watched.forEach((key, i) => {
-      const size = Number(sizes[i]?.[1] ?? 0)
-      if (size > maxBytes) values.push({ key, status: 'too-large', size })
+    }
+    for (const { key, size } of sizes) {
+      const bytes = Number(valueOf(size))
+      if (bytes > maxBytes) values.push({ key, status: 'too-large', size: bytes })
       else {
         oversized.delete(key)
         recheck.push(key)
       }
-    })
+    }
     values.push(...(await readOneByOne(recheck)))
     return values
   }
@@ -65,15 +69,15 @@ export function createNodeReader(redis: Redis, maxBytes: number) {
   /** TYPE and GET together: tells a missing key from one of another type, and reads the rest. */
   async function readOneByOne(keys: string[]): Promise<RawValue[]> {
     if (keys.length === 0) return []
-    const pipeline = redis.pipeline()
-    for (const key of keys) pipeline.type(key).get(key)
-    const replies = (await pipeline.exec()) ?? []
-    return keys.map((key, i): RawValue => {
-      const [typeError, type] = replies[2 * i] ?? [null, 'none']
-      if (typeError) throw typeError
-      if (type === 'none') return { key, status: 'missing' }
-      if (type !== 'string') return { key, status: 'wrong-type', type: String(type) }
-      const raw = replies[2 * i + 1]?.[1]
+    const batch = createBatch(redis)
+    const asked = keys.map((key) => ({ key, type: batch.add<string>((p) => p.type(key)), value: batch.add<string | null>((p) => p.get(key)) }))
+    await batch.exec()
+    return asked.map(({ key, type, value }): RawValue => {
+      const kind = valueOf(type)
+      if (kind === 'none') return { key, status: 'missing' }
+      if (kind !== 'string') return { key, status: 'wrong-type', type: String(kind) }
+      // the key may have changed type or gone between TYPE and GET: then GET's error or nil reads as missing
+      const raw = value.valueOr(null)
       return typeof raw === 'string' ? checkSize(key, raw) : { key, status: 'missing' }
     })
   }

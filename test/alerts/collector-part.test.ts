@@ -13,6 +13,8 @@ t.teardown(() => redis.quit())
 const keys = createConsoleKeys('gravito:quasar:')
 const store = createAlertStore(redis, keys)
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0)
+/** for the tests that plant no bad key */
+const quiet = { report: () => {} }
 
 t.beforeEach(async () => {
   await redis.flushall()
@@ -23,7 +25,7 @@ function event(at: number, kind: HistoryEvent['kind'] = 'firing', target = 'bill
 }
 
 t.test('history is read once in full, then only what is new; deliveries join their event', async (t) => {
-  const part = createAlertsCollector(redis, keys)
+  const part = createAlertsCollector(redis, keys, quiet)
   const first = await store.recordEvent(event(NOW - 2_000))
   const initial = await part.collect(NOW, undefined as never)
   t.same(initial!.history.map((e) => e.id), [first])
@@ -43,7 +45,7 @@ t.test('history is read once in full, then only what is new; deliveries join the
 })
 
 t.test('history keeps the latest 500 events and nothing older than 7 days', async (t) => {
-  const part = createAlertsCollector(redis, keys)
+  const part = createAlertsCollector(redis, keys, quiet)
   await store.recordEvent(event(NOW - HISTORY_MAX_AGE_MS - 1, 'firing', 'billing/ancient'))
   const pipeline = redis.pipeline()
   for (let i = 0; i < HISTORY_EVENTS + 20; i++) pipeline.xadd(keys.alertsHistory(), '*', 'e', JSON.stringify(event(NOW - 1000 + i)))
@@ -53,15 +55,15 @@ t.test('history keeps the latest 500 events and nothing older than 7 days', asyn
   t.equal(history[0]!.at, NOW - 1000 + HISTORY_EVENTS + 19, 'newest first')
   t.notOk(history.some((e) => e.target === 'billing/ancient'))
 
-  const fresh = createAlertsCollector(redis, keys)
+  const fresh = createAlertsCollector(redis, keys, quiet)
   await redis.del(keys.alertsHistory())
   await store.recordEvent(event(NOW - HISTORY_MAX_AGE_MS + 60_000, 'firing', 'billing/old'))
   t.equal((await fresh.collect(NOW, undefined as never))!.history.length, 1)
   t.equal((await fresh.collect(NOW + 120_000, undefined as never))!.history.length, 0, 'aged out at a later tick')
 })
 
-t.test('corrupt entries are skipped and a key of the wrong type reads as empty, without failing the tick', async (t) => {
-  const part = createAlertsCollector(redis, keys)
+t.test('corrupt entries are skipped without failing the tick', async (t) => {
+  const part = createAlertsCollector(redis, keys, quiet)
   await redis.xadd(keys.alertsHistory(), '*', 'e', '{not json')
   await redis.xadd(keys.alertsHistory(), '*', 'e', JSON.stringify({ ...event(NOW), kind: 'exploded' }))
   await redis.xadd(keys.alertsHistory(), '*', 'x', 'unknown field')
@@ -70,10 +72,26 @@ t.test('corrupt entries are skipped and a key of the wrong type reads as empty, 
   const read = (await part.collect(NOW, undefined as never))!
   t.same(read.history.map((e) => e.id), [good])
   t.same(read.firing, [])
+})
 
-  await redis.del(keys.alertsFiring())
-  await redis.set(keys.alertsFiring(), 'a string where a hash belongs')
-  t.same((await part.collect(NOW, undefined as never))!.firing, [])
+t.test('each key of the wrong type reads as empty and is reported under its name; the other two are read', async (t) => {
+  const record = { rule: 'cpu-high', metric: 'cpu' as const, target: 'billing/web-1', service: 'billing', nodeId: 'web-1', op: 'above' as const, value: 95, threshold: 90, firedAt: NOW, channels: ['ops'] }
+  const squatters = { firing: keys.alertsFiring(), notified: keys.alertsNotified(), history: keys.alertsHistory() }
+  for (const [which, key] of Object.entries(squatters)) {
+    for (const squat of [(k: string) => redis.set(k, 'a string'), (k: string) => redis.rpush(k, 'a', 'list')]) {
+      await redis.flushall()
+      await store.fire(record, NOW, 60_000, true)
+      const eventId = await store.recordEvent(event(NOW))
+      await redis.del(key)
+      await squat(key)
+      const reported: [string, string][] = []
+      const part = createAlertsCollector(redis, keys, { report: (k, reason) => reported.push([k, reason]) })
+      const read = (await part.collect(NOW, undefined as never))!
+      t.same(reported.map(([k, reason]) => [k, reason.split(' ')[0]]), [[key, 'WRONGTYPE']], `${which}: reported under its own name`)
+      t.same(read.firing.map((f) => [f.rule, f.notified]), which === 'firing' ? [] : [['cpu-high', which !== 'notified']], `${which}: the firing alerts as far as they can be read`)
+      t.same(read.history.map((e) => e.id), which === 'history' ? [] : [eventId], `${which}: the history as far as it can be read`)
+    }
+  }
 })
 
 t.test('the store: one owner per episode, cool-down on the console clock, one closer', async (t) => {
