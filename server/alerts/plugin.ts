@@ -4,7 +4,6 @@
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
-import { createBadDataLog } from '../collector/bad-data-log.js'
 import { createAlertsCollector } from './collector-part.js'
 import type { DeliverOptions } from './channels/deliver.js'
 import { createDispatcher } from './dispatcher.js'
@@ -42,7 +41,7 @@ export interface AlertsPluginOptions {
 export default fp<AlertsPluginOptions>(
   async (app, options) => {
     const config = options.file !== undefined ? await loadAlertRules(options.file) : defaultAlertRules()
-    app.collector.addPart(createAlertsCollector(app.redis, app.keys, createBadDataLog(app.log, options.clock)))
+    app.collector.addPart(createAlertsCollector(app.redis, app.keys, app.badData))
 
     const store = createAlertStore(app.redis, app.keys)
     // the runtime reports delivery outcomes; the dispatcher is built first, so forward to it
