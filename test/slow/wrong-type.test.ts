@@ -47,6 +47,11 @@ t.test('wrong-typed keys are skipped and reported; the other streams are read', 
   }
   t.equal(slow.reports.filter((r) => r.key === keys.slow('hashed')).length, 4, 'reported on every tick (the log decides what to print)')
 
+  // a restart or SCRIPT FLUSH forgets the script: the next read loads it again
+  await admin.script('FLUSH')
+  await addEntry(admin, 'good-a', entry('a5', 50))
+  t.equal((await slow.tick(['listy', 'good-a'])).entries[0]?.name, 'a5', 'read after the script cache was flushed')
+
   // the key becomes a stream: read from then on
   await admin.del(keys.slow('hashed'))
   await addEntry(admin, 'hashed', entry('h1', 100))
