@@ -1,8 +1,10 @@
-/** Cuts a string to `max` characters, marking the cut; never splits a surrogate pair. */
+import { cutText } from '@gravito/quasar/protocol'
+
+/**
+ * Cuts a string to `max` characters, marking the cut; never splits a surrogate pair. A cut value
+ * is an own copy: a failed job's 4 KB of data must not keep its multi-megabyte original alive for
+ * as long as the snapshot shows it.
+ */
 export function truncate(value: string, max: number): string {
-  if (value.length <= max) return value
-  let end = max - 1
-  const code = value.charCodeAt(end - 1)
-  if (code >= 0xd800 && code <= 0xdbff) end--
-  return `${value.slice(0, end)}…`
+  return cutText(value, max, '…')
 }

@@ -1,6 +1,7 @@
 export * from './names.js'
 export * from './keys.js'
 export * from './json.js'
+export * from './text.js'
 export * from './heartbeat.js'
 export * from './queues.js'
 export * from './slow.js'

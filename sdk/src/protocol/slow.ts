@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { isValidName } from './names.js'
+import { cutText } from './text.js'
 
 export const SLOW_KINDS = ['request', 'job'] as const
 export type SlowKind = (typeof SLOW_KINDS)[number]
@@ -54,7 +55,7 @@ export function slowEntryFields(record: SlowRecord, timestamp: number, nodeId: s
 /**
  * Reads one stream entry as any agent may have written it. Required fields missing or malformed:
  * the entry is rejected with a reason. A bad optional field is dropped; text is cut to
- * SLOW_TEXT_MAX. Never throws.
+ * SLOW_TEXT_MAX as an own copy, so a cut never keeps a huge field alive. Never throws.
  */
 export function readSlowEntry(id: string, flat: readonly string[]): { ok: true; value: SlowEntry } | { ok: false; error: string } {
   const fields = new Map<string, string>()
@@ -72,10 +73,10 @@ export function readSlowEntry(id: string, flat: readonly string[]): { ok: true; 
   const timestamp = toNumber(fields.get('timestamp')) ?? entryIdTime(id)
   if (timestamp === null) return { ok: false, error: 'timestamp is missing' }
   const nodeId = fields.get('nodeId')
-  const entry: SlowEntry = { id, kind, name: name.slice(0, SLOW_TEXT_MAX), durationMs, timestamp, nodeId: isValidName(nodeId) ? nodeId : 'unknown' }
+  const entry: SlowEntry = { id, kind, name: cutText(name, SLOW_TEXT_MAX), durationMs, timestamp, nodeId: isValidName(nodeId) ? nodeId : 'unknown' }
   for (const field of OPTIONAL_TEXT) {
     const value = fields.get(field)
-    if (value) entry[field] = value.slice(0, field === 'method' ? 16 : SLOW_TEXT_MAX)
+    if (value) entry[field] = cutText(value, field === 'method' ? 16 : SLOW_TEXT_MAX)
   }
   for (const field of OPTIONAL_INT) {
     const value = toNumber(fields.get(field))
