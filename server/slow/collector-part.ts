@@ -16,7 +16,7 @@ import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart, Snapshot } from '../collector/snapshot.js'
 import { createBatch, type Slot } from '../redis/batch.js'
 import type { ConsoleKeys } from '../redis/keys.js'
-import { isKeyError, shortReason } from '../queues/redis-errors.js'
+import { isKeyError, shortReason } from '../redis/key-errors.js'
 import { defineStreamRead, parseStreamRead, queueStreamRead, type StreamEntry, type StreamReadBounds } from './stream-read.js'
 import { createSlowStreamScanner, type SlowScanOptions } from './stream-scan.js'
 
