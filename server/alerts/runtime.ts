@@ -38,6 +38,8 @@ export function createAlertRuntime(deps: AlertRuntimeDeps) {
 
   function onSnapshot(snapshot: Snapshot): void {
     if (closing) return
+    // Redis silent: nothing was read. A single failed part is narrower: metricsFromSnapshot leaves
+    // out only that part's stale data, and the rules on it wait (see MetricSource.unread)
     if (!snapshot.redis.up) {
       engine.interrupt()
       return
