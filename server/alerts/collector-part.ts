@@ -13,6 +13,7 @@ import type { ConsoleKeys } from '../redis/keys.js'
 import {
   deliveryRecordSchema,
   firingRecordSchema,
+  HISTORY_EVENTS,
   historyEventSchema,
   type DeliveryRecord,
   type FiringRecord,
@@ -51,7 +52,7 @@ export function alertsOf(snapshot: { readonly alerts?: AlertsPart }): AlertsPart
   return snapshot.alerts ?? NO_ALERTS
 }
 
-export const HISTORY_EVENTS = 500
+export { HISTORY_EVENTS }
 export const HISTORY_MAX_AGE_MS = 7 * 24 * 3_600_000
 const READ_BATCH = 1000
 
@@ -100,9 +101,13 @@ export function createAlertsCollector(redis: Redis, keys: ConsoleKeys, badData: 
         if (event) events.set(id, { ...event, id, deliveries: [] })
       } else if (name === 'd') {
         const delivery = parseJson(raw, deliveryRecordSchema)
-        const event = delivery && events.get(delivery.eventId)
-        // entries are never mutated once published: replace the event with a new object
-        if (event) events.set(event.id, { ...event, deliveries: [...event.deliveries, delivery] })
+        if (!delivery) continue
+        // a grouped message's outcome belongs to every event it announced
+        for (const eventId of [delivery.eventId, ...(delivery.moreEventIds ?? [])]) {
+          const event = events.get(eventId)
+          // entries are never mutated once published: replace the event with a new object
+          if (event) events.set(event.id, { ...event, deliveries: [...event.deliveries, delivery] })
+        }
       }
     }
     return true

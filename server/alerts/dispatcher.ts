@@ -4,13 +4,14 @@
  * reported as failed), so a dead receiver costs bounded memory. Closing aborts what is in flight.
  */
 import type { ChannelConfig } from './schemas.js'
-import type { AlertMessage } from './channels/message.js'
+import type { ChannelMessage } from './channels/message.js'
 import { deliver, type DeliverOptions, type DeliveryOutcome } from './channels/deliver.js'
 
 export interface Delivery {
-  readonly eventId: string
+  /** the history events the message announces: one, or every event of a group (oldest first) */
+  readonly eventIds: readonly string[]
   readonly channel: ChannelConfig
-  readonly message: AlertMessage
+  readonly message: ChannelMessage
 }
 
 export interface DispatcherOptions extends Omit<DeliverOptions, 'signal'> {

@@ -78,6 +78,10 @@ export function createAlertEngine(rules: readonly AlertRule[], options: EngineOp
     evaluation++
     for (const rule of rules) {
       const states = statesByRule.get(rule.name)!
+      if (source.unread?.has(rule.metric)) {
+        restartPending(states)
+        continue
+      }
       for (const { target, value: reading } of byMetric.get(rule.metric) ?? []) {
         if ((rule.service !== undefined && rule.service !== target.service) || (rule.queue !== undefined && rule.queue !== target.queue)) continue
         let state = states.get(target.id)
@@ -162,9 +166,7 @@ export function createAlertEngine(rules: readonly AlertRule[], options: EngineOp
 
   /** Redis unreachable: samples were missed, so no pending window may count as held. */
   function interrupt(): void {
-    for (const states of statesByRule.values()) {
-      for (const state of states.values()) if (state.phase === 'pending') state.phase = 'ok'
-    }
+    for (const states of statesByRule.values()) restartPending(states)
   }
 
   /**
@@ -205,6 +207,15 @@ export function createAlertEngine(rules: readonly AlertRule[], options: EngineOp
 }
 
 export type AlertEngine = ReturnType<typeof createAlertEngine>
+
+/**
+ * Samples were missed: a pending window may not count the gap as held, so it starts again with the
+ * next reading. Firing alerts hold (no reading says they cleared), and none is forgotten ("gone")
+ * meanwhile: only a fresh reading that lacks its target can say the target went away.
+ */
+function restartPending(states: Map<string, TargetState>): void {
+  for (const state of states.values()) if (state.phase === 'pending') state.phase = 'ok'
+}
 
 function newState(rule: AlertRule, target: MetricTarget, now: number): TargetState {
   return {

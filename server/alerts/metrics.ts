@@ -33,7 +33,22 @@ export interface MetricSource {
   /** the time the values were read (epoch ms) */
   readonly at: number
   readonly samples: readonly MetricSample[]
+  /**
+   * Metrics with no fresh reading this time (the collector part behind them failed and the
+   * snapshot holds its old data). Their rules are not evaluated: a stale value may neither fire,
+   * resolve nor forget an alert, and a pending window cannot count the tick as held.
+   */
+  readonly unread?: ReadonlySet<MetricName>
 }
+
+/** which collector part each metric comes from; a failed part leaves its metrics unread */
+const NODE_METRICS: readonly MetricName[] = ['cpu', 'memory', 'disk', 'node_lost']
+const UNREAD_BY_FAILED_PARTS = {
+  none: new Set<MetricName>(),
+  nodes: new Set<MetricName>(NODE_METRICS),
+  queues: new Set<MetricName>(QUEUE_METRICS),
+  both: new Set<MetricName>([...NODE_METRICS, ...QUEUE_METRICS]),
+} as const
 
 /**
  * Node metrics: cpu = system CPU %, memory = system used/total %, disk = free/total % (so disk rules
@@ -42,9 +57,21 @@ export interface MetricSource {
  */
 export function metricsFromSnapshot(snapshot: Snapshot): MetricSource {
   const samples: MetricSample[] = []
-  for (const record of snapshot.nodes) addNode(samples, record, snapshot.generatedAt)
-  for (const queue of queueItems(snapshot)) addQueue(samples, queue)
-  return { at: snapshot.generatedAt, samples }
+  const nodesStale = partFailed(snapshot, 'nodes')
+  const queuesStale = partFailed(snapshot, 'queues')
+  if (!nodesStale) for (const record of snapshot.nodes) addNode(samples, record, snapshot.generatedAt)
+  if (!queuesStale) for (const queue of queueItems(snapshot)) addQueue(samples, queue)
+  const unread = UNREAD_BY_FAILED_PARTS[nodesStale ? (queuesStale ? 'both' : 'nodes') : queuesStale ? 'queues' : 'none']
+  return { at: snapshot.generatedAt, samples, unread }
+}
+
+/**
+ * A part that failed this tick left its previous data in the snapshot: a node record's age then
+ * grows with the failure (a live node would read as lost), and a queue's counts are old. A part the
+ * snapshot has no status for (none registered) is read as it is.
+ */
+function partFailed(snapshot: Snapshot, key: 'nodes' | 'queues'): boolean {
+  return snapshot.parts[key]?.ok === false
 }
 
 /**

@@ -2,6 +2,9 @@
  * Runs the alerts on every snapshot: evaluates the rules (synchronously, in memory), then applies
  * the resulting transitions to Redis and hands messages to the dispatcher in the background, so
  * the collector's tick never waits for Redis writes of alerts or for a receiver.
+ *
+ * An evaluation's transitions are written in batches of WRITE_BATCH, and its messages go out once
+ * all are written: one per rule, kind and channel (./announce.ts), however many targets changed.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { Clock } from '../clock.js'
@@ -12,10 +15,20 @@ import type { AlertRules } from './rules.js'
 import type { AlertStore } from './store.js'
 import type { Dispatcher, Delivery } from './dispatcher.js'
 import type { DeliveryOutcome } from './channels/deliver.js'
-import type { AlertMessage } from './channels/message.js'
+import { GROUP_NAMES_SHOWN } from './channels/message.js'
 import { maskUrl } from './channels/url.js'
+import { createEventGroups, deliveriesFor, type EventGroup } from './announce.js'
 import { alertsOf, type FiringAlert } from './collector-part.js'
-import type { HistoryEvent } from './schemas.js'
+import { HISTORY_EVENTS, type HistoryEvent } from './schemas.js'
+
+/**
+ * Transitions per round trip. Big enough that a mass event takes a few round trips, small enough
+ * that a shutdown can stop between batches and that one batch never holds Redis for long.
+ */
+export const WRITE_BATCH = 500
+
+type EventGroups = ReturnType<typeof createEventGroups>
+type Transitions = ReturnType<AlertStore['transitions']>
 
 export interface AlertRuntimeDeps {
   config: AlertRules
@@ -38,6 +51,8 @@ export function createAlertRuntime(deps: AlertRuntimeDeps) {
 
   function onSnapshot(snapshot: Snapshot): void {
     if (closing) return
+    // Redis silent: nothing was read. A single failed part is narrower: metricsFromSnapshot leaves
+    // out only that part's stale data, and the rules on it wait (see MetricSource.unread)
     if (!snapshot.redis.up) {
       engine.interrupt()
       return
@@ -58,54 +73,101 @@ export function createAlertRuntime(deps: AlertRuntimeDeps) {
   }
 
   async function applyAll(intents: AlertIntent[]): Promise<void> {
-    for (const [index, intent] of intents.entries()) {
+    const groups = createEventGroups()
+    for (let start = 0; start < intents.length; start += WRITE_BATCH) {
       if (abandoned) {
-        unwritten += intents.length - index
-        return
+        unwritten += intents.length - start
+        break
       }
+      await applyBatch(intents.slice(start, start + WRITE_BATCH), groups)
+    }
+    for (const group of groups.list()) {
+      logGroup(group)
+      for (const delivery of deliveriesFor(group, channelByName)) dispatcher.enqueue(delivery)
+    }
+  }
+
+  /** Two round trips: the transitions' scripts, then the history events of those this replica owns. */
+  async function applyBatch(intents: AlertIntent[], groups: EventGroups): Promise<void> {
+    const transitions = store.transitions()
+    const staged = intents.map((intent) => ({ intent, event: stage(transitions, intent) }))
+    try {
+      await transitions.exec()
+    } catch (error) {
+      log.error({ err: error, count: intents.length }, 'alert transitions could not be recorded')
+      return
+    }
+    const history = store.events()
+    const recorded: { intent: AlertIntent; event: HistoryEvent; id: () => string }[] = []
+    for (const { intent, event: eventOf } of staged) {
       try {
-        await apply(intent)
+        const event = eventOf()
+        if (event) recorded.push({ intent, event, id: history.record(event) })
       } catch (error) {
         log.error({ err: error, rule: intent.rule.name, target: intent.target.id }, `alert ${intent.kind} could not be recorded`)
       }
     }
+    try {
+      await history.exec()
+    } catch (error) {
+      log.error({ err: error, count: recorded.length }, 'alert events could not be recorded')
+      return
+    }
+    for (const { intent, event, id } of recorded) {
+      try {
+        groups.add(event, id())
+      } catch (error) {
+        log.error({ err: error, rule: intent.rule.name, target: intent.target.id }, `alert ${intent.kind} event could not be recorded`)
+      }
+    }
   }
 
-  async function apply(intent: AlertIntent): Promise<void> {
+  /**
+   * Queues an intent's script; the returned function, called once the batch ran, gives the history
+   * event to record, or null when another replica owns the transition (or nothing changed).
+   */
+  function stage(transitions: Transitions, intent: AlertIntent): () => HistoryEvent | null {
     const { rule, target } = intent
     const channels = [...rule.channels]
     const base = eventBase(intent)
     switch (intent.kind) {
       case 'firing': {
-        const result = await store.fire({ ...withoutAt(base), value: intent.value, firedAt: intent.firedAt, channels }, intent.at, rule.cooldownMs, intent.notify)
-        if (!result.owner) return
-        const message = result.send ? 'queued' : channels.length > 0 ? 'cooldown' : 'none'
-        log.warn({ rule: rule.name, target: target.id, value: intent.value }, 'alert firing')
-        return record({ ...base, kind: 'firing', message, channels })
+        const result = transitions.fire({ ...withoutAt(base), value: intent.value, firedAt: intent.firedAt, channels }, intent.at, rule.cooldownMs, intent.notify)
+        return () => {
+          const fired = result()
+          if (!fired.owner) return null
+          const message = fired.send ? 'queued' : channels.length > 0 ? 'cooldown' : 'none'
+          return { ...base, kind: 'firing', message, channels }
+        }
       }
       case 'reminder': {
-        if (!intent.notify || !(await store.remind(rule.name, target.id, intent.at, rule.cooldownMs))) return
-        return record({ ...base, kind: 'reminder', message: 'queued', channels })
+        if (!intent.notify) return () => null
+        const claimed = transitions.remind(rule.name, target.id, intent.at, rule.cooldownMs)
+        return () => (claimed() ? { ...base, kind: 'reminder', message: 'queued', channels } : null)
       }
       case 'resolved':
       case 'gone': {
-        const result = await store.close(rule.name, target.id)
-        if (!result.owner) return
-        const message = intent.kind === 'resolved' && result.announce && channels.length > 0 ? 'queued' : 'none'
-        log.info({ rule: rule.name, target: target.id, value: intent.value }, `alert ${intent.kind}`)
-        return record({ ...base, kind: intent.kind, message, channels })
+        const result = transitions.close(rule.name, target.id)
+        return () => {
+          const closed = result()
+          if (!closed.owner) return null
+          const message = intent.kind === 'resolved' && closed.announce && channels.length > 0 ? 'queued' : 'none'
+          return { ...base, kind: intent.kind, message, channels }
+        }
       }
     }
   }
 
-  async function record(event: HistoryEvent): Promise<void> {
-    const id = await store.recordEvent(event)
-    if (event.message !== 'queued' || event.kind === 'gone') return
-    const message: AlertMessage = { ...event, kind: event.kind }
-    for (const name of event.channels) {
-      const channel = channelByName.get(name)
-      if (channel) dispatcher.enqueue({ eventId: id, channel, message })
-    }
+  /** One line per rule and kind: a mass event must not write thousands of lines either. */
+  function logGroup(group: EventGroup): void {
+    if (group.kind === 'reminder') return
+    const { events } = group
+    const fields =
+      events.length === 1
+        ? { rule: group.rule, target: events[0]!.event.target, value: events[0]!.event.value }
+        : { rule: group.rule, count: events.length, targets: events.slice(0, GROUP_NAMES_SHOWN).map((recorded) => recorded.event.target) }
+    if (group.kind === 'firing') log.warn(fields, 'alert firing')
+    else log.info(fields, `alert ${group.kind}`)
   }
 
   /** An alert left firing in Redis by a rule that is no longer configured. */
@@ -123,8 +185,11 @@ export function createAlertRuntime(deps: AlertRuntimeDeps) {
       log.warn({ channel: channel.name, url: maskUrl(channel.url), attempts: outcome.attempts, error: outcome.error }, 'alert message not delivered')
     }
     try {
+      const [eventId, ...more] = delivery.eventIds
       await store.recordDelivery({
-        eventId: delivery.eventId,
+        eventId: eventId!,
+        // the history shows at most HISTORY_EVENTS events: the group's newest are the ones to mark
+        ...(more.length > 0 && { moreEventIds: more.slice(-HISTORY_EVENTS) }),
         channel: channel.name,
         ok: outcome.ok,
         attempts: outcome.attempts,

@@ -149,8 +149,16 @@ export const historyEventSchema = z.object({
   channels: z.array(nameSchema).max(20),
 })
 
+/** Events the console keeps in memory and shows; older ones are pruned from its history. */
+export const HISTORY_EVENTS = 500
+
+/**
+ * A message's outcome on one channel. A grouped message announced many events: `eventId` is the
+ * group's first, `moreEventIds` the newest others, as many as the history can show.
+ */
 export const deliveryRecordSchema = z.object({
   eventId: z.string().max(64),
+  moreEventIds: z.array(z.string().max(64)).max(HISTORY_EVENTS).optional(),
   channel: nameSchema,
   ok: z.boolean(),
   attempts: z.number().int().nonnegative(),

@@ -5,7 +5,6 @@ import zenith from '../../server/app.js'
 import { parseConfig } from '../../server/config.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
-import { eventually } from '../helpers/eventually.js'
 import { startReceiver } from './receiver.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { alertsApi, rulesDir, tick, writeBeat } from './fixtures.js'
@@ -151,21 +150,37 @@ t.test('a receiver that never answers does not stall the collector', async (t) =
   t.teardown(() => hook.close())
   const rulesFile = files.write('hanging.json', {
     channels: [{ name: 'stuck', type: 'webhook', url: hook.url() }],
-    // a tiny cool-down, so every episode of this flapping CPU wants a message
-    rules: [{ name: 'cpu-high', metric: 'cpu', above: 90, cooldown: '1s', channels: ['stuck'] }],
+    rules: [{ name: 'cpu-high', metric: 'cpu', above: 90, cooldown: '1m', channels: ['stuck'] }],
   })
-  const app = await buildTestApp({ redisUrl: redisServer.url, alertsFile: rulesFile, autoStart: true, tickMs: 20 })
+  // every time here is the fake clock's: the cool-down ends when the test says, not when a slow
+  // machine has spent a second of wall-clock time on the ticks
+  const clock = fakeClock()
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock, alertsFile: rulesFile })
   t.teardown(() => app.close())
-  await writeBeat(redis, Date.now(), 99)
-  await eventually(() => hook.requests.length >= 1, 'the receiver got the message')
+  await writeBeat(redis, clock(), 99)
+  await app.collector.refresh()
+  await hook.received(1)
   const version = app.collector.snapshot.version
-  await eventually(() => app.collector.snapshot.version >= version + 20, 'twenty more ticks complete')
+  // twenty ticks, 2 s apart: 40 s, within the cool-down; none waits for the hanging delivery
+  for (let i = 0; i < 20; i++) {
+    clock.advance(2_000)
+    await writeBeat(redis, clock(), 99)
+    await app.collector.refresh()
+  }
+  t.equal(app.collector.snapshot.version, version + 20, 'twenty more ticks complete')
   t.ok(app.collector.snapshot.redis.up)
   t.equal(hook.requests.length, 1, 'the receiver has still not answered its only request')
   const [event] = (await alertsApi(app)).history
   t.match(event, { kind: 'firing', message: 'queued', deliveries: [] }, 'still sending')
   const fragment = await app.inject({ url: '/alerts/fragments/board' })
   t.match(fragment.body, /stuck: sending/)
+
+  // past the cool-down the repeat goes out beside the hanging first message, on its own worker
+  clock.advance(20_000)
+  await writeBeat(redis, clock(), 99)
+  await app.collector.refresh()
+  await hook.received(2)
+  t.equal(hook.requests[1]!.body.repeat, true)
 })
 
 t.test('a bad rules file stops the start with one clear line', async (t) => {

@@ -9,6 +9,7 @@ import { eventually } from '../helpers/eventually.js'
 const FIRED = Date.UTC(2026, 10, 23, 12, 0, 0)
 
 const message: AlertMessage = {
+  id: '1795435200000-0:hook',
   kind: 'firing',
   rule: 'cpu-high',
   metric: 'cpu',
@@ -38,7 +39,9 @@ t.test('a generic webhook receives the flat JSON shape', async (t) => {
   t.equal(request.method, 'POST')
   t.equal(request.path, '/alerts?token=x')
   t.match(request.headers['content-type'], /^application\/json/)
+  t.equal(request.headers['idempotency-key'], '1795435200000-0:hook')
   t.same(request.body, {
+    id: '1795435200000-0:hook',
     rule: 'cpu-high',
     metric: 'cpu',
     target: 'billing/web-1',
@@ -73,6 +76,36 @@ t.test('Slack receives its message shape: text plus blocks, with markup characte
   t.match(slackPayload({ ...message, target: 'a<b>&c' }).text, /a&lt;b&gt;&amp;c/)
 })
 
+t.test('Slack: formatting characters in names stay plain characters', async (t) => {
+  const { slackPayload } = await import('../../server/alerts/channels/slack.js')
+  const plain = (char: string) => `<!date^00000000^{_}|${char}>`
+  const payload = slackPayload({ ...message, service: '_x_', nodeId: '*b*', target: '_x_/*b*' })
+  t.equal(payload.text, `[FIRING] cpu-high on ${plain('_')}x${plain('_')}/${plain('*')}b${plain('*')}: CPU 97.3 % (CPU above 90 %)`)
+  const blocks = payload.blocks as any[]
+  t.equal(blocks[0].text.text, `:rotating_light: *${payload.text}*`)
+  t.equal(blocks[1].elements[0].text, `service *${plain('_')}x${plain('_')}* · rule cpu-high`)
+  for (const char of ['~', '`']) t.match(slackPayload({ ...message, target: `a${char}b${char}` }).text, `a${plain(char)}b${plain(char)}`)
+  // outside the escapes and the emoji, the only formatting left is the message's own bold
+  const bare = JSON.stringify(payload.blocks).replace(/<!date\^00000000\^\{_\}\|[_*~`]>/g, '').replace(/:[a-z_]+:/g, '')
+  t.same(bare.match(/[_*~`]/g), ['*', '*', '*', '*'])
+})
+
+t.test('Slack: a section never passes its 3,000 characters, however long the escaped names', async (t) => {
+  const { slackPayload } = await import('../../server/alerts/channels/slack.js')
+  const name = '_'.repeat(64)
+  const target = `${name}/${name}`
+  const section = (payload: ReturnType<typeof slackPayload>) => (payload.blocks[0] as any).text
+  const single = section(slackPayload({ ...message, rule: name, service: name, nodeId: name, target }))
+  t.same([single.type, single.text.length <= 3_000], ['plain_text', true], 'too long escaped: sent as plain text, which Slack does not format')
+  t.match(single.text, `on ${target}:`)
+
+  const targets = Array.from({ length: 12 }, (_, i) => ({ target: i < 2 ? `web/n_${i}_` : target, service: 'web', value: 1, firedAt: FIRED }))
+  const grouped = section(slackPayload({ id: 'g', kind: 'firing', rule: 'node-lost', metric: 'node_lost', op: 'above', threshold: 0.5, at: FIRED, count: 40, targets }))
+  t.equal(grouped.type, 'mrkdwn')
+  t.ok(grouped.text.length <= 3_000)
+  t.match(grouped.text, /for 40 nodes: web\/n.*1.* and 38 more \(node is dead\)\*$/, 'the names that fit, then the count of the rest')
+})
+
 t.test('a failing receiver (500) is retried with backoff, then reported undelivered', async (t) => {
   const receiver = await startReceiver(() => 500)
   t.teardown(() => receiver.close())
@@ -89,6 +122,7 @@ t.test('a receiver that recovers gets the message on a retry', async (t) => {
   const { waits, sleep } = recordingSleep()
   t.same(await deliver({ name: 'hook', type: 'webhook', url: receiver.url() }, message, { sleep }), { ok: true, attempts: 3 })
   t.same(waits, [500, 1000])
+  t.same(receiver.requests.map((r) => [r.headers['idempotency-key'], r.body.id]), Array(3).fill([message.id, message.id]), 'every retry carries the same id')
 })
 
 t.test('a client error (4xx) is not retried', async (t) => {
@@ -141,14 +175,14 @@ t.test('dispatcher: a hanging receiver holds only its own worker, and closing ab
     onResult: (delivery: Delivery, outcome) => void results.push([delivery.channel.name, outcome]),
   })
   const hook = (name: string, url: string) => ({ name, type: 'webhook' as const, url })
-  dispatcher.enqueue({ eventId: '1-0', channel: hook('slow', slow.url()), message })
-  for (let i = 0; i < 5; i++) dispatcher.enqueue({ eventId: `${i + 2}-0`, channel: hook('fast', fast.url()), message })
+  dispatcher.enqueue({ eventIds: ['1-0'], channel: hook('slow', slow.url()), message })
+  for (let i = 0; i < 5; i++) dispatcher.enqueue({ eventIds: [`${i + 2}-0`], channel: hook('fast', fast.url()), message })
   await eventually(() => fast.requests.length === 5, 'the other deliveries go through')
   t.same(results.map(([name, o]) => [name, o.ok]), Array(5).fill(['fast', true]))
   t.equal(slow.requests.length, 1, 'the slow receiver got its request and is still holding it')
   await dispatcher.close()
   t.same(results.at(-1), ['slow', { ok: false, attempts: 1, error: 'aborted' }])
-  dispatcher.enqueue({ eventId: '9-0', channel: hook('fast', fast.url()), message })
+  dispatcher.enqueue({ eventIds: ['9-0'], channel: hook('fast', fast.url()), message })
   await dispatcher.idle()
   t.equal(fast.requests.length, 5, 'nothing is sent after close')
 })
@@ -164,10 +198,10 @@ t.test('dispatcher: a full queue drops the oldest waiting delivery and reports i
       await gate
       return { ok: true, attempts: 1 }
     },
-    onResult: (delivery, outcome) => void results.push([delivery.eventId, outcome]),
+    onResult: (delivery, outcome) => void results.push([delivery.eventIds[0]!, outcome]),
   })
   const channel = { name: 'c', type: 'webhook' as const, url: 'https://example.com/' }
-  for (const id of ['a', 'b', 'c', 'd']) dispatcher.enqueue({ eventId: id, channel, message })
+  for (const id of ['a', 'b', 'c', 'd']) dispatcher.enqueue({ eventIds: [id], channel, message })
   t.same(results, [['b', { ok: false, attempts: 0, error: 'dropped: delivery queue full' }]], 'a is in flight; b was the oldest waiting')
   release()
   await dispatcher.idle()

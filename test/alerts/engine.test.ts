@@ -222,6 +222,26 @@ t.test('interrupt (Redis unreachable) restarts pending windows but keeps firing 
   t.same(engine.firing().map((f) => f.target), ['billing/web-1'])
 })
 
+t.test('unread metrics: their rules wait (pending restarts, firing holds past the forget time), the others run', async (t) => {
+  const engine = createAlertEngine(
+    rules(
+      { name: 'cpu-high', metric: 'cpu', above: 90, for: '1m', channels: ['ops'] },
+      { name: 'backlog', metric: 'queue_backlog', above: 100, for: '1m', channels: ['ops'] },
+    ),
+    { forgetAfterMs: 10 * M },
+  )
+  const unread = new Set<MetricName>(['queue_backlog'])
+  engine.evaluate({ at: T0, samples: [node('cpu', 95, 'web-1'), node('cpu', 95, 'web-2'), queue('queue_backlog', 500)] })
+  t.same(brief(engine.evaluate({ at: T0 + M, samples: [node('cpu', 95, 'web-1')], unread })), [{ kind: 'firing', at: M, notify: true }], 'cpu is read: web-1 fires, web-2 (absent) starts again')
+  t.same(engine.evaluate({ at: T0 + 2 * M, samples: [queue('queue_backlog', 500)] }), [], 'the backlog window restarted at the unread tick')
+  t.same(brief(engine.evaluate({ at: T0 + 3 * M, samples: [queue('queue_backlog', 500)] })), [{ kind: 'firing', at: 3 * M, notify: true }])
+  // twenty minutes with cpu unread: web-1 neither resolves nor is forgotten
+  const cpuUnread = new Set<MetricName>(['cpu'])
+  for (let minute = 4; minute <= 24; minute++) t.same(engine.evaluate({ at: T0 + minute * M, samples: [queue('queue_backlog', 500)], unread: cpuUnread }), [])
+  t.same(engine.firing().map((f) => f.rule + ' ' + f.target), ['cpu-high billing/web-1', 'backlog billing/emails'])
+  t.same(brief(engine.evaluate({ at: T0 + 25 * M, samples: [node('cpu', 10, 'web-1'), queue('queue_backlog', 500)] })), [{ kind: 'resolved', at: 25 * M, notify: true }])
+})
+
 t.test('restore continues alerts firing before a restart and hands back those of removed rules', async (t) => {
   const engine = createAlertEngine(rules({ name: 'cpu-high', metric: 'cpu', above: 90, channels: ['ops'] }))
   const target = { id: 'billing/web-1', service: 'billing', nodeId: 'web-1' }

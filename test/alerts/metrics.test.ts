@@ -59,3 +59,22 @@ t.test('queue metrics plug in from the snapshot queues part, whichever of the tw
   const sample = metricsFromSnapshot(snapshot([], { queues: items })).samples[0]!
   t.same([sample.target.service, sample.target.queue, sample.target.nodeId], ['billing', 'emails', undefined])
 })
+
+t.test('a part that failed this tick gives no samples and marks its metrics unread', async (t) => {
+  const failed = { ok: false, failures: 2, readAt: NOW - 20_000, reason: 'failed', errorId: 'ab12cd34' }
+  const ok = { ok: true, failures: 0, readAt: NOW, reason: null, errorId: null }
+  const nodes = [record('web-1', NOW - 40_000), record('web-2', NOW - 5_000, false)]
+  const queues = { items: [{ service: 'billing', name: 'emails', waiting: 1200, failed: 3 }] }
+  const unread = (parts: object) => [...(metricsFromSnapshot(snapshot(nodes, { queues, parts })).unread ?? [])].sort()
+  const ids = (parts: object) => [...new Set(metricsFromSnapshot(snapshot(nodes, { queues, parts })).samples.map((s) => s.metric))].sort()
+
+  t.same(unread({ nodes: failed, queues: ok }), ['cpu', 'disk', 'memory', 'node_lost'])
+  t.same(ids({ nodes: failed, queues: ok }), ['queue_backlog', 'queue_failed'], 'the stale records would read as lost: left out')
+  t.same(unread({ nodes: ok, queues: failed }), ['queue_backlog', 'queue_failed'])
+  t.same(ids({ nodes: ok, queues: failed }), ['node_lost'])
+  t.same(unread({ nodes: failed, queues: failed }), ['cpu', 'disk', 'memory', 'node_lost', 'queue_backlog', 'queue_failed'])
+  t.same(ids({ nodes: failed, queues: failed }), [])
+  t.same(unread({ nodes: ok, queues: ok }), [])
+  t.same(unread({}), [], 'a part with no status (not registered) is read as it is')
+  t.same(ids({}), ['node_lost', 'queue_backlog', 'queue_failed'])
+})

@@ -17,6 +17,7 @@ export type Answer = number | 'hang' | { status: number; location: string }
 export async function startReceiver(answer: (request: ReceivedRequest, index: number) => Answer = () => 200) {
   const requests: ReceivedRequest[] = []
   const hanging = new Set<ServerResponse>()
+  let waiters: { count: number; wake: () => void }[] = []
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -30,6 +31,8 @@ export async function startReceiver(answer: (request: ReceivedRequest, index: nu
       }
       const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body }
       requests.push(request)
+      for (const waiter of waiters) if (requests.length >= waiter.count) waiter.wake()
+      waiters = waiters.filter((waiter) => requests.length < waiter.count)
       const reply = answer(request, requests.length - 1)
       if (reply === 'hang') {
         hanging.add(res)
@@ -49,6 +52,11 @@ export async function startReceiver(answer: (request: ReceivedRequest, index: nu
   return {
     url: (path = '/hook') => `http://127.0.0.1:${port}${path}`,
     requests,
+    /** resolves once `count` requests have arrived: an event to wait on instead of a poll */
+    received(count: number): Promise<void> {
+      if (requests.length >= count) return Promise.resolve()
+      return new Promise((wake) => waiters.push({ count, wake }))
+    },
     async close() {
       for (const res of hanging) res.destroy()
       server.closeAllConnections()

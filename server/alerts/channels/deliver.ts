@@ -2,10 +2,12 @@
  * Sends one message to one channel: a JSON POST with a short timeout, no redirect followed (a 3xx
  * is a failure, so a receiver cannot bounce the message elsewhere), retried with backoff when the
  * failure may pass (network error, timeout, 5xx, 408, 429). Error texts never contain the URL.
+ * Every attempt carries the message's id in `Idempotency-Key`, so a receiver that saw the first
+ * attempt (whose answer was lost) can drop the retry.
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import type { ChannelConfig } from '../schemas.js'
-import type { AlertMessage } from './message.js'
+import type { ChannelMessage } from './message.js'
 import { slackPayload } from './slack.js'
 import { webhookPayload } from './webhook.js'
 
@@ -31,11 +33,11 @@ export const DEFAULT_BACKOFF_MS: readonly number[] = [500, 1_000, 2_000]
 
 const defaultSleep = (ms: number, signal: AbortSignal) => delay(ms, undefined, { signal }).then(() => undefined)
 
-export function payloadFor(channel: ChannelConfig, message: AlertMessage): unknown {
+export function payloadFor(channel: ChannelConfig, message: ChannelMessage): unknown {
   return channel.type === 'slack' ? slackPayload(message) : webhookPayload(message)
 }
 
-export async function deliver(channel: ChannelConfig, message: AlertMessage, options: DeliverOptions = {}): Promise<DeliveryOutcome> {
+export async function deliver(channel: ChannelConfig, message: ChannelMessage, options: DeliverOptions = {}): Promise<DeliveryOutcome> {
   const backoff = options.backoffMs ?? DEFAULT_BACKOFF_MS
   const sleep = options.sleep ?? defaultSleep
   const closing = options.signal ?? new AbortController().signal
@@ -45,7 +47,7 @@ export async function deliver(channel: ChannelConfig, message: AlertMessage, opt
   for (;;) {
     if (closing.aborted) return { ok: false, attempts, error: 'console closing' }
     attempts++
-    const result = await post(channel.url, body, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, closing)
+    const result = await post(channel.url, message.id, body, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, closing)
     if (result.ok) return { ok: true, attempts }
     error = result.error
     const wait = backoff[attempts - 1]
@@ -60,12 +62,12 @@ export async function deliver(channel: ChannelConfig, message: AlertMessage, opt
 
 type PostResult = { ok: true } | { ok: false; retry: boolean; error: string }
 
-async function post(url: string, body: string, timeoutMs: number, closing: AbortSignal): Promise<PostResult> {
+async function post(url: string, id: string, body: string, timeoutMs: number, closing: AbortSignal): Promise<PostResult> {
   let response: Response
   try {
     response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'zenith-alerts' },
+      headers: { 'content-type': 'application/json', 'user-agent': 'zenith-alerts', 'idempotency-key': id },
       body,
       redirect: 'manual',
       signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), closing]),

@@ -1,11 +1,41 @@
 /**
- * What a notification says, independent of the channel: the event as stored in the history, and a
- * one-line human summary shared by Slack messages and the console's pages.
+ * What a notification says, independent of the channel: one event as stored in the history, or one
+ * rule's events of one evaluation grouped (a Redis restart can lose 500 nodes at once: that is one
+ * message, not 500), and a one-line human summary shared by Slack messages and the console's pages.
  */
+import { QUEUE_METRICS } from '../metrics.js'
 import type { HistoryEvent } from '../schemas.js'
 
+export type MessageKind = 'firing' | 'reminder' | 'resolved'
+
 export type AlertMessage = Omit<HistoryEvent, 'message' | 'channels' | 'kind'> & {
-  readonly kind: 'firing' | 'reminder' | 'resolved'
+  readonly kind: MessageKind
+  /** the delivery's id: the same on every retry, so a receiver can tell a retry from a new alert */
+  readonly id: string
+}
+
+/** One target of a grouped message. */
+export type GroupedTarget = Pick<HistoryEvent, 'target' | 'service' | 'nodeId' | 'queue' | 'value' | 'firedAt'>
+
+/** The same rule changing state the same way for many targets in one evaluation. */
+export interface GroupedAlertMessage extends Pick<HistoryEvent, 'rule' | 'metric' | 'op' | 'threshold' | 'at'> {
+  readonly kind: MessageKind
+  readonly id: string
+  /** how many targets changed state; `targets` lists the first of them */
+  readonly count: number
+  /** at most GROUP_TARGETS_LISTED, in the order they were evaluated */
+  readonly targets: readonly GroupedTarget[]
+}
+
+export type ChannelMessage = AlertMessage | GroupedAlertMessage
+
+/** Targets a grouped message lists; `count` says how many there were. Keeps a message small. */
+export const GROUP_TARGETS_LISTED = 100
+/** Names a grouped summary line spells out before "and N more". */
+export const GROUP_NAMES_SHOWN = 10
+
+export function isGrouped(message: ChannelMessage): message is GroupedAlertMessage {
+  return 'targets' in message
 }
 
 const LABEL: Record<HistoryEvent['metric'], string> = {
@@ -47,7 +77,24 @@ export function metricLabel(metric: HistoryEvent['metric']): string {
 
 /** One line: `[FIRING] cpu-high on billing/web-1: CPU 95.2 % (CPU above 90 %)`. */
 export function summarize(message: AlertMessage): string {
-  const state = message.kind === 'resolved' ? 'RESOLVED' : message.kind === 'reminder' ? 'STILL FIRING' : 'FIRING'
+  const state = stateLabel(message.kind)
   const value = message.metric === 'node_lost' ? (message.kind === 'resolved' ? 'node is back' : 'node is dead') : `${LABEL[message.metric]} ${formatValue(message.metric, message.value)}`
   return `[${state}] ${message.rule} on ${message.target}: ${value} (${describeCondition(message)})`
+}
+
+/**
+ * One line for a group: `[FIRING] node-lost for 500 nodes: api/n1, api/n2, … and 490 more (node is
+ * dead)`, naming at most `shown` targets (GROUP_NAMES_SHOWN by default; Slack may ask for fewer to
+ * fit its length limit).
+ */
+export function summarizeGroup(message: GroupedAlertMessage, shown = GROUP_NAMES_SHOWN): string {
+  const names = message.targets.slice(0, Math.max(0, shown)).map((target) => target.target)
+  const rest = message.count - names.length
+  const list = names.length === 0 ? '' : rest > 0 ? `: ${names.join(', ')} and ${rest.toLocaleString('en-US')} more` : `: ${names.join(', ')}`
+  const noun = QUEUE_METRICS.has(message.metric) ? 'queues' : 'nodes'
+  return `[${stateLabel(message.kind)}] ${message.rule} for ${message.count.toLocaleString('en-US')} ${noun}${list} (${describeCondition(message)})`
+}
+
+function stateLabel(kind: MessageKind): string {
+  return kind === 'resolved' ? 'RESOLVED' : kind === 'reminder' ? 'STILL FIRING' : 'FIRING'
 }
