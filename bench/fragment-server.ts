@@ -13,6 +13,7 @@ import { buildPulseView } from '../server/nodes/service.js'
 import { byServiceThenNode, type NodeRecord, type Snapshot } from '../server/collector/snapshot.js'
 import { readHeartbeat } from '@gravito/quasar/protocol'
 import { viewHelpers as h } from '../server/nodes/view-helpers.js'
+import { NODE_PARTS, readStatus } from '../server/collector/part-status.js'
 
 const redisUrl = process.argv[2]!
 const config = parseConfig({ selfMonitor: false, logLevel: 'warn', tickMs: 2000 })
@@ -42,9 +43,9 @@ app.get('/naive/pulse/fragments/nodes', async (_request, reply) => {
     const beat = readHeartbeat(JSON.parse(raw))
     if (beat.ok) nodes.push({ ...ref, heartbeat: beat.value, lastSeenAt: beat.value.timestamp, keyPresent: true })
   })
-  const snapshot: Snapshot = { version: 0, generatedAt: Date.now(), redis: { up: true, downSince: null, lastError: null }, nodes: nodes.sort(byServiceThenNode) }
+  const snapshot: Snapshot = { version: 0, generatedAt: Date.now(), redis: { up: true, downSince: null }, parts: {}, nodes: nodes.sort(byServiceThenNode) }
   // the same template and view model as ours; only where the data comes from differs
-  const html = await app.view('pulse/nodes', { view: buildPulseView(snapshot), filter: '', redis: snapshot.redis, h, spark: app.history.sparklines, firing: () => [] })
+  const html = await app.view('pulse/nodes', { view: buildPulseView(snapshot), filter: '', redis: readStatus(snapshot, NODE_PARTS), h, spark: app.history.sparklines, firing: () => [] })
   return reply.type('text/html').send(html)
 })
 
