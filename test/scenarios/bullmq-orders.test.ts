@@ -40,7 +40,7 @@ for (const seed of [11, 23, 37]) {
       if (round !== 'first tick') clock.advance(10_000)
       await app.collector.refresh()
       await expectHealthyTick(t, app, `seed ${seed}, ${round}`)
-      const listed = (await app.inject('/api/pulse/queues')).json().queues as Record<string, unknown>[]
+      const listed = ((await app.inject('/api/pulse/queues')).json().queues ?? []) as Record<string, unknown>[]
       t.same(listed.map((q) => `${q.service}/${q.name}`).sort(), specs.map((s) => `${s.prefix}/${s.name}`).sort(), `${round}: every queue found, no other`)
       for (const [spec, queue] of fleet.queues) {
         const shown = listed.find((q) => q.service === spec.prefix && q.name === spec.name)

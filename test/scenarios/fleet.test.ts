@@ -111,8 +111,9 @@ t.test('a production-like fleet: exact counts, every node, alerts on time, never
   /** when the console first showed each alert's condition: its `for` window starts there */
   const since = new Map<string, number>()
   const observe = async () => {
-    const nodes = (await app.inject('/api/pulse/nodes?service=checkout')).json().services.flatMap((s: { nodes: unknown[] }) => s.nodes) as Record<string, any>[]
-    const queues = (await app.inject('/api/pulse/queues')).json().queues as Record<string, any>[]
+    const services = ((await app.inject('/api/pulse/nodes?service=checkout')).json().services ?? []) as { nodes: Record<string, any>[] }[]
+    const nodes = services.flatMap((s) => s.nodes)
+    const queues = ((await app.inject('/api/pulse/queues')).json().queues ?? []) as Record<string, any>[]
     const holds: Record<string, boolean> = {
       'disk-low': nodes.some((n) => n.id === 'low-disk' && (n.disk.free / n.disk.total) * 100 < 10),
       'cpu-high': nodes.some((n) => n.id === 'hot-cpu' && n.cpu.system > 90),
@@ -128,11 +129,11 @@ t.test('a production-like fleet: exact counts, every node, alerts on time, never
   }
 
   const nodesShown = async (): Promise<Record<string, any>[]> => {
-    const services = (await app.inject('/api/pulse/nodes')).json().services as { name: string; nodes: Record<string, any>[] }[]
+    const services = ((await app.inject('/api/pulse/nodes')).json().services ?? []) as { name: string; nodes: Record<string, any>[] }[]
     return services.flatMap((s) => s.nodes.map((n) => ({ ...n, service: s.name })))
   }
   const expectedNodes = ['billing/web-1', 'billing/web-2', 'checkout/calm-1', 'checkout/full-mem', 'checkout/hot-cpu', 'checkout/low-disk', 'crawler/py-1', 'search/idx-1', 'shop/php-1']
-  const slowShown = async () => new Set(((await app.inject('/api/pulse/slow')).json().entries as { name: string }[]).map((e) => e.name))
+  const slowShown = async () => new Set((((await app.inject('/api/pulse/slow')).json().entries ?? []) as { name: string }[]).map((e) => e.name))
   await eventually(async () => {
     clock.set(Math.max(clock(), Date.now()))
     await step()
@@ -152,7 +153,7 @@ t.test('a production-like fleet: exact counts, every node, alerts on time, never
   })
 
   t.test('every queue is counted as its own system counts it', async (t) => {
-    const queues = (await app.inject('/api/pulse/queues')).json().queues as Record<string, any>[]
+    const queues = ((await app.inject('/api/pulse/queues')).json().queues ?? []) as Record<string, any>[]
     const find = (service: string, name: string) => queues.find((q) => q.service === service && q.name === name)
     const countsOf = (q: Record<string, any> | undefined, fields: readonly string[]) => q && Object.fromEntries(fields.map((f) => [f, q[f]]))
     for (const [spec, queue] of discoveredFleet.queues) {
@@ -203,14 +204,14 @@ t.test('a production-like fleet: exact counts, every node, alerts on time, never
       if (!passed && ++failures >= 3) break
     }
     await app.collector.refresh()
-    const firing = (await app.inject('/api/pulse/alerts')).json().firing as { rule: string; target: string; firedAt: number }[]
+    const firing = ((await app.inject('/api/pulse/alerts')).json().firing ?? []) as { rule: string; target: string; firedAt: number }[]
     t.same(
       firing.map((a) => `${a.rule} ${a.target} ${a.firedAt}`).sort(),
       RULES.map((r) => `${r.name} ${r.target} ${firedAt.get(r.name)}`).sort(),
       'exactly these alerts fire, each on the first tick past its window',
     )
     // discovered queues were re-read all along and still hold their counts
-    const queues = (await app.inject('/api/pulse/queues')).json().queues as Record<string, any>[]
+    const queues = ((await app.inject('/api/pulse/queues')).json().queues ?? []) as Record<string, any>[]
     for (const [spec, queue] of discoveredFleet.queues) {
       const expected = await expectedCounts(queue)
       const shown = queues.find((q) => q.service === spec.prefix && q.name === spec.name)

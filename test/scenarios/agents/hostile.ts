@@ -100,7 +100,8 @@ export async function startHostileAgent(admin: Redis, redisUrl: string, service 
       }),
     hugeSlowEntries: (count, bytes, now) =>
       whereAllowed([key(`slow:${service}`)], async (target) => {
-        const name = 'x'.repeat(bytes)
+        // one buffer for every entry: ioredis would encode a 10 MB string again for each command
+        const name = Buffer.alloc(bytes, 'x')
         for (let i = 0; i < count; i++) {
           await redis.xadd(target, 'MAXLEN', '~', '1000', '*', 'kind', 'request', 'name', name, 'durationMs', '1', 'timestamp', String(now), 'nodeId', 'h-1')
         }
