@@ -1,4 +1,5 @@
 /** Markdown for BENCHMARKS.md. */
+import type { AttackResult } from './attack.js'
 import type { CollectorResult } from './collector.js'
 import type { LoadResult } from './fragments.js'
 import type { QueuesBenchResult } from './queues.js'
@@ -69,6 +70,20 @@ export const renderReport = {
       `Throughput ratio (ours / bull-board): **${speedup}×**.`,
       '',
       `What the console pays instead, whatever the number of viewers: one collector tick that re-reads all ${result.queues} queues (its share of the bounded SCAN walk, then pipelined counts, oldest waiting job and failed-job page) takes ${result.collectorReadMedianMs} ms median (p95 ${result.collectorReadP95Ms} ms), once every 10 s. Filling the queues with pipelined \`addBulk\` took ${result.fillSeconds} s.`,
+    ].join('\n')
+  },
+  attack(result: AttackResult): string {
+    return [
+      `## \`/livez\` under attack: ${result.nodes.toLocaleString('en-US')} nodes, one hostile agent`,
+      '',
+      `The console as it runs in production (a child process, collector ticking every 2 s) serves a fleet of ${result.nodes.toLocaleString('en-US')} nodes that keep beating (a fifth of them every 2 s). ${result.clients} clients request \`/livez\` over HTTP one after the other for ${result.seconds} s, first as it is, then after one agent holding only the documented agent ACL (docs/security.md, its own service) wrote ${result.ghosts.toLocaleString('en-US')} members scored years ahead into the node index it may write and ${result.slowEntries} slow-log entries of ${result.slowEntryMb} MB each. Same console, same Redis, one run; the Redis server caps each client's unread replies at 2 GB. A request that fails or takes over 30 s counts as an error at the time it gave up. Aim: p99 with the attack within 2× the p99 without.`,
+      '',
+      table(
+        ['phase', 'requests', 'p50 (ms)', 'p99 (ms)', 'max (ms)', 'errors', 'console max RSS (MB)', 'console log lines'],
+        result.rows.map((r) => [r.phase, r.requests, r.p50Ms, r.p99Ms, r.maxMs, r.errors, r.maxRssMb, r.logLines]),
+      ),
+      '',
+      `p99 with the attack / without: **${result.ratio}×** (aim: at most 2×).`,
     ].join('\n')
   },
 }

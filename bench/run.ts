@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every measurement side by side with its baseline, in one run, written to
  * BENCHMARKS.md. Machines are noisy: read the ratios, not the absolute times.
- * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,queues
+ * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,queues,attack
  */
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -10,12 +10,13 @@ import { benchCollector } from './collector.js'
 import { benchFragments } from './fragments.js'
 import { benchResponsiveness } from './responsiveness.js'
 import { benchQueues } from './queues.js'
+import { benchAttack } from './attack.js'
 import { renderReport } from './report.js'
 import { updateBenchmarks, type MeasuredSection } from './document.js'
 import { Redis } from 'ioredis'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
-const only = new Set((values.only ?? 'collector,responsiveness,fragments,queues').split(','))
+const only = new Set((values.only ?? 'collector,responsiveness,fragments,queues,attack').split(','))
 const quick = values.quick
 
 const redis = await startRedis()
@@ -40,6 +41,11 @@ try {
     const result = await benchQueues(redis.url, 20, 10_000, quick ? 3 : 10)
     sections.push({ id: 'queues', markdown: renderReport.queues(result) })
     console.table(result.load)
+  }
+  if (only.has('attack')) {
+    const result = await benchAttack(1_000, quick ? 8 : 20)
+    sections.push({ id: 'attack', markdown: renderReport.attack(result) })
+    console.table(result.rows)
   }
   const client = new Redis(redis.url)
   const redisVersion = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'
