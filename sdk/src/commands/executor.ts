@@ -4,7 +4,7 @@
  * on every beat and whenever the pub/sub wake-up fires, so a command added while the agent was
  * away runs once it is back, if it has not expired. Each entry is checked (signature, target,
  * expiry, allowlist), then claimed with `SET cmdseen:… NX` so it runs at most once, then executed
- * through the queue's probe at a capped rate, and its outcome written to `cmdres:{id}`.
+ * through the queue's probe at a capped rate, and its outcome written to `cmdres:{service}:{id}`.
  *
  * Invariants: reads never overlap; nothing throws into the host; the token is never part of any
  * message; a rejection never overwrites a result already written (`SET NX`), so a forged or
@@ -195,7 +195,7 @@ export function createCommandExecutor(host: CommandHost, options: CommandExecuto
   }
 
   async function write({ result, onlyIfAbsent }: Outcome): Promise<void> {
-    const key = host.keys.commandResult(result.id)
+    const key = host.keys.commandResult(host.service, result.id)
     const json = JSON.stringify(result)
     if (onlyIfAbsent) await redis.set(key, json, 'EX', COMMAND_RESULT_TTL_SECONDS, 'NX')
     else await redis.set(key, json, 'EX', COMMAND_RESULT_TTL_SECONDS)

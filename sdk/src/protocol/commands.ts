@@ -3,7 +3,7 @@
  * command to the node's stream `cmd:{service}:{nodeId}` (durable: an agent that was away reads it
  * when it returns) and publishes the id on the channel of the same name (a wake-up, nothing more).
  * The agent verifies it, marks its id as seen (`SET NX`, so it runs at most once), executes it and
- * writes the outcome to `cmdres:{id}`.
+ * writes the outcome to `cmdres:{service}:{id}`.
  *
  * The signature is HMAC-SHA256 over every field that decides what runs where, keyed with a key
  * derived from QUASAR_TOKEN (so the token itself is never used directly as a MAC key elsewhere).
@@ -54,7 +54,7 @@ export type UnsignedCommand = Omit<SignedCommand, 'signature'>
 export const COMMAND_OUTCOMES = ['ok', 'failed', 'rejected'] as const
 export type CommandOutcome = (typeof COMMAND_OUTCOMES)[number]
 
-/** Written by the agent to `cmdres:{id}` (JSON, `EX COMMAND_RESULT_TTL_SECONDS`). */
+/** Written by the agent to `cmdres:{service}:{id}` (JSON, `EX COMMAND_RESULT_TTL_SECONDS`). */
 export const commandResultSchema = z.object({
   id: z.string().regex(COMMAND_ID_PATTERN),
   status: z.enum(COMMAND_OUTCOMES),
@@ -116,10 +116,13 @@ export function checkCommand(raw: unknown, expect: { token: string | undefined; 
   return { ok: true, command: command as SignedCommand & { type: CommandType } }
 }
 
+/** Largest result a reader accepts (UTF-8 bytes); a real one is under half of it. */
+export const MAX_COMMAND_RESULT_BYTES = 4096
+
 /** Reads a result an agent wrote; anything else is null. */
 export function readCommandResult(raw: string | null): CommandResult | null {
   if (raw === null) return null
-  const json = parseAgentJson(raw, 4096)
+  const json = parseAgentJson(raw, MAX_COMMAND_RESULT_BYTES)
   if (!json.ok) return null
   const parsed = commandResultSchema.safeParse(json.value)
   return parsed.success ? parsed.data : null
