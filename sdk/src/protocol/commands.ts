@@ -23,6 +23,8 @@ export function isCommandType(value: unknown): value is CommandType {
 
 /** How long a command may wait for its agent before it expires (ms). */
 export const COMMAND_TTL_MS = 10 * 60_000
+/** Clock difference tolerated between the console and an agent (ms). */
+export const COMMAND_CLOCK_SKEW_MS = 5 * 60_000
 /** How long results and replay marks are kept (seconds); longer than any command lives. */
 export const COMMAND_RESULT_TTL_SECONDS = 24 * 60 * 60
 /** Approximate cap on each node's command stream (`XADD MAXLEN ~`). */
@@ -112,6 +114,8 @@ export function checkCommand(raw: unknown, expect: { token: string | undefined; 
   if (!hasValidSignature(command, expect.token)) return { ok: false, reason: 'bad signature', id }
   if (command.service !== expect.service || command.nodeId !== expect.nodeId) return { ok: false, reason: 'addressed to another node', id }
   if (expect.now > command.expiresAt) return { ok: false, reason: 'expired', id }
+  // a command lives COMMAND_TTL_MS; one valid for longer would outlive its replay mark (a day)
+  if (command.expiresAt > expect.now + COMMAND_TTL_MS + COMMAND_CLOCK_SKEW_MS) return { ok: false, reason: 'expires too far in the future', id }
   if (!isCommandType(command.type)) return { ok: false, reason: `command type ${command.type} is not allowed`, id }
   return { ok: true, command: command as SignedCommand & { type: CommandType } }
 }
