@@ -131,7 +131,11 @@ for (const [orderName, order] of ORDERS) {
 
     const logged: { key: string; reason: string }[] = []
     const part = createCommandsCollector(store, { report: (key, reason) => void logged.push({ key, reason }) })
-    const collect = (now: number): Promise<CommandsPart> => part.collect(now, undefined as unknown as Snapshot)
+    const collect = async (now: number): Promise<CommandsPart> => {
+      const read = await part.collect(now, undefined as unknown as Snapshot)
+      if (!read) throw new Error('the commands part read nothing')
+      return read
+    }
 
     const first = await collect(START + 60_000)
     for (const { answer, command } of cases) t.equal(first.byId.get(command.id)?.status, answer.firstTick, `${command.service}: ${answer.name}`)
