@@ -1,10 +1,11 @@
 /**
  * QuasarAgent: the in-app agent. Each interval it builds a heartbeat and writes it, with the index
  * entry, in one pipeline. It never hurts its host: no throw after start, no unhandled rejection,
- * unref'd timers, no overlapping beats, and with Redis away a beat is dropped, never queued.
+ * unref'd timers, no overlapping beats, and with Redis away a beat is dropped, never queued; a beat
+ * that could only be written late is dropped too (beat-guard.ts).
  * Features (queue probes, slow logs, commands) plug in as extensions run with each beat.
  */
-import type { ChainableCommander, Redis } from 'ioredis'
+import { Command, type ChainableCommander, type Pipeline, type Redis } from 'ioredis'
 import {
   createKeys,
   HEARTBEAT_TTL_SECONDS,
@@ -15,6 +16,7 @@ import {
   type ProtocolKeys,
 } from './protocol/index.js'
 import { closeConnection, openConnection, type Connection } from './transport.js'
+import { createBeatGuard, type BeatCounts, type BeatGuard } from './beat-guard.js'
 import { createCpuSampler } from './metrics/cpu.js'
 import { readMemory } from './metrics/memory.js'
 import { createEventLoopSampler } from './metrics/event-loop.js'
@@ -50,6 +52,8 @@ export interface PulseOptions {
   /** commands executed per second at most, so a "retry all" reaches the workers as a trickle; default 10 */
   commandsPerSecond?: number
   onError?: (error: unknown) => void
+  /** @internal the clock beats are stamped and aged by (epoch ms); tests inject a fake one */
+  now?: () => number
 }
 
 /** Something that runs with every beat: adds heartbeat fields and/or commands to the pipeline. */
@@ -74,6 +78,8 @@ export class QuasarAgent {
   readonly #eventLoop = createEventLoopSampler()
   readonly #runtime = detectRuntime()
   readonly #extensions: AgentExtension[] = []
+  readonly #now: () => number
+  readonly #guard: BeatGuard
   #timer: NodeJS.Timeout | null = null
   #beating: Promise<boolean> | null = null
   #stopped = false
@@ -96,6 +102,13 @@ export class QuasarAgent {
     const fallbackUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
     this.#transport = openConnection(options.redis ?? options.url, `quasar:${this.service}`, fallbackUrl)
     this.#app = options.app === undefined ? { ...this.#transport, owned: false } : openConnection(options.app, `quasar-app:${this.service}`, fallbackUrl)
+    this.#now = options.now ?? Date.now
+    this.#guard = createBeatGuard({ redis: this.#transport.redis, owned: this.#transport.owned, now: this.#now, report: (error) => this.report(error) })
+  }
+
+  /** Beats written and dropped (stale, unanswered, not ready, withdrawn) since the agent was made. */
+  get beatCounts(): Readonly<BeatCounts> {
+    return this.#guard.counts
   }
 
   /** The transport connection (where heartbeats go). */
@@ -200,6 +213,7 @@ export class QuasarAgent {
     this.#transport.redis.off('ready', this.#onReady)
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = null
+    this.#guard.stop()
     await this.#beating?.catch(() => {})
     for (const extension of this.#extensions) {
       try {
@@ -220,21 +234,27 @@ export class QuasarAgent {
     this.#timer.unref()
   }
 
+  /** Builds and writes one beat, unless it would be late (see beat-guard.ts). */
   async #beatOnce(): Promise<boolean> {
     try {
+      const redis = this.#transport.redis
+      if (this.#guard.previousUnanswered()) return this.#guard.skipUnanswered()
       const beat = await this.buildHeartbeat()
-      if (this.#transport.redis.status !== 'ready') {
-        // dropped, not queued: a beat is only true when it is written
-        this.report(new Error(`redis not ready (${this.#transport.redis.status}); beat dropped`))
-        return false
-      }
-      const pipeline = this.#transport.redis.pipeline()
-      pipeline.set(this.keys.node(this.service, this.nodeId), JSON.stringify(beat), 'EX', HEARTBEAT_TTL_SECONDS)
+      if (redis.status !== 'ready') return this.#guard.notReady(redis.status)
+      // the SET is made here, not by pipeline.set, so the guard can tell when Redis answered it
+      const write = new Command('set', [this.keys.node(this.service, this.nodeId), JSON.stringify(beat), 'EX', HEARTBEAT_TTL_SECONDS])
+      const pipeline = redis.pipeline()
+      ;(pipeline as unknown as Pipeline).sendCommand(write)
       pipeline.zadd(this.keys.nodeIndex(), beat.timestamp, this.keys.indexMember(this.service, this.nodeId))
       for (const extension of this.#extensions) extension.onBeat?.(pipeline, beat.timestamp)
-      const results = (await pipeline.exec()) ?? []
+      // aged at the last moment: from here to the socket write nothing is awaited
+      if (!this.#guard.fresh(beat.timestamp)) return false
+      const replies = pipeline.exec()
+      this.#guard.sent(write, beat.timestamp)
+      const results = (await replies) ?? []
       const failed = results.find(([error]) => error)
       if (failed) throw failed[0]
+      this.#guard.written()
       return true
     } catch (error) {
       this.report(error)
@@ -242,7 +262,11 @@ export class QuasarAgent {
     }
   }
 
-  /** The heartbeat this agent would write now. */
+  /**
+   * The heartbeat this agent would write now. Its timestamp is taken once the asynchronous parts
+   * (extensions, the disk read) are in, with the values sampled right then, so a slow queue probe
+   * does not age the beat; the age is checked again just before the write.
+   */
   async buildHeartbeat(): Promise<Heartbeat> {
     const extra: Partial<Heartbeat> = {}
     for (const extension of this.#extensions) {
@@ -271,7 +295,7 @@ export class QuasarAgent {
       ...(appVersion ? { appVersion: appVersion.slice(0, 256) } : {}),
       ...extra,
       protocol: PROTOCOL_VERSION,
-      timestamp: Date.now(),
+      timestamp: this.#now(),
     }
     return beat
   }

@@ -5,14 +5,18 @@
  * bounded per tick), closes the ones that have a result or have expired (moving them to the audit
  * log), then reads what the audit log gained since the last tick.
  *
- * Results are agent data: one that does not parse, or names another target than the command it
- * answers (result keys are shared by all agents), is ignored and logged.
+ * Results are agent data: a result key of another type, too long, that does not parse, or that
+ * names another target than the command it answers is ignored and logged for that command alone;
+ * the command stays pending and expires as usual. Results are read at the per-service key, then
+ * at the legacy shared key that agents from before the per-service layout write; the documented
+ * ACL lets no agent write the legacy key, so there too only the console trusts what it reads after
+ * checking the target.
  */
-import { parseAgentJson, readCommandResult } from '@gravito/quasar/protocol'
+import { parseAgentJson, readCommandResult, type CommandResult } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart } from '../collector/snapshot.js'
 import { finishedCommandSchema, sentCommandSchema, type CommandRecord, type FinishedCommand, type SentCommand } from './schemas.js'
-import { AUDIT_FIELD, type CommandStore, type StreamEntry } from './store.js'
+import { AUDIT_FIELD, type CommandStore, type ResultRead, type StreamEntry } from './store.js'
 
 export interface CommandsPart {
   /** pending commands, then finished ones; newest sent first */
@@ -54,21 +58,32 @@ export function createCommandsCollector(store: CommandStore, badData: BadDataLog
     return null
   }
 
+  /** The result at one key, if it answers this very command; anything else is logged and ignored. */
+  function believe(command: SentCommand, read: ResultRead, key: string): CommandResult | null {
+    if (read.state === 'none') return null
+    if (read.state === 'unreadable') {
+      badData.report(key, read.reason)
+      return null
+    }
+    const result = readCommandResult(read.raw)
+    if (result && result.id === command.id && result.service === command.service && result.nodeId === command.nodeId) return result
+    badData.report(key, 'result does not match the protocol or its command')
+    return null
+  }
+
   /** The commands among `sent` that are over: answered by their agent, or expired. */
   async function settle(sent: SentCommand[], now: number): Promise<FinishedCommand[]> {
-    const checked = sent.slice(0, RESULTS_PER_TICK)
-    const results = await store.readResults(checked.map((command) => command.id))
+    const answered = new Map<string, CommandResult>()
+    for (const { command, current, legacy } of await store.readResults(sent.slice(0, RESULTS_PER_TICK))) {
+      const result = believe(command, current, `cmdres ${command.service}:${command.id}`) ?? believe(command, legacy, `legacy cmdres ${command.id}`)
+      if (result) answered.set(command.id, result)
+    }
     const over: FinishedCommand[] = []
-    sent.forEach((command, i) => {
-      const raw = i < checked.length ? results[i]! : null
-      const result = readCommandResult(raw)
-      if (result && result.id === command.id && result.service === command.service && result.nodeId === command.nodeId) {
-        over.push({ ...command, status: result.status, ...(result.reason ? { reason: result.reason } : {}), finishedAt: Math.round(result.finishedAt) })
-        return
-      }
-      if (raw !== null) badData.report(`cmdres ${command.id}`, 'result does not match the protocol or its command')
-      if (now > command.expiresAt + EXPIRY_GRACE_MS) over.push({ ...command, status: 'expired', reason: EXPIRED_REASON, finishedAt: now })
-    })
+    for (const command of sent) {
+      const result = answered.get(command.id)
+      if (result) over.push({ ...command, status: result.status, ...(result.reason ? { reason: result.reason } : {}), finishedAt: Math.round(result.finishedAt) })
+      else if (now > command.expiresAt + EXPIRY_GRACE_MS) over.push({ ...command, status: 'expired', reason: EXPIRED_REASON, finishedAt: now })
+    }
     return over
   }
 

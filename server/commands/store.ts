@@ -5,7 +5,8 @@
  * console replica records it, so two replicas never both log the same command.
  */
 import type { Redis } from 'ioredis'
-import { COMMAND_FIELD, COMMAND_STREAM_MAXLEN, type SignedCommand } from '@gravito/quasar/protocol'
+import { COMMAND_FIELD, COMMAND_STREAM_MAXLEN, MAX_COMMAND_RESULT_BYTES, type SignedCommand } from '@gravito/quasar/protocol'
+import { createBatch, type Slot } from '../redis/batch.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import type { FinishedCommand, SentCommand } from './schemas.js'
 
@@ -31,6 +32,16 @@ export interface Outgoing {
 }
 
 export type StreamEntry = [id: string, fields: string[]]
+
+/** One result key as read: nothing there yet, a value to check, or why it cannot be a result. */
+export type ResultRead = { readonly state: 'none' } | { readonly state: 'value'; readonly raw: string } | { readonly state: 'unreadable'; readonly reason: string }
+
+/** A pending command with what its agent may have answered, at its key and at the legacy one. */
+export interface ResultReads<C> {
+  readonly command: C
+  readonly current: ResultRead
+  readonly legacy: ResultRead
+}
 
 export function createCommandStore(redis: Redis, keys: ConsoleKeys) {
   const pending = keys.auditPending()
@@ -65,17 +76,22 @@ export function createCommandStore(redis: Redis, keys: ConsoleKeys) {
     return redis.hget(pending, id)
   }
 
-  /** The agents' results for these ids (null where none yet), in order. */
-  async function readResults(ids: readonly string[]): Promise<(string | null)[]> {
-    if (ids.length === 0) return []
-    const pipeline = redis.pipeline()
-    for (const id of ids) pipeline.get(keys.commandResult(id))
-    const replies = (await pipeline.exec()) ?? []
-    return ids.map((_, i) => {
-      const [error, value] = replies[i] ?? [new Error('no reply'), null]
-      if (error) throw error
-      return typeof value === 'string' ? value : null
-    })
+  /**
+   * What the agents answered to these commands, in one round trip: the per-service key, and the
+   * shared legacy key that agents from before the per-service layout still write. Each read is a
+   * GETRANGE, so a huge value costs at most MAX_COMMAND_RESULT_BYTES + 1 bytes; a key of another
+   * type answers WRONGTYPE in its own slot and concerns only its command. Any other error (Redis
+   * gone, a permission) throws: it is not one agent's doing.
+   */
+  async function readResults<C extends Pick<SentCommand, 'id' | 'service'>>(commands: readonly C[]): Promise<ResultReads<C>[]> {
+    const batch = createBatch(redis)
+    const slots = commands.map((command) => ({
+      command,
+      current: batch.add<Buffer>((pipeline) => pipeline.getrangeBuffer(keys.commandResult(command.service, command.id), 0, MAX_COMMAND_RESULT_BYTES)),
+      legacy: batch.add<Buffer>((pipeline) => pipeline.getrangeBuffer(keys.legacyCommandResult(command.id), 0, MAX_COMMAND_RESULT_BYTES)),
+    }))
+    await batch.exec()
+    return slots.map(({ command, current, legacy }) => ({ command, current: resultRead(current), legacy: resultRead(legacy) }))
   }
 
   /** Moves finished commands to the audit log; returns the ids this replica recorded. */
@@ -106,3 +122,15 @@ export function createCommandStore(redis: Redis, keys: ConsoleKeys) {
 }
 
 export type CommandStore = ReturnType<typeof createCommandStore>
+
+function resultRead(slot: Slot<Buffer>): ResultRead {
+  const reply = slot.reply
+  if (!reply.ok) {
+    if (reply.error.message.startsWith('WRONGTYPE')) return { state: 'unreadable', reason: 'holds another Redis type than a string' }
+    throw reply.error
+  }
+  // GETRANGE answers an empty string for a missing key; an empty value is no result either
+  if (reply.value.length === 0) return { state: 'none' }
+  if (reply.value.length > MAX_COMMAND_RESULT_BYTES) return { state: 'unreadable', reason: `longer than ${MAX_COMMAND_RESULT_BYTES} bytes` }
+  return { state: 'value', raw: reply.value.toString('utf8') }
+}

@@ -2,7 +2,7 @@
  * Commands under the Redis ACL users of docs/security.md (the lines are read from the document):
  * the console, as the console user, signs, sends and audits; the agent, as its service's agent
  * user, reads its stream, claims, executes and acknowledges; neither hits a permission error, and
- * the agent cannot read another service's commands.
+ * the agent can neither read another service's commands nor write another service's results.
  */
 import t from 'tap'
 import { Redis } from 'ioredis'
@@ -38,7 +38,9 @@ t.test('a retry goes round trip with the documented ACL users', async (t) => {
 
   const sent = await app.inject({ method: 'POST', url: '/api/pulse/command', headers: JSON_HEADERS, payload: JSON.stringify({ service: 'billing', nodeId: 'web-1', type: 'RETRY_JOB', queue: 'acl-emails', jobId: queue.failedIds[0]! }) })
   t.equal(sent.statusCode, 202)
-  t.match(await waitForFinal(app, (sent.json() as { id: string }).id), { status: 'ok' })
+  const { id } = sent.json() as { id: string }
+  t.match(await waitForFinal(app, id), { status: 'ok' })
+  t.equal(await admin.exists(keys.commandResult('billing', id)), 1, "the result is under the agent's own service")
   await eventually(async () => (await queue.queue.getJob(queue.failedIds[0]!).then((job) => job?.getState())) === 'waiting', 'the job is waiting again')
   t.equal((await app.inject('/api/pulse/audit')).json().commands.length, 1, 'audited')
 
@@ -51,6 +53,13 @@ t.test('a retry goes round trip with the documented ACL users', async (t) => {
   await t.rejects(asAgent.xrange(keys.commandStream('payments', 'web-1'), '-', '+'), /NOPERM/, "another service's commands")
   await t.rejects(asAgent.set(keys.commandSeen('payments', 'web-1', 'AAAAAAAAAAAAAAAA'), '1'), /NOPERM/, "another service's replay marks")
   await t.rejects(asAgent.xadd(keys.commandStream('billing', 'web-1'), '*', 'command', '{}'), /NOPERM/, 'adding commands, even to its own stream')
+  const someId = 'AAAAAAAAAAAAAAAA'
+  const forged = JSON.stringify({ id: someId, status: 'ok', service: 'payments', nodeId: 'web-1', finishedAt: Date.now() })
+  await t.rejects(asAgent.set(keys.commandResult('payments', someId), forged), /NOPERM/, "writing another service's results")
+  await t.rejects(asAgent.xadd(keys.commandResult('payments', someId), '*', 'status', 'ok'), /NOPERM/, "a stream where another service's result goes")
+  await t.rejects(asAgent.set(keys.legacyCommandResult(someId), forged), /NOPERM/, 'the legacy result key shared by all services')
+  await t.rejects(asAgent.get(keys.commandResult('payments', someId)), /NOPERM/, "reading another service's results")
+  t.equal(await asAgent.set(keys.commandResult('billing', someId), '{}'), 'OK', "its own service's result keys are its own")
 })
 
 t.test("the documented user for the application's Redis counts, retries and deletes its queue, and nothing else", async (t) => {

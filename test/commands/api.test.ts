@@ -201,7 +201,10 @@ t.test('a forged result for another target is ignored', async (t) => {
   // another service's agent writing a result for a pending command is not believed
   const second = (await app.inject(post({ service: 'billing', nodeId: 'api-8', type: 'DELETE_JOB', queue: worker.name, jobId: worker.queue.failedIds[0]! }))).json().id as string
   await worker.agent.stop()
-  await redis.set(keys.commandResult(second), JSON.stringify({ id: second, status: 'ok', service: 'payments', nodeId: 'p-1', finishedAt: Date.now() }))
+  const forged = JSON.stringify({ id: second, status: 'ok', service: 'payments', nodeId: 'p-1', finishedAt: Date.now() })
+  // at its own service's key (never read for a billing command) and at the legacy shared one
+  await redis.set(keys.commandResult('payments', second), forged)
+  await redis.set(keys.legacyCommandResult(second), forged)
   await app.collector.refresh()
   t.equal((await app.inject(`/api/pulse/command/${second}`)).json().status, 'pending')
 })

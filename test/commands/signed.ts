@@ -42,6 +42,7 @@ export async function sendSigned(redis: Redis, keys: ProtocolKeys, command: Unsi
   return signed
 }
 
-export async function resultOf(redis: Redis, keys: ProtocolKeys, id: string): Promise<CommandResult | null> {
-  return readCommandResult(await redis.get(keys.commandResult(id)))
+/** The result the agent of `service` wrote for command `id`, if any. */
+export async function resultOf(redis: Redis, keys: ProtocolKeys, service: string, id: string): Promise<CommandResult | null> {
+  return readCommandResult(await redis.get(keys.commandResult(service, id)))
 }

@@ -4,7 +4,7 @@
  * on every beat and whenever the pub/sub wake-up fires, so a command added while the agent was
  * away runs once it is back, if it has not expired. Each entry is checked (signature, target,
  * expiry, allowlist), then claimed with `SET cmdseen:… NX` so it runs at most once, then executed
- * through the queue's probe at a capped rate, and its outcome written to `cmdres:{id}`.
+ * through the queue's probe at a capped rate, and its outcome written to `cmdres:{service}:{id}`.
  *
  * Invariants: reads never overlap; nothing throws into the host; the token is never part of any
  * message; a rejection never overwrites a result already written (`SET NX`), so a forged or
@@ -12,6 +12,7 @@
  */
 import type { Redis } from 'ioredis'
 import {
+  COMMAND_CLOCK_SKEW_MS,
   COMMAND_FIELD,
   COMMAND_RESULT_TTL_SECONDS,
   COMMAND_TTL_MS,
@@ -22,7 +23,7 @@ import {
   type SignedCommand,
 } from '../protocol/index.js'
 import type { QueueProbe } from '../queues/probe.js'
-import { createTokenBucket } from './rate-limit.js'
+import { createTokenBucket, type TokenBucket } from './rate-limit.js'
 import { openWakeUp, type WakeUp } from './wake-up.js'
 
 /** What the executor needs from its agent. */
@@ -44,6 +45,8 @@ export interface CommandExecutorOptions {
   /** listen on the pub/sub channel (default true); without it commands wait for the next beat */
   wakeUp?: boolean
   now?: () => number
+  /** @internal the pacing; tests pass one whose wait they control */
+  bucket?: TokenBucket
 }
 
 /** Reported to onError for every command that is refused; never carries the token. */
@@ -62,11 +65,10 @@ export const DEFAULT_COMMANDS_PER_SECOND = 10
 /** entries read per XRANGE; a longer backlog is read in several batches */
 const READ_BATCH = 50
 /**
- * On start the stream is read from this long before now. Older entries have expired (a command
- * lives COMMAND_TTL_MS, and an entry id is the time Redis added it); the margin covers clock skew
+ * On start the stream is read from COMMAND_TTL_MS + COMMAND_CLOCK_SKEW_MS before now. Older
+ * entries have expired (an entry id is the time Redis added it); the margin covers clock skew
  * between this host and Redis.
  */
-const START_MARGIN_MS = 5 * 60_000
 /** results that could not be written (Redis away) are retried, up to this many */
 const MAX_UNWRITTEN = 100
 const MAX_REASON = 512
@@ -83,10 +85,10 @@ class Interrupted extends Error {}
 export function createCommandExecutor(host: CommandHost, options: CommandExecutorOptions = {}) {
   const now = options.now ?? Date.now
   const perSecond = options.perSecond ?? DEFAULT_COMMANDS_PER_SECOND
-  const bucket = createTokenBucket({ perSecond, burst: options.burst ?? perSecond, now })
+  const bucket = options.bucket ?? createTokenBucket({ perSecond, burst: options.burst ?? perSecond, now })
   const stream = host.keys.commandStream(host.service, host.nodeId)
   const redis = host.transport
-  let cursor = `(${Math.max(0, now() - COMMAND_TTL_MS - START_MARGIN_MS)}-0`
+  let cursor = `(${Math.max(0, now() - COMMAND_TTL_MS - COMMAND_CLOCK_SKEW_MS)}-0`
   let unwritten: Outcome[] = []
   let reading: Promise<void> | null = null
   let again = false
@@ -195,7 +197,7 @@ export function createCommandExecutor(host: CommandHost, options: CommandExecuto
   }
 
   async function write({ result, onlyIfAbsent }: Outcome): Promise<void> {
-    const key = host.keys.commandResult(result.id)
+    const key = host.keys.commandResult(host.service, result.id)
     const json = JSON.stringify(result)
     if (onlyIfAbsent) await redis.set(key, json, 'EX', COMMAND_RESULT_TTL_SECONDS, 'NX')
     else await redis.set(key, json, 'EX', COMMAND_RESULT_TTL_SECONDS)

@@ -3,7 +3,7 @@
  * command to the node's stream `cmd:{service}:{nodeId}` (durable: an agent that was away reads it
  * when it returns) and publishes the id on the channel of the same name (a wake-up, nothing more).
  * The agent verifies it, marks its id as seen (`SET NX`, so it runs at most once), executes it and
- * writes the outcome to `cmdres:{id}`.
+ * writes the outcome to `cmdres:{service}:{id}`.
  *
  * The signature is HMAC-SHA256 over every field that decides what runs where, keyed with a key
  * derived from QUASAR_TOKEN (so the token itself is never used directly as a MAC key elsewhere).
@@ -23,6 +23,8 @@ export function isCommandType(value: unknown): value is CommandType {
 
 /** How long a command may wait for its agent before it expires (ms). */
 export const COMMAND_TTL_MS = 10 * 60_000
+/** Clock difference tolerated between the console and an agent (ms). */
+export const COMMAND_CLOCK_SKEW_MS = 5 * 60_000
 /** How long results and replay marks are kept (seconds); longer than any command lives. */
 export const COMMAND_RESULT_TTL_SECONDS = 24 * 60 * 60
 /** Approximate cap on each node's command stream (`XADD MAXLEN ~`). */
@@ -54,7 +56,7 @@ export type UnsignedCommand = Omit<SignedCommand, 'signature'>
 export const COMMAND_OUTCOMES = ['ok', 'failed', 'rejected'] as const
 export type CommandOutcome = (typeof COMMAND_OUTCOMES)[number]
 
-/** Written by the agent to `cmdres:{id}` (JSON, `EX COMMAND_RESULT_TTL_SECONDS`). */
+/** Written by the agent to `cmdres:{service}:{id}` (JSON, `EX COMMAND_RESULT_TTL_SECONDS`). */
 export const commandResultSchema = z.object({
   id: z.string().regex(COMMAND_ID_PATTERN),
   status: z.enum(COMMAND_OUTCOMES),
@@ -112,14 +114,19 @@ export function checkCommand(raw: unknown, expect: { token: string | undefined; 
   if (!hasValidSignature(command, expect.token)) return { ok: false, reason: 'bad signature', id }
   if (command.service !== expect.service || command.nodeId !== expect.nodeId) return { ok: false, reason: 'addressed to another node', id }
   if (expect.now > command.expiresAt) return { ok: false, reason: 'expired', id }
+  // a command lives COMMAND_TTL_MS; one valid for longer would outlive its replay mark (a day)
+  if (command.expiresAt > expect.now + COMMAND_TTL_MS + COMMAND_CLOCK_SKEW_MS) return { ok: false, reason: 'expires too far in the future', id }
   if (!isCommandType(command.type)) return { ok: false, reason: `command type ${command.type} is not allowed`, id }
   return { ok: true, command: command as SignedCommand & { type: CommandType } }
 }
 
+/** Largest result a reader accepts (UTF-8 bytes); a real one is under half of it. */
+export const MAX_COMMAND_RESULT_BYTES = 4096
+
 /** Reads a result an agent wrote; anything else is null. */
 export function readCommandResult(raw: string | null): CommandResult | null {
   if (raw === null) return null
-  const json = parseAgentJson(raw, 4096)
+  const json = parseAgentJson(raw, MAX_COMMAND_RESULT_BYTES)
   if (!json.ok) return null
   const parsed = commandResultSchema.safeParse(json.value)
   return parsed.success ? parsed.data : null

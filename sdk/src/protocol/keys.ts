@@ -42,8 +42,16 @@ export function createKeys(prefix: string = DEFAULT_PREFIX) {
     commandStream: (service: string, nodeId: string) => `${prefix}cmd:${service}:${nodeId}`,
     /** pub/sub channel that wakes the node's agent when a command is added */
     commandChannel: (service: string, nodeId: string) => `${prefix}cmd:${service}:${nodeId}`,
-    /** string (JSON command result), written by the agent */
-    commandResult: (commandId: string) => `${prefix}cmdres:${commandId}`,
+    /**
+     * string (JSON command result), written by the agent of `service`. Per service, so the ACL
+     * lets each agent write only its own service's results (`~…cmdres:{service}:*`)
+     */
+    commandResult: (service: string, commandId: string) => `${prefix}cmdres:${service}:${commandId}`,
+    /**
+     * where agents before the per-service layout wrote results: one key per command id, writable by
+     * every agent. The console still reads it while such agents remain; never written by this SDK
+     */
+    legacyCommandResult: (commandId: string) => `${prefix}cmdres:${commandId}`,
     /** string, `SET NX`: marks a command id as already executed (replay guard) */
     commandSeen: (service: string, nodeId: string, commandId: string) =>
       `${prefix}cmdseen:${service}:${nodeId}:${commandId}`,

@@ -3,7 +3,7 @@
  * route pattern when Express matched one (`GET /users/:id`), else the path without its query.
  */
 import type { QuasarAgent } from '../agent.js'
-import { thresholdFor, type ThresholdOptions } from './thresholds.js'
+import { clockOf, thresholdFor, type ThresholdOptions } from './thresholds.js'
 
 interface RequestLike {
   method?: string
@@ -18,10 +18,11 @@ interface ResponseLike {
 }
 
 export function quasarExpress(agent: QuasarAgent, options: ThresholdOptions = {}) {
+  const now = clockOf(options)
   return function quasarSlowRequests(request: RequestLike, response: ResponseLike, next: () => void): void {
-    const started = process.hrtime.bigint()
+    const started = now()
     response.once('finish', () => {
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6
+      const durationMs = now() - started
       const method = request.method ?? 'GET'
       // the route is known only once routing ran, which is why it is read at finish
       const pattern = typeof request.route?.path === 'string' ? `${request.baseUrl ?? ''}${request.route.path}` : undefined

@@ -4,9 +4,10 @@
  * passes in, so the SDK does not depend on Fastify.
  */
 import type { QuasarAgent } from '../agent.js'
-import { thresholdFor, type ThresholdOptions } from './thresholds.js'
+import { clockOf, thresholdFor, type ThresholdOptions } from './thresholds.js'
 
 interface FastifyLike {
+  addHook(name: 'onRequest', hook: (request: RequestLike) => Promise<void>): unknown
   addHook(name: 'onResponse', hook: (request: RequestLike, reply: ReplyLike) => Promise<void>): unknown
 }
 interface RequestLike {
@@ -16,15 +17,22 @@ interface RequestLike {
 }
 interface ReplyLike {
   statusCode: number
-  elapsedTime: number
 }
 
 export function quasarFastify(agent: QuasarAgent, options: ThresholdOptions = {}) {
+  const now = clockOf(options)
+  /** when each request in flight started; entries go with their request */
+  const startedAt = new WeakMap<RequestLike, number>()
   const plugin = async (app: FastifyLike) => {
+    app.addHook('onRequest', async (request) => {
+      startedAt.set(request, now())
+    })
     app.addHook('onResponse', async (request, reply) => {
+      const started = startedAt.get(request)
+      if (started === undefined) return
       const route = request.routeOptions?.url ?? request.url.split('?')[0]!
       const name = `${request.method} ${route}`
-      const durationMs = reply.elapsedTime
+      const durationMs = now() - started
       if (durationMs < thresholdFor(options, name)) return
       agent.recordSlow({ kind: 'request', name, durationMs, method: request.method, route, status: reply.statusCode })
     })

@@ -4,7 +4,7 @@
  * recorded with its error message.
  */
 import type { QuasarAgent } from '../agent.js'
-import { thresholdFor, type ThresholdOptions } from './thresholds.js'
+import { clockOf, thresholdFor, type ThresholdOptions } from './thresholds.js'
 
 interface JobLike {
   name?: string
@@ -14,8 +14,9 @@ interface JobLike {
 }
 
 export function withSlowJobs<J extends JobLike, R>(agent: QuasarAgent, handler: (job: J, ...rest: never[]) => Promise<R> | R, options: ThresholdOptions & { name?: string } = {}) {
+  const now = clockOf(options)
   return async function slowJobHandler(job: J, ...rest: never[]): Promise<R> {
-    const started = process.hrtime.bigint()
+    const started = now()
     let error: unknown
     try {
       return await handler(job, ...rest)
@@ -23,7 +24,7 @@ export function withSlowJobs<J extends JobLike, R>(agent: QuasarAgent, handler: 
       error = caught
       throw caught
     } finally {
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6
+      const durationMs = now() - started
       const name = options.name ?? job.name ?? 'job'
       if (durationMs >= thresholdFor(options, name)) {
         agent.recordSlow({

@@ -6,6 +6,13 @@ export interface ThresholdOptions {
   thresholdMs?: number
   /** per name (a route pattern such as `GET /users/:id`, or a job name), or a function of it */
   thresholds?: Record<string, number> | ((name: string) => number | undefined)
+  /** the clock durations are measured with, in ms; default `performance.now` (tests pass a fake one) */
+  now?: () => number
+}
+
+/** The clock of these options: durations come from differences, so any monotonic ms clock will do. */
+export function clockOf(options: ThresholdOptions): () => number {
+  return options.now ?? (() => performance.now())
 }
 
 export function thresholdFor(options: ThresholdOptions, name: string): number {

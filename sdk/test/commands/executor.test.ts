@@ -43,14 +43,14 @@ t.test('RETRY_JOB: acknowledged ok, and the job really runs again', async (t) =>
   t.equal(queue.runs.get(jobId), 1, 'it ran once and failed')
 
   const command = await sendSigned(redis, keys, unsignedCommand({ service: 'billing', nodeId: 'worker-1', queue: queue.name, jobId }))
-  await eventually(async () => (await resultOf(redis, keys, command.id)) !== null, 'a result')
-  const result = await resultOf(redis, keys, command.id)
+  await eventually(async () => (await resultOf(redis, keys, 'billing', command.id)) !== null, 'a result')
+  const result = await resultOf(redis, keys, 'billing', command.id)
   t.match(result, { id: command.id, status: 'ok', service: 'billing', nodeId: 'worker-1' })
   t.notOk(result?.reason)
   await eventually(async () => (await queue.queue.getJob(jobId).then((job) => job?.getState())) === 'completed', 'the retried job completed')
   t.equal(queue.runs.get(jobId), 2, 'it ran a second time')
   t.equal(queue.runs.get(queue.failedIds[1]!), 1, 'the other failed job was left alone')
-  const ttl = await redis.ttl(keys.commandResult(command.id))
+  const ttl = await redis.ttl(keys.commandResult('billing', command.id))
   t.ok(ttl > 23 * 3600, 'the result is kept about a day')
   t.same(rejectionsOf(agent.errors), [])
 })
@@ -60,7 +60,7 @@ t.test('DELETE_JOB: acknowledged ok, and the job is gone', async (t) => {
   await startAgent(t, { url: redisServer.url, service: 'billing', nodeId: 'worker-2', queues: [queue.name] })
   const jobId = queue.failedIds[0]!
   const command = await sendSigned(redis, keys, unsignedCommand({ service: 'billing', nodeId: 'worker-2', type: 'DELETE_JOB', queue: queue.name, jobId }))
-  await eventually(async () => (await resultOf(redis, keys, command.id))?.status === 'ok', 'ok')
+  await eventually(async () => (await resultOf(redis, keys, 'billing', command.id))?.status === 'ok', 'ok')
   t.equal(await queue.queue.getJob(jobId), undefined, 'the job no longer exists')
   t.equal(await queue.queue.getFailedCount(), 0)
 })
@@ -69,8 +69,8 @@ t.test('a job that cannot be retried comes back failed, with the reason', async 
   const queue = await queueWithFailures(t, 1)
   await startAgent(t, { url: redisServer.url, service: 'billing', nodeId: 'worker-3', queues: [queue.name] })
   const command = await sendSigned(redis, keys, unsignedCommand({ service: 'billing', nodeId: 'worker-3', queue: queue.name, jobId: 'no-such-job' }))
-  await eventually(async () => (await resultOf(redis, keys, command.id)) !== null, 'a result')
-  const result = await resultOf(redis, keys, command.id)
+  await eventually(async () => (await resultOf(redis, keys, 'billing', command.id)) !== null, 'a result')
+  const result = await resultOf(redis, keys, 'billing', command.id)
   t.equal(result?.status, 'failed')
   t.match(result?.reason, /no-such-job/)
 })
@@ -103,8 +103,8 @@ t.test('forged commands written straight into Redis are never executed and come 
   await deliver(redis, keys, 'billing', 'worker-4', { v: 1, id: 'x' })
 
   for (const [what, command, reason] of cases) {
-    await eventually(async () => (await resultOf(redis, keys, command.id)) !== null, `a result for ${what}`)
-    const result = await resultOf(redis, keys, command.id)
+    await eventually(async () => (await resultOf(redis, keys, 'billing', command.id)) !== null, `a result for ${what}`)
+    const result = await resultOf(redis, keys, 'billing', command.id)
     t.equal(result?.status, 'rejected', what)
     t.match(result?.reason, reason, what)
   }
@@ -126,19 +126,19 @@ t.test('a replayed command runs once; a replay never rewrites the result', async
   const [first, second] = queue.failedIds as [string, string]
 
   const command = await sendSigned(redis, keys, unsignedCommand({ service: 'billing', nodeId: 'worker-5', queue: queue.name, jobId: first }))
-  await eventually(async () => (await resultOf(redis, keys, command.id))?.status === 'ok', 'the first delivery ran')
+  await eventually(async () => (await resultOf(redis, keys, 'billing', command.id))?.status === 'ok', 'the first delivery ran')
   await eventually(() => queue.runs.get(first) === 2, 'the job ran again')
   await sendSigned(redis, keys, unsignedCommand({ service: 'billing', nodeId: 'worker-5', queue: queue.name, jobId: first, id: command.id, issuedAt: command.issuedAt, expiresAt: command.expiresAt }))
   await eventually(() => rejectionsOf(agent.errors).some((error) => error.commandId === command.id && /replayed/.test(error.reason)), 'the copy is reported as a replay')
-  t.equal((await resultOf(redis, keys, command.id))?.status, 'ok', 'the result still says how the real one ended')
+  t.equal((await resultOf(redis, keys, 'billing', command.id))?.status, 'ok', 'the result still says how the real one ended')
   t.equal(queue.runs.get(first), 2, 'not executed twice')
 
   // a claimed id without a result (the agent died between the two): the copy comes back rejected
   const claimed = unsignedCommand({ service: 'billing', nodeId: 'worker-5', queue: queue.name, jobId: second })
   await redis.set(keys.commandSeen('billing', 'worker-5', claimed.id), '1-1', 'EX', 60)
   await sendSigned(redis, keys, claimed)
-  await eventually(async () => (await resultOf(redis, keys, claimed.id)) !== null, 'a result for the replay')
-  t.match(await resultOf(redis, keys, claimed.id), { status: 'rejected', reason: /replayed/ })
+  await eventually(async () => (await resultOf(redis, keys, 'billing', claimed.id)) !== null, 'a result for the replay')
+  t.match(await resultOf(redis, keys, 'billing', claimed.id), { status: 'rejected', reason: /replayed/ })
   t.equal(queue.runs.get(second), 1, 'not executed')
 })
 
@@ -146,8 +146,8 @@ t.test('an agent without a token refuses every command, saying why', async (t) =
   const queue = await queueWithFailures(t, 1)
   await startAgent(t, { url: redisServer.url, service: 'billing', nodeId: 'worker-6', queues: [queue.name], token: null })
   const command = await sendSigned(redis, keys, unsignedCommand({ service: 'billing', nodeId: 'worker-6', queue: queue.name, jobId: queue.failedIds[0]! }))
-  await eventually(async () => (await resultOf(redis, keys, command.id)) !== null, 'a result')
-  t.match(await resultOf(redis, keys, command.id), { status: 'rejected', reason: /no QUASAR_TOKEN/ })
+  await eventually(async () => (await resultOf(redis, keys, 'billing', command.id)) !== null, 'a result')
+  t.match(await resultOf(redis, keys, 'billing', command.id), { status: 'rejected', reason: /no QUASAR_TOKEN/ })
   t.equal(await queue.queue.getFailedCount(), 1)
 })
 
@@ -163,9 +163,9 @@ t.test('sent while the agent is cut off from Redis, executed once it is back', a
   await eventually(async () => (await redis.pubsub('NUMSUB', keys.commandChannel('billing', 'worker-7')))[1] === 0, 'Redis saw the agent go')
   const command = await sendSigned(redis, keys, unsignedCommand({ service: 'billing', nodeId: 'worker-7', queue: queue.name, jobId: queue.failedIds[0]! }))
   // the wake-up was published to nobody; only the stream remembers the command
-  t.equal(await resultOf(redis, keys, command.id), null)
+  t.equal(await resultOf(redis, keys, 'billing', command.id), null)
   await proxy.reopen()
-  await eventually(async () => (await resultOf(redis, keys, command.id))?.status === 'ok', 'executed after the reconnect')
+  await eventually(async () => (await resultOf(redis, keys, 'billing', command.id))?.status === 'ok', 'executed after the reconnect')
   await eventually(() => queue.runs.get(queue.failedIds[0]!) === 2, 'the job ran again')
   t.same(rejectionsOf(agent.errors), [])
 })
@@ -174,16 +174,16 @@ t.test('sent while the agent was stopped, executed once, by the agent that start
   const queue = await queueWithFailures(t, 2)
   const before = await startAgent(t, { url: redisServer.url, service: 'billing', nodeId: 'worker-8', queues: [queue.name] })
   const early = await sendSigned(redis, keys, unsignedCommand({ service: 'billing', nodeId: 'worker-8', type: 'DELETE_JOB', queue: queue.name, jobId: queue.failedIds[0]! }))
-  await eventually(async () => (await resultOf(redis, keys, early.id))?.status === 'ok', 'the first agent ran a command')
+  await eventually(async () => (await resultOf(redis, keys, 'billing', early.id))?.status === 'ok', 'the first agent ran a command')
   await before.stop()
 
   const late = await sendSigned(redis, keys, unsignedCommand({ service: 'billing', nodeId: 'worker-8', type: 'DELETE_JOB', queue: queue.name, jobId: queue.failedIds[1]! }))
   const after = await startAgent(t, { url: redisServer.url, service: 'billing', nodeId: 'worker-8', queues: [queue.name] })
-  await eventually(async () => (await resultOf(redis, keys, late.id))?.status === 'ok', 'the next agent ran the waiting command')
+  await eventually(async () => (await resultOf(redis, keys, 'billing', late.id))?.status === 'ok', 'the next agent ran the waiting command')
   t.equal(await queue.queue.getJob(queue.failedIds[1]!), undefined)
   // the entry it had already handled was read again on start (before `late`), and recognised as its own
   t.same(rejectionsOf(after.errors), [], 'no replay reported for entries handled before the restart')
-  t.equal((await resultOf(redis, keys, early.id))?.status, 'ok')
+  t.equal((await resultOf(redis, keys, 'billing', early.id))?.status, 'ok')
 })
 
 t.test('execution is paced: a burst of commands reaches the workers at the configured rate', async (t) => {
@@ -193,10 +193,10 @@ t.test('execution is paced: a burst of commands reaches the workers at the confi
   const commands: SignedCommand[] = []
   for (const jobId of queue.failedIds) commands.push(await sendSigned(redis, keys, unsignedCommand({ service: 'billing', nodeId: 'worker-9', queue: queue.name, jobId })))
   await eventually(async () => {
-    const results = await Promise.all(commands.map((c) => resultOf(redis, keys, c.id)))
+    const results = await Promise.all(commands.map((c) => resultOf(redis, keys, 'billing', c.id)))
     return results.every((r) => r?.status === 'ok')
   }, 'all 25 acknowledged')
-  const finished = (await Promise.all(commands.map((c) => resultOf(redis, keys, c.id)))).map((r) => r!.finishedAt).sort((a, b) => a - b)
+  const finished = (await Promise.all(commands.map((c) => resultOf(redis, keys, 'billing', c.id)))).map((r) => r!.finishedAt).sort((a, b) => a - b)
   // a bucket of 10 refilled at 10/s: the 24 takes after the first need at least 1.4 s, and
   // executions are sequential, so the first finished before the second take
   t.ok(finished.at(-1)! - finished[0]! >= 1_400, `25 commands spread over ${finished.at(-1)! - finished[0]!} ms`)

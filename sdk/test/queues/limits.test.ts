@@ -4,7 +4,10 @@
  */
 import t from 'tap'
 import { FAILED_JOB_LIMITS, MAX_VALUE_BYTES, readQueueSnapshot, type FailedJob, type QueueSnapshot } from '../../src/protocol/index.js'
-import { clip, errorText, fitSnapshot, jsonBytes } from '../../src/queues/limits.js'
+import { clip, errorText, fitSnapshot } from '../../src/queues/limits.js'
+
+/** Measured here, not with the code under test: UTF-8 bytes of the JSON, as Redis stores it. */
+const utf8Bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8')
 
 function bigJob(id: string, char = 'x'): FailedJob {
   return {
@@ -42,7 +45,7 @@ t.test('a snapshot that fits is left as it is', async (t) => {
 t.test('many large failed jobs: trimmed under the limit, counts kept, newest jobs kept, still valid', async (t) => {
   for (const char of ['x', 'é', '😀']) {
     const fitted = fitSnapshot(snapshotWith(5, FAILED_JOB_LIMITS.page, char))
-    t.ok(jsonBytes(fitted) <= MAX_VALUE_BYTES, `${char}: ${jsonBytes(fitted)} bytes fits in ${MAX_VALUE_BYTES}`)
+    t.ok(utf8Bytes(fitted) <= MAX_VALUE_BYTES, `${char}: ${utf8Bytes(fitted)} bytes fits in ${MAX_VALUE_BYTES}`)
     t.same(fitted.queues.map((queue) => queue.metrics.waiting), [0, 1, 2, 3, 4], 'every queue and its counts kept')
     for (const queue of fitted.queues) {
       t.ok(queue.failedJobs!.length > 0, 'some detail survives')
@@ -52,6 +55,20 @@ t.test('many large failed jobs: trimmed under the limit, counts kept, newest job
     const read = readQueueSnapshot(JSON.parse(JSON.stringify(fitted)))
     t.ok(read.ok && read.skipped === 0, 'the console reads every entry')
   }
+})
+
+t.test('3-byte characters: under the limit counted in UTF-16 units, over it in bytes, trimmed to fit in bytes', async (t) => {
+  const snapshot = snapshotWith(2, 0)
+  // '€' is one UTF-16 unit and three UTF-8 bytes
+  snapshot.queues[0]!.failedJobs = Array.from({ length: 10 }, (_, j) => ({ id: `j${j}`, data: '€'.repeat(FAILED_JOB_LIMITS.data), failedReason: '€'.repeat(FAILED_JOB_LIMITS.reason) }))
+  const units = JSON.stringify(snapshot).length
+  t.ok(units < MAX_VALUE_BYTES && utf8Bytes(snapshot) > MAX_VALUE_BYTES, `${units} UTF-16 units, ${utf8Bytes(snapshot)} bytes`)
+  const fitted = fitSnapshot(snapshot)
+  t.ok(utf8Bytes(fitted) <= MAX_VALUE_BYTES, `${utf8Bytes(fitted)} bytes fits in ${MAX_VALUE_BYTES}`)
+  t.same(fitted.queues.map((queue) => queue.name), ['q0', 'q1'], 'every queue kept')
+  t.equal(fitted.queues[0]!.failedJobs![0]!.id, 'j0', 'the newest job is kept')
+  const read = readQueueSnapshot(JSON.parse(JSON.stringify(fitted)))
+  t.ok(read.ok && read.skipped === 0, 'the console reads every entry')
 })
 
 t.test('clip marks the cut and never splits a surrogate pair', async (t) => {

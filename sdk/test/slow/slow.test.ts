@@ -1,7 +1,7 @@
 /**
  * Slow requests and jobs, recorded by a real Fastify app, a real Express app and a real BullMQ
- * worker into a real Redis stream. Durations come from real sleeps past low thresholds; what is
- * asserted is which records exist, never how fast anything ran.
+ * worker into a real Redis stream. Durations come from a fake clock the handlers move forward, so
+ * which requests count as slow, and for how long, is exact however busy the machine is.
  */
 import t from 'tap'
 import Fastify from 'fastify'
@@ -11,7 +11,7 @@ import { Redis } from 'ioredis'
 import { Queue, Worker } from 'bullmq'
 import { startRedis } from '../../../test/helpers/redis-server.js'
 import { eventually } from '../../../test/helpers/eventually.js'
-import { quasarExpress, quasarFastify, readSlowEntry, startPulse, withSlowJobs, type SlowEntry } from '../../src/index.js'
+import { quasarExpress, quasarFastify, readSlowEntry, SLOW_STREAM_MAXLEN, startPulse, withSlowJobs, type SlowEntry } from '../../src/index.js'
 
 const unhandled: unknown[] = []
 process.on('unhandledRejection', (reason) => unhandled.push(reason))
@@ -21,7 +21,11 @@ t.teardown(() => redisServer.stop())
 const redis = new Redis(redisServer.url)
 t.teardown(() => redis.quit())
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/** A clock the code under test reads and the handlers move: "this took 80 ms" is `clock.advance(80)`. */
+function fakeClock() {
+  let now = 0
+  return { now: () => now, advance: (ms: number) => void (now += ms) }
+}
 
 async function entries(service: string): Promise<SlowEntry[]> {
   const raw = await redis.xrange(`gravito:quasar:slow:${service}`, '-', '+')
@@ -69,37 +73,44 @@ t.test('invalid records are reported and dropped, never thrown', async (t) => {
 t.test('the Fastify plugin records slow routes by pattern, with per-route overrides', async (t) => {
   const agent = startPulse({ service: 'fastify-app', nodeId: 'f1', url: redisServer.url })
   t.teardown(() => agent.stop())
+  const clock = fakeClock()
   const app = Fastify()
-  await app.register(quasarFastify(agent, { thresholdMs: 50, thresholds: { 'GET /exempt': 10_000 } }))
+  await app.register(quasarFastify(agent, { thresholdMs: 50, thresholds: { 'GET /exempt': 10_000 }, now: clock.now }))
   app.get('/users/:id', async () => {
-    await sleep(80)
+    clock.advance(80)
     return { ok: true }
   })
   app.get('/fast', async () => ({ ok: true }))
   app.get('/exempt', async () => {
-    await sleep(80)
+    clock.advance(80)
+    return { ok: true }
+  })
+  app.get('/took/:ms', async (request) => {
+    clock.advance(Number((request.params as { ms: string }).ms))
     return { ok: true }
   })
   t.teardown(() => app.close())
-  for (const url of ['/users/17?x=1', '/fast', '/exempt']) t.equal((await app.inject(url)).statusCode, 200)
+  // requests one after the other, so each one's time is its own
+  for (const url of ['/users/17?x=1', '/fast', '/exempt', '/took/49', '/took/50']) t.equal((await app.inject(url)).statusCode, 200)
   await eventually(async () => {
     await agent.flushSlow()
-    return (await entries('fastify-app')).length > 0
-  }, 'records written')
+    return (await entries('fastify-app')).length >= 2
+  }, 'both slow requests written')
   const recorded = await entries('fastify-app')
-  t.same(recorded.map((e) => e.name), ['GET /users/:id'], 'the route pattern, not the URL; fast and overridden routes not recorded')
-  t.match(recorded[0], { kind: 'request', method: 'GET', route: '/users/:id', status: 200 })
-  t.ok(recorded[0]!.durationMs >= 50)
+  t.same(recorded.map((e) => e.name), ['GET /users/:id', 'GET /took/:ms'], 'the route pattern, not the URL; fast and overridden routes not recorded')
+  t.match(recorded[0], { kind: 'request', method: 'GET', route: '/users/:id', status: 200, durationMs: 80 })
+  t.equal(recorded[1]!.durationMs, 50, 'a request at the threshold counts; one ms under it does not')
 })
 
 t.test('the Express middleware records slow routes by pattern', async (t) => {
   const agent = startPulse({ service: 'express-app', nodeId: 'e1', url: redisServer.url })
   t.teardown(() => agent.stop())
+  const clock = fakeClock()
   const app = express()
-  app.use(quasarExpress(agent, { thresholdMs: 50 }))
+  app.use(quasarExpress(agent, { thresholdMs: 50, now: clock.now }))
   const router = express.Router()
-  router.get('/orders/:id', async (_request, response) => {
-    await sleep(80)
+  router.get('/orders/:id', (_request, response) => {
+    clock.advance(80)
     response.status(201).send('slow')
   })
   app.use('/api', router)
@@ -117,7 +128,7 @@ t.test('the Express middleware records slow routes by pattern', async (t) => {
   }, 'the slow request recorded')
   const recorded = await entries('express-app')
   t.same(recorded.map((e) => e.name), ['GET /api/orders/:id'])
-  t.match(recorded[0], { status: 201, method: 'GET' })
+  t.match(recorded[0], { status: 201, method: 'GET', durationMs: 80 })
 })
 
 t.test('the job wrapper records slow BullMQ jobs and passes errors through unchanged', async (t) => {
@@ -128,11 +139,12 @@ t.test('the job wrapper records slow BullMQ jobs and passes errors through uncha
   t.teardown(() => queue.close())
   const thrown = new Error('boom: the job failed')
   const seen: unknown[] = []
+  const clock = fakeClock()
   const handler = withSlowJobs(agent, async (job: { name: string }) => {
-    await sleep(80)
+    clock.advance(job.name === 'quick' ? 49 : 80)
     if (job.name === 'fails') throw thrown
     return 'done'
-  }, { thresholdMs: 50 })
+  }, { thresholdMs: 50, now: clock.now })
   const worker = new Worker('slow-jobs', async (job) => {
     try {
       return await handler(job)
@@ -144,15 +156,16 @@ t.test('the job wrapper records slow BullMQ jobs and passes errors through uncha
   t.teardown(() => worker.close())
   await queue.add('works', {})
   await queue.add('fails', {}, { attempts: 1 })
-  await eventually(async () => (await queue.getFailedCount()) === 1 && (await queue.getCompletedCount()) === 1, 'both jobs ran')
+  await queue.add('quick', {})
+  await eventually(async () => (await queue.getFailedCount()) === 1 && (await queue.getCompletedCount()) === 2, 'the three jobs ran')
   t.equal(seen[0], thrown, 'the very same error reached the worker')
   await eventually(async () => {
     await agent.flushSlow()
     return (await entries('worker-app')).length > 0
   }, 'records written')
   const recorded = await entries('worker-app')
-  t.same(recorded.map((e) => e.name).sort(), ['fails', 'works'])
-  t.match(recorded.find((e) => e.name === 'fails'), { kind: 'job', queue: 'slow-jobs', error: 'boom: the job failed' })
+  t.same(recorded.map((e) => e.name).sort(), ['fails', 'works'], 'the job under the threshold is not recorded')
+  t.match(recorded.find((e) => e.name === 'fails'), { kind: 'job', queue: 'slow-jobs', error: 'boom: the job failed', durationMs: 80 })
 })
 
 t.test('with Redis away the buffer keeps the newest records, and flushes them when it returns', async (t) => {
@@ -178,4 +191,27 @@ t.test('with Redis away the buffer keeps the newest records, and flushes them wh
   t.equal(names[0], 'job-20', 'the oldest were dropped')
   t.equal(names.at(-1), 'job-519')
   t.same(unhandled, [], 'no unhandled rejection')
+})
+
+t.test("the stream's MAXLEN holds: far more records than the cap leave about the cap, the newest kept", async (t) => {
+  const agent = startPulse({ service: 'capped', nodeId: 'c1', url: redisServer.url })
+  t.teardown(() => agent.stop())
+  await eventually(() => agent.beat(), 'connected')
+  const written = SLOW_STREAM_MAXLEN * 3
+  // in flushes of 250, under the buffer's bound, so every record reaches Redis
+  for (let i = 0; i < written; i++) {
+    agent.recordSlow({ kind: 'job', name: `job-${i}`, durationMs: 1000 })
+    if ((i + 1) % 250 === 0) await agent.flushSlow()
+  }
+  await agent.flushSlow()
+  const key = 'gravito:quasar:slow:capped'
+  const length = await redis.xlen(key)
+  // `MAXLEN ~` trims whole stream nodes only: at least the cap is kept, and less than one node more
+  const [, nodeSetting] = (await redis.config('GET', 'stream-node-max-entries')) as [string, string]
+  const nodeEntries = Number(nodeSetting)
+  t.ok(length >= SLOW_STREAM_MAXLEN, `${length} entries: at least the cap`)
+  t.ok(length < SLOW_STREAM_MAXLEN + nodeEntries, `${length} entries: under the cap plus one node (${nodeEntries}) after ${written} written`)
+  const [[id, fields]] = (await redis.xrevrange(key, '+', '-', 'COUNT', 1)) as [[string, string[]]]
+  const newest = readSlowEntry(id, fields)
+  t.equal(newest.ok ? newest.value.name : newest.error, `job-${written - 1}`, 'the newest record is kept')
 })
