@@ -230,7 +230,7 @@ export class QuasarAgent {
       }
       const pipeline = this.#transport.redis.pipeline()
       pipeline.set(this.keys.node(this.service, this.nodeId), JSON.stringify(beat), 'EX', HEARTBEAT_TTL_SECONDS)
-      pipeline.zadd(this.keys.nodeIndex(), beat.timestamp, this.keys.indexMember(this.service, this.nodeId))
+      pipeline.zadd(this.keys.serviceNodeIndex(this.service), beat.timestamp, this.nodeId)
       for (const extension of this.#extensions) extension.onBeat?.(pipeline, beat.timestamp)
       const results = (await pipeline.exec()) ?? []
       const failed = results.find(([error]) => error)

@@ -195,7 +195,7 @@ t.test('event loop and queues', async (t) => {
 })
 
 t.test('visibleNodes caps large groups, urgent nodes first', async (t) => {
-  const node = (nodeId: string, health: Health): NodeView => ({ service: 's', nodeId, health, lastSeenAt: 0, ageMs: 0, heartbeat: { timestamp: 0 } })
+  const node = (nodeId: string, health: Health): NodeView => ({ service: 's', nodeId, health, seenAt: 0, ageMs: 0, clockNote: null, heartbeat: { timestamp: 0 } })
   const small = [node('b', 'fresh'), node('a', 'dead')]
   t.equal(visibleNodes(small).shown, small, 'a small group keeps the snapshot order')
   t.equal(visibleNodes(small).more, 0)
