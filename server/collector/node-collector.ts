@@ -59,6 +59,8 @@ export const MAX_NODES = 50_000
 export interface NodeCollector extends CollectorPart<'nodes'> {
   /** sizes of the collector's maps, for tests that check they stay bounded */
   sizes(): { tracked: number; known: number; raw: number; indexed: number; indexes: number; remembered: number }
+  /** what the last tick took from Redis: index members, and heartbeat keys asked for */
+  lastTick(): { indexMembersRead: number; keysRead: number }
 }
 
 export function createNodeCollector(deps: NodeCollectorDeps): NodeCollector {
@@ -100,6 +102,7 @@ export function createNodeCollector(deps: NodeCollectorDeps): NodeCollector {
   /** the keys the index does not list: read every tick */
   let unindexedKeys: string[] = []
   let displayOrder: string[] = []
+  let lastTick = { indexMembersRead: 0, keysRead: 0 }
 
   async function collect(now: number): Promise<NodeRecord[]> {
     // index entries of nodes long gone, or scored far ahead, would stay for ever without this;
@@ -129,7 +132,9 @@ export function createNodeCollector(deps: NodeCollectorDeps): NodeCollector {
     // not beat keep the value read last, and new keys are among `beaten` or `unindexedKeys`
     const full = indexedBeatAt.size < (deps.readAllBelow ?? READ_ALL_BELOW) || ++ticksSinceFullRead >= FULL_READ_EVERY_TICKS
     if (full) ticksSinceFullRead = 0
-    const values = await deps.readValues(full ? allKeys : [...unindexedKeys, ...beaten])
+    const toRead = full ? allKeys : [...unindexedKeys, ...beaten]
+    lastTick = { indexMembersRead: indexed.membersRead, keysRead: toRead.length }
+    const values = await deps.readValues(toRead)
 
     const slice = sliceTimer(deps.sliceMs)
     for (const value of values) {
@@ -245,7 +250,7 @@ export function createNodeCollector(deps: NodeCollectorDeps): NodeCollector {
     return { tracked: tracked.size, known: known.size, raw: rawOf.size, indexed: indexedBeatAt.size, ...finder.sizes() }
   }
 
-  return { key: 'nodes', initial: [], collect, sizes }
+  return { key: 'nodes', initial: [], collect, sizes, lastTick: () => lastTick }
 }
 
 export interface RedisNodeCollectorOptions {
