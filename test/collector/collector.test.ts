@@ -25,9 +25,10 @@ t.test('a node written the way the SDK writes it is in the snapshot and the API'
   const clock = fakeClock()
   const app = await buildTestApp({ redisUrl: redisServer.url, clock })
   t.teardown(() => app.close())
-  const beat = sampleHeartbeat({ timestamp: clock(), id: 'api-1', service: 'api' })
+  // the agent's clock is 3 s behind the console's: shown as sent, not used for health
+  const beat = sampleHeartbeat({ timestamp: clock() - 3_000, id: 'api-1', service: 'api' })
   await redis.set('gravito:quasar:node:api:api-1', JSON.stringify(beat), 'EX', 30)
-  await redis.zadd('gravito:quasar:index:nodes', clock(), 'api:api-1')
+  await redis.zadd('gravito:quasar:index:nodes:api', beat.timestamp, 'api-1')
 
   await app.collector.refresh()
   const body = await nodesFromApi(app)
@@ -36,7 +37,9 @@ t.test('a node written the way the SDK writes it is in the snapshot and the API'
   const node = body.services[0]!.nodes[0]!
   t.equal(node.id, 'api-1')
   t.equal(node.health, 'fresh')
-  t.equal(node.lastSeenAt, beat.timestamp)
+  t.equal(node.lastSeenAt, clock(), "last seen by the console's clock")
+  t.equal(node.timestamp, beat.timestamp, "the beat's own timestamp as sent")
+  t.equal(node.clockNote, undefined, 'a few seconds of skew is no clock note')
   t.same(node.cpu, beat.cpu)
   t.same(node.memory, beat.memory)
   t.equal(node.hostname, 'web-1')
@@ -73,7 +76,7 @@ t.test('health goes fresh, stale, dead, then the node disappears after the grace
   clock.advance(1)
   t.equal(await healthNow(), 'stale')
   clock.advance(15_000)
-  t.equal(await healthNow(), 'dead', 'a beat over 30 s old is dead even while its key exists')
+  t.equal(await healthNow(), 'dead', 'no new beat for over 30 s is dead even while its key exists')
 
   await redis.del(key)
   clock.advance(30_000)
@@ -84,6 +87,28 @@ t.test('health goes fresh, stale, dead, then the node disappears after the grace
   clock.advance(60_000)
   await app.collector.refresh()
   t.same((await nodesFromApi(app)).services, [], 'gone after the grace period')
+})
+
+t.test('a string at the legacy shared index is skipped and reported; every tick still succeeds', async (t) => {
+  const clock = fakeClock()
+  const logLines: string[] = []
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock, logLines })
+  t.teardown(() => app.close())
+  await redis.set('gravito:quasar:index:nodes', 'overwritten by an agent')
+  const write = async () => {
+    await redis.set('gravito:quasar:node:api:a-1', JSON.stringify(sampleHeartbeat({ timestamp: clock(), id: 'a-1', service: 'api' })), 'EX', 30)
+    await redis.zadd('gravito:quasar:index:nodes:api', clock(), 'a-1')
+    await redis.set('gravito:quasar:node:php:p-1', JSON.stringify(sampleHeartbeat({ timestamp: clock(), id: 'p-1', service: 'php' })), 'EX', 30)
+  }
+  for (let tick = 0; tick < 8; tick++) {
+    if (tick % 5 === 0) await write()
+    const snapshot = await app.collector.refresh()
+    t.equal(snapshot.redis.up, true, `tick ${tick}: not an outage`)
+    t.same(snapshot.nodes.map((n) => n.nodeId), ['a-1', 'p-1'], `tick ${tick}: both nodes listed`)
+    clock.advance(2_000)
+  }
+  const warnings = logLines.map((line) => JSON.parse(line)).filter((line) => line.key === JSON.stringify('gravito:quasar:index:nodes'))
+  t.match(warnings, [{ reason: 'index key is not a sorted set: skipped' }], 'reported once')
 })
 
 t.test('a node whose key disappears turns dead at once', async (t) => {
