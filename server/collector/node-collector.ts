@@ -110,12 +110,10 @@ export function createNodeCollector(deps: NodeCollectorDeps): NodeCollector {
     if (ticks++ % PRUNE_INDEX_EVERY_TICKS === 0) await finder.pruneIndex(now)
     const [indexed, scanned] = await Promise.all([finder.fromIndex(now), finder.scanStep(now)])
     refused = 0
-    const beaten = new Set<string>()
+    /** keys whose index entry moved, with the beat time to remember once their value is read */
+    const beaten = new Map<string, number>()
     for (const { key, service, beatAt } of indexed.entries) {
-      if (!track(key, service) || indexedBeatAt.get(key) === beatAt) continue
-      if (!indexedBeatAt.has(key)) membershipChanged = true
-      indexedBeatAt.set(key, beatAt)
-      beaten.add(key)
+      if (track(key, service) && indexedBeatAt.get(key) !== beatAt) beaten.set(key, beatAt)
     }
     for (const key of scanned) {
       if (tracked.has(key)) continue
@@ -131,10 +129,16 @@ export function createNodeCollector(deps: NodeCollectorDeps): NodeCollector {
     // by another type or rewritten without a new index entry; in between, indexed nodes that did
     // not beat keep the value read last, and new keys are among `beaten` or `unindexedKeys`
     const full = indexedBeatAt.size < (deps.readAllBelow ?? READ_ALL_BELOW) || ++ticksSinceFullRead >= FULL_READ_EVERY_TICKS
-    if (full) ticksSinceFullRead = 0
-    const toRead = full ? allKeys : [...unindexedKeys, ...beaten]
+    // a key new to the index is still among the unindexed until its value is read
+    const toRead = full ? allKeys : [...unindexedKeys.filter((key) => !beaten.has(key)), ...beaten.keys()]
     lastTick = { indexMembersRead: indexed.membersRead, keysRead: toRead.length }
     const values = await deps.readValues(toRead)
+    // only a read that succeeded counts: after a failed one, the next tick reads the same again
+    if (full) ticksSinceFullRead = 0
+    for (const [key, beatAt] of beaten) {
+      if (!indexedBeatAt.has(key)) membershipChanged = true
+      indexedBeatAt.set(key, beatAt)
+    }
 
     const slice = sliceTimer(deps.sliceMs)
     for (const value of values) {

@@ -3,7 +3,10 @@ import { Redis } from 'ioredis'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
-import { createRedisNodeCollector } from '../../server/collector/node-collector.js'
+import { MAX_VALUE_BYTES } from '@gravito/quasar/protocol'
+import { createNodeCollector, createRedisNodeCollector } from '../../server/collector/node-collector.js'
+import { createKeyFinder } from '../../server/redis/key-finder.js'
+import { createNodeReader } from '../../server/redis/node-reader.js'
 import { createBadDataLog } from '../../server/collector/bad-data-log.js'
 import { createConsoleKeys } from '../../server/redis/keys.js'
 
@@ -156,4 +159,42 @@ t.test('a large fleet: an indexed node is read when its index entry says it beat
   for (let i = 0; i < 5; i++) present.push((await tick())!.keyPresent)
   t.equal(present[0], true, 'not read in between')
   t.equal(present.at(-1), false, 'seen gone by the full read')
+})
+
+t.test('a beat whose read failed is read on the next tick, not at the next full read', async (t) => {
+  const keys = createConsoleKeys('gravito:quasar:')
+  const badData = createBadDataLog({ warn: () => {} }, Date.now)
+  const reader = createNodeReader(redis, MAX_VALUE_BYTES)
+  let failNext = false
+  const part = createNodeCollector({
+    keys,
+    finder: createKeyFinder(redis, keys, { indexWindowMs: 330_000, futureLimitMs: 120_000, badData }),
+    readValues: async (list) => {
+      if (failNext) {
+        failNext = false
+        throw new Error('Command timed out')
+      }
+      return reader(list)
+    },
+    badData,
+    maxValueBytes: MAX_VALUE_BYTES,
+    graceMs: 300_000,
+    readAllBelow: 0,
+  })
+  let now = Date.UTC(2026, 10, 23, 12)
+  const write = async (hostname: string) => {
+    await redis.set(keys.node('api', 'a-1'), JSON.stringify(sampleHeartbeat({ timestamp: now, id: 'a-1', service: 'api', hostname })), 'EX', 30)
+    await redis.zadd(keys.serviceNodeIndex('api'), now, 'a-1')
+  }
+  const tick = async () => {
+    now += 2_000
+    return (await part.collect(now, undefined as never))[0]
+  }
+  await write('first')
+  t.equal((await tick())?.heartbeat.hostname, 'first', 'found by SCAN, read at once')
+  t.equal((await tick())?.heartbeat.hostname, 'first', 'its index is followed from here on')
+  await write('second')
+  failNext = true
+  await t.rejects(tick(), /timed out/, 'the read of the new beat fails')
+  t.equal((await tick())?.heartbeat.hostname, 'second', 'and is tried again on the next tick')
 })

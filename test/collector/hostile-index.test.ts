@@ -91,7 +91,7 @@ t.test("a flood of one service's node keys and index members takes at most its s
   await redis.zadd(keys.serviceNodeIndex('flood'), ...phantoms)
   await Promise.all(flood.map((node) => writeBeat(redis, node, now)))
 
-  let listed: NodeRecord[] = []
+  let listed: readonly NodeRecord[] = []
   for (let tick = 0; tick < 12; tick++) {
     if (tick % 5 === 0) await Promise.all(honest.map((node) => writeBeat(redis, node, now)))
     listed = await part.collect(now, undefined as never)

@@ -49,7 +49,7 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
     const id = (node: FleetNode | NodeRecord) => `${node.service}/${node.nodeId}`
 
     let beating = 0
-    async function runTick(tick: number): Promise<NodeRecord[]> {
+    async function runTick(tick: number): Promise<readonly NodeRecord[]> {
       beating = 0
       for (const node of shuffle([...alive], next)) {
         if (tick < joinsAt.get(node)! || (tick - phase.get(node)!) % 5 !== 0) continue
@@ -88,7 +88,7 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
       await redis.del(keys.node(node.service, node.nodeId))
     }
     const stoppedAt = now
-    let records: NodeRecord[] = []
+    let records: readonly NodeRecord[] = []
     for (let tick = 40; now < stoppedAt + 18_000; tick++) records = await runTick(tick)
     const byId = new Map(records.map((r) => [id(r), r]))
     t.same(stopping.filter((n) => byId.get(id(n))?.keyPresent !== false).map(id), [], 'the stopped nodes are listed, dead, with their last values')
