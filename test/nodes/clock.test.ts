@@ -8,6 +8,7 @@ import { Redis } from 'ioredis'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { keys, writeBeat, type FleetNode } from '../collector/fleet.js'
+import { CLOCK_SKEW_LIMIT_MS, clockNoteOf } from '../../server/nodes/health.js'
 
 const redisServer = await startRedis()
 t.teardown(() => redisServer.stop())
@@ -100,4 +101,20 @@ t.test('implausible timestamps: alive while beating, gone key-gone + grace later
   t.equal((await api()).size, nodes.length, 'still listed 2 s before the grace ends')
   clock.set(goneAt + GRACE)
   t.equal((await api()).size, 0, 'every node has left when the grace ends, whatever its timestamp')
+})
+
+t.test('clockNoteOf: where a timestamp stops being believable', async (t) => {
+  const now = Date.UTC(2026, 10, 23, 12)
+  const cases: [number, string | null, string][] = [
+    [now, null, 'now'],
+    [now + CLOCK_SKEW_LIMIT_MS, null, 'exactly the limit ahead'],
+    [now + CLOCK_SKEW_LIMIT_MS + 1, 'ahead', 'just past it'],
+    [now - CLOCK_SKEW_LIMIT_MS, null, 'exactly the limit behind'],
+    [now - CLOCK_SKEW_LIMIT_MS - 1, 'behind', 'just past it'],
+    [Math.floor(now / 1000), 'seconds', 'seconds of the same moment'],
+    [Math.floor(now / 1000) - 3_600, 'seconds', 'seconds, an hour off'],
+    [1e308, 'ahead', '1e308'],
+    [0, 'behind', 'zero'],
+  ]
+  for (const [timestamp, note, what] of cases) t.equal(clockNoteOf(timestamp, now), note, what)
 })

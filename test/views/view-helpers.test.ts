@@ -1,6 +1,8 @@
 import t from 'tap'
 import {
   ago,
+  clockNote,
+  span,
   barWidth,
   bytes,
   count,
@@ -121,6 +123,23 @@ t.test('ago', async (t) => {
   t.equal(ago(5 * 86_400_000), '5 d ago')
   t.equal(ago(-5000), 'now', 'an agent clock ahead of ours is not in the future')
   t.equal(ago(NaN), 'unknown')
+})
+
+t.test('span and the clock note: what is wrong with a timestamp, and by how much', async (t) => {
+  t.equal(span(40_000), '40 s')
+  t.equal(span(3 * 3_600_000 + 5), '3 h')
+  t.equal(span(30 * 86_400_000), '30 d')
+  t.equal(span(1e308), 'over a year')
+  t.equal(span(-1), 'unknown')
+  t.equal(span('5'), 'unknown')
+  const seen = Date.UTC(2026, 10, 23, 12)
+  t.equal(clockNote('seconds', Math.floor(seen / 1000), seen), 'Clock: the timestamp looks like seconds, not milliseconds')
+  t.equal(clockNote('ahead', seen + 3 * 3_600_000, seen), "Clock: the timestamp is 3 h ahead of the console's")
+  t.equal(clockNote('ahead', 1e308, seen), "Clock: the timestamp is over a year ahead of the console's")
+  t.equal(clockNote('behind', seen - 30 * 86_400_000, seen), "Clock: the timestamp is 30 d behind the console's")
+  t.equal(clockNote('behind', NaN, seen), "Clock: the timestamp is unknown behind the console's", 'a missing amount reads unknown, never throws')
+  t.equal(clockNote(null, 0, seen), null, 'no note, no text')
+  t.equal(clockNote('<script>', 0, seen), null, 'an unknown note is no text')
 })
 
 t.test('utcTime and isoTime', async (t) => {
