@@ -41,7 +41,7 @@ app.get('/naive/pulse/fragments/nodes', async (_request, reply) => {
     const ref = app.keys.parseNode(keys[i]!)
     if (!raw || !ref) return
     const beat = readHeartbeat(JSON.parse(raw))
-    if (beat.ok) nodes.push({ ...ref, heartbeat: beat.value, lastSeenAt: beat.value.timestamp, keyPresent: true })
+    if (beat.ok) nodes.push({ ...ref, heartbeat: beat.value, lastSeenAt: beat.value.timestamp, seenAt: Date.now(), keyPresent: true, goneAt: null })
   })
   const snapshot: Snapshot = { version: 0, generatedAt: Date.now(), redis: { up: true, downSince: null }, parts: {}, nodes: nodes.sort(byServiceThenNode) }
   // the same template and view model as ours; only where the data comes from differs

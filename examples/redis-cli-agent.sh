@@ -16,6 +16,6 @@ while true; do
     "$NODE_ID" "$SERVICE" "${BASH_VERSINFO[0]}.${BASH_VERSINFO[1]}" "$$" "$NODE_ID" "$PLATFORM" "$CORES" "$SECONDS" "$now")
   redis-cli -u "$REDIS_URL" SET "${PREFIX}node:${SERVICE}:${NODE_ID}" "$payload" EX 30 >/dev/null
   # optional: lets the console find this node without SCAN
-  redis-cli -u "$REDIS_URL" ZADD "${PREFIX}index:nodes" "$now" "${SERVICE}:${NODE_ID}" >/dev/null
+  redis-cli -u "$REDIS_URL" ZADD "${PREFIX}index:nodes:${SERVICE}" "$now" "${NODE_ID}" >/dev/null
   sleep 10
 done

@@ -245,7 +245,7 @@ export class QuasarAgent {
       const write = new Command('set', [this.keys.node(this.service, this.nodeId), JSON.stringify(beat), 'EX', HEARTBEAT_TTL_SECONDS])
       const pipeline = redis.pipeline()
       ;(pipeline as unknown as Pipeline).sendCommand(write)
-      pipeline.zadd(this.keys.nodeIndex(), beat.timestamp, this.keys.indexMember(this.service, this.nodeId))
+      pipeline.zadd(this.keys.serviceNodeIndex(this.service), beat.timestamp, this.nodeId)
       for (const extension of this.#extensions) extension.onBeat?.(pipeline, beat.timestamp)
       // aged at the last moment: from here to the socket write nothing is awaited
       if (!this.#guard.fresh(beat.timestamp)) return false

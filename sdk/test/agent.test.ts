@@ -33,8 +33,9 @@ t.test('a beat lands at the node key with a 30 s expiry, valid, with its index e
   t.ok(beat.cpu.cores >= 1)
   t.ok(beat.memory.process.rss > 0)
   t.ok(beat.disk.total > 0, 'disk is reported')
-  const score = await redis.zscore('gravito:quasar:index:nodes', 'billing:worker-1')
-  t.equal(Number(score), beat.timestamp, 'index scored with the beat time')
+  const score = await redis.zscore('gravito:quasar:index:nodes:billing', 'worker-1')
+  t.equal(Number(score), beat.timestamp, "its service's index scored with the beat time")
+  t.equal(await redis.exists('gravito:quasar:index:nodes'), 0, 'the legacy shared index is not written')
 })
 
 t.test('a custom prefix is honoured', async (t) => {

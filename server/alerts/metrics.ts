@@ -5,7 +5,7 @@
  */
 import { isValidName } from '@gravito/quasar/protocol'
 import type { NodeRecord, Snapshot } from '../collector/snapshot.js'
-import { healthOf } from '../nodes/health.js'
+import { isLost } from '../nodes/health.js'
 
 export const METRICS = ['cpu', 'memory', 'disk', 'node_lost', 'queue_backlog', 'queue_failed'] as const
 export type MetricName = (typeof METRICS)[number]
@@ -87,9 +87,12 @@ function addNode(samples: MetricSample[], record: NodeRecord, now: number): void
     target = { id: `${record.service}/${record.nodeId}`, service: record.service, nodeId: record.nodeId }
     targetOf.set(record, target)
   }
-  const dead = healthOf(record.lastSeenAt, record.keyPresent, now) === 'dead'
-  samples.push({ target, metric: 'node_lost', value: dead ? 1 : 0 })
-  if (dead) return
+  // lost by the console's clock: no new beat read for 30 s. A key gone with all the others (Redis
+  // restarted or flushed) is no lost node while its agent beats again within its interval, and its
+  // last values stand until then, as they do between any two beats
+  const lost = isLost(record.seenAt, now)
+  samples.push({ target, metric: 'node_lost', value: lost ? 1 : 0 })
+  if (lost) return
   const beat = record.heartbeat
   if (beat.cpu) samples.push({ target, metric: 'cpu', value: beat.cpu.system })
   const memory = beat.memory?.system

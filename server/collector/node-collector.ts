@@ -9,13 +9,21 @@
  * read every FULL_READ_EVERY_TICKS ticks, which bounds how late a change the index does not show
  * (a key deleted, or rewritten without a new index entry) is seen. Smaller fleets are read whole
  * every tick.
+ *
+ * Time is the console's: a record carries when the collector last read a new value (`seenAt`) and
+ * when its key was first seen missing (`goneAt`), and a gone node leaves `graceMs` after that,
+ * whatever its heartbeat's timestamp says. An implausible timestamp is kept, flagged and reported.
+ *
+ * Memory is bounded whatever the agents write: every map here holds only tracked keys, and at most
+ * `maxNodes` keys (`maxNodesPerService` of one service) are tracked; new keys beyond that are
+ * ignored and reported with a count.
  */
 import type { Redis } from 'ioredis'
 import { MAX_VALUE_BYTES, parseAgentJson, readHeartbeat } from '@gravito/quasar/protocol'
 import type { ConsoleKeys } from '../redis/keys.js'
-import { createKeyFinder, type KeyFinder } from '../redis/key-finder.js'
+import { createKeyFinder, MAX_MEMBERS_PER_INDEX, type KeyFinder, type KeyFinderOptions } from '../redis/key-finder.js'
 import { createNodeReader, type RawValue } from '../redis/node-reader.js'
-import { DEAD_AFTER_MS } from '../nodes/health.js'
+import { CLOCK_SKEW_LIMIT_MS, DEAD_AFTER_MS, clockNoteOf, clockNoteReason } from '../nodes/health.js'
 import { sliceTimer } from '../runtime/slices.js'
 import type { BadDataLog } from './bad-data-log.js'
 import { byServiceThenNode, type CollectorPart, type NodeRecord } from './snapshot.js'
@@ -31,6 +39,10 @@ export interface NodeCollectorDeps {
   readAllBelow?: number
   /** the parse loop hands the event loop back after this long (see runtime/slices.ts) */
   sliceMs?: number
+  /** most node keys tracked (MAX_NODES); smaller in tests */
+  maxNodes?: number
+  /** most node keys of one service tracked, so one service cannot take every place */
+  maxNodesPerService?: number
 }
 
 const PRUNE_INDEX_EVERY_TICKS = 30
@@ -41,13 +53,28 @@ const FULL_READ_EVERY_TICKS = 5
  * every change, however it was written, shows on the next tick.
  */
 export const READ_ALL_BELOW = 500
+/** About 0.9 KB of Redis and a few KB of console memory each: far past any fleet seen. */
+export const MAX_NODES = 50_000
 
-export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nodes'> {
+export interface NodeCollector extends CollectorPart<'nodes'> {
+  /** sizes of the collector's maps, for tests that check they stay bounded */
+  sizes(): { tracked: number; known: number; raw: number; indexed: number; indexes: number; remembered: number }
+  /** what the last tick took from Redis: index members, and heartbeat keys asked for */
+  lastTick(): { indexMembersRead: number; keysRead: number }
+}
+
+export function createNodeCollector(deps: NodeCollectorDeps): NodeCollector {
   const { keys, finder, badData } = deps
+  const maxNodes = deps.maxNodes ?? MAX_NODES
+  const maxNodesPerService = deps.maxNodesPerService ?? MAX_MEMBERS_PER_INDEX
   /** last good record per heartbeat key */
   const known = new Map<string, NodeRecord>()
-  /** keys found by the index or SCAN and not yet seen missing */
-  const tracked = new Set<string>()
+  /**
+   * every key to read, with its service: found by the index or SCAN and not yet dropped (a key
+   * seen missing stays while its record is listed). Every other map holds tracked keys only.
+   */
+  const tracked = new Map<string, string>()
+  const trackedPerService = new Map<string, number>()
   /**
    * the raw value behind each known record: ticks (2 s) outpace beats (10 s), so most reads
    * return the same string and parsing and validating it again would be wasted work
@@ -63,54 +90,67 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
   let ticks = 0
   /** starts past the limit, so the first tick reads everything */
   let ticksSinceFullRead = Number.POSITIVE_INFINITY
+  /** new keys refused this tick for want of room */
+  let refused = 0
   /**
    * Membership changes far less often than values: the key lists and the display order are
    * rebuilt only when a key is added or dropped, not on each of the ticks in between.
    */
   let membershipChanged = true
-  /** every key to read on a full read (tracked and known ones), as a set and as an array */
-  let readSet = new Set<string>()
+  /** every key to read on a full read */
   let allKeys: string[] = []
   /** the keys the index does not list: read every tick */
   let unindexedKeys: string[] = []
   let displayOrder: string[] = []
+  let lastTick = { indexMembersRead: 0, keysRead: 0 }
 
   async function collect(now: number): Promise<NodeRecord[]> {
-    // index entries of nodes long gone would be read (as missing) forever without this
-    if (++ticks % PRUNE_INDEX_EVERY_TICKS === 0) await finder.pruneIndex(now)
+    // index entries of nodes long gone, or scored far ahead, would stay for ever without this;
+    // the first tick prunes too, so a console started after an attack does not wait a minute
+    if (ticks++ % PRUNE_INDEX_EVERY_TICKS === 0) await finder.pruneIndex(now)
     const [indexed, scanned] = await Promise.all([finder.fromIndex(now), finder.scanStep(now)])
-    const beaten: string[] = []
-    for (const { key, beatAt } of indexed.entries) {
-      track(key)
-      if (indexedBeatAt.get(key) === beatAt) continue
-      if (!indexedBeatAt.has(key)) membershipChanged = true
-      indexedBeatAt.set(key, beatAt)
-      beaten.push(key)
+    refused = 0
+    /** keys whose index entry moved, with the beat time to remember once their value is read */
+    const beaten = new Map<string, number>()
+    for (const { key, service, beatAt } of indexed.entries) {
+      if (track(key, service) && indexedBeatAt.get(key) !== beatAt) beaten.set(key, beatAt)
     }
     for (const key of scanned) {
       if (tracked.has(key)) continue
-      if (keys.parseNode(key)) track(key)
+      const ref = keys.parseNode(key)
+      if (ref) track(key, ref.service)
       else badData.report(key, 'key name outside the name rule')
+    }
+    if (refused > 0) {
+      badData.report(keys.nodePattern(), `${refused} new node keys ignored: the console tracks at most ${maxNodes} nodes, ${maxNodesPerService} per service`)
     }
     if (membershipChanged) rebuildKeyLists()
     // a full read now and then sees what the index cannot tell: a key deleted, expired, replaced
     // by another type or rewritten without a new index entry; in between, indexed nodes that did
     // not beat keep the value read last, and new keys are among `beaten` or `unindexedKeys`
     const full = indexedBeatAt.size < (deps.readAllBelow ?? READ_ALL_BELOW) || ++ticksSinceFullRead >= FULL_READ_EVERY_TICKS
+    // a key new to the index is still among the unindexed until its value is read
+    const toRead = full ? allKeys : [...unindexedKeys.filter((key) => !beaten.has(key)), ...beaten.keys()]
+    lastTick = { indexMembersRead: indexed.membersRead, keysRead: toRead.length }
+    const values = await deps.readValues(toRead)
+    // only a read that succeeded counts: after a failed one, the next tick reads the same again
     if (full) ticksSinceFullRead = 0
-    const values = await deps.readValues(full ? allKeys : [...unindexedKeys, ...beaten])
+    for (const [key, beatAt] of beaten) {
+      if (!indexedBeatAt.has(key)) membershipChanged = true
+      indexedBeatAt.set(key, beatAt)
+    }
 
     const slice = sliceTimer(deps.sliceMs)
     for (const value of values) {
       if (slice.due()) await slice.pause()
-      const record = toRecord(value)
+      const record = toRecord(value, now)
       if (record) {
         if (!known.has(value.key)) membershipChanged = true
         known.set(value.key, record)
         continue
       }
-      if (value.status === 'missing' && tracked.delete(value.key)) membershipChanged = true
-      markGone(value.key)
+      if (known.has(value.key)) markGone(value.key, now)
+      else if (value.status === 'missing') untrack(value.key)
     }
     expire(now)
     if (membershipChanged) {
@@ -120,20 +160,40 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
     return displayOrder.map((key) => known.get(key)!)
   }
 
-  function track(key: string): void {
-    if (tracked.has(key)) return
-    tracked.add(key)
+  /** Tracks a key if there is room; false when it was refused. */
+  function track(key: string, service: string): boolean {
+    if (tracked.has(key)) return true
+    const ofService = trackedPerService.get(service) ?? 0
+    if (tracked.size >= maxNodes || ofService >= maxNodesPerService) {
+      refused++
+      return false
+    }
+    tracked.set(key, service)
+    trackedPerService.set(service, ofService + 1)
+    membershipChanged = true
+    return true
+  }
+
+  function untrack(key: string): void {
+    const service = tracked.get(key)
+    if (service === undefined) return
+    tracked.delete(key)
+    const left = trackedPerService.get(service)! - 1
+    if (left === 0) trackedPerService.delete(service)
+    else trackedPerService.set(service, left)
+    known.delete(key)
+    rawOf.delete(key)
+    indexedBeatAt.delete(key)
     membershipChanged = true
   }
 
   function rebuildKeyLists(): void {
-    readSet = new Set([...tracked, ...known.keys()])
-    allKeys = [...readSet]
+    allKeys = [...tracked.keys()]
     unindexedKeys = allKeys.filter((key) => !indexedBeatAt.has(key))
     membershipChanged = false
   }
 
-  function toRecord(value: RawValue): NodeRecord | null {
+  function toRecord(value: RawValue, now: number): NodeRecord | null {
     switch (value.status) {
       case 'missing':
         return null
@@ -145,7 +205,9 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
         return null
     }
     const previous = known.get(value.key)
-    if (previous && rawOf.get(value.key) === value.raw) return previous.keyPresent ? previous : { ...previous, keyPresent: true }
+    // the same value again is not a new beat: seenAt stays (a Redis restored from disk hands back
+    // what it held, and that says nothing about the node since)
+    if (previous && rawOf.get(value.key) === value.raw) return previous.keyPresent ? previous : { ...previous, keyPresent: true, goneAt: null }
     // every key here passed parseNode already (scanned keys above, indexed keys when built); this
     // only recovers the parts, for values that changed
     const ref = keys.parseNode(value.key)
@@ -161,50 +223,67 @@ export function createNodeCollector(deps: NodeCollectorDeps): CollectorPart<'nod
       return null
     }
     if (beat.skipped.length > 0) badData.report(value.key, `fields skipped: ${beat.skipped.join(', ')}`)
+    const clockNote = clockNoteOf(beat.value.timestamp, now)
+    if (clockNote) badData.report(value.key, clockNoteReason(clockNote))
     rawOf.set(value.key, value.raw)
     return {
       service: ref.service,
       nodeId: ref.nodeId,
       heartbeat: beat.value,
       lastSeenAt: beat.value.timestamp,
+      seenAt: now,
       keyPresent: true,
+      goneAt: null,
+      ...(clockNote ? { clockNote } : {}),
     }
   }
 
-  function markGone(key: string): void {
+  /** The key is missing or no longer holds a beat: the node is dead, listed until the grace ends. */
+  function markGone(key: string, now: number): void {
     const last = known.get(key)
-    if (last?.keyPresent) known.set(key, { ...last, keyPresent: false })
+    if (last?.keyPresent) known.set(key, { ...last, keyPresent: false, goneAt: now })
   }
 
   function expire(now: number): void {
     for (const [key, record] of known) {
-      if (!record.keyPresent && now - record.lastSeenAt > DEAD_AFTER_MS + deps.graceMs) {
-        known.delete(key)
-        rawOf.delete(key)
-        indexedBeatAt.delete(key)
-        membershipChanged = true
-      }
+      if (record.goneAt !== null && now - record.goneAt >= deps.graceMs) untrack(key)
     }
   }
 
-  return { key: 'nodes', initial: [], collect }
+  function sizes() {
+    return { tracked: tracked.size, known: known.size, raw: rawOf.size, indexed: indexedBeatAt.size, ...finder.sizes() }
+  }
+
+  return { key: 'nodes', initial: [], collect, sizes, lastTick: () => lastTick }
+}
+
+export interface RedisNodeCollectorOptions {
+  graceMs: number
+  badData: BadDataLog
+  readAllBelow?: number
+  sliceMs?: number
+  maxNodes?: number
+  maxNodesPerService?: number
+  /** the finder's limits and pacing, for tests */
+  finder?: Omit<KeyFinderOptions, 'indexWindowMs' | 'futureLimitMs' | 'badData'>
 }
 
 /** The node collector over one Redis, as the console runs it (the benchmark and tests too). */
-export function createRedisNodeCollector(
-  redis: Redis,
-  keys: ConsoleKeys,
-  options: { graceMs: number; badData: BadDataLog; readAllBelow?: number; sliceMs?: number },
-): CollectorPart<'nodes'> {
+export function createRedisNodeCollector(redis: Redis, keys: ConsoleKeys, options: RedisNodeCollectorOptions): NodeCollector {
+  const { finder, ...rest } = options
+  const maxNodes = options.maxNodes ?? MAX_NODES
   return createNodeCollector({
+    ...rest,
     keys,
-    // index entries stay useful as long as a node is listed: dead, then its grace period
-    finder: createKeyFinder(redis, keys, { indexWindowMs: DEAD_AFTER_MS + options.graceMs }),
+    finder: createKeyFinder(redis, keys, {
+      maxMembersPerTick: maxNodes,
+      ...finder,
+      // index entries stay useful as long as a node is listed: dead, then its grace period
+      indexWindowMs: DEAD_AFTER_MS + options.graceMs,
+      futureLimitMs: CLOCK_SKEW_LIMIT_MS,
+      badData: options.badData,
+    }),
     readValues: createNodeReader(redis, MAX_VALUE_BYTES),
-    badData: options.badData,
     maxValueBytes: MAX_VALUE_BYTES,
-    graceMs: options.graceMs,
-    ...(options.readAllBelow === undefined ? {} : { readAllBelow: options.readAllBelow }),
-    ...(options.sliceMs === undefined ? {} : { sliceMs: options.sliceMs }),
   })
 }

@@ -3,15 +3,22 @@
  * fragment and API answer is built from the latest snapshot, never from Redis directly.
  */
 import type { PartialHeartbeat } from '@gravito/quasar/protocol'
+import type { ClockNote } from '../nodes/health.js'
 
 export interface NodeRecord {
   readonly service: string
   readonly nodeId: string
   readonly heartbeat: PartialHeartbeat
-  /** the heartbeat's own timestamp (epoch ms) */
+  /** the heartbeat's own timestamp (epoch ms, the agent's clock): shown, never used for health */
   readonly lastSeenAt: number
+  /** console time (epoch ms) at which the collector last read a new value at the node's key */
+  readonly seenAt: number
   /** false once the key has expired or been deleted; the record is kept for the grace period */
   readonly keyPresent: boolean
+  /** console time the key was first seen missing; null while it is present (keyPresent) */
+  readonly goneAt: number | null
+  /** set when the heartbeat's timestamp cannot be the time it was written */
+  readonly clockNote?: ClockNote
 }
 
 export interface RedisStatus {

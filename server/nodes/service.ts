@@ -4,15 +4,18 @@
  */
 import type { PartialHeartbeat } from '@gravito/quasar/protocol'
 import type { NodeRecord, Snapshot } from '../collector/snapshot.js'
-import { healthOf, type Health } from './health.js'
+import { healthOf, type ClockNote, type Health } from './health.js'
 
 export interface NodeView {
   service: string
   nodeId: string
   health: Health
-  lastSeenAt: number
-  /** milliseconds since the last beat, at the snapshot's time */
+  /** console time the last new beat was read */
+  seenAt: number
+  /** milliseconds since then, at the snapshot's time */
   ageMs: number
+  /** why the heartbeat's own timestamp is implausible, or null */
+  clockNote: ClockNote | null
   heartbeat: PartialHeartbeat
 }
 
@@ -40,9 +43,10 @@ export function toNodeView(record: NodeRecord, now: number): NodeView {
   return {
     service: record.service,
     nodeId: record.nodeId,
-    health: healthOf(record.lastSeenAt, record.keyPresent, now),
-    lastSeenAt: record.lastSeenAt,
-    ageMs: Math.max(0, now - record.lastSeenAt),
+    health: healthOf(record.seenAt, record.keyPresent, now),
+    seenAt: record.seenAt,
+    ageMs: Math.max(0, now - record.seenAt),
+    clockNote: record.clockNote ?? null,
     heartbeat: record.heartbeat,
   }
 }
@@ -72,7 +76,11 @@ export function buildPulseView(snapshot: Snapshot, serviceFilter?: string): Puls
   }
 }
 
-/** The JSON shape of `GET /api/pulse/nodes`: heartbeat fields plus health and lastSeenAt. */
+/**
+ * The JSON shape of `GET /api/pulse/nodes`: heartbeat fields (`timestamp` is the agent's) plus
+ * health, `lastSeenAt` (console time the last new beat was read) and `clockNote` when the
+ * timestamp is implausible.
+ */
 export function toNodesApi(view: PulseView) {
   return {
     generatedAt: view.generatedAt,
@@ -83,7 +91,8 @@ export function toNodesApi(view: PulseView) {
         id: node.nodeId,
         service: node.service,
         health: node.health,
-        lastSeenAt: node.lastSeenAt,
+        lastSeenAt: node.seenAt,
+        ...(node.clockNote ? { clockNote: node.clockNote } : {}),
       })),
     })),
   }

@@ -115,6 +115,38 @@ export function ago(ageMs: unknown): string {
   return `${count(Math.floor(seconds / 86_400))} d ago`
 }
 
+/** A span of milliseconds in one unit: "40 s", "3 min", "2 h", "5 d"; past a year "over a year". */
+export function span(ms: unknown): string {
+  const n = num(ms, { min: 0 })
+  if (n === null) return UNKNOWN
+  const seconds = Math.floor(n / 1000)
+  if (seconds < 60) return `${seconds} s`
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h`
+  if (seconds < 366 * 86_400) return `${Math.floor(seconds / 86_400)} d`
+  return 'over a year'
+}
+
+/**
+ * The note a node shows when its heartbeat's timestamp is implausible: what is wrong and by how
+ * much, against the console's time the beat was read. Health never depended on it.
+ */
+export function clockNote(note: unknown, timestamp: unknown, seenAt: unknown): string | null {
+  const stamped = num(timestamp)
+  const seen = num(seenAt)
+  const gap = stamped === null || seen === null ? null : stamped - seen
+  switch (note) {
+    case 'seconds':
+      return 'Clock: the timestamp looks like seconds, not milliseconds'
+    case 'ahead':
+      return `Clock: the timestamp is ${span(gap)} ahead of the console's`
+    case 'behind':
+      return `Clock: the timestamp is ${span(gap === null ? null : -gap)} behind the console's`
+    default:
+      return null
+  }
+}
+
 /** Epoch ms as "hh:mm:ss UTC"; a different day than `now` also gets its date. */
 export function utcTime(epochMs: unknown, now?: unknown): string {
   const date = toDate(epochMs)
@@ -309,6 +341,8 @@ export const viewHelpers = {
   millis,
   duration,
   ago,
+  span,
+  clockNote,
   utcTime,
   isoTime,
   healthLabel,

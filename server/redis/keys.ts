@@ -8,6 +8,11 @@ export function createConsoleKeys(prefix: string) {
   const protocol = createKeys(prefix)
   return {
     ...protocol,
+    /**
+     * One SCAN pattern for heartbeat keys (`node:…`) and node indexes (`index:nodes…`), so one pass
+     * over the keyspace finds both; no other key of the protocol or the console matches it.
+     */
+    nodeDiscoveryPattern: () => `${prefix}[ni][on]de*`,
     // History keys: hash, field = bucket start (epoch ms), value = compact sample or rollup
     // (server/history/encoding.ts); one key per series, resolution and chunk of 120 buckets. The
     // `{node:…}` / `{queue:…}` hash tag keeps a series in one Redis Cluster slot, so the rollup

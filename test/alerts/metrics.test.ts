@@ -1,12 +1,15 @@
 import t from 'tap'
 import type { NodeRecord, Snapshot } from '../../server/collector/snapshot.js'
 import { metricsFromSnapshot } from '../../server/alerts/metrics.js'
+import type { Heartbeat } from '@gravito/quasar/protocol'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0)
 
-function record(nodeId: string, lastSeenAt: number, keyPresent = true, overrides: object = {}): NodeRecord {
-  return { service: 'billing', nodeId, heartbeat: sampleHeartbeat({ timestamp: lastSeenAt, id: nodeId, ...overrides }), lastSeenAt, keyPresent }
+/** `seenAt` is the console's time of the last new beat; the beat's own timestamp is `overrides.timestamp` or the same */
+function record(nodeId: string, seenAt: number, keyPresent = true, overrides: Partial<Heartbeat> = {}): NodeRecord {
+  const heartbeat = sampleHeartbeat({ timestamp: seenAt, id: nodeId, ...overrides })
+  return { service: 'billing', nodeId, heartbeat, lastSeenAt: heartbeat.timestamp, seenAt, keyPresent, goneAt: keyPresent ? null : seenAt + 5_000 }
 }
 
 function snapshot(nodes: NodeRecord[], extra: object = {}): Snapshot {
@@ -29,14 +32,27 @@ t.test('a live node gives cpu, memory used % and disk free %, and node_lost 0', 
   ])
 })
 
-t.test('a dead node (key gone, or silent for over 30 s) gives node_lost 1 and none of its stale values', async (t) => {
-  t.same(values(snapshot([record('gone', NOW - 10_000, false)])), [['billing/gone', 'node_lost', 1]])
-  t.same(values(snapshot([record('silent', NOW - 31_000, true)])), [['billing/silent', 'node_lost', 1]])
+t.test('a node with no new beat read for over 30 s gives node_lost 1 and none of its stale values', async (t) => {
+  t.same(values(snapshot([record('gone', NOW - 31_000, false)])), [['billing/gone', 'node_lost', 1]])
+  t.same(values(snapshot([record('silent', NOW - 31_000, true)])), [['billing/silent', 'node_lost', 1]], 'silent while its key stays')
   t.same(values(snapshot([record('stale', NOW - 20_000, true)]))[0], ['billing/stale', 'node_lost', 0], 'stale is not lost')
 })
 
+t.test('a key gone with a beat read under 30 s ago is not lost (Redis flushed): its last values stand', async (t) => {
+  t.same(values(snapshot([record('flushed', NOW - 10_000, false)])).map(([, metric, value]) => [metric, value]), [['node_lost', 0], ['cpu', 42.5], ['memory', 62.5], ['disk', 40]])
+  t.same(values(snapshot([record('flushed', NOW - 30_000, false)]))[0], ['billing/flushed', 'node_lost', 0], 'exactly 30 s is not yet lost')
+})
+
+t.test("lost is judged by the console's clock, whatever the beat's timestamp says", async (t) => {
+  const cases: [string, number][] = [['ahead', NOW + 3_600_000], ['huge', 1e308], ['seconds', Math.floor(NOW / 1000)], ['past', NOW - 86_400_000 * 30]]
+  for (const [nodeId, timestamp] of cases) {
+    t.same(values(snapshot([record(nodeId, NOW - 2_000, true, { timestamp })]))[0], [`billing/${nodeId}`, 'node_lost', 0], `${nodeId}: beating, not lost`)
+    t.same(values(snapshot([record(nodeId, NOW - 31_000, true, { timestamp })]))[0], [`billing/${nodeId}`, 'node_lost', 1], `${nodeId}: silent, lost`)
+  }
+})
+
 t.test('fields an agent did not send give no sample, and a zero total gives no division', async (t) => {
-  const bare: NodeRecord = { service: 'php', nodeId: 'h1', heartbeat: { timestamp: NOW, memory: { system: { total: 0, free: 0, used: 0 }, process: { rss: 0, heapTotal: 0, heapUsed: 0 } } }, lastSeenAt: NOW, keyPresent: true }
+  const bare: NodeRecord = { service: 'php', nodeId: 'h1', heartbeat: { timestamp: NOW, memory: { system: { total: 0, free: 0, used: 0 }, process: { rss: 0, heapTotal: 0, heapUsed: 0 } } }, lastSeenAt: NOW, seenAt: NOW, keyPresent: true, goneAt: null }
   t.same(values(snapshot([bare])), [['php/h1', 'node_lost', 0]])
 })
 

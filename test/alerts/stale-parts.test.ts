@@ -63,7 +63,7 @@ async function setup(t: { teardown(fn: () => unknown): void }, rules: object[]) 
     async collect(at: number): Promise<NodeRecord[]> {
       if (world.nodesFail) throw new TypeError('fields is not iterable')
       const heartbeat = sampleHeartbeat({ timestamp: at, id: 'web-1', service: 'billing', cpu: { system: world.cpu, process: 5, cores: 2 } })
-      return [{ service: 'billing', nodeId: 'web-1', heartbeat, lastSeenAt: at, keyPresent: true }]
+      return [{ service: 'billing', nodeId: 'web-1', heartbeat, lastSeenAt: at, seenAt: at, goneAt: null, keyPresent: true }]
     },
   }
   const queues = {

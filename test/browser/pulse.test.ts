@@ -30,6 +30,8 @@ interface Console {
   base: string
   /** what the server answered to each poll */
   fragmentStatuses: number[]
+  /** moves the console's clock ahead of real time: nodes that did not beat since look silent that long */
+  skipAhead(ms: number): void
 }
 
 /**
@@ -39,7 +41,10 @@ interface Console {
  */
 async function startConsole(t: Test): Promise<Console> {
   await redis.flushall()
-  const app = await buildTestApp({ redisUrl: redisServer.url, autoStart: true, tickMs: 200 })
+  // health is judged by the console's clock, so a node is made stale or dead by moving that clock
+  // past its last beat, not by writing an old timestamp
+  let offset = 0
+  const app = await buildTestApp({ redisUrl: redisServer.url, autoStart: true, tickMs: 200, clock: () => Date.now() + offset })
   t.teardown(() => app.close())
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()
@@ -48,28 +53,30 @@ async function startConsole(t: Test): Promise<Console> {
   app.server.on('request', (request, response) => {
     if (request.url?.startsWith('/pulse/fragments/nodes')) response.on('finish', () => fragmentStatuses.push(response.statusCode))
   })
-  return { app, base, fragmentStatuses }
+  return { app, base, fragmentStatuses, skipAhead: (ms) => void (offset += ms) }
 }
 
 interface FakeNode {
   service: string
   nodeId: string
   payload: Record<string, unknown>
-  /** age of the beat when written; 0 keeps the node fresh */
-  ageMs?: number
+  /** written once, then silent: keepBeating leaves it alone */
+  silent?: boolean
 }
 
 /** Rewrites every node's heartbeat now, as agents beating would; returns a stop function. */
 function keepBeating(nodes: FakeNode[], everyMs = 200): () => void {
+  let written = false
   const write = async () => {
     const now = Date.now()
     const pipeline = redis.pipeline()
     for (const node of nodes) {
-      const at = now - (node.ageMs ?? 0)
-      pipeline.set(keys.node(node.service, node.nodeId), JSON.stringify({ ...node.payload, timestamp: at }), 'EX', 30)
-      pipeline.zadd(keys.nodeIndex(), at, keys.indexMember(node.service, node.nodeId))
+      if (node.silent && written) continue
+      pipeline.set(keys.node(node.service, node.nodeId), JSON.stringify({ ...node.payload, timestamp: now }), 'EX', 30)
+      pipeline.zadd(keys.nodeIndex(), now, keys.indexMember(node.service, node.nodeId))
     }
     await pipeline.exec()
+    written = true
   }
   void write()
   const timer = setInterval(() => void write().catch(() => {}), everyMs)
@@ -166,15 +173,16 @@ t.test('cards update in place on poll: no navigation, no scroll jump', async (t)
 })
 
 t.test('an unchanged fragment answers 304 and the region stays as it was', async (t) => {
-  const { app, base, fragmentStatuses } = await startConsole(t)
+  const { app, base, fragmentStatuses, skipAhead } = await startConsole(t)
   // nodes that stopped beating a minute ago: their markup ("1 min ago", dead) holds still, so
   // successive polls get the same ETag; fresh nodes' "4 s ago" changes every second
-  const at = Date.now() - 65_000
+  const at = Date.now()
   for (const nodeId of ['old-1', 'old-2', 'old-3']) {
     await redis.set(keys.node('legacy', nodeId), JSON.stringify(sampleHeartbeat({ timestamp: at, id: nodeId, service: 'legacy', hostname: nodeId })), 'EX', 300)
     await redis.zadd(keys.nodeIndex(), at, keys.indexMember('legacy', nodeId))
   }
   await waitForNodes(app, 3)
+  skipAhead(65_000)
 
   const context = await browser.newContext()
   t.teardown(() => context.close())
@@ -285,21 +293,24 @@ t.test('htmx is locked down: no eval, no script from a response; failed polls sa
 })
 
 t.test('screenshots, light and dark', async (t) => {
-  const { app, base } = await startConsole(t)
+  const { app, base, skipAhead } = await startConsole(t)
   const nodes = showcase()
+  // a node silent for 95 s whose key is still there: dead, with its last values
+  const dead = { ...sampleHeartbeat({ timestamp: Date.now(), id: 'api-4', service: 'api', hostname: 'ip-10-0-3-17', version: '22.11.0', appVersion: '3.8.0' }), runtime: { uptime: 86_400 * 2 + 3600 * 5, framework: 'fastify' } }
+  await redis.set(keys.node('api', 'api-4'), JSON.stringify(dead), 'EX', 300)
+  await waitForNodes(app, 1)
+  skipAhead(74_000)
+  // then the others, one of which beats once and falls silent for 21 s: stale
   const stop = keepBeating(nodes)
   t.teardown(stop)
-  // a node silent for 95 s whose key is still there: dead, with its last values
-  const dead = { ...sampleHeartbeat({ timestamp: Date.now() - 95_000, id: 'api-4', service: 'api', hostname: 'ip-10-0-3-17', version: '22.11.0', appVersion: '3.8.0' }), runtime: { uptime: 86_400 * 2 + 3600 * 5, framework: 'fastify' } }
-  await redis.set(keys.node('api', 'api-4'), JSON.stringify(dead), 'EX', 300)
   await waitForNodes(app, nodes.length + 1)
+  skipAhead(21_000)
 
   const context = await browser.newContext({ viewport: { width: 1360, height: 900 } })
   t.teardown(() => context.close())
   const page = await context.newPage()
   await openPulse(page, base)
-  await page.locator('.node-dead').first().waitFor()
-  await page.locator('.node-stale').first().waitFor()
+  await page.waitForFunction(() => document.querySelectorAll('.node-dead').length === 1 && document.querySelectorAll('.node-stale').length === 1)
   await page.screenshot({ path: '/tmp/pulse.png', fullPage: true })
   await page.emulateMedia({ colorScheme: 'dark' })
   t.equal(await page.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches), true)
@@ -340,7 +351,7 @@ function showcase(): FakeNode[] {
     node('api', 'api-2', { ...api, hostname: 'ip-10-0-1-54', runtime: { uptime: 86_400 * 6 + 3600 * 2, framework: 'fastify' } }),
     node('api', 'api-3', { ...api, hostname: 'ip-10-0-2-9', runtime: { uptime: 3600 * 7 + 60 * 12, framework: 'fastify' } }),
     node('billing', 'billing-1', { ...billing, hostname: 'billing-7d9f-x2k', runtime: { uptime: 86_400 + 3600 * 4, framework: 'laravel' } }),
-    node('billing', 'billing-2', { ...billing, hostname: 'billing-7d9f-q8m', runtime: { uptime: 3600 * 2 + 60 * 40, framework: 'laravel' } }, { ageMs: 21_000 }),
+    node('billing', 'billing-2', { ...billing, hostname: 'billing-7d9f-q8m', runtime: { uptime: 3600 * 2 + 60 * 40, framework: 'laravel' } }, { silent: true }),
     node('edge', 'edge-1', { language: 'go', version: 'go1.23.4', appVersion: 'v0.19.3', hostname: 'edge-fra-1', platform: 'linux', runtime: { uptime: 86_400 * 12 } }),
     node('edge', 'edge-2', { language: 'bun', version: '1.1.38', appVersion: 'v0.19.3', hostname: 'edge-ams-1', platform: 'linux', runtime: { uptime: 60 * 5 + 2 } }),
     node('edge', 'edge-3', { language: 'python', version: '3.12.7', appVersion: '1.4.0', hostname: 'edge-ml-1', platform: 'linux', runtime: { uptime: 3600 * 30, framework: 'fastapi' }, disk: { path: '/data', total: 500 * gib, free: 31 * gib } }),

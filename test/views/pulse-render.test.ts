@@ -57,6 +57,9 @@ t.test('a node with every field', async (t) => {
     queues: [{ name: 'emails', driver: 'bullmq', metrics: { waiting: 1234, active: 2, failed: 7 } }],
   }, clock())
   await app.collector.refresh()
+  // ages count from when the console read the beat, not from the beat's own timestamp
+  clock.advance(4000)
+  await app.collector.refresh()
 
   const page = await app.inject('/pulse')
   t.equal(page.statusCode, 200)
@@ -72,6 +75,8 @@ t.test('a node with every field', async (t) => {
   t.match(html, '>1.2.3</dd>')
   t.match(html, '20.20.2 · fastify')
   t.match(html, '>4 s ago</time>')
+  t.match(html, 'title="beat stamped 2026-11-23 11:59:56 UTC"', "the beat's own timestamp is shown beside it")
+  t.notMatch(html, 'clock-note', 'a plausible timestamp has no clock note')
   t.match(html, '43% <span class="muted">system</span> · 12% <span class="muted">process</span>')
   t.match(html, '<rect class="bar-outer" width="42.5" height="6"/><rect class="bar-inner" width="12.3" height="6"/>', 'CPU: process share inside system')
   t.match(html, '4.66 GiB <span class="muted">of</span> 7.45 GiB <span class="muted">· rss</span> 143 MiB')
@@ -174,8 +179,9 @@ t.test('agent text is escaped everywhere, attributes included', async (t) => {
         service: '<b>svc</b>',
         nodeId: '"><script>x</script>',
         health: 'fresh',
-        lastSeenAt: clock(),
+        seenAt: clock(),
         ageMs: 0,
+        clockNote: null,
         heartbeat: { timestamp: clock(), language: '"><script>' as never, queues: [{ name: '<script>q</script>', driver: '<i>' as never, metrics: { waiting: 1 } }] },
       }],
     }],
@@ -214,15 +220,20 @@ t.test('health badges: stale and dead, with text', async (t) => {
 
 t.test('a large group shows 60 cards, urgent ones first, and counts the rest', async (t) => {
   const { app, clock } = await setup(t)
-  const pipeline = redis.pipeline()
-  for (let i = 0; i < 75; i++) {
-    const nodeId = `n${String(i).padStart(3, '0')}`
-    // n070 and later beat 20 s ago: stale
-    const at = i >= 70 ? clock() - 20_000 : clock()
-    pipeline.set(keys.node('big', nodeId), JSON.stringify({ timestamp: at, hostname: `h-${nodeId}` }), 'EX', 30)
-    pipeline.zadd(keys.nodeIndex(), at, keys.indexMember('big', nodeId))
+  const write = async (from: number, to: number) => {
+    const pipeline = redis.pipeline()
+    for (let i = from; i < to; i++) {
+      const nodeId = `n${String(i).padStart(3, '0')}`
+      pipeline.set(keys.node('big', nodeId), JSON.stringify({ timestamp: clock(), hostname: `h-${nodeId}` }), 'EX', 30)
+      pipeline.zadd(keys.nodeIndex(), clock(), keys.indexMember('big', nodeId))
+    }
+    await pipeline.exec()
   }
-  await pipeline.exec()
+  // n070 and later were read 20 s ago and have not beaten since: stale
+  await write(70, 75)
+  await app.collector.refresh()
+  clock.advance(20_000)
+  await write(0, 70)
   await app.collector.refresh()
 
   const body = (await app.inject('/pulse')).body

@@ -1,6 +1,8 @@
 import t from 'tap'
 import {
   ago,
+  clockNote,
+  span,
   barWidth,
   bytes,
   count,
@@ -123,6 +125,23 @@ t.test('ago', async (t) => {
   t.equal(ago(NaN), 'unknown')
 })
 
+t.test('span and the clock note: what is wrong with a timestamp, and by how much', async (t) => {
+  t.equal(span(40_000), '40 s')
+  t.equal(span(3 * 3_600_000 + 5), '3 h')
+  t.equal(span(30 * 86_400_000), '30 d')
+  t.equal(span(1e308), 'over a year')
+  t.equal(span(-1), 'unknown')
+  t.equal(span('5'), 'unknown')
+  const seen = Date.UTC(2026, 10, 23, 12)
+  t.equal(clockNote('seconds', Math.floor(seen / 1000), seen), 'Clock: the timestamp looks like seconds, not milliseconds')
+  t.equal(clockNote('ahead', seen + 3 * 3_600_000, seen), "Clock: the timestamp is 3 h ahead of the console's")
+  t.equal(clockNote('ahead', 1e308, seen), "Clock: the timestamp is over a year ahead of the console's")
+  t.equal(clockNote('behind', seen - 30 * 86_400_000, seen), "Clock: the timestamp is 30 d behind the console's")
+  t.equal(clockNote('behind', NaN, seen), "Clock: the timestamp is unknown behind the console's", 'a missing amount reads unknown, never throws')
+  t.equal(clockNote(null, 0, seen), null, 'no note, no text')
+  t.equal(clockNote('<script>', 0, seen), null, 'an unknown note is no text')
+})
+
 t.test('utcTime and isoTime', async (t) => {
   const at = Date.UTC(2026, 10, 23, 9, 5, 7)
   t.equal(utcTime(at, at + 60_000), '09:05:07 UTC', 'same day: time only')
@@ -195,7 +214,7 @@ t.test('event loop and queues', async (t) => {
 })
 
 t.test('visibleNodes caps large groups, urgent nodes first', async (t) => {
-  const node = (nodeId: string, health: Health): NodeView => ({ service: 's', nodeId, health, lastSeenAt: 0, ageMs: 0, heartbeat: { timestamp: 0 } })
+  const node = (nodeId: string, health: Health): NodeView => ({ service: 's', nodeId, health, seenAt: 0, ageMs: 0, clockNote: null, heartbeat: { timestamp: 0 } })
   const small = [node('b', 'fresh'), node('a', 'dead')]
   t.equal(visibleNodes(small).shown, small, 'a small group keeps the snapshot order')
   t.equal(visibleNodes(small).more, 0)

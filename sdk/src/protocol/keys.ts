@@ -27,9 +27,17 @@ export function createKeys(prefix: string = DEFAULT_PREFIX) {
     /** SCAN pattern that matches every heartbeat key */
     nodePattern: () => `${prefix}node:*`,
     /**
-     * sorted set, member `{service}:{nodeId}`, score = last beat (epoch ms). Written by our SDK in
-     * the same pipeline as the heartbeat so the console can list nodes without SCAN; agents that do
-     * not write it are still found by the console's periodic SCAN.
+     * sorted set, member `{nodeId}`, score = the beat's timestamp (epoch ms). Written by our SDK in
+     * the same pipeline as the heartbeat so the console can list a service's nodes without reading
+     * every key; one key per service, so an agent's ACL can grant its own service's index only.
+     * Agents that do not write it are still found by the console's periodic SCAN.
+     */
+    serviceNodeIndex: (service: string) => `${prefix}index:nodes:${service}`,
+    /** SCAN pattern that matches every per-service node index (not the legacy shared one) */
+    serviceNodeIndexPattern: () => `${prefix}index:nodes:*`,
+    /**
+     * Legacy: one sorted set shared by every service, member `{service}:{nodeId}`. Written by older
+     * agents; the console still reads it (bounded) until they are upgraded.
      */
     nodeIndex: () => `${prefix}index:nodes`,
     /** string (JSON QueueSnapshot), `EX 30` */
@@ -59,7 +67,11 @@ export function createKeys(prefix: string = DEFAULT_PREFIX) {
     parseNode: (key: string): NodeRef | null => parseTwoPart(key, `${prefix}node:`),
     parseQueues: (key: string): string | null => parseOnePart(key, `${prefix}queues:`),
     parseSlow: (key: string): string | null => parseOnePart(key, `${prefix}slow:`),
+    /** the service of a per-service node index key */
+    parseServiceNodeIndex: (key: string): string | null => parseOnePart(key, `${prefix}index:nodes:`),
+    /** a member of the legacy shared index */
     parseIndexMember: (member: string): NodeRef | null => parseTwoPart(member, ''),
+    /** a member of the legacy shared index; a per-service index holds the bare node id */
     indexMember: (service: string, nodeId: string) => `${service}:${nodeId}`,
   }
 }
