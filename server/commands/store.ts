@@ -97,14 +97,14 @@ export function createCommandStore(redis: Redis, keys: ConsoleKeys) {
   /** Moves finished commands to the audit log; returns the ids this replica recorded. */
   async function finish(records: readonly FinishedCommand[], now: number): Promise<string[]> {
     if (records.length === 0) return []
-    const pipeline = redis.pipeline()
     const minId = String(Math.max(0, now - AUDIT_MAX_AGE_MS))
-    for (const record of records) pipeline.eval(FINISH, 2, pending, log, record.id, JSON.stringify(record), AUDIT_MAXLEN, minId)
-    const replies = (await pipeline.exec()) ?? []
-    return records.flatMap((record, i) => {
-      const [error, value] = replies[i] ?? [new Error('no reply'), 0]
-      if (error) throw error
-      return value === 1 ? [record.id] : []
+    const batch = createBatch(redis)
+    const moves = records.map((record) => ({ record, moved: batch.add<number>((pipeline) => pipeline.eval(FINISH, 2, pending, log, record.id, JSON.stringify(record), AUDIT_MAXLEN, minId)) }))
+    await batch.exec()
+    return moves.flatMap(({ record, moved }) => {
+      const reply = moved.reply
+      if (!reply.ok) throw reply.error
+      return reply.value === 1 ? [record.id] : []
     })
   }
 

@@ -27,8 +27,10 @@ export const nodeRows: RowAdapter = (snapshot) =>
       kind: 'node',
       service: record.service,
       id: record.nodeId,
-      // the beat's own time: every replica that reads this beat puts it in the same bucket
-      t: record.lastSeenAt,
+      // the beat's own time: every replica that reads this beat puts it in the same bucket; a
+      // timestamp flagged implausible (seconds, far off) would file it nowhere useful, so such a
+      // node is charted by when this console read the beat
+      t: record.clockNote === undefined ? record.lastSeenAt : record.seenAt,
       values: [
         nonNegative(beat.cpu?.system),
         nonNegative(beat.cpu?.process),
