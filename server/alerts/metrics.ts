@@ -52,8 +52,9 @@ const UNREAD_BY_FAILED_PARTS = {
 
 /**
  * Node metrics: cpu = system CPU %, memory = system used/total %, disk = free/total % (so disk rules
- * use `below`), node_lost = 1 while the node is dead and 0 otherwise. A dead node's last values are
- * stale, so it reports node_lost only.
+ * use `below`), node_lost = 1 once the console has read no new beat for 30 s by its own clock, and 0
+ * otherwise: a key that vanished with a Redis flush or restart is not a lost node while its agent
+ * beats again in time. A lost node's last values are stale, so it reports node_lost only.
  */
 export function metricsFromSnapshot(snapshot: Snapshot): MetricSource {
   const samples: MetricSample[] = []

@@ -12,7 +12,7 @@
  *   queue_failed) the scale is the threshold itself, so `above 1000` clears below 950.
  * - `cooldown` (default 30m): after a firing message, no other firing message for the same rule and
  *   target until it ends; a still-firing alert is repeated once per cool-down.
- * - node_lost takes no threshold: it fires when a node's health is dead.
+ * - node_lost takes no threshold: it fires once the console has read no new beat for 30 s.
  * - queue_failed fires when the failed count rose by more than `above` within `window`
  *   (default 5m). Drops (jobs retried or removed, counter reset) count as no rise, and rises after
  *   a drop still count.
@@ -64,7 +64,7 @@ const MAX_FILE_BYTES = 1024 * 1024
 /**
  * The defaults when no file is given. Disk waits 1 minute: a disk fills slowly, so the minute
  * costs nothing and skips a large temporary file written and removed at once. A lost node fires at
- * once: being dead already means 30 s without a beat.
+ * once: being lost already means 30 s without a new beat, by the console's clock.
  */
 export const DEFAULT_RULES: readonly RuleInput[] = [
   { name: 'cpu-high', metric: 'cpu', above: 90, for: 2 * 60_000, channels: [] },
