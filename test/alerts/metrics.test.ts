@@ -79,7 +79,8 @@ t.test('queue metrics plug in from the snapshot queues part, whichever of the tw
 t.test('a part that failed this tick gives no samples and marks its metrics unread', async (t) => {
   const failed = { ok: false, failures: 2, readAt: NOW - 20_000, reason: 'failed', errorId: 'ab12cd34' }
   const ok = { ok: true, failures: 0, readAt: NOW, reason: null, errorId: null }
-  const nodes = [record('web-1', NOW - 40_000), record('web-2', NOW - 5_000, false)]
+  // both lost by the console's clock, so a read nodes part gives node_lost only
+  const nodes = [record('web-1', NOW - 40_000), record('web-2', NOW - 35_000, false)]
   const queues = { items: [{ service: 'billing', name: 'emails', waiting: 1200, failed: 3 }] }
   const unread = (parts: object) => [...(metricsFromSnapshot(snapshot(nodes, { queues, parts })).unread ?? [])].sort()
   const ids = (parts: object) => [...new Set(metricsFromSnapshot(snapshot(nodes, { queues, parts })).samples.map((s) => s.metric))].sort()
