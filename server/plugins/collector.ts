@@ -41,7 +41,12 @@ export default fp<CollectorPluginOptions>(
       clock: options.clock,
       log: app.log,
       tickMs: options.tickMs,
-      probe: () => probeConnection.ping(),
+      // the parts' connection must be up too: Redis answering a PING while the parts' connection
+      // is still reconnecting (its backoff runs apart from the probe's) is no data read either
+      probe: async () => {
+        if (app.redis.status !== 'ready') throw new Error(`the console's connection is ${app.redis.status}`)
+        return probeConnection.ping()
+      },
       partTimeoutMs: options.partTimeoutMs,
     })
     collector.addPart(nodes)
