@@ -1,9 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { RenderedFragment } from './fragment-cache.js'
 
-/** Small fragments are not worth a gzip member header and a decompression on the client. */
-const GZIP_FROM_BYTES = 2048
-
 /**
  * Answers a polled fragment (or a cached JSON answer): 304 when the client already has this body,
  * else the cached text, gzipped once per render for clients that accept it.
@@ -13,8 +10,7 @@ export async function sendFragment(request: FastifyRequest, reply: FastifyReply,
   reply.header('cache-control', 'no-cache').header('etag', fragment.etag).header('vary', 'accept-encoding').type(contentType)
   if (request.headers['if-none-match'] === fragment.etag) return reply.code(304).send()
   const acceptsGzip = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))
-  if (acceptsGzip && fragment.html.length >= GZIP_FROM_BYTES) {
-    return reply.header('content-encoding', 'gzip').send(await fragment.gzipped())
-  }
-  return reply.send(fragment.html)
+  const gzipped = acceptsGzip ? fragment.gzipped() : null
+  if (gzipped) return reply.header('content-encoding', 'gzip').send(await gzipped)
+  return reply.send(await fragment.body())
 }
