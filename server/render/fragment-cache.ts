@@ -65,7 +65,8 @@ export async function storedFragment(html: string): Promise<RenderedFragment> {
   }
 }
 
-function compress(text: string): Promise<Buffer> {
+/** gzip off the event loop, with an output buffer large enough for one trip through the loop */
+export function compress(text: string): Promise<Buffer> {
   return gzipAsync(text, { level: 6, chunkSize: GZIP_CHUNK_BYTES })
 }
 
