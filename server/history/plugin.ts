@@ -51,7 +51,7 @@ export default fp<HistoryPluginOptions>(
     const sparklines = (service: string, nodeId: string): NodeSparklines => {
       const ring = recorder.recent('node', service, nodeId)
       let svg = drawn.get(ring)
-      if (!svg) drawn.set(ring, (svg = nodeSparklines(ring.points())))
+      if (!svg) drawn.set(ring, (svg = nodeSparklines(ring)))
       return svg
     }
 

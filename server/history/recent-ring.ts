@@ -36,6 +36,14 @@ export class RecentRing {
     return this.length === 0 ? Number.NEGATIVE_INFINITY : this.rows[(this.length - 1) * (this.width + 1)]!
   }
 
+  /** one value of every sample, oldest first: what a sparkline draws, without making points */
+  column(index: number): (number | null)[] {
+    const stride = this.width + 1
+    const values: (number | null)[] = []
+    for (let row = 0; row < this.length; row++) values.push(fromCell(this.rows[row * stride + 1 + index]!))
+    return values
+  }
+
   /** the samples as objects, oldest first: for the few callers that want them, made on demand */
   points(): RecentPoint[] {
     const stride = this.width + 1

@@ -5,7 +5,7 @@
  * colour come from SVG attributes and CSS classes (the CSP forbids style attributes).
  */
 import { NODE_METRICS } from './metrics.js'
-import type { RecentPoint } from './recorder.js'
+import { RecentRing, type RecentPoint } from './recent-ring.js'
 
 export interface SparklineOptions {
   width?: number
@@ -70,10 +70,10 @@ export interface NodeSparklines {
 }
 
 /** The node card's three sparklines from the in-memory recent samples (oldest first). */
-export function nodeSparklines(points: readonly RecentPoint[], options: { width?: number; height?: number } = {}): NodeSparklines {
+export function nodeSparklines(samples: RecentRing | readonly RecentPoint[], options: { width?: number; height?: number } = {}): NodeSparklines {
   const column = (metric: (typeof NODE_METRICS)[number]) => {
     const index = NODE_METRICS.indexOf(metric)
-    return points.map((point) => point.values[index])
+    return samples instanceof RecentRing ? samples.column(index) : samples.map((point) => point.values[index])
   }
   return {
     cpu: sparklineSvg(column('cpuSystem'), { ...options, min: 0, max: 100, label: 'CPU (system) over the last 5 minutes', className: 'sparkline-cpu' }),
