@@ -42,7 +42,7 @@ app.get('/naive/pulse/fragments/nodes', async (_request, reply) => {
     const beat = readHeartbeat(JSON.parse(raw))
     if (beat.ok) nodes.push({ ...ref, heartbeat: beat.value, lastSeenAt: beat.value.timestamp, keyPresent: true })
   })
-  const snapshot: Snapshot = { version: 0, generatedAt: Date.now(), redis: { up: true, downSince: null, lastError: null }, nodes: nodes.sort(byServiceThenNode) }
+  const snapshot: Snapshot = { version: 0, generatedAt: Date.now(), redis: { up: true, downSince: null }, parts: {}, nodes: nodes.sort(byServiceThenNode) }
   // the same template and view model as ours; only where the data comes from differs
   const html = await app.view('pulse/nodes', { view: buildPulseView(snapshot), filter: '', redis: snapshot.redis, h, spark: app.history.sparklines, firing: () => [] })
   return reply.type('text/html').send(html)

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every measurement side by side with its baseline, in one run, written to
  * BENCHMARKS.md. Machines are noisy: read the ratios, not the absolute times.
- * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,queues
+ * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,queues,memory
  */
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -10,12 +10,13 @@ import { benchCollector } from './collector.js'
 import { benchFragments } from './fragments.js'
 import { benchResponsiveness } from './responsiveness.js'
 import { benchQueues } from './queues.js'
+import { benchMemory, PAGE_EVERY_MS } from './memory.js'
 import { renderReport } from './report.js'
 import { updateBenchmarks, type MeasuredSection } from './document.js'
 import { Redis } from 'ioredis'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
-const only = new Set((values.only ?? 'collector,responsiveness,fragments,queues').split(','))
+const only = new Set((values.only ?? 'collector,responsiveness,fragments,queues,memory').split(','))
 const quick = values.quick
 
 const redis = await startRedis()
@@ -40,6 +41,12 @@ try {
     const result = await benchQueues(redis.url, 20, 10_000, quick ? 3 : 10)
     sections.push({ id: 'queues', markdown: renderReport.queues(result) })
     console.table(result.load)
+  }
+  if (only.has('memory')) {
+    const options = { nodes: 10_000, warmupMs: 45_000, sampleMs: quick ? 30_000 : 90_000, pageEveryMs: PAGE_EVERY_MS }
+    const rows = await benchMemory(redis.url, options)
+    sections.push({ id: 'memory', markdown: renderReport.memory(rows, options) })
+    console.table(rows)
   }
   const client = new Redis(redis.url)
   const redisVersion = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'
