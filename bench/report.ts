@@ -3,6 +3,7 @@ import type { AttackResult } from './attack.js'
 import type { CollectorResult } from './collector.js'
 import type { LoadResult } from './fragments.js'
 import type { QueuesBenchResult } from './queues.js'
+import { BASELINE_COMMIT, SMALL_YOUNG_GENERATION, type MemoryOptions, type MemoryRow } from './memory.js'
 import type { ResponsivenessRow } from './responsiveness.js'
 
 function table(header: string[], rows: (string | number)[][]): string {
@@ -84,6 +85,19 @@ export const renderReport = {
       ),
       '',
       `p99 with the attack / without: **${result.ratio}×** (aim: at most 2×).`,
+    ].join('\n')
+  },
+  memory(rows: MemoryRow[], options: MemoryOptions): string {
+    const seconds = (ms: number) => Math.round(ms / 1000)
+    return [
+      `## Console memory: ${options.nodes.toLocaleString('en-US')} nodes beating, /pulse viewed`,
+      '',
+      `The console as its bin runs it (\`node dist/server/cli.js start\`, default settings, self-monitoring on) in a child process, so the resident set is its own; RSS is read from \`/proc/<pid>/status\` (VmRSS) every second for ${seconds(options.sampleMs)} s, after ${seconds(options.warmupMs)} s of warm-up. Redis holds the fleet and five minutes of its history before the console starts, as for a console restarted beside a running fleet, so every node's recent samples (the sparklines) are in memory during the window. Meanwhile the bench writes the fleet's beats (every node every 10 s, a fifth of them every 2 s) and polls every 3 s like a viewer plus an API client: \`/pulse\` (every ${seconds(options.pageEveryMs)} s), \`/pulse/fragments/nodes\` (with If-None-Match, as htmx revalidates) and \`/api/pulse/nodes\`, gzip accepted. "Before" is the console at \`${BASELINE_COMMIT}\`, built from a temporary git worktree and measured the same way in the same run, right before. The last row is this checkout launched with \`node ${SMALL_YOUNG_GENERATION.join(' ')}\` (a young generation of 2 × 4 MB instead of V8's 2 × 16 MB), which Node takes only at launch, on its command line or in \`NODE_OPTIONS\`. CPU is the console's user + system time over the window, as a share of one core; request times are medians over the window, as the bench saw them. Aim: median RSS under 200 MB.`,
+      '',
+      table(
+        ['console', 'median RSS (MB)', 'p95 RSS (MB)', 'max RSS (MB)', 'CPU (% of a core)', '/pulse (ms)', 'fragment (ms)', 'nodes JSON (ms)', 'non-2xx'],
+        rows.map((r) => [r.console, r.medianRssMb, r.p95RssMb, r.maxRssMb, r.cpuPercent, r.pageMedianMs, r.fragmentMedianMs, r.apiMedianMs, r.non2xx]),
+      ),
     ].join('\n')
   },
 }

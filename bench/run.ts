@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every measurement side by side with its baseline, in one run, written to
  * BENCHMARKS.md. Machines are noisy: read the ratios, not the absolute times.
- * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,queues,attack
+ * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,queues,attack,memory
  */
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -11,12 +11,13 @@ import { benchFragments } from './fragments.js'
 import { benchResponsiveness } from './responsiveness.js'
 import { benchQueues } from './queues.js'
 import { benchAttack } from './attack.js'
+import { benchMemory, PAGE_EVERY_MS } from './memory.js'
 import { renderReport } from './report.js'
 import { updateBenchmarks, type MeasuredSection } from './document.js'
 import { Redis } from 'ioredis'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
-const only = new Set((values.only ?? 'collector,responsiveness,fragments,queues,attack').split(','))
+const only = new Set((values.only ?? 'collector,responsiveness,fragments,queues,attack,memory').split(','))
 const quick = values.quick
 
 const redis = await startRedis()
@@ -46,6 +47,12 @@ try {
     const result = await benchAttack(1_000, quick ? 8 : 20)
     sections.push({ id: 'attack', markdown: renderReport.attack(result) })
     console.table(result.rows)
+  }
+  if (only.has('memory')) {
+    const options = { nodes: 10_000, warmupMs: 45_000, sampleMs: quick ? 30_000 : 90_000, pageEveryMs: PAGE_EVERY_MS }
+    const rows = await benchMemory(redis.url, options)
+    sections.push({ id: 'memory', markdown: renderReport.memory(rows, options) })
+    console.table(rows)
   }
   const client = new Redis(redis.url)
   const redisVersion = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'

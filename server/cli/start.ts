@@ -10,6 +10,7 @@ import { checkExposure } from '../auth/cli.js'
 import { loadAlertRules } from '../alerts/rules.js'
 import { configSchema, describeConfigError, type ZenithConfig } from '../config.js'
 import { formatDuration, parseDuration } from './duration.js'
+import { limitHeapGrowth } from '../runtime/heap-growth.js'
 import { UsageError } from './errors.js'
 
 type ConfigKey = keyof typeof configSchema.shape
@@ -58,6 +59,7 @@ export function addStartCommand(program: Command): void {
     if (config.alertsFile) await loadAlertRules(config.alertsFile).catch((error: Error) => {
       throw new UsageError(`error: ${error.message}`)
     })
+    limitHeapGrowth()
     // loaded only here, so --help and other commands do not load the whole server
     const { startServer } = await import('../server.js')
     await startServer(config)

@@ -8,6 +8,7 @@ import type { Clock } from '../clock.js'
 import { nodeRows, queueRows } from './adapters.js'
 import { RANGE_PLAN, type Range, type SeriesKind } from './metrics.js'
 import { createHistoryRecorder, type RecentPoint, type RecorderStats } from './recorder.js'
+import type { RecentRing } from './recent-ring.js'
 import { toPoints, windowOf, type HistoryPoint } from './service.js'
 import { nodeSparklines, type NodeSparklines } from './sparkline.js'
 import { createHistoryStore } from './store.js'
@@ -46,7 +47,7 @@ export default fp<HistoryPluginOptions>(
     app.collector.onSnapshot((snapshot) => recorder.record(snapshot))
     // a ring is replaced, never changed in place, when a sample arrives: the same ring object
     // always draws the same SVG, so each card's sparklines are built once per new sample
-    const drawn = new WeakMap<readonly RecentPoint[], NodeSparklines>()
+    const drawn = new WeakMap<RecentRing, NodeSparklines>()
     const sparklines = (service: string, nodeId: string): NodeSparklines => {
       const ring = recorder.recent('node', service, nodeId)
       let svg = drawn.get(ring)
@@ -55,8 +56,8 @@ export default fp<HistoryPluginOptions>(
     }
 
     app.decorate('history', {
-      recent: (service: string, nodeId: string) => recorder.recent('node', service, nodeId),
-      recentQueue: (service: string, queue: string) => recorder.recent('queue', service, queue),
+      recent: (service: string, nodeId: string) => recorder.recent('node', service, nodeId).points(),
+      recentQueue: (service: string, queue: string) => recorder.recent('queue', service, queue).points(),
       sparklines,
       get version() {
         return recorder.version

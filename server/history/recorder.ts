@@ -12,15 +12,12 @@ import type { FastifyBaseLogger } from 'fastify'
 import { DEAD_AFTER_MS } from '../nodes/health.js'
 import type { Snapshot } from '../collector/snapshot.js'
 import type { RowAdapter } from './adapters.js'
-import { decodeRaw, encodeSample, type Values } from './encoding.js'
-import { bucketOf, RAW, RECENT_SAMPLES, type SeriesKind } from './metrics.js'
+import { decodeRaw, encodeSample } from './encoding.js'
+import { bucketOf, METRICS, RAW, RECENT_SAMPLES, type SeriesKind } from './metrics.js'
+import { RecentRing, type RecentPoint } from './recent-ring.js'
 import type { HistoryStore, SampleWrite, SeriesRef, StoredBucket } from './store.js'
 
-export interface RecentPoint {
-  /** raw bucket start, epoch ms */
-  readonly t: number
-  readonly values: Values
-}
+export type { RecentPoint } from './recent-ring.js'
 
 /** An agent clock this far ahead still has its beats bucketed by their own time. */
 const MAX_AHEAD_MS = 60_000
@@ -31,12 +28,12 @@ const MAX_AHEAD_MS = 60_000
  */
 const FILLS_PER_TICK = 500
 
-const NO_POINTS: readonly RecentPoint[] = Object.freeze([])
+const NO_SAMPLES = { node: RecentRing.empty(METRICS.node.length), queue: RecentRing.empty(METRICS.queue.length) }
 
 interface SeriesState {
   readonly ref: SeriesRef
   lastBucket: number
-  ring: RecentPoint[]
+  ring: RecentRing
   filled: boolean
 }
 
@@ -51,8 +48,8 @@ export interface RecorderStats {
 export interface HistoryRecorder {
   /** the collector listener; resolves once this tick's write is done, never rejects */
   record(snapshot: Snapshot): Promise<void>
-  /** the last samples of one series, oldest first */
-  recent(kind: SeriesKind, service: string, id: string): readonly RecentPoint[]
+  /** the last samples of one series, oldest first; a new ring object whenever they change */
+  recent(kind: SeriesKind, service: string, id: string): RecentRing
   /** changes whenever a ring changes, for caches of what is rendered from them */
   readonly version: number
   readonly stats: RecorderStats
@@ -94,7 +91,7 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
         seen.add(id)
         let state = series.get(id)
         if (!state) {
-          state = { ref: { kind: row.kind, service: row.service, id: row.id }, lastBucket: -Infinity, ring: [], filled: false }
+          state = { ref: { kind: row.kind, service: row.service, id: row.id }, lastBucket: -Infinity, ring: NO_SAMPLES[row.kind], filled: false }
           series.set(id, state)
         }
         if (!state.filled && fills.length < FILLS_PER_TICK) fills.push(state)
@@ -103,9 +100,8 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
         const bucket = bucketOf(row.t <= now + MAX_AHEAD_MS ? row.t : now, RAW.bucketMs)
         if (bucket <= state.lastBucket) continue
         state.lastBucket = bucket
-        const values = [...row.values]
-        pushRecent(state, [{ t: bucket, values }])
-        writes.push({ ...state.ref, bucket, value: encodeSample(row.kind, values) })
+        state.ring = state.ring.with([{ t: bucket, values: row.values }])
+        writes.push({ ...state.ref, bucket, value: encodeSample(row.kind, row.values) })
       }
     }
     // series gone from the snapshot (a node past its grace period) are forgotten; their Redis
@@ -116,13 +112,6 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
     }
     if (writes.length > 0 || forgotten > 0) version++
     return { writes, fills }
-  }
-
-  function pushRecent(state: SeriesState, points: readonly RecentPoint[]): void {
-    const byTime = new Map<number, RecentPoint>()
-    // points already in the ring win: they are what this console saw
-    for (const point of [...points, ...state.ring]) byTime.set(point.t, point)
-    state.ring = [...byTime.values()].sort((a, b) => a.t - b.t).slice(-RECENT_SAMPLES)
   }
 
   function fromStore(kind: SeriesKind, buckets: readonly StoredBucket[]): RecentPoint[] {
@@ -152,7 +141,7 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
       const result = await store.sync(writes, fills.map((state) => state.ref), snapshot.generatedAt, RECENT_SAMPLES)
       fills.forEach((state, i) => {
         state.filled = true
-        pushRecent(state, fromStore(state.ref.kind, result.fills[i] ?? []))
+        state.ring = state.ring.with(fromStore(state.ref.kind, result.fills[i] ?? []))
       })
       if (fills.length > 0) version++
       Object.assign(stats, { samples: writes.length, written: result.written, fills: fills.length, durationMs: timer() - started })
@@ -167,7 +156,7 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
 
   return {
     record,
-    recent: (kind, service, id) => series.get(seriesId(kind, service, id))?.ring ?? NO_POINTS,
+    recent: (kind, service, id) => series.get(seriesId(kind, service, id))?.ring ?? NO_SAMPLES[kind],
     get version() {
       return version
     },

@@ -5,7 +5,7 @@
  * colour come from SVG attributes and CSS classes (the CSP forbids style attributes).
  */
 import { NODE_METRICS } from './metrics.js'
-import type { RecentPoint } from './recorder.js'
+import { RecentRing, type RecentPoint } from './recent-ring.js'
 
 export interface SparklineOptions {
   width?: number
@@ -31,7 +31,7 @@ export function sparklineSvg(values: readonly unknown[], options: SparklineOptio
   const open = `<svg class="${classes.join(' ')}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" preserveAspectRatio="none"${label} focusable="false">`
   if (finite.length === 0) {
     // a dashed baseline says "no data yet" without pretending a value
-    return `${open}<line class="sparkline-none" x1="0" y1="${fmt(height - PAD)}" x2="${width}" y2="${fmt(height - PAD)}" stroke="currentColor" stroke-dasharray="2 3" stroke-width="1"/></svg>`
+    return flat([open, `<line class="sparkline-none" x1="0" y1="${fmt(height - PAD)}" x2="${width}" y2="${fmt(height - PAD)}" stroke="currentColor" stroke-dasharray="2 3" stroke-width="1"/>`, '</svg>'])
   }
   let low = isFiniteNumber(options.min) ? options.min : Math.min(...finite)
   let high = isFiniteNumber(options.max) ? options.max : Math.max(...finite)
@@ -46,10 +46,21 @@ export function sparklineSvg(values: readonly unknown[], options: SparklineOptio
   const step = (width - 2 * PAD) / (series.length - 1)
   const points = series.map((value, i) => `${fmt(PAD + i * step)},${fmt(y(value))}`).join(' ')
   const last = series[series.length - 1]!
-  return (
-    `${open}<polyline class="sparkline-line" points="${points}" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round" stroke-linecap="round" vector-effect="non-scaling-stroke"/>` +
-    `<circle class="sparkline-last" cx="${fmt(width - PAD)}" cy="${fmt(y(last))}" r="1.5" fill="currentColor"/></svg>`
-  )
+  return flat([
+    open,
+    `<polyline class="sparkline-line" points="${points}" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round" stroke-linecap="round" vector-effect="non-scaling-stroke"/>`,
+    `<circle class="sparkline-last" cx="${fmt(width - PAD)}" cy="${fmt(y(last))}" r="1.5" fill="currentColor"/>`,
+    '</svg>',
+  ])
+}
+
+/**
+ * One string in one piece. Joined with `+` or a template, a string is a tree of the pieces it
+ * was made from; the node cards' sparklines are kept between renders, and 2,400 cards' worth of
+ * such trees held 6 MB of pieces for about 3 MB of text. `join` copies the text into one string.
+ */
+function flat(parts: string[]): string {
+  return parts.join('')
 }
 
 export interface NodeSparklines {
@@ -59,10 +70,10 @@ export interface NodeSparklines {
 }
 
 /** The node card's three sparklines from the in-memory recent samples (oldest first). */
-export function nodeSparklines(points: readonly RecentPoint[], options: { width?: number; height?: number } = {}): NodeSparklines {
+export function nodeSparklines(samples: RecentRing | readonly RecentPoint[], options: { width?: number; height?: number } = {}): NodeSparklines {
   const column = (metric: (typeof NODE_METRICS)[number]) => {
     const index = NODE_METRICS.indexOf(metric)
-    return points.map((point) => point.values[index])
+    return samples instanceof RecentRing ? samples.column(index) : samples.map((point) => point.values[index])
   }
   return {
     cpu: sparklineSvg(column('cpuSystem'), { ...options, min: 0, max: 100, label: 'CPU (system) over the last 5 minutes', className: 'sparkline-cpu' }),

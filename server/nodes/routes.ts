@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { createFragmentCache } from '../render/fragment-cache.js'
-import { sendFragment } from '../render/send-fragment.js'
+import { sendFragment, sendPage } from '../render/send-fragment.js'
 import { pulseQuerySchema } from './schemas.js'
 import { buildPulseView, toNodesApi } from './service.js'
 import { parseOr400 } from '../http/validate.js'
@@ -24,7 +24,9 @@ export default async function nodesRoutes(app: FastifyInstance) {
     if (!query) return reply
     const snapshot = app.collector.snapshot
     const view = buildPulseView(snapshot, query.service)
-    return reply.viewAsync('pulse/page', { title: 'Pulse', view, filter: query.service ?? '', redis: readStatus(snapshot, NODE_PARTS), h, spark: app.history.sparklines, firing: firingOn(snapshot) }, { layout: 'layout' })
+    // app.view, unlike reply.view, leaves out what the auth plugin put in reply.locals
+    const data = { ...reply.locals, title: 'Pulse', view, filter: query.service ?? '', redis: readStatus(snapshot, NODE_PARTS), h, spark: app.history.sparklines, firing: firingOn(snapshot) }
+    return sendPage(request, reply, await app.view('pulse/page', data, { layout: 'layout' }))
   })
 
   app.get('/pulse/fragments/nodes', async (request, reply) => {
