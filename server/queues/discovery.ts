@@ -4,7 +4,7 @@
  * The same walk collects the services that write a protocol queue snapshot (`…queues:{service}`
  * matches the Laravel pattern too; protocol keys are recognised first and never taken for Laravel).
  *
- * SCAN cost grows with the whole keyspace, not the matches (DESIGN.md §5), so a pass is split
+ * SCAN cost grows with the whole keyspace, not the matches, so a pass is split
  * across ticks: at most `stepsPerTick` SCAN steps of COUNT 1000 per tick, the cursor continued on
  * the next tick. A new pass starts `everyMs` after the previous one started. Until a pass ends, the
  * queues of the previous pass are kept, plus whatever the current pass has found so far; when it

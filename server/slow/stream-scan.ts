@@ -1,6 +1,6 @@
 /**
  * Finds the services that write a slow stream without beating (`slow:*`). SCAN cost grows with the
- * whole keyspace, not the matches (DESIGN.md §5), so a pass is split across ticks: at most
+ * whole keyspace, not the matches, so a pass is split across ticks: at most
  * `stepsPerTick` steps of COUNT 1000 per tick, the cursor continued on the next one, and at most
  * `maxServices` services per pass. A new pass starts `everyMs` after the previous one started.
  * Until a pass ends, the services of the previous pass are kept, plus those the current pass has

@@ -1,5 +1,5 @@
 /**
- * Executes the console's signed commands on this node's queues (DESIGN.md §4, PROTOCOL.md
+ * Executes the console's signed commands on this node's queues (PROTOCOL.md
  * "Commands"). The node's stream is the source of truth: it is read after the last entry handled,
  * on every beat and whenever the pub/sub wake-up fires, so a command added while the agent was
  * away runs once it is back, if it has not expired. Each entry is checked (signature, target,

@@ -1,5 +1,5 @@
 /**
- * Commands from the console to one node's agent (DESIGN.md §4). The console appends a signed
+ * Commands from the console to one node's agent. The console appends a signed
  * command to the node's stream `cmd:{service}:{nodeId}` (durable: an agent that was away reads it
  * when it returns) and publishes the id on the channel of the same name (a wake-up, nothing more).
  * The agent verifies it, marks its id as seen (`SET NX`, so it runs at most once), executes it and
