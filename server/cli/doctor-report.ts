@@ -38,6 +38,8 @@ export interface DoctorReport {
   readonly redis: string
   readonly reachable: boolean
   readonly checkedAt: number | null
+  /** keys in the Redis, and whether the pass walked all of them (see doctor-pass.ts) */
+  readonly keys: { readonly count: number; readonly walked: boolean } | null
   readonly services: readonly { readonly name: string; readonly nodes: readonly DoctorNode[] }[]
   readonly queues: readonly DoctorQueue[]
   readonly slowStreams: readonly { readonly service: string; readonly entries: number }[]
@@ -52,10 +54,20 @@ export interface DoctorReport {
 const LEGACY_COMMANDS = ['RETRY_JOB', 'DELETE_JOB'] as const
 
 export function unreachableReport(redis: string): DoctorReport {
-  return { redis, reachable: false, checkedAt: null, services: [], queues: [], slowStreams: [], failedParts: [], problems: [], notKept: { count: 0, more: false }, clean: false }
+  return { redis, reachable: false, checkedAt: null, keys: null, services: [], queues: [], slowStreams: [], failedParts: [], problems: [], notKept: { count: 0, more: false }, clean: false }
 }
 
-export function buildDoctorReport(redis: string, snapshot: Snapshot, list: ProblemList, checkedAt: number): DoctorReport {
+export interface DoctorInput {
+  readonly snapshot: Snapshot
+  readonly problems: ProblemList
+  readonly checkedAt: number
+  readonly keyCount: number
+  /** the key count the pass's ticks can walk */
+  readonly walkable: number
+}
+
+export function buildDoctorReport(redis: string, input: DoctorInput): DoctorReport {
+  const { snapshot, problems: list, checkedAt } = input
   const services = new Map<string, DoctorNode[]>()
   for (const node of snapshot.nodes) {
     if (!node.keyPresent) continue
@@ -80,6 +92,7 @@ export function buildDoctorReport(redis: string, snapshot: Snapshot, list: Probl
     redis,
     reachable: true,
     checkedAt,
+    keys: { count: input.keyCount, walked: input.keyCount <= input.walkable },
     services: [...services].map(([name, nodes]) => ({ name, nodes })),
     queues: (snapshot.queues?.items ?? []).map(toDoctorQueue),
     slowStreams: [...slow].map(([service, entries]) => ({ service, entries })).sort((a, b) => (a.service < b.service ? -1 : 1)),
@@ -130,7 +143,8 @@ export function formatDoctorText(report: DoctorReport): string {
   const s = terminalSafe
   if (!report.reachable) return `zenith doctor: Redis at ${s(report.redis)} did not answer.\n`
   const now = report.checkedAt ?? 0
-  const lines: string[] = [`zenith doctor: ${s(report.redis)}`, '']
+  const lines: string[] = [`zenith doctor: ${s(report.redis)}, ${plural(report.keys?.count ?? 0, 'key')}`, '']
+  if (report.keys && !report.keys.walked) lines.push('Only part of the keyspace was walked: agents found by SCAN alone may be missing below.', '')
   const nodeCount = report.services.reduce((sum, service) => sum + service.nodes.length, 0)
   lines.push(`Services and nodes: ${plural(report.services.length, 'service')}, ${plural(nodeCount, 'node')}`)
   if (report.services.length === 0) lines.push('  (no node beats here)')

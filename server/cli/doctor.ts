@@ -32,9 +32,9 @@ export function addDoctorCommand(program: Command, output: CliOutput, run: CliRu
     .action(async (flags: DoctorFlags) => {
       const shown = redactedUrl(flags.url)
       // loaded only here, so --help and other commands do not load the collector
-      const { runDoctorPass } = await import('./doctor-pass.js')
+      const { runDoctorPass, walkableKeys } = await import('./doctor-pass.js')
       const pass = await runDoctorPass({ url: flags.url, prefix: flags.prefix, clock: systemClock })
-      const report = pass.reachable ? buildDoctorReport(shown, pass.snapshot, pass.problems, pass.checkedAt) : unreachableReport(shown)
+      const report = pass.reachable ? buildDoctorReport(shown, { ...pass, walkable: walkableKeys(pass.ticks) }) : unreachableReport(shown)
       output.out(flags.json ? formatDoctorJson(report) : formatDoctorText(report))
       run.exitCode = !report.reachable ? EXIT_UNREACHABLE : report.clean ? EXIT_CLEAN : EXIT_PROBLEMS
     })

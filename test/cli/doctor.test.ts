@@ -7,9 +7,10 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { runCli as runInProcess } from '../../server/cli/program.js'
-import { DOCTOR_PARTS } from '../../server/cli/doctor-pass.js'
+import { DOCTOR_PARTS, MAX_TICKS, ticksFor, walkableKeys } from '../../server/cli/doctor-pass.js'
 import { startRedis, freePort } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
+import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { badKeys, goodKeys, problemsOf, seed, KIND_COUNT } from '../problems/bad-keys.js'
 import { cleanEnv, runCli as runBin } from './run-cli.js'
 
@@ -41,6 +42,8 @@ for (const order of [1, 2, 3]) {
     const bad = badKeys(2)
     const good = goodKeys(3)
     await seed(redis, Date.now(), bad, good, order)
+    // a queue only a heartbeat carries: read through the previous tick's nodes
+    await redis.set('gravito:quasar:node:beats-only:n1', JSON.stringify(sampleHeartbeat({ timestamp: Date.now(), service: 'beats-only', id: 'n1', queues: [{ name: 'orders', driver: 'bullmq', metrics: { waiting: 4, active: 0, failed: 1 } }] })), 'EX', 30)
 
     const json = await doctor('--json')
     t.equal(json.code, 1, 'exit code 1: problems found')
@@ -56,6 +59,7 @@ for (const order of [1, 2, 3]) {
     t.same(report.failedParts, [])
     t.same(report.services.filter((s) => s.name.startsWith('good-')).map((s) => [s.name, s.nodes.map((n) => n.id)]), [['good-0', ['n1']], ['good-1', ['n1']], ['good-2', ['n1']]])
     t.same(report.queues.filter((q) => q.service.startsWith('good-')).map((q) => [q.service, q.name, q.waiting]), [['good-0', 'emails', 3], ['good-1', 'emails', 3], ['good-2', 'emails', 3]])
+    t.match(report.queues.find((q) => q.service === 'beats-only'), { name: 'orders', waiting: 4 }, 'the heartbeat-only queue')
     t.same(report.slowStreams.filter((s) => s.service.startsWith('good-')), [{ service: 'good-0', entries: 1 }, { service: 'good-1', entries: 1 }, { service: 'good-2', entries: 1 }])
 
     const text = await doctor()
@@ -113,4 +117,21 @@ t.test('the bin exits 0 clean, 1 with problems, 2 when Redis does not answer', a
   t.equal(down.code, 2)
   t.match(down.stdout, /Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ did not answer/)
   t.notMatch(down.stdout + down.stderr, /hunter2/)
+})
+
+t.test('a large keyspace is walked to the end: keys found only by SCAN are all seen', async (t) => {
+  await redis.flushall()
+  // 50,000 other keys: the console's SCAN walks about 20,000 a tick, so two ticks would miss some
+  for (let chunk = 0; chunk < 50; chunk++) {
+    await redis.mset(...Array.from({ length: 1000 }, (_, i) => [`app:cache:${chunk}:${i}`, 'x']).flat())
+  }
+  const bad = badKeys(1).filter((item) => item.key.includes(':node:'))
+  await seed(redis, Date.now(), bad, goodKeys(2).filter((item) => item.key.includes(':node:')), 7)
+  t.equal(ticksFor(await redis.dbsize()), 4)
+  const report = JSON.parse((await doctor('--json')).out) as JsonReport & { keys: { count: number; walked: boolean } }
+  for (const item of bad) t.equal(problemsOf(item, report.problems).length, 1, `${item.kind} found`)
+  t.same(report.services.filter((s) => s.name.startsWith('good-')).map((s) => s.name), ['good-0', 'good-1'])
+  t.same(report.keys, { count: await redis.dbsize(), walked: true })
+  t.equal(ticksFor(10_000_000), MAX_TICKS, 'bounded')
+  t.ok(walkableKeys(MAX_TICKS) < 10_000_000 && walkableKeys(MAX_TICKS) >= 1_000_000)
 })
