@@ -19,6 +19,7 @@ import systemRoutes from './system/routes.js'
 import nodesRoutes from './nodes/routes.js'
 import alerts from './alerts/plugin.js'
 import slow from './slow/routes.js'
+import problems from './problems/routes.js'
 import queues from './queues/plugin.js'
 import commands from './commands/plugin.js'
 import { APP_VERSION } from './version.js'
@@ -56,4 +57,5 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(historyRoutes)
   await app.register(alerts, { clock, file: config.alertsFile, drainMs: config.alertsDrainMs })
   await app.register(slow, { clock })
+  await app.register(problems, { clock })
 }

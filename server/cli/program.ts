@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander'
 import { RedisServerNotFoundError } from '../embedded/redis-server.js'
 import { APP_VERSION } from '../version.js'
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from './errors.js'
+import { addDoctorCommand } from './doctor.js'
 import { addHashPasswordCommand } from './hash-password.js'
 import { addStartCommand } from './start.js'
 
@@ -34,6 +35,7 @@ export function buildProgram(output: CliOutput = processOutput, run: CliRun = {}
     .configureOutput({ writeOut: output.out, writeErr: output.err, outputError: (text, write) => write(oneLine(text)) })
   addStartCommand(program)
   addHashPasswordCommand(program, run)
+  addDoctorCommand(program, output, run)
   return program
 }
 

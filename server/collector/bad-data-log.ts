@@ -11,9 +11,15 @@
  * Distinct keys in a summary are counted by a 53-bit hash of each key (two keys share one with a
  * chance under 1 in 10 million at 30,000 keys), up to `maxCountedKeys` per window: memory stays
  * bounded whatever the keys' length; past the cap the summary says "more than".
+ *
+ * Every report, printed or not, also goes to the log's problem record (`problems`), which
+ * `/problems` and `zenith doctor` show: the rate limit keeps the log readable, the record keeps
+ * every problem findable.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import { cutText } from '@gravito/quasar/protocol'
+import { createProblemRecord, type ProblemRecord, type ProblemRecordOptions } from '../problems/record.js'
+import { textHash } from '../problems/text-hash.js'
 
 export interface BadDataLog {
   report(key: string, reason: string): void
@@ -22,6 +28,8 @@ export interface BadDataLog {
 export interface BadDataCounter extends BadDataLog {
   /** reports (logged or not) in the last complete window, for a page to show */
   reportsInLastWindow(): number
+  /** every report of the last hour, logged or not, bounded */
+  readonly problems: ProblemRecord
 }
 
 export interface BadDataLogOptions {
@@ -33,6 +41,7 @@ export interface BadDataLogOptions {
   readonly maxCountedKeys?: number
   /** runs `flush` once `ms` have passed; by default an unref'd timer */
   readonly schedule?: (flush: () => void, ms: number) => void
+  readonly problems?: ProblemRecordOptions
 }
 
 type WarnLog = Pick<FastifyBaseLogger, 'warn'>
@@ -77,6 +86,7 @@ function createLog(log: WarnLog, clock: () => number, options: BadDataLogOptions
     maxCountedKeys = 100_000,
     schedule = (flush: () => void, ms: number) => setTimeout(flush, ms).unref(),
   } = options
+  const problems = createProblemRecord(options.problems)
   const lastLogged = new Map<string, number>()
   let window = openWindow(clock())
   let lastWindowReports = 0
@@ -119,7 +129,7 @@ function createLog(log: WarnLog, clock: () => number, options: BadDataLogOptions
 
   function countUnlogged(key: string, now: number): void {
     window.unlogged++
-    const hash = keyHash(key)
+    const hash = textHash(key)
     if (!window.unloggedKeys.has(hash)) {
       if (window.unloggedKeys.size < maxCountedKeys) window.unloggedKeys.add(hash)
       else window.keysOverflow = true
@@ -134,6 +144,7 @@ function createLog(log: WarnLog, clock: () => number, options: BadDataLogOptions
   return {
     report(key, reason) {
       const now = clock()
+      problems.add(key, reason, now)
       roll(now)
       window.reports++
       const last = lastLogged.get(key)
@@ -150,22 +161,11 @@ function createLog(log: WarnLog, clock: () => number, options: BadDataLogOptions
       roll(clock())
       return lastWindowReports
     },
+    problems,
   }
 }
 
 /** JSON.stringify keeps control characters and markup in the key from forging log lines */
 function shown(key: string): string {
   return cutText(JSON.stringify(key), KEY_SHOWN)
-}
-
-/** FNV-1a twice (two offsets), folded into 53 bits: exact as a JS number, cheap, no key kept */
-function keyHash(key: string): number {
-  let a = 0x811c9dc5
-  let b = 0x01000193 ^ 0x5bd1e995
-  for (let i = 0; i < key.length; i++) {
-    const code = key.charCodeAt(i)
-    a = Math.imul(a ^ code, 0x01000193)
-    b = Math.imul(b ^ code, 0x01000193) ^ (b >>> 15)
-  }
-  return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff)
 }

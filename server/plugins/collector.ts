@@ -5,15 +5,15 @@
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import { Collector } from '../collector/collector.js'
-import { createBadDataLog, type BadDataLog } from '../collector/bad-data-log.js'
+import { createBadDataLog, type BadDataCounter } from '../collector/bad-data-log.js'
 import { createRedisNodeCollector } from '../collector/node-collector.js'
 import { waitUntilReady } from '../redis/connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     collector: Collector
-    /** one log of bad agent data for every part, so its rate limit holds for the whole console */
-    badData: BadDataLog
+    /** one log of bad agent data for every part, so its rate limit holds for the whole console; its problem record feeds /problems */
+    badData: BadDataCounter
   }
 }
 
