@@ -45,7 +45,7 @@ export function agentQueueCapability(entry: { readonly driver: QueueDriver; read
     return { commands: [], readOnlyReason: READ_ONLY_REASONS.undeclared, skips: [] }
   }
   const { commands, unknown } = declaredCommands(entry.commands)
-  const skips = unknown.map((type) => ({ field: 'commands', reason: `unknown command type ${JSON.stringify(type)} ignored` }))
+  const skips: CapabilitySkip[] = unknown.length === 0 ? [] : [{ field: 'commands', reason: `unknown command types ignored: ${unknown.map((type) => JSON.stringify(type)).join(', ')}` }]
   if (namedNode === undefined) {
     if (commands.length > 0) skips.push({ field: 'commands', reason: 'declared without a nodeId (in the snapshot or the entry); ignored' })
     return { commands: [], readOnlyReason: READ_ONLY_REASONS.noNode, skips }
@@ -53,7 +53,3 @@ export function agentQueueCapability(entry: { readonly driver: QueueDriver; read
   return commands.length > 0 ? { commands, skips } : { commands: [], readOnlyReason: READ_ONLY_REASONS.declaredNone, skips }
 }
 
-/** "Retry and Delete", "Retry": for a reason that names what is offered. */
-export function commandList(commands: readonly CommandType[]): string {
-  return commands.length === 0 ? 'none' : commands.join(', ')
-}

@@ -27,6 +27,8 @@ t.beforeEach(async () => {
 const post = (body: unknown) => ({ method: 'POST' as const, url: '/api/pulse/command', headers: JSON_HEADERS, payload: JSON.stringify(body) })
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()
+/** the open console's CSRF token (its anonymous user is an operator) */
+const csrfOf = async (app: { inject: (url: string) => Promise<{ json(): unknown }> }) => ((await app.inject('/test/locals')).json() as { auth: { csrfToken: string } }).auth.csrfToken
 
 t.test('an `other` queue declaring RETRY_JOB: Retry only, a retry runs end to end, Delete is refused', async (t) => {
   const app = await startConsole(t, { redisUrl: redisServer.url })
@@ -55,11 +57,11 @@ t.test('an `other` queue declaring RETRY_JOB: Retry only, a retry runs end to en
   t.same(agent.waiting, ['job-2'], 'the job was retried in the agent\'s own store')
   t.match(await waitForFinal(app, id), { status: 'ok', type: 'RETRY_JOB', queue: 'reports', jobId: 'job-2' })
   t.match((await app.inject(`/commands/${id}/status`)).body, /Retried/, 'the result is shown')
+  t.match((await app.inject('/queues/py-app/reports/fragments/failed')).body, /data-status="ok"[\s\S]*Retried/, 'on the job\'s row too')
 
   await agent.report()
   await app.collector.refresh()
-  t.same(findQueue(app.collector.snapshot, 'py-app', 'reports')?.failedJobs?.map((job) => job.id), ['job-1', 'job-3'])
-  t.match((await app.inject('/queues/py-app/reports/fragments/failed')).body, /data-status="ok"[\s\S]*Retried/, 'the row keeps the result')
+  t.same(findQueue(app.collector.snapshot, 'py-app', 'reports')?.failedJobs?.map((job) => job.id), ['job-1', 'job-3'], 'the agent reports the job gone')
 
   const stream = keys.commandStream('py-app', 'rq-1')
   const deleteApi = await app.inject(post({ service: 'py-app', nodeId: 'rq-1', queue: 'reports', type: 'DELETE_JOB', jobId: 'job-1' }))
@@ -69,13 +71,13 @@ t.test('an `other` queue declaring RETRY_JOB: Retry only, a retry runs end to en
   const confirm = await app.inject({ url: `/commands/delete?${form(fields)}` })
   t.equal(confirm.statusCode, 409, 'no confirmation page for an undeclared delete')
   t.match(confirm.body, /does not accept DELETE_JOB/)
-  const deleteForm = await app.inject({ method: 'POST', url: '/commands/delete', headers: FORM, payload: form({ ...fields, confirmed: 'yes' }) })
+  const deleteForm = await app.inject({ method: 'POST', url: '/commands/delete', headers: FORM, payload: form({ ...fields, confirmed: 'yes', _csrf: await csrfOf(app) }) })
   t.equal(deleteForm.statusCode, 409)
   t.equal(await redis.xlen(stream), 1, 'no refused command reached the stream')
   t.same(agent.failed, ['job-1', 'job-3'])
 
   // retry all goes through too: RETRY_JOB is declared
-  const all = await app.inject({ method: 'POST', url: '/commands/retry-all', headers: FORM, payload: form({ service: 'py-app', nodeId: 'rq-1', queue: 'reports', confirmed: 'yes' }) })
+  const all = await app.inject({ method: 'POST', url: '/commands/retry-all', headers: FORM, payload: form({ service: 'py-app', nodeId: 'rq-1', queue: 'reports', confirmed: 'yes', _csrf: await csrfOf(app) }) })
   t.equal(all.statusCode, 303)
   await eventually(() => agent.waiting.length === 3, 'both remaining jobs retried')
   t.same(agent.waiting, ['job-2', 'job-1', 'job-3'])
@@ -99,7 +101,7 @@ t.test('a `redis-list` queue declaring nothing: read-only with the reason, no bu
     t.equal(refused.statusCode, 409, type)
     t.equal(refused.json().message, 'queue mails is read-only: its agent does not declare commands')
   }
-  const retryForm = await app.inject({ method: 'POST', url: '/commands/retry', headers: FORM, payload: form({ service: 'php-app', nodeId: 'fpm-1', queue: 'mails', jobId: '7' }) })
+  const retryForm = await app.inject({ method: 'POST', url: '/commands/retry', headers: FORM, payload: form({ service: 'php-app', nodeId: 'fpm-1', queue: 'mails', jobId: '7', _csrf: await csrfOf(app) }) })
   t.equal(retryForm.statusCode, 409)
   t.match(retryForm.body, /its agent does not declare commands/)
   const retryAll = await app.inject({ url: `/commands/retry-all?${form({ service: 'php-app', nodeId: 'fpm-1', queue: 'mails' })}` })
