@@ -126,6 +126,11 @@ export class QuasarAgent {
     return this.#token !== undefined
   }
 
+  /** Whether this agent executes the console's commands: on (the default) and a token to verify them. */
+  get executesCommands(): boolean {
+    return this.#options.commands !== false && this.#token !== undefined
+  }
+
   /** @internal used by the command extension to derive its signing key */
   tokenForSigning(): string | undefined {
     return this.#token

@@ -13,6 +13,7 @@ import { sendFragment } from '../render/send-fragment.js'
 import { queuePath } from '../queues/service.js'
 import { commandParamsSchema, deleteFormSchema, jobFormSchema, queueFormSchema, retryAllFormSchema } from './schemas.js'
 import { planRetryAll, type CommandSender, type SendOutcome } from './sender.js'
+import { checkTarget } from './service.js'
 import { commandViewHelpers as h } from './view-helpers.js'
 
 export default async function commandFormRoutes(app: FastifyInstance, options: { sender: CommandSender }) {
@@ -29,6 +30,9 @@ export default async function commandFormRoutes(app: FastifyInstance, options: {
   app.get('/commands/delete', operator, async (request, reply) => {
     const form = parseForm(jobFormSchema, request, reply)
     if (!form) return reply
+    // no confirmation for a delete the queue's agent would never be sent
+    const check = checkTarget(app.collector.snapshot, form, ['DELETE_JOB'])
+    if (!check.ok) return refuse(request, reply, check.code, check.message, queuePath(form.service, form.queue))
     return reply.viewAsync('commands/confirm-delete', { title: 'Delete a job', section: 'Queues', form, h }, { layout: 'layout' })
   })
 

@@ -39,7 +39,7 @@ export function createCommandSender(options: { store: CommandStore; clock: Clock
     if (token === undefined) return { ok: false, code: 503, message: DISABLED_MESSAGE }
     const snapshot = options.snapshot()
     forget(snapshot)
-    const check = checkTarget(snapshot, target)
+    const check = checkTarget(snapshot, target, [...new Set(jobs.map((job) => job.type))])
     if (!check.ok) return check
     if (commandsOf(snapshot).pendingCount + recent.size + jobs.length > MAX_PENDING) {
       return { ok: false, code: 503, message: `${MAX_PENDING} commands are already waiting for their agents; try again once they have answered` }
@@ -110,6 +110,6 @@ export function createCommandSender(options: { store: CommandStore; clock: Clock
 export type CommandSender = ReturnType<typeof createCommandSender>
 
 export function planRetryAll(snapshot: Snapshot, target: Target): { ok: true; plan: RetryAllPlan } | { ok: false; code: 404 | 409; message: string } {
-  const check = checkTarget(snapshot, target)
+  const check = checkTarget(snapshot, target, ['RETRY_JOB'])
   return check.ok ? { ok: true, plan: retryAllPlan(check.queue) } : check
 }

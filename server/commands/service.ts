@@ -4,7 +4,8 @@
  */
 import type { Snapshot } from '../collector/snapshot.js'
 import { findQueue } from '../queues/service.js'
-import type { QueueRecord } from '../queues/records.js'
+import { isReadOnly, type QueueRecord } from '../queues/records.js'
+import type { CommandType } from '@gravito/quasar/protocol'
 import { EMPTY_COMMANDS, type CommandsPart } from './collector-part.js'
 import type { CommandRecord, CommandStatus } from './schemas.js'
 import { readStatus, type ReadStatus } from '../collector/part-status.js'
@@ -29,17 +30,21 @@ export function commandsOf(snapshot: Snapshot): CommandsPart {
 }
 
 /**
- * A command may go to a node the console knows, for a queue an agent reports (discovered queues
- * and drivers without retry/delete are read-only), that this node monitors.
+ * A command may go to a node the console knows, for a queue an agent reports, that this node
+ * monitors, and only of a type declared for that queue (server/commands/capability.ts).
  */
-export function checkTarget(snapshot: Snapshot, target: Target): TargetCheck {
+export function checkTarget(snapshot: Snapshot, target: Target, types: readonly CommandType[]): TargetCheck {
   const node = snapshot.nodes.find((n) => n.service === target.service && n.nodeId === target.nodeId)
   if (!node) return { ok: false, code: 404, message: `no node ${target.nodeId} in service ${target.service}` }
   const queue = findQueue(snapshot, target.service, target.queue)
   if (!queue) return { ok: false, code: 404, message: `no queue ${target.queue} in service ${target.service}` }
-  if (queue.readOnly) return { ok: false, code: 409, message: `queue ${target.queue} is read-only: ${queue.source === 'discovered' ? 'discovered in Redis, no agent to run commands' : 'its agent cannot run commands for it'}` }
+  if (isReadOnly(queue)) return { ok: false, code: 409, message: `queue ${target.queue} is read-only: ${queue.readOnlyReason ?? 'no commands declared'}` }
   if (queue.nodeId !== target.nodeId && !nodeListsQueue(node.heartbeat, target.queue)) {
     return { ok: false, code: 409, message: `node ${target.nodeId} does not report queue ${target.queue}` }
+  }
+  const undeclared = types.filter((type) => !queue.commands.includes(type))
+  if (undeclared.length > 0) {
+    return { ok: false, code: 409, message: `queue ${target.queue} does not accept ${undeclared.join(', ')}: its agent declares only ${queue.commands.join(', ')}` }
   }
   return { ok: true, queue }
 }

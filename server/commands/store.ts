@@ -1,11 +1,11 @@
 /**
  * The commands' Redis side. Sending records the command in the pending hash (who, when, what),
- * appends it to the node's stream and publishes the wake-up, all in one pipeline. Finishing moves
+ * appends it to the node's stream and publishes the wake-up (`{"type":"wake"}`), all in one pipeline. Finishing moves
  * a command from the pending hash to the audit log in one script: the `HDEL` decides which
  * console replica records it, so two replicas never both log the same command.
  */
 import type { Redis } from 'ioredis'
-import { COMMAND_FIELD, COMMAND_STREAM_MAXLEN, MAX_COMMAND_RESULT_BYTES, type SignedCommand } from '@gravito/quasar/protocol'
+import { COMMAND_FIELD, COMMAND_STREAM_MAXLEN, MAX_COMMAND_RESULT_BYTES, WAKE_UP_MESSAGE, type SignedCommand } from '@gravito/quasar/protocol'
 import { createBatch, type Slot } from '../redis/batch.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import type { FinishedCommand, SentCommand } from './schemas.js'
@@ -59,7 +59,7 @@ export function createCommandStore(redis: Redis, keys: ConsoleKeys) {
       pipeline.xadd(keys.commandStream(sent.service, sent.nodeId), 'MAXLEN', '~', COMMAND_STREAM_MAXLEN, '*', COMMAND_FIELD, JSON.stringify(signed))
       channels.add(keys.commandChannel(sent.service, sent.nodeId))
     }
-    for (const channel of channels) pipeline.publish(channel, 'wake')
+    for (const channel of channels) pipeline.publish(channel, WAKE_UP_MESSAGE)
     const replies = (await pipeline.exec()) ?? []
     const failed = replies.find(([error]) => error)
     if (failed) throw failed[0]

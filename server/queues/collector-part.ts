@@ -21,7 +21,8 @@ import { createAgentSnapshotReader } from './agent-reader.js'
 import { createBullmqReader } from './bullmq-reader.js'
 import { createQueueScanner, type DiscoveredRef, type ScannerOptions } from './discovery.js'
 import { createLaravelReader } from './laravel-reader.js'
-import { byServiceThenName, COMMAND_DRIVERS, queueId, type QueueRecord, type QueuesPart } from './records.js'
+import { byServiceThenName, queueId, type QueueRecord, type QueuesPart } from './records.js'
+import { agentQueueCapability, DISCOVERED_CAPABILITY } from '../commands/capability.js'
 import { createThroughput } from './throughput.js'
 
 declare module '../collector/snapshot.js' {
@@ -56,10 +57,10 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
     for (const [ref, reading] of bullmq) {
       const service = discoveredService(ref)
       const rate = throughput.observe(`discovered|${service}|${ref.queue}`, now, reading)
-      records.push({ service, name: ref.queue, driver: 'bullmq', source: 'discovered', readOnly: true, ...reading, ...(rate === undefined ? {} : { throughput: rate }), timestamp: now })
+      records.push({ service, name: ref.queue, driver: 'bullmq', source: 'discovered', ...DISCOVERED_CAPABILITY, ...reading, ...(rate === undefined ? {} : { throughput: rate }), timestamp: now })
     }
     for (const [ref, reading] of laravel) {
-      records.push({ service: discoveredService(ref), name: ref.queue, driver: 'laravel', source: 'discovered', readOnly: true, failed: null, ...reading, timestamp: now })
+      records.push({ service: discoveredService(ref), name: ref.queue, driver: 'laravel', source: 'discovered', ...DISCOVERED_CAPABILITY, failed: null, ...reading, timestamp: now })
     }
     discovered = records
   }
@@ -77,8 +78,8 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
       for (const queue of snapshot.queues) {
         const id = queueId(service, queue.name)
         if (items.has(id)) continue
-        const nodeId = snapshot.nodeId ?? owners.get(id)?.nodeId
-        items.set(id, fromAgent(service, queue, snapshot, nodeId))
+        const namedNode = queue.nodeId ?? snapshot.nodeId
+        items.set(id, fromAgent(service, queue, snapshot, namedNode ?? owners.get(id)?.nodeId, namedNode))
       }
     }
     for (const [id, owner] of owners) {
@@ -93,13 +94,21 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
     return { items: [...items.values()].sort(byServiceThenName) }
   }
 
-  function fromAgent(service: string, queue: SnapshotQueue, snapshot: Pick<QueueSnapshot, 'timestamp'>, nodeId: string | undefined): QueueRecord {
+  /** snapshot entries whose declaration was already checked: a snapshot is re-parsed only when it changes */
+  const declarationsChecked = new WeakSet<SnapshotQueue>()
+
+  function fromAgent(service: string, queue: SnapshotQueue, snapshot: Pick<QueueSnapshot, 'timestamp'>, nodeId: string | undefined, namedNode?: string): QueueRecord {
+    const { skips, ...capability } = agentQueueCapability(queue, namedNode, nodeId)
+    if (skips.length > 0 && !declarationsChecked.has(queue)) {
+      declarationsChecked.add(queue)
+      for (const skip of skips) badData.report(keys.queues(service), `queues[${JSON.stringify(queue.name)}].${skip.field}: ${skip.reason}`)
+    }
     const base = {
       service,
       name: queue.name,
       driver: queue.driver,
       source: 'agent' as const,
-      readOnly: nodeId === undefined || !COMMAND_DRIVERS.has(queue.driver),
+      ...capability,
       timestamp: snapshot.timestamp,
       ...(nodeId === undefined ? {} : { nodeId }),
     }

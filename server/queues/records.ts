@@ -5,7 +5,7 @@
  * the history recorder and the alert rules read them structurally (server/history/adapters.ts,
  * server/alerts/metrics.ts).
  */
-import type { FailedJob, QueueDriver } from '@gravito/quasar/protocol'
+import type { CommandType, FailedJob, QueueDriver } from '@gravito/quasar/protocol'
 
 export type QueueSource = 'agent' | 'discovered'
 
@@ -14,8 +14,13 @@ export interface QueueRecord {
   readonly name: string
   readonly driver: QueueDriver
   readonly source: QueueSource
-  /** no commands: discovered, no owning node known, or a driver without retry/delete */
-  readonly readOnly: boolean
+  /**
+   * the commands the console offers and accepts for this queue: what its node declares (see
+   * server/commands/capability.ts); empty means read-only, and `readOnlyReason` says why
+   */
+  readonly commands: readonly CommandType[]
+  /** why no command is offered, in plain words (set exactly when `commands` is empty) */
+  readonly readOnlyReason?: string
   /** null: not measured (the reader reported an `error` instead; a zero would be a lie) */
   readonly waiting: number | null
   /** null: the driver cannot count it, or it was not measured */
@@ -45,8 +50,9 @@ export interface QueuesPart {
   readonly items: readonly QueueRecord[]
 }
 
-/** Drivers whose agents can retry and delete jobs (see the SDK's queue probes). */
-export const COMMAND_DRIVERS: ReadonlySet<QueueDriver> = new Set(['bullmq', 'laravel'])
+export function isReadOnly(record: Pick<QueueRecord, 'commands'>): boolean {
+  return record.commands.length === 0
+}
 
 export function queueId(service: string, name: string): string {
   // names cannot contain ':' (protocol rule), so the id is unambiguous

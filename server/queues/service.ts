@@ -6,7 +6,7 @@ import { FAILED_JOB_LIMITS, type FailedJob, type QueueDriver } from '@gravito/qu
 import type { Snapshot } from '../collector/snapshot.js'
 import { buildQueueCharts, type QueueChartsView } from '../history/service.js'
 import type { Range } from '../history/metrics.js'
-import type { QueueRecord, QueuesPart } from './records.js'
+import { isReadOnly, type QueueRecord, type QueuesPart } from './records.js'
 import type { QueueSort, QueuesQuery, SortDir } from './schemas.js'
 import { readStatus, type ReadStatus } from '../collector/part-status.js'
 
@@ -165,7 +165,9 @@ function toApiQueue(r: QueueRecord) {
     ...(r.oldestWaitingMs === undefined ? {} : { oldestWaitingMs: r.oldestWaitingMs }),
     ...(r.throughput === undefined ? {} : { throughput: r.throughput }),
     source: r.source,
-    readOnly: r.readOnly,
+    readOnly: isReadOnly(r),
+    commands: r.commands,
+    ...(r.readOnlyReason === undefined ? {} : { readOnlyReason: r.readOnlyReason }),
     ...(r.nodeId === undefined ? {} : { nodeId: r.nodeId }),
     ...(r.error === undefined ? {} : { error: r.error }),
     timestamp: r.timestamp,

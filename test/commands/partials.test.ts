@@ -12,14 +12,15 @@ const app = await buildTestApp({ redisUrl: redisServer.url })
 t.teardown(() => app.close())
 
 const HOSTILE = `"><script>alert(1)</script>&'{}`
+const BOTH = ['RETRY_JOB', 'DELETE_JOB']
 const operator = { user: { username: 'olivia', role: 'operator' }, csrfToken: 'csrf-token', csrfHeaders: '', canSendCommands: true }
 
 function jobActions(overrides: Record<string, unknown> = {}) {
-  return app.view('commands/job-actions', { service: 'billing', queue: 'emails', nodeId: 'worker-1', job: { id: '42' }, readOnly: false, auth: operator, ...overrides })
+  return app.view('commands/job-actions', { service: 'billing', queue: 'emails', nodeId: 'worker-1', job: { id: '42' }, commands: BOTH, auth: operator, ...overrides })
 }
 
 function queueActions(overrides: Record<string, unknown> = {}) {
-  return app.view('commands/queue-actions', { service: 'billing', queue: 'emails', nodeId: 'worker-1', failed: 3, readOnly: false, auth: operator, ...overrides })
+  return app.view('commands/queue-actions', { service: 'billing', queue: 'emails', nodeId: 'worker-1', failed: 3, commands: BOTH, auth: operator, ...overrides })
 }
 
 t.test('an operator of a console that can sign gets Retry and Delete', async (t) => {
@@ -37,13 +38,14 @@ t.test('nobody else does', async (t) => {
     ['a viewer', { auth: { ...operator, user: { username: 'victor', role: 'viewer' }, canSendCommands: false } }],
     ['commands disabled', { auth: { ...operator, canSendCommands: false } }],
     ['no auth', { auth: null }],
-    ['a read-only queue', { readOnly: true }],
     ['no owning node', { nodeId: undefined }],
   ]
   for (const [what, overrides] of cases) {
     t.equal((await jobActions(overrides)).trim(), '', `${what}: no job buttons`)
     t.equal((await queueActions(overrides)).trim(), '', `${what}: no retry-all`)
   }
+  t.equal((await jobActions({ commands: [] })).trim(), '', 'a read-only queue: no job buttons')
+  t.notMatch(await queueActions({ commands: [] }), /Retry all/, 'a read-only queue: no retry-all')
   t.equal((await queueActions({ failed: 0 })).trim(), '', 'nothing failed: no retry-all')
   t.equal((await queueActions({ failed: null })).trim(), '', 'failed count unknown: no retry-all')
 })
@@ -78,4 +80,25 @@ t.test('a job with a command pending or just finished shows its status, to every
   const viewer = { ...operator, user: { username: 'victor', role: 'viewer' }, canSendCommands: false }
   t.match(await jobActions({ auth: withLast({ ...sent, status: 'ok', finishedAt: 3 }, viewer) }), /Retried/, 'a viewer sees what happened too')
   t.match(await jobActions({ job: { id: '43' }, auth: withLast({ ...sent, status: 'pending' }) }), /Retry job 43/, 'another job keeps its buttons')
+})
+
+t.test('only the declared commands get buttons, and a read-only queue says why to every viewer', async (t) => {
+  const retryOnly = await jobActions({ commands: ['RETRY_JOB'] })
+  t.match(retryOnly, /Retry job 42/)
+  t.notMatch(retryOnly, /Delete/, 'Retry without Delete')
+  t.match(await queueActions({ commands: ['RETRY_JOB'] }), /Retry all failed/)
+
+  const deleteOnly = await jobActions({ commands: ['DELETE_JOB'] })
+  t.match(deleteOnly, /Delete job 42/)
+  t.notMatch(deleteOnly, /Retry/, 'Delete without Retry')
+  t.equal((await queueActions({ commands: ['DELETE_JOB'] })).trim(), '', 'no retry-all without RETRY_JOB')
+
+  const reasons = ['its agent does not declare commands', 'discovered in Redis, no agent', 'no node known']
+  for (const reason of reasons) {
+    for (const auth of [operator, null]) {
+      const html = await queueActions({ commands: [], readOnlyReason: reason, auth })
+      t.match(html, new RegExp(`Read-only: ${reason}\\.`), `${reason} (${auth ? 'operator' : 'no auth'})`)
+    }
+  }
+  t.match(await queueActions({ commands: [], readOnlyReason: '<b>x</b>' }), /&lt;b&gt;x&lt;\/b&gt;/, 'escaped')
 })

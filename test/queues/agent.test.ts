@@ -55,10 +55,10 @@ t.test('API shape, owner node and read-only rules', async (t) => {
   t.same(api.queues.map((q: any) => `${q.service}/${q.name}`), ['billing/emails', 'billing/reports', 'mailer/outbox', 'shop/orders'])
   t.same(api.queues[0], {
     service: 'billing', name: 'emails', driver: 'bullmq', waiting: 12, active: 2, delayed: 1, failed: 7, completed: 900, paused: 0,
-    oldestWaitingMs: 5400, source: 'agent', readOnly: false, nodeId: 'worker-1', timestamp: clock() - 1000,
+    oldestWaitingMs: 5400, source: 'agent', readOnly: false, commands: ['RETRY_JOB', 'DELETE_JOB'], nodeId: 'worker-1', timestamp: clock() - 1000,
   }, 'the snapshot wins over the heartbeat; failed jobs are not in the list')
-  t.match(api.queues[1], { name: 'reports', driver: 'redis-list', waiting: 3, active: null, delayed: null, failed: null, readOnly: true, nodeId: 'worker-1' }, 'a list has no commands')
-  t.match(api.queues[2], { service: 'mailer', name: 'outbox', source: 'agent', readOnly: true }, 'no node named, none beating: read-only')
+  t.match(api.queues[1], { name: 'reports', driver: 'redis-list', waiting: 3, active: null, delayed: null, failed: null, readOnly: true, commands: [], readOnlyReason: 'its agent does not declare commands', nodeId: 'worker-1' }, 'an undeclared list has no commands')
+  t.match(api.queues[2], { service: 'mailer', name: 'outbox', source: 'agent', readOnly: true, commands: [], readOnlyReason: 'no node known' }, 'no node named, none beating: read-only')
   t.notOk('nodeId' in api.queues[2])
   t.match(api.queues[3], { service: 'shop', name: 'orders', waiting: 4, active: 1, failed: 2, delayed: null, nodeId: 'node-a', readOnly: false, timestamp: clock() - 3000 })
 

@@ -46,7 +46,7 @@ t.test('BullMQ queues with real failed jobs, discovered read-only', async (t) =>
   await app.collector.refresh()
 
   const [queue] = (await app.inject('/api/pulse/queues')).json().queues
-  t.match(queue, { service: 'bull', name: 'emails', driver: 'bullmq', source: 'discovered', readOnly: true, waiting: 3, active: 0, delayed: 1, failed: 3, completed: 0, paused: 0, timestamp: clock() })
+  t.match(queue, { service: 'bull', name: 'emails', driver: 'bullmq', source: 'discovered', commands: [], readOnlyReason: 'discovered in Redis, no agent', waiting: 3, active: 0, delayed: 1, failed: 3, completed: 0, paused: 0, timestamp: clock() })
   t.notOk('nodeId' in queue, 'no agent owns it')
   t.ok(queue.oldestWaitingMs >= 0, 'oldest waiting age from the job hash')
 
@@ -157,7 +157,7 @@ t.test('Laravel-shaped keys discovered; look-alikes left out', async (t) => {
   const queues = (await app.inject('/api/pulse/queues')).json().queues
   t.same(queues.map((q: any) => `${q.service}/${q.name}/${q.source}`), ['billing/jobs/agent', 'laravel/emails/discovered', 'laravel/later/discovered', 'laravel_database/default/discovered'])
   const emails = queues.find((q: any) => q.name === 'emails')
-  t.match(emails, { driver: 'laravel', waiting: 2, active: 1, delayed: 1, failed: null, readOnly: true })
+  t.match(emails, { driver: 'laravel', waiting: 2, active: 1, delayed: 1, failed: null, commands: [] })
   t.ok(emails.oldestWaitingMs >= 89_000 && emails.oldestWaitingMs <= 91_000, `oldest waiting from pushedAt (${emails.oldestWaitingMs})`)
   t.match(queues.find((q: any) => q.name === 'later'), { waiting: 0, delayed: 1 })
 

@@ -1,7 +1,8 @@
 /**
  * A real agent end to end: the SDK's `monitorQueue` on a real BullMQ queue whose worker really
- * throws, read by the console. The queue is shown as the agent's (owned by its node, so commands
- * can reach it), with the failed jobs' detail the agent sent; the same queue, also visible to
+ * throws, read by the console. The queue is shown as the agent's (owned by its node; this agent
+ * runs with commands off and declares none, so the queue is read-only and says why), with the
+ * failed jobs' detail the agent sent; the same queue, also visible to
  * discovery in this Redis, is not listed twice.
  */
 import t from 'tap'
@@ -39,7 +40,7 @@ t.test('monitorQueue on a BullMQ queue with real failures', async (t) => {
     return queues.some((q) => q.source === 'agent' && q.failed === 2)
   }, 'the agent\'s snapshot is read')
   t.same(queues.map((q) => `${q.service}/${q.name}/${q.source}`), ['billing/invoices/agent'], 'shown once, as the agent\'s')
-  t.match(queues[0], { driver: 'bullmq', nodeId: 'worker-1', readOnly: false, failed: 2 })
+  t.match(queues[0], { driver: 'bullmq', nodeId: 'worker-1', readOnly: true, commands: [], readOnlyReason: 'its agent declares no commands for it', failed: 2 })
   t.equal(queues[0].waiting, 1, 'the job added after the worker stopped')
 
   const { jobs } = (await app.inject('/api/pulse/queues/billing/invoices/jobs?state=failed')).json()
@@ -50,6 +51,8 @@ t.test('monitorQueue on a BullMQ queue with real failures', async (t) => {
   t.equal(page.statusCode, 200)
   t.match(page.body, 'reported by <a href="/pulse/billing/worker-1">worker-1</a>')
   t.match(page.body, '&lt;b&gt;bold&lt;/b&gt;')
+  t.match(page.body, 'Read-only: its agent declares no commands for it.')
+  t.notMatch(page.body, /Retry job|Delete job/)
   t.notMatch(page.body, '<b>bold</b>')
   const pulse = await app.inject('/pulse')
   t.match(pulse.body, '<a class="q-link" href="/queues/billing/invoices">', 'the node card links the queue it reports')

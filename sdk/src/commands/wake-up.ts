@@ -1,10 +1,12 @@
 /**
  * The pub/sub wake-up: a dedicated subscriber connection (a subscribed connection can run nothing
- * else) to the node's command channel. A message only says "look at the stream now"; the stream is
- * the source of truth, so a message lost while reconnecting costs a delay until the next beat,
- * never a command. It subscribes again on every (re)connect itself, since ioredis's own
- * resubscription has no rejection handler, and each (re)connect also triggers a read, to pick up
- * whatever was added while it was away.
+ * else) to the node's command channel. Any message only says "look at the stream now", whatever it
+ * holds: the console publishes `{"type":"wake"}`, older consoles the bare word `wake`, and neither
+ * is parsed, so no payload can make the subscriber fail. The stream is the source of truth, so a
+ * message lost while reconnecting costs a delay until the next beat, never a command. It
+ * subscribes again on every (re)connect itself, since ioredis's own resubscription has no
+ * rejection handler, and each (re)connect also triggers a read, to pick up whatever was added
+ * while it was away.
  */
 import type { Redis } from 'ioredis'
 import { AGENT_REDIS_OPTIONS } from '../transport.js'

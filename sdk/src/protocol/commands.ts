@@ -21,6 +21,22 @@ export function isCommandType(value: unknown): value is CommandType {
   return typeof value === 'string' && (COMMAND_TYPES as readonly string[]).includes(value)
 }
 
+/**
+ * A queue entry's `commands` as a reader uses them: known types once each, in allowlist order,
+ * and the unknown ones apart so the reader can say it skipped them.
+ */
+export function declaredCommands(declared: readonly string[]): { commands: CommandType[]; unknown: string[] } {
+  const unknown = [...new Set(declared.filter((type) => !isCommandType(type)))]
+  return { commands: COMMAND_TYPES.filter((type) => declared.includes(type)), unknown }
+}
+
+/**
+ * What the console publishes on a node's channel after adding commands to its stream. Agents
+ * must treat any message on the channel as a wake-up (older consoles publish the bare word
+ * `wake`); the JSON form lets a subscriber that parses every message do so without an error.
+ */
+export const WAKE_UP_MESSAGE = JSON.stringify({ type: 'wake' })
+
 /** How long a command may wait for its agent before it expires (ms). */
 export const COMMAND_TTL_MS = 10 * 60_000
 /** Clock difference tolerated between the console and an agent (ms). */

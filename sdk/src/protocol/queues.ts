@@ -53,6 +53,14 @@ export const snapshotQueueSchema = z.object({
   oldestWaitingMs: z.number().finite().nonnegative().optional(),
   error: text(512).optional(),
   failedJobs: z.array(failedJobSchema).max(FAILED_JOB_LIMITS.page).optional(),
+  /**
+   * the command types (COMMAND_TYPES) the reporting node executes for this queue; absent, a
+   * reader offers none (bullmq and laravel excepted, for older agents). Unknown types are kept
+   * here and dropped by the reader (`declaredCommands`), so a newer type never costs the entry
+   */
+  commands: z.array(z.string().max(64)).max(16).optional(),
+  /** the node that executes this queue's commands, when the snapshot's `nodeId` is not it */
+  nodeId: nameSchema.optional(),
 })
 
 export const queueSnapshotSchema = z.object({

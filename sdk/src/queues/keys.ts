@@ -56,13 +56,19 @@ export function laravelKeys(prefix: string, queue: string) {
  * (`Horizon::use`, config `horizon.prefix`, stock `laravel_horizon:`). `failed_jobs` is a sorted set
  * of job ids scored by minus the failure time (microtime), so rank 0 is the newest; each job is a
  * hash at `{prefix}{id}` with `id connection queue name status payload exception failed_at
- * retried_by`. Horizon writes `masters` and `supervisors` while it runs.
+ * retried_by`. Horizon writes `masters` and `supervisors` while it runs. A pushed job is listed in
+ * `recent_jobs` and `pending_jobs` (same scoring); `monitoring` is the set of monitored tags, and
+ * each monitored tag a sorted set `{prefix}{tag}` of job ids scored by the push time.
  */
 export function horizonKeys(prefix: string) {
   return {
     failedJobs: `${prefix}failed_jobs`,
+    recentJobs: `${prefix}recent_jobs`,
+    pendingJobs: `${prefix}pending_jobs`,
+    monitoring: `${prefix}monitoring`,
     masters: `${prefix}masters`,
     supervisors: `${prefix}supervisors`,
     job: (id: string) => `${prefix}${id}`,
+    tag: (tag: string) => `${prefix}${tag}`,
   }
 }

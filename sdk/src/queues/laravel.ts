@@ -34,18 +34,40 @@ export const DEFAULT_HORIZON_PREFIX = 'laravel_horizon:'
 /** How many of Horizon's newest failed jobs are read to count one queue's. */
 export const HORIZON_FAILED_SCAN = 1000
 
+/** Horizon's default `trim.pending` (minutes): how long the record of a pushed job lives. */
+export const HORIZON_PENDING_JOB_MINUTES = 60
+/** At most this many of a retried payload's tags are looked up in Horizon's monitored tags. */
+const MAX_TAGS = 50
+
 /**
- * What Horizon's RetryFailedJob + RedisQueue::pushRaw do, made atomic: the ZREM decides, so two
- * retries of one job push it once. The old record stays (with `retried_by`) until Horizon expires it.
- * KEYS: failed_jobs, queue list, notify list, failed job hash. ARGV: job id, payload, retried_by.
+ * Horizon's retry (RetryFailedJob::handle) as its records show it, in one step: the push of the
+ * prepared payload (Laravel's push script), the new job's record as Horizon's StoreJob listener
+ * writes it on JobPushed (RedisJobRepository::pushed), and the retry reference on the failed
+ * record (storeRetryReference). The failed record stays in `failed_jobs`, as in Horizon. The
+ * script first re-checks what the caller read: the job is still a failed job of this queue, its
+ * `retried_by` is unchanged (two retries at once push it once) and the previous retry, if any, is
+ * no longer waiting or running.
+ * KEYS: failed job hash, queue list, notify list, new job hash, recent_jobs, pending_jobs, the
+ * previous retry's hash. ARGV: queue name, retried_by as read, payload, new retried_by, new id,
+ * microtime, expire-at (s), connection, display name, whether a previous retry is to be checked.
  */
 const RETRY = luaScript(
-  `if redis.call("ZREM", KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call("RPUSH", KEYS[2], ARGV[2])
+  `local f = redis.call("HMGET", KEYS[1], "status", "queue", "retried_by")
+if f[1] ~= "failed" or f[2] ~= ARGV[1] then return 0 end
+if (f[3] or "") ~= ARGV[2] then return -1 end
+if ARGV[10] == "1" then
+  local previous = redis.call("HGET", KEYS[7], "status")
+  if previous == "pending" or previous == "reserved" then return -2 end
+end
+redis.call("RPUSH", KEYS[2], ARGV[3])
 redis.call("RPUSH", KEYS[3], 1)
-redis.call("HSET", KEYS[4], "retried_by", ARGV[3])
+redis.call("ZADD", KEYS[5], "-" .. ARGV[6], ARGV[5])
+redis.call("ZADD", KEYS[6], "-" .. ARGV[6], ARGV[5])
+redis.call("HSET", KEYS[4], "id", ARGV[5], "connection", ARGV[8], "queue", ARGV[1], "name", ARGV[9], "status", "pending", "payload", ARGV[3], "created_at", ARGV[6], "updated_at", ARGV[6])
+redis.call("EXPIREAT", KEYS[4], ARGV[7])
+redis.call("HSET", KEYS[1], "retried_by", ARGV[4])
 return 1`,
-  4,
+  7,
 )
 
 /** Horizon's deleteFailed, atomic. KEYS: failed_jobs, job hash. ARGV: job id. */
@@ -107,18 +129,27 @@ export function createLaravelProbe(name: string, options: LaravelProbeOptions): 
     return entry
   }
 
-  /** The failed job's record, checked to be a failed job of this queue. */
+  /** The failed job's record, checked to be a failed job of this queue (Horizon's findFailed). */
   async function failedRecord(jobId: unknown): Promise<{ id: string; fields: (string | null)[] }> {
     const parsed = jobIdSchema.safeParse(jobId)
     if (!parsed.success) throw new Error('job id must be a string of 1 to 256 characters')
     const id = parsed.data
-    const [score, fields] = await Promise.all([
-      redis.zscore(horizon.failedJobs, id),
-      redis.hmget(horizon.job(id), 'status', 'queue', 'payload', 'retried_by'),
-    ])
-    if (score === null || fields[0] !== 'failed') throw new Error(`job ${id} is not failed`)
+    const fields = await redis.hmget(horizon.job(id), 'status', 'queue', 'payload', 'retried_by', 'connection')
+    if (fields[0] !== 'failed') throw new Error(`job ${id} is not failed`)
     if (fields[1] !== name) throw new Error(`job ${id} is not a job of queue ${name}`)
     return { id, fields }
+  }
+
+  /** StoreMonitoredTags on JobPushed: a separate step in Horizon too, after the push. */
+  async function storeMonitoredTags(retryId: string, payload: Record<string, unknown>, microtime: string): Promise<void> {
+    const tags = Array.isArray(payload.tags) ? [...new Set(payload.tags.filter((tag): tag is string => typeof tag === 'string' && tag.length > 0))].slice(0, MAX_TAGS) : []
+    if (tags.length === 0) return
+    const monitored = await Promise.all(tags.map((tag) => redis.sismember(horizon.monitoring, tag)))
+    const pipeline = redis.pipeline()
+    tags.forEach((tag, n) => {
+      if (monitored[n] === 1) pipeline.zadd(horizon.tag(tag), microtime, retryId)
+    })
+    if (pipeline.length > 0) await pipeline.exec()
   }
 
   return {
@@ -129,17 +160,37 @@ export function createLaravelProbe(name: string, options: LaravelProbeOptions): 
       const { id, fields } = await failedRecord(jobId)
       const payload = parseObject(fields[2])
       if (!payload) throw new Error(`job ${id} has a payload that is not a JSON object`)
-      const retryId = randomUUID()
-      const seconds = now() / 1000
       const retries = parseArray(fields[3])
-      retries.push({ id: retryId, status: 'pending', retried_at: Math.floor(seconds) })
+      const succeeded = retries.find((retry) => retryField(retry, 'status') === 'completed')
+      // Horizon's dashboard offers no retry once one succeeded
+      if (succeeded) throw new Error(`job ${id} was already retried successfully (as ${retryField(succeeded, 'id') ?? 'an unknown job'})`)
+      const previous = retries.length > 0 ? retryField(retries[retries.length - 1], 'id') : undefined
+      const retryId = randomUUID()
+      const ms = now()
+      const microtime = (ms / 1000).toFixed(4)
+      retries.push({ id: retryId, status: 'pending', retried_at: Math.floor(ms / 1000) })
+      const prepared = retryPayload(payload, retryId, id, ms / 1000)
       const pushed = await runScript(
         redis,
         RETRY,
-        [horizon.failedJobs, keys.list, keys.notify, horizon.job(id)],
-        [id, JSON.stringify(retryPayload(payload, retryId, id, seconds)), JSON.stringify(retries)],
+        [horizon.job(id), keys.list, keys.notify, horizon.job(retryId), horizon.recentJobs, horizon.pendingJobs, horizon.job(previous ?? retryId)],
+        [
+          name,
+          fields[3] ?? '',
+          JSON.stringify(prepared),
+          JSON.stringify(retries),
+          retryId,
+          microtime,
+          Math.floor(ms / 1000) + HORIZON_PENDING_JOB_MINUTES * 60,
+          fields[4] ?? 'redis',
+          typeof payload.displayName === 'string' ? payload.displayName : '',
+          previous === undefined ? '0' : '1',
+        ],
       )
+      if (pushed === -1) throw new Error(`job ${id} was retried by another command at the same time`)
+      if (pushed === -2) throw new Error(`job ${id} has a retry (${previous}) still waiting or running`)
       if (pushed !== 1) throw new Error(`job ${id} is not failed`)
+      await storeMonitoredTags(retryId, prepared, microtime)
     },
     async deleteJob(jobId) {
       const { id } = await failedRecord(jobId)
@@ -149,20 +200,31 @@ export function createLaravelProbe(name: string, options: LaravelProbeOptions): 
   }
 }
 
+function retryField(retry: unknown, field: 'id' | 'status'): string | undefined {
+  const value = typeof retry === 'object' && retry !== null ? (retry as Record<string, unknown>)[field] : undefined
+  return typeof value === 'string' ? value : undefined
+}
+
 /**
- * RetryFailedJob::preparePayload: a new id, attempts back to 0, a link to the failed job and the
- * retry deadline moved by the time that has passed; `pushedAt` as Horizon's queue sets on a push.
+ * RetryFailedJob::preparePayload (a new id, attempts back to 0, a link to the failed job, the
+ * retry deadline moved by the time since the push, or since now without `pushedAt`), then what
+ * Horizon's RedisQueue::pushRaw adds through JobPayload::prepare with no job object at hand:
+ * type `job`, the payload's own tags, not silenced, `pushedAt` now.
  */
 function retryPayload(payload: Record<string, unknown>, retryId: string, failedId: string, seconds: number): Record<string, unknown> {
   const retryUntil = toNumber(payload.retryUntil ?? payload.timeoutAt)
-  const pushedAt = toNumber(payload.pushedAt ?? payload.createdAt)
+  const pushedAt = toNumber(payload.pushedAt) ?? seconds
   return {
     ...payload,
     id: retryId,
     uuid: retryId,
     attempts: 0,
     retry_of: failedId,
-    retryUntil: retryUntil !== undefined && pushedAt !== undefined ? Math.floor(seconds) + Math.ceil(retryUntil - pushedAt) : null,
+    // PHP's `$retryUntil ? … : null`: a zero deadline is no deadline
+    retryUntil: retryUntil ? Math.floor(seconds) + Math.ceil(retryUntil - pushedAt) : null,
+    type: 'job',
+    tags: Array.isArray(payload.tags) ? payload.tags : [],
+    silenced: false,
     pushedAt: seconds.toFixed(4),
   }
 }

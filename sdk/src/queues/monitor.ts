@@ -5,6 +5,10 @@
  * the beat's own pipeline. A probe that fails, hangs or returns nonsense becomes an `error` in its
  * queue's entry; the beat goes on.
  *
+ * Each snapshot entry declares the commands this node executes for the queue (`commands`): what
+ * the probe implements when the agent executes commands at all, else none, so the console offers
+ * no button that would only end in a rejection.
+ *
  * A probe still running from an earlier beat is not started again (its entry reports it), so a
  * hung app Redis never piles up commands in an app-owned ioredis instance with an offline queue.
  */
@@ -19,7 +23,7 @@ import {
   type SnapshotQueue,
 } from '../protocol/index.js'
 import type { AgentExtension } from '../agent.js'
-import type { QueueProbe } from './probe.js'
+import { probeCommands, type QueueProbe } from './probe.js'
 import { createProbe } from './options.js'
 import { errorText, fitSnapshot } from './limits.js'
 
@@ -32,6 +36,8 @@ export interface QueueMonitorHost {
   readonly service: string
   readonly nodeId: string
   readonly keys: ProtocolKeys
+  /** reads and verifies signed commands (commands on, a token set): false declares none */
+  readonly executesCommands: boolean
   report(error: unknown): void
 }
 
@@ -78,11 +84,11 @@ export class QueueMonitor implements AgentExtension {
   async probeAll(): Promise<SnapshotQueue[]> {
     const probes = [...this.#probes.values()]
     const unavailable = await this.#appUnavailable()
-    if (unavailable) {
-      this.#host.report(new Error(`${unavailable}; ${probes.length} queue(s) not probed`))
-      return probes.map((probe) => this.#failed(probe, unavailable, false))
-    }
-    return Promise.all(probes.map((probe) => this.#probeOne(probe)))
+    if (unavailable) this.#host.report(new Error(`${unavailable}; ${probes.length} queue(s) not probed`))
+    const entries = unavailable ? probes.map((probe) => this.#failed(probe, unavailable, false)) : await Promise.all(probes.map((probe) => this.#probeOne(probe)))
+    // declared even when a probe failed: what the node executes does not depend on one reading
+    const executes = this.#host.executesCommands
+    return entries.map((entry, n) => ({ ...entry, commands: executes ? probeCommands(probes[n]!) : [] }))
   }
 
   async #probeOne(probe: QueueProbe): Promise<SnapshotQueue> {

@@ -64,7 +64,7 @@ t.test('dual connections: queues read from the app Redis, heartbeat and snapshot
   const [emails, imports] = snapshot.queues
   t.match(emails, { name: 'emails', driver: 'bullmq', metrics: { waiting: 1, failed: 1, active: 0 } })
   t.equal(emails!.failedJobs![0]!.id, failed!.id)
-  t.same(imports, { name: 'imports', driver: 'redis-list', metrics: { waiting: 3, active: null } })
+  t.same(imports, { name: 'imports', driver: 'redis-list', metrics: { waiting: 3, active: null }, commands: [] }, 'no token: no commands declared')
   const ttl = await transport.ttl('gravito:quasar:queues:billing')
   t.ok(ttl > 25 && ttl <= 30, `snapshot expires in about 30 s (${ttl})`)
 
@@ -116,7 +116,7 @@ t.test('a key of the wrong type is an error in that entry only; the beat is writ
   t.match(typo, { name: 'typo', error: /WRONGTYPE.*bull:typo:wait/, metrics: { waiting: 0 } })
   t.equal(typo!.failedJobs, undefined)
   t.match(hash, { name: 'hash', error: /WRONGTYPE.*not-a-list/ })
-  t.same(fine, { name: 'fine', driver: 'redis-list', metrics: { waiting: 1, active: null } })
+  t.same(fine, { name: 'fine', driver: 'redis-list', metrics: { waiting: 1, active: null }, commands: [] })
   t.match((await beatOf('typed', 'n1')).queues[0], { name: 'typo', error: /WRONGTYPE/ })
   t.equal(errors.length, 2, 'each failing probe reported to onError')
   t.match(String(errors[0]), /queue typo \(bullmq\): WRONGTYPE/)

@@ -121,6 +121,37 @@ export function laravelWriter(redis: Redis, options: { prefix?: string; horizonP
         .expireat(`${horizon}${job.id}`, Math.floor(atMs / 1000) + 10080 * 60)
         .exec()
     },
+    /** Horizon's MarkJobAsReserved (RedisJobRepository::reserved) */
+    reserved: async (id: string, reservedPayload: string, atMs: number) => {
+      await redis.hmset(`${horizon}${id}`, { status: 'reserved', payload: reservedPayload, updated_at: microtime(atMs), reserved_at: microtime(atMs) })
+    },
+    /**
+     * Horizon's MarkJobAsComplete on JobDeleted (RedisJobRepository::completed): a retry updates its
+     * entry in the parent's `retried_by`, found by the payload's id (`uuid`, else `id`). Returns
+     * how many entries matched.
+     */
+    finish: async (job: LaravelPayload, failed: boolean, atMs: number) => {
+      const id = job.uuid ?? job.id
+      let matched = 0
+      const parent = typeof job.retry_of === 'string' ? `${horizon}${job.retry_of}` : null
+      const raw = parent ? await redis.hget(parent, 'retried_by') : null
+      if (parent && raw) {
+        const retries = (JSON.parse(raw) as { id: string; status: string }[]).map((retry) => {
+          if (retry.id !== id) return retry
+          matched++
+          return { ...retry, status: failed ? 'failed' : 'completed' }
+        })
+        await redis.hset(parent, 'retried_by', JSON.stringify(retries))
+      }
+      await redis
+        .pipeline()
+        .zadd(`${horizon}completed_jobs`, `-${microtime(atMs)}`, id)
+        .zrem(`${horizon}pending_jobs`, id)
+        .hmset(`${horizon}${id}`, { status: 'completed', completed_at: microtime(atMs) })
+        .expireat(`${horizon}${id}`, Math.floor(atMs / 1000) + 60 * 60)
+        .exec()
+      return matched
+    },
     queueKey,
     horizonKey: (name: string) => `${horizon}${name}`,
   }

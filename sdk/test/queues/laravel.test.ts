@@ -109,34 +109,114 @@ t.test('Horizon present with no failed jobs: failed is 0', async (t) => {
   t.same(entry.failedJobs, [])
 })
 
-t.test("retry pushes the payload back as Horizon's RetryFailedJob does, and Laravel's pop takes it", async (t) => {
+t.test("retry does to Horizon's records what Horizon's RetryFailedJob does, and Laravel's pop takes the job", async (t) => {
   await redis.flushall()
   const writer = laravelWriter(redis)
-  const job = await failed(writer, 'emails', 'App\\Jobs\\SendInvoice', 'SMTP timeout', NOW - 60_000, { retryUntil: Math.floor((NOW - 65_000) / 1000) + 3600 })
+  const job = await failed(writer, 'emails', 'App\\Jobs\\SendInvoice', 'SMTP timeout', NOW - 60_000, { retryUntil: Math.floor((NOW - 65_000) / 1000) + 3600, type: 'mail', tags: ['invoice:42', 'customer:7'], silenced: true })
   await redis.zadd('laravel_horizon:masters', NOW / 1000, 'host-1')
+  await redis.sadd('laravel_horizon:monitoring', 'invoice:42')
+  const failedBefore = await redis.hgetall(`laravel_horizon:${job.id}`)
   const probe = probeOf('emails')
   await probe.retryJob!(job.id)
 
-  t.equal(await redis.zscore('laravel_horizon:failed_jobs', job.id), null, 'no longer in the failed set')
+  // the failed job: still in failed_jobs, its record untouched but for retried_by
+  t.ok(await redis.zscore('laravel_horizon:failed_jobs', job.id), 'still in the failed set, as after Horizon\'s retry')
+  const failedAfter = await redis.hgetall(`laravel_horizon:${job.id}`)
+  const { retried_by: retriedByRaw, ...rest } = failedAfter
+  t.same(rest, failedBefore, 'status, payload, exception and times unchanged')
+  t.ok((await redis.ttl(`laravel_horizon:${job.id}`)) > 0, 'the failed record keeps its expiry')
+
+  // the pushed payload: RetryFailedJob::preparePayload, then JobPayload::prepare(null)
   t.equal(await redis.llen('queues:emails'), 1)
   t.equal(await redis.llen('queues:emails:notify'), 1, 'a worker blocked on notify is woken')
   const retried = JSON.parse((await redis.lindex('queues:emails', 0))!) as LaravelPayload
   t.not(retried.id, job.id, 'a new id')
+  t.match(retried.id, /^[0-9a-f-]{36}$/, 'a UUID, as Str::uuid()')
   t.equal(retried.uuid, retried.id)
   t.equal(retried.attempts, 0, 'attempts start over')
   t.equal(retried.retry_of, job.id)
   t.equal(retried.retryUntil, Math.floor(NOW / 1000) + 3600, 'the deadline keeps its distance from the push')
   t.equal(retried.pushedAt, (NOW / 1000).toFixed(4))
+  t.equal(retried.type, 'job', 'pushRaw prepares with no job object: type job')
+  t.equal(retried.silenced, false)
+  t.same(retried.tags, ['invoice:42', 'customer:7'], 'the tags are kept')
   t.same(retried.data, job.data, 'the command is untouched')
-  const retriedBy = JSON.parse((await redis.hget(`laravel_horizon:${job.id}`, 'retried_by'))!)
-  t.match(retriedBy, [{ id: retried.id, status: 'pending' }])
+
+  // retried_by on the failed record, as storeRetryReference writes it
+  t.same(JSON.parse(retriedByRaw!), [{ id: retried.id, status: 'pending', retried_at: Math.floor(NOW / 1000) }])
+
+  // the new job's record, as StoreJob (RedisJobRepository::pushed) writes it on JobPushed
+  const record = await redis.hgetall(`laravel_horizon:${retried.id}`)
+  t.same(record, {
+    id: retried.id,
+    connection: 'redis',
+    queue: 'emails',
+    name: 'App\\Jobs\\SendInvoice',
+    status: 'pending',
+    payload: (await redis.lindex('queues:emails', 0))!,
+    created_at: microtime(NOW),
+    updated_at: microtime(NOW),
+  })
+  t.equal(Number(await redis.zscore('laravel_horizon:recent_jobs', retried.id)), -NOW / 1000, 'scored by minus the push time')
+  t.equal(Number(await redis.zscore('laravel_horizon:pending_jobs', retried.id)), -NOW / 1000)
+  // NOW is within a second of the real clock
+  const ttl = await redis.ttl(`laravel_horizon:${retried.id}`)
+  t.ok(ttl > 3590 && ttl <= 3601, `expires with trim.pending, 60 minutes (ttl ${ttl} s)`)
+  // StoreMonitoredTags: only the monitored tag
+  t.equal(Number(await redis.zscore('laravel_horizon:invoice:42', retried.id)), NOW / 1000)
+  t.equal(await redis.exists('laravel_horizon:customer:7'), 0)
+
+  // the failed count stays, as on Horizon's dashboard
+  t.equal((await probeOf('emails').probe()).metrics.failed, 1)
+
+  // while the retry waits, a second one is refused and pushes nothing
+  await t.rejects(probe.retryJob!(job.id), { message: `job ${job.id} has a retry (${retried.id}) still waiting or running` })
+  t.equal(await redis.llen('queues:emails'), 1)
 
   const [popped, reserved] = await writer.pop('emails', NOW / 1000 + 90)
   t.ok(popped, "Laravel's pop script took it")
   t.equal((JSON.parse(reserved!) as LaravelPayload).attempts, 1)
-  t.equal((await probeOf('emails').probe()).metrics.failed, 0)
-  await t.rejects(probe.retryJob!(job.id), { message: `job ${job.id} is not failed` }, 'a second retry does nothing')
+  // Horizon's worker: reserved, then deleted after a failure (completed(payload, failed: true))
+  await writer.reserved(retried.id, reserved!, NOW + 1000)
+  t.equal(await writer.finish(JSON.parse(reserved!) as LaravelPayload, true, NOW + 2000), 1, 'Horizon found our retry on the parent by the payload id')
+  t.match(JSON.parse((await redis.hget(`laravel_horizon:${job.id}`, 'retried_by'))!), [{ id: retried.id, status: 'failed' }])
+
+  // the retry failed: the job may be retried again, and this time it succeeds
+  await probe.retryJob!(job.id)
+  const second = JSON.parse((await redis.lindex('queues:emails', 0))!) as LaravelPayload
+  t.equal(second.retry_of, job.id)
+  const [, reservedAgain] = await writer.pop('emails', NOW / 1000 + 90)
+  t.equal(await writer.finish(JSON.parse(reservedAgain!) as LaravelPayload, false, NOW + 3000), 1)
+  t.match(JSON.parse((await redis.hget(`laravel_horizon:${job.id}`, 'retried_by'))!), [{ id: retried.id, status: 'failed' }, { id: second.id, status: 'completed' }])
+  await t.rejects(probe.retryJob!(job.id), { message: `job ${job.id} was already retried successfully (as ${second.id})` }, 'no retry after a success, as on the dashboard')
   t.equal(await redis.llen('queues:emails'), 0)
+})
+
+t.test('retry without pushedAt counts the deadline from now, and a zero deadline is none (as RetryFailedJob)', async (t) => {
+  await redis.flushall()
+  const writer = laravelWriter(redis)
+  const job = await failed(writer, 'emails', 'App\\Jobs\\SendInvoice', 'boom', NOW - 60_000)
+  const noPush = { ...job, retryUntil: Math.floor(NOW / 1000) + 120 } as Partial<LaravelPayload>
+  delete noPush.pushedAt
+  await redis.hset(`laravel_horizon:${job.id}`, 'payload', JSON.stringify(noPush))
+  await probeOf('emails').retryJob!(job.id)
+  const retried = JSON.parse((await redis.lpop('queues:emails'))!) as LaravelPayload
+  t.equal(retried.retryUntil, Math.floor(NOW / 1000) + 120)
+
+  const other = await failed(writer, 'emails', 'App\\Jobs\\SendInvoice', 'boom', NOW - 50_000, { retryUntil: 0 } as Partial<LaravelPayload>)
+  await probeOf('emails').retryJob!(other.id)
+  t.equal((JSON.parse((await redis.lpop('queues:emails'))!) as LaravelPayload).retryUntil, null)
+})
+
+t.test('two retries of one failed job at once push it once', async (t) => {
+  await redis.flushall()
+  const writer = laravelWriter(redis)
+  const job = await failed(writer, 'emails', 'App\\Jobs\\SendInvoice', 'boom', NOW - 60_000)
+  const outcomes = await Promise.allSettled([probeOf('emails').retryJob!(job.id), probeOf('emails').retryJob!(job.id)])
+  t.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1)
+  t.match(outcomes.find((o) => o.status === 'rejected'), { reason: { message: /retried by another command at the same time|still waiting or running/ } })
+  t.equal(await redis.llen('queues:emails'), 1)
+  t.equal(JSON.parse((await redis.hget(`laravel_horizon:${job.id}`, 'retried_by'))!).length, 1)
 })
 
 t.test('delete removes the failed job and its record', async (t) => {

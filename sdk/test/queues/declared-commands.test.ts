@@ -1,0 +1,55 @@
+/**
+ * The SDK declares, in each queue snapshot entry, the commands it executes for that queue: what
+ * the queue's probe implements when the agent executes commands (on, with a token), nothing when
+ * it does not, and the same whether a probe read succeeded or failed. Read back through the
+ * console's own rule, so the two cannot drift apart.
+ */
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { startRedis } from '../../../test/helpers/redis-server.js'
+import { eventually } from '../../../test/helpers/eventually.js'
+import { readQueueSnapshot, type QueueSnapshot } from '../../src/protocol/index.js'
+import { QuasarAgent } from '../../src/index.js'
+import { agentQueueCapability } from '../../../server/commands/capability.js'
+
+const server = await startRedis()
+t.teardown(() => server.stop())
+const redis = new Redis(server.url)
+t.teardown(() => redis.quit())
+delete process.env.QUASAR_TOKEN
+
+async function snapshotAfterBeat(options: { service: string; token?: string; commands?: boolean }): Promise<QueueSnapshot> {
+  const agent = new QuasarAgent({ service: options.service, nodeId: 'n1', url: server.url, intervalMs: 60_000, ...(options.token ? { token: options.token } : {}), ...(options.commands === undefined ? {} : { commands: options.commands }) })
+  agent.monitorQueue('emails', 'bullmq').monitorQueue('default', 'laravel').monitorQueue('imports', 'redis-list', { key: 'jobs:import' }).monitorQueue('broken', 'bullmq')
+  await eventually(() => agent.transport.status === 'ready', 'connected')
+  t.equal(await agent.beat(), true)
+  await agent.stop()
+  const read = readQueueSnapshot(JSON.parse((await redis.get(`gravito:quasar:queues:${options.service}`))!))
+  if (!read.ok) throw new Error(read.error)
+  return read.value
+}
+
+const commandsOf = (snapshot: QueueSnapshot) => Object.fromEntries(snapshot.queues.map((queue) => [queue.name, queue.commands]))
+
+t.test('with a token: each queue lists what its probe executes, a failed probe too', async (t) => {
+  await redis.flushall()
+  await redis.set('bull:broken:wait', 'not a list')
+  const snapshot = await snapshotAfterBeat({ service: 'with-token', token: 'sdk-declares-0123456789' })
+  t.ok(snapshot.queues.find((queue) => queue.name === 'broken')?.error, 'the broken probe reports an error')
+  t.same(commandsOf(snapshot), { emails: ['RETRY_JOB', 'DELETE_JOB'], default: ['RETRY_JOB', 'DELETE_JOB'], imports: [], broken: ['RETRY_JOB', 'DELETE_JOB'] })
+  // what the console makes of it
+  for (const queue of snapshot.queues) {
+    const capability = agentQueueCapability(queue, snapshot.nodeId, snapshot.nodeId)
+    t.same(capability.commands, queue.commands, `${queue.name}: offered as declared`)
+    t.same(capability.skips, [])
+  }
+  t.equal(agentQueueCapability(snapshot.queues[2]!, 'n1', 'n1').readOnlyReason, 'its agent declares no commands for it', 'a list: read-only, and why')
+})
+
+t.test('without a token, or with commands off: nothing declared, so no button would end rejected', async (t) => {
+  for (const options of [{ service: 'no-token' }, { service: 'commands-off', token: 'sdk-declares-0123456789', commands: false }]) {
+    await redis.flushall()
+    const snapshot = await snapshotAfterBeat(options)
+    t.same(commandsOf(snapshot), { emails: [], default: [], imports: [], broken: [] }, options.service)
+  }
+})
