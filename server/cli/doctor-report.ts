@@ -31,6 +31,8 @@ export interface DoctorQueue {
   readonly nodeId?: string
   /** the commands the console would offer; empty: read-only */
   readonly commands: readonly string[]
+  /** why no commands are offered, in plain words */
+  readonly readOnlyReason?: string
   readonly error?: string
 }
 
@@ -50,8 +52,6 @@ export interface DoctorReport {
   readonly notKept: ProblemList['notKept']
   readonly clean: boolean
 }
-
-const LEGACY_COMMANDS = ['RETRY_JOB', 'DELETE_JOB'] as const
 
 export function unreachableReport(redis: string): DoctorReport {
   return { redis, reachable: false, checkedAt: null, keys: null, services: [], queues: [], slowStreams: [], failedParts: [], problems: [], notKept: { count: 0, more: false }, clean: false }
@@ -104,9 +104,6 @@ export function buildDoctorReport(redis: string, input: DoctorInput): DoctorRepo
 }
 
 function toDoctorQueue(queue: QueueRecord): DoctorQueue {
-  // a record from before declared commands has only `readOnly`; one from after carries `commands`
-  const declared = (queue as { commands?: unknown }).commands
-  const commands = Array.isArray(declared) ? declared.filter((c): c is string => typeof c === 'string') : queue.readOnly ? [] : [...LEGACY_COMMANDS]
   return {
     service: queue.service,
     name: queue.name,
@@ -117,7 +114,8 @@ function toDoctorQueue(queue: QueueRecord): DoctorQueue {
     delayed: queue.delayed,
     failed: queue.failed,
     ...(queue.nodeId === undefined ? {} : { nodeId: queue.nodeId }),
-    commands,
+    commands: [...queue.commands],
+    ...(queue.readOnlyReason === undefined ? {} : { readOnlyReason: queue.readOnlyReason }),
     ...(queue.error === undefined ? {} : { error: queue.error }),
   }
 }
@@ -158,7 +156,7 @@ export function formatDoctorText(report: DoctorReport): string {
   lines.push('', `Queues: ${report.queues.length}`)
   for (const queue of report.queues) {
     const counts = `waiting ${countText(queue.waiting)}, active ${countText(queue.active)}, delayed ${countText(queue.delayed)}, failed ${countText(queue.failed)}`
-    const commands = queue.commands.length > 0 ? `commands ${queue.commands.join(', ')} via node ${queue.nodeId ?? '?'}` : 'read-only'
+    const commands = queue.commands.length > 0 ? `commands ${queue.commands.join(', ')} via node ${queue.nodeId ?? '?'}` : `read-only (${queue.readOnlyReason ?? 'no commands declared'})`
     lines.push(`  ${s(queue.service)} / ${s(queue.name)}  ${s(queue.driver)}, ${queue.source}, ${queue.error ? `error: ${s(queue.error)}` : counts}; ${s(commands)}`)
   }
   lines.push('', `Slow streams: ${report.slowStreams.length}`)
