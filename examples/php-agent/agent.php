@@ -8,7 +8,8 @@
 //   php agent.php --enqueue QUEUE NAME [DATA_JSON]   add a job to the store and print its id
 //
 // Environment: REDIS_URL, QUASAR_PREFIX, SERVICE, NODE_ID, QUASAR_TOKEN, QUEUES (comma-separated),
-// JOB_STORE (key prefix of the job store), INTERVAL (seconds), SLOW_MS (a job this slow is logged),
+// JOB_STORE (key prefix of the job store), WORK_BATCH (jobs run per queue and pass; 0: report only),
+// INTERVAL (seconds), SLOW_MS (a job this slow is logged),
 // FPM_PID_FILE (report a PHP-FPM pool as the node; see src/Metrics.php).
 
 require __DIR__ . '/src/Protocol.php';
@@ -34,6 +35,7 @@ final class Agent
     private string $service;
     private string $nodeId;
     private float $slowMs;
+    private int $workBatch;
     public float $interval;
 
     public function __construct(public Redis $redis, array $env)
@@ -59,6 +61,7 @@ final class Agent
         $this->token = $token;
         $this->interval = (float) ($env['INTERVAL'] ?? 10);
         $this->slowMs = (float) ($env['SLOW_MS'] ?? 1000);
+        $this->workBatch = (int) ($env['WORK_BATCH'] ?? 100);
         $store = $env['JOB_STORE'] ?? "jobs:{$this->service}";
         foreach (array_filter(explode(',', $env['QUEUES'] ?? 'default')) as $queue) {
             $this->stores[$queue] = new JobStore($redis, $store, $queue);
@@ -93,7 +96,7 @@ final class Agent
     public function work(): void
     {
         foreach ($this->stores as $name => $store) {
-            $store->work(100, fn ($job, $ms, $error) => $this->recordSlow($job, $name, $ms, $error));
+            $store->work($this->workBatch, fn ($job, $ms, $error) => $this->recordSlow($job, $name, $ms, $error));
         }
     }
 

@@ -8,7 +8,8 @@ job store.
   python3 agent.py --enqueue QUEUE NAME [DATA_JSON]   add a job to the store and print its id
 
 Environment: REDIS_URL, QUASAR_PREFIX, SERVICE, NODE_ID, QUASAR_TOKEN, QUEUES (comma-separated),
-JOB_STORE (key prefix of the job store), INTERVAL (seconds), SLOW_MS (a job this slow is logged).
+JOB_STORE (key prefix of the job store), WORK_BATCH (jobs run per queue and pass; 0: report only),
+INTERVAL (seconds), SLOW_MS (a job this slow is logged).
 """
 import json
 import os
@@ -50,6 +51,7 @@ class Agent:
         self.redis = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
         self.interval = float(env.get("INTERVAL", "10"))
         self.slow_ms = float(env.get("SLOW_MS", "1000"))
+        self.work_batch = int(env.get("WORK_BATCH", "100"))
         store = env.get("JOB_STORE", f"jobs:{self.service}")
         self.stores = {name: JobStore(self.redis, store, name) for name in env.get("QUEUES", "default").split(",") if name}
         self.cpu = metrics.CpuSampler()
@@ -78,7 +80,7 @@ class Agent:
 
     def work(self):
         for name, store in self.stores.items():
-            store.work(100, lambda job, ms, error, queue=name: self.record_slow(job, queue, ms, error))
+            store.work(self.work_batch, lambda job, ms, error, queue=name: self.record_slow(job, queue, ms, error))
 
     def queue_entries(self):
         entries = []
