@@ -25,7 +25,9 @@ t.test('one beat is one MULTI on one connection, and the console lists the node'
   monitor.on('monitor', (_time: string, args: string[], source: string) => void seen.push({ command: String(args[0]).toUpperCase(), client: source }))
 
   await promisify(execFile)('bash', [script, '--once'], { env: { PATH: process.env.PATH ?? '', REDIS_URL: redisServer.url, SERVICE: 'backup-job', NODE_ID: 'box-7' } })
-  await eventually(() => seen.some((entry) => entry.command === 'EXEC'), 'the EXEC reaches MONITOR')
+  // MONITOR reports in order: once a marker sent after the script ended shows, all of it has
+  await admin.echo('after-the-beat')
+  await eventually(() => seen.some((entry) => entry.command === 'ECHO'), 'the marker reaches MONITOR')
 
   const writes = seen.filter((entry) => ['MULTI', 'SET', 'ZADD', 'EXEC'].includes(entry.command))
   t.same(writes.map((entry) => entry.command), ['MULTI', 'SET', 'ZADD', 'EXEC'])
