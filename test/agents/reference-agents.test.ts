@@ -4,7 +4,7 @@
  * store with counts and failed jobs, and its slow jobs; a retry and a delete sent through the
  * console's API are run by the agent and shown as ok.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { totalmem, cpus } from 'node:os'
 import { Redis } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
@@ -39,7 +39,7 @@ function plan(seed: number): PlannedJob[] {
   return jobs.map((job, i) => ({ job, key: (i * 7919 + seed * 104729) % 97 })).sort((a, b) => a.key - b.key).map(({ job }) => job)
 }
 
-async function startAgent(t: Tap.Test, kind: AgentKind, service: string) {
+async function startAgent(t: Test, kind: AgentKind, service: string) {
   const agent = referenceAgent(kind, {
     REDIS_URL: redisServer.url,
     SERVICE: service,
