@@ -46,7 +46,8 @@ export function referenceAgent(kind: AgentKind, env: Record<string, string>): Re
 export function runAgent(kind: AgentKind, args: string[], env: Record<string, string>): Promise<AgentRun> {
   const { command, script } = scripts[kind]
   return new Promise((resolve) => {
-    execFile(command, [script, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
+    // no __pycache__ written into examples/ by a test run
+    execFile(command, [script, ...args], { env: { PATH: process.env.PATH ?? '', PYTHONDONTWRITEBYTECODE: '1', ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0
       resolve({ code, stdout, stderr })
     })
