@@ -1,82 +1,21 @@
 /**
  * The PHP and Python reference agents (examples/) run for real against a real Redis and a real
  * console: the console shows each node with the values its runtime measured, each queue of its job
- * store with counts and failed jobs, and its slow jobs; a retry and a delete sent through the
- * console's API are run by the agent and shown as ok.
+ * store with counts and failed jobs, and its slow jobs.
  */
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { totalmem, cpus } from 'node:os'
-import { Redis } from 'ioredis'
-import type { FastifyInstance } from 'fastify'
 import { startRedis } from '../helpers/redis-server.js'
-import { buildTestApp } from '../helpers/app.js'
-import { eventually } from '../helpers/eventually.js'
-import { TOKEN } from '../commands/signed.js'
-import { JSON_HEADERS, waitForFinal } from '../commands/fixture.js'
-import { AGENT_KINDS, referenceAgent, type AgentKind, type ReferenceAgent } from './reference-agent.js'
+import { AGENT_KINDS } from './reference-agent.js'
+import { get, plan, refreshUntil, runPlan, startAgentAndConsole } from './console-fixture.js'
 
 const redisServer = await startRedis()
 t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
-
-interface PlannedJob {
-  queue: string
-  name: string
-  /** failed attempts before it succeeds; 99: it never does */
-  failTimes: number
-}
-
-/** Jobs in every state the store has, enqueued in an order that differs per seed. */
-function plan(seed: number): PlannedJob[] {
-  const jobs: PlannedJob[] = []
-  for (const queue of ['mail', 'reports']) {
-    for (let i = 0; i < 3; i++) jobs.push({ queue, name: `send-${queue}-${i}`, failTimes: 0 })
-    for (let i = 0; i < 2; i++) jobs.push({ queue, name: `flaky-${queue}-${i}`, failTimes: 1 })
-    jobs.push({ queue, name: `broken-${queue}`, failTimes: 99 })
-  }
-  // a fixed shuffle per seed: every agent sees its jobs arrive in another order
-  return jobs.map((job, i) => ({ job, key: (i * 7919 + seed * 104729) % 97 })).sort((a, b) => a.key - b.key).map(({ job }) => job)
-}
-
-async function startAgent(t: Test, kind: AgentKind, service: string) {
-  const agent = referenceAgent(kind, {
-    REDIS_URL: redisServer.url,
-    SERVICE: service,
-    NODE_ID: `${kind}-node-1`,
-    QUASAR_TOKEN: TOKEN,
-    QUEUES: 'mail,reports',
-    JOB_STORE: `store:${service}`,
-    SLOW_MS: '0', // every job run is a slow entry, so the slow log is exact, not timing-dependent
-  })
-  const app = await buildTestApp({ redisUrl: redisServer.url, quasarToken: TOKEN })
-  t.teardown(() => app.close())
-  return { agent, app }
-}
-
-/** Enqueues the plan, lets the agent run it all, then enqueues `waiting` more per queue. */
-async function runPlan(agent: ReferenceAgent, jobs: PlannedJob[], waiting: number) {
-  const ids = new Map<string, string>()
-  for (const job of jobs) ids.set(job.name, await agent.enqueue(job.queue, job.name, job.failTimes ? { failTimes: job.failTimes, error: `${job.name} failed: SMTP timeout` } : { to: job.name }))
-  const run = await agent.once()
-  if (run.code !== 0) throw new Error(`${agent.kind} agent --once failed: ${run.stderr}`)
-  for (const queue of ['mail', 'reports']) for (let i = 0; i < waiting; i++) await agent.enqueue(queue, `later-${queue}-${i}`)
-  return ids
-}
-
-async function refreshUntil(app: FastifyInstance, check: () => Promise<boolean>, what: string) {
-  await eventually(async () => {
-    await app.collector.refresh()
-    return check()
-  }, what)
-}
-
-const get = async (app: FastifyInstance, url: string) => (await app.inject(url)).json()
 
 for (const [seed, kind] of AGENT_KINDS.entries()) {
   t.test(`${kind}: the console shows the node, its queues with failed jobs, and its slow jobs`, async (t) => {
     const service = `${kind}-shop`
-    const { agent, app } = await startAgent(t, kind, service)
+    const { agent, app } = await startAgentAndConsole(t, redisServer.url, kind, service)
     const jobs = plan(seed)
     const ids = await runPlan(agent, jobs, 2)
     // the beat was written before the last jobs were enqueued: one more beat, running no job, counts them
@@ -132,38 +71,5 @@ for (const [seed, kind] of AGENT_KINDS.entries()) {
       t.match(entry, { kind: 'job', queue: job.queue, jobId: ids.get(job.name), attempts: 1, nodeId: `${kind}-node-1` })
       t.equal(entry.error, job.failTimes > 0 ? `${job.name} failed: SMTP timeout` : undefined)
     }
-  })
-
-  // Needs the console to honour a queue's declared `commands` for any driver: before that, a
-  // queue of driver "other" is read-only and the API answers 409.
-  t.test(`${kind}: a retry and a delete sent through the console run on the agent and show as ok`, async (t) => {
-    const service = `${kind}-desk`
-    const { agent, app } = await startAgent(t, kind, service)
-    const jobs = plan(seed + 2)
-    const ids = await runPlan(agent, jobs, 0)
-    const flaky = ids.get('flaky-mail-0')!
-    const broken = ids.get('broken-mail')!
-    await refreshUntil(app, async () => (await get(app, `/api/pulse/queues/${service}/mail/jobs`)).jobs?.length === 3, 'the failed jobs are listed')
-
-    const send = (type: string, jobId: string) =>
-      app.inject({ method: 'POST', url: '/api/pulse/command', headers: JSON_HEADERS, payload: JSON.stringify({ service, nodeId: `${kind}-node-1`, queue: 'mail', type, jobId }) })
-    const retry = await send('RETRY_JOB', flaky)
-    const remove = await send('DELETE_JOB', broken)
-    t.equal(retry.statusCode, 202, retry.body)
-    t.equal(remove.statusCode, 202, remove.body)
-    if (retry.statusCode !== 202 || remove.statusCode !== 202) return
-
-    // the agent's next pass reads both from its stream, runs them, then runs the retried job
-    const run = await agent.once()
-    t.equal(run.code, 0, run.stderr)
-    t.match(await waitForFinal(app, retry.json().id), { status: 'ok', type: 'RETRY_JOB', jobId: flaky })
-    t.match(await waitForFinal(app, remove.json().id), { status: 'ok', type: 'DELETE_JOB', jobId: broken })
-
-    await refreshUntil(app, async () => (await get(app, `/api/pulse/queues?service=${service}`)).queues.find((q: { name: string }) => q.name === 'mail')?.processed === 7, 'the retried job ran again')
-    const mail = (await get(app, `/api/pulse/queues?service=${service}`)).queues.find((q: { name: string }) => q.name === 'mail')
-    t.match(mail, { waiting: 0, failed: 1 }, 'retried and succeeded, deleted: one failed job left')
-    const left = (await get(app, `/api/pulse/queues/${service}/mail/jobs`)).jobs.map((job: { id: string }) => job.id)
-    t.same(left, [ids.get('flaky-mail-1')])
-    t.equal(await redis.hexists(`store:${service}:mail:jobs`, broken), 0, 'the deleted job is gone from the store')
   })
 }
