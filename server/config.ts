@@ -3,7 +3,7 @@
  * anything invalid stops the start with one clear line (see cli.ts).
  */
 import { z } from 'zod'
-import { DEFAULT_PREFIX } from '@gravito/quasar/protocol'
+import { DEFAULT_PREFIX, QUASAR_TOKEN_MIN_LENGTH } from '@gravito/quasar/protocol'
 import { DEFAULT_SLICE_MS } from './runtime/slices.js'
 
 const port = z.coerce.number().int().min(0).max(65535)
@@ -52,7 +52,7 @@ export const configSchema = z.object({
   /** how often the event loop is sampled for load shedding */
   shedSampleIntervalMs: duration.default(1_000),
   /** the secret shared with agents; commands are signed with it (QUASAR_TOKEN); absent: commands are off */
-  quasarToken: z.string().min(16, 'must be at least 16 characters').max(1024).optional(),
+  quasarToken: z.string().min(QUASAR_TOKEN_MIN_LENGTH, `must be at least ${QUASAR_TOKEN_MIN_LENGTH} characters`).max(1024).optional(),
   /** path of a JSON or YAML alert rules file (--alerts, ZENITH_ALERTS); absent: the default rules */
   alertsFile: z.string().min(1).optional(),
   /**

@@ -11,6 +11,7 @@ import {
   HEARTBEAT_TTL_SECONDS,
   isValidName,
   PROTOCOL_VERSION,
+  QUASAR_TOKEN_MIN_LENGTH,
   sanitizeName,
   type Heartbeat,
   type ProtocolKeys,
@@ -42,7 +43,10 @@ export interface PulseOptions {
   appVersion?: string
   framework?: string
   prefix?: string
-  /** shared secret for signed commands; default QUASAR_TOKEN; never logged */
+  /**
+   * shared secret for signed commands; default QUASAR_TOKEN; never logged. Shorter than 16
+   * characters it is not used: commands stay off and onError is told why
+   */
   token?: string
   /**
    * execute the console's signed commands (retry, delete) on monitored queues; default true. Off,
@@ -98,7 +102,13 @@ export class QuasarAgent {
     this.nodeId = options.nodeId ?? sanitizeName(`${safeHostname()}-${process.pid}`)
     this.intervalMs = Math.max(100, options.intervalMs ?? DEFAULT_INTERVAL_MS)
     this.keys = createKeys(options.prefix)
-    this.#token = options.token ?? (process.env.QUASAR_TOKEN || undefined)
+    const token = options.token ?? (process.env.QUASAR_TOKEN || undefined)
+    // the console refuses such a token, so no command signed with it can come: say so at once
+    // rather than reject every command later
+    this.#token = token !== undefined && token.length >= QUASAR_TOKEN_MIN_LENGTH ? token : undefined
+    if (token !== undefined && this.#token === undefined) {
+      this.report(new TypeError(`QUASAR_TOKEN is shorter than ${QUASAR_TOKEN_MIN_LENGTH} characters; commands are disabled`))
+    }
     const fallbackUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
     this.#transport = openConnection(options.redis ?? options.url, `quasar:${this.service}`, fallbackUrl)
     this.#app = options.app === undefined ? { ...this.#transport, owned: false } : openConnection(options.app, `quasar-app:${this.service}`, fallbackUrl)

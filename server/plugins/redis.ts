@@ -7,11 +7,14 @@ import type { Redis } from 'ioredis'
 import { connectRedis } from '../redis/connection.js'
 import { createConsoleKeys, type ConsoleKeys } from '../redis/keys.js'
 import { waitUntilReady } from '../redis/connection.js'
+import { watchRedisVersion, type RedisVersionWatch } from '../redis/version-check.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     redis: Redis
     keys: ConsoleKeys
+    /** the server's version and what it is too old for, checked at start and on reconnect */
+    redisVersion: RedisVersionWatch
   }
 }
 
@@ -26,9 +29,13 @@ export default fp<RedisPluginOptions>(
     // commands fail fast while disconnected, so give the first connect a moment; a Redis that is
     // down at boot does not stop the console, which starts with the "unreachable" banner instead
     await waitUntilReady(redis, 3000)
+    const redisVersion = watchRedisVersion(redis, app.log)
+    await redisVersion.settled()
     app.decorate('redis', redis)
+    app.decorate('redisVersion', redisVersion)
     app.decorate('keys', createConsoleKeys(options.prefix))
     app.addHook('onClose', async () => {
+      redisVersion.stop()
       // quit waits for replies; when Redis is gone it would wait for the reconnect, so cut it
       await Promise.race([redis.quit().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 500).unref())])
       redis.disconnect()

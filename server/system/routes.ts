@@ -4,7 +4,8 @@
  * stopped ticking (no snapshot for longer than a tick can take). A part that fails on its own
  * (one agent's bad data, a bug in one reader) keeps the console ready: its last data is served
  * with its age, and the part is named under `degraded`. No exception text here: that is in the
- * log, under the id the pages show.
+ * log, under the id the pages show. A Redis too old for part of the console keeps it ready and
+ * is named under `warnings`.
  */
 import type { FastifyInstance } from 'fastify'
 import type { Clock } from '../clock.js'
@@ -26,6 +27,7 @@ export default async function systemRoutes(app: FastifyInstance, options: System
     const stallAfterMs = 2 * (collector.tickMs + collector.partTimeoutMs)
     if (now - snapshot.generatedAt > stallAfterMs) return reply.code(503).send({ status: 'unavailable', reason: 'collector stalled', lastSnapshotAt: snapshot.generatedAt })
     const degraded = Object.entries(snapshot.parts).filter(([, part]) => !part.ok && part.failures > 0).map(([key]) => key)
-    return { status: 'ready', ...(degraded.length > 0 ? { degraded } : {}) }
+    const { warnings } = app.redisVersion.state
+    return { status: 'ready', ...(degraded.length > 0 ? { degraded } : {}), ...(warnings.length > 0 ? { warnings } : {}) }
   })
 }

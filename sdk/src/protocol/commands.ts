@@ -37,6 +37,13 @@ export function declaredCommands(declared: readonly string[]): { commands: Comma
  */
 export const WAKE_UP_MESSAGE = JSON.stringify({ type: 'wake' })
 
+/**
+ * Shortest QUASAR_TOKEN the console and the SDK accept. Commands are signed with a key derived
+ * from it, so a short token is a guessable key: the console refuses to start with one, the SDK
+ * leaves commands off and says why.
+ */
+export const QUASAR_TOKEN_MIN_LENGTH = 16
+
 /** How long a command may wait for its agent before it expires (ms). */
 export const COMMAND_TTL_MS = 10 * 60_000
 /** Clock difference tolerated between the console and an agent (ms). */
