@@ -13,7 +13,7 @@
  * logged; they never cost the other queues their tick.
  */
 import type { Redis } from 'ioredis'
-import { isValidName, type QueueSnapshot, type SnapshotQueue } from '@gravito/quasar/protocol'
+import { isValidName, type ReadQueue, type ReadQueueSnapshot } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart, NodeRecord, Snapshot } from '../collector/snapshot.js'
 import type { ConsoleKeys } from '../redis/keys.js'
@@ -93,7 +93,7 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
     return { items: [...items.values()].sort(byServiceThenName) }
   }
 
-  function fromAgent(service: string, queue: SnapshotQueue, snapshot: Pick<QueueSnapshot, 'timestamp'>, nodeId: string | undefined): QueueRecord {
+  function fromAgent(service: string, queue: ReadQueue, snapshot: Pick<ReadQueueSnapshot, 'timestamp'>, nodeId: string | undefined): QueueRecord {
     const base = {
       service,
       name: queue.name,
@@ -102,6 +102,7 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
       readOnly: nodeId === undefined || !COMMAND_DRIVERS.has(queue.driver),
       timestamp: snapshot.timestamp,
       ...(nodeId === undefined ? {} : { nodeId }),
+      ...(queue.skipped === undefined ? {} : { skipped: queue.skipped, skippedTotal: queue.skippedTotal ?? queue.skipped.length }),
     }
     // with an error the counts were not measured (the protocol's `waiting: 0` is only a filler):
     // they must not reach the table, the history or a backlog alert as zeros
@@ -110,7 +111,8 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
     const rate = throughput.observe(`agent|${service}|${queue.name}`, snapshot.timestamp, m)
     const record: QueueRecord = {
       ...base,
-      waiting: m.waiting,
+      // a count the agent sent in a bad form was dropped alone: unknown, never a zero
+      waiting: m.waiting ?? null,
       active: m.active ?? null,
       delayed: m.delayed ?? null,
       failed: m.failed ?? null,
@@ -131,7 +133,7 @@ interface Owner {
   service: string
   nodeId: string
   at: number
-  queue: SnapshotQueue
+  queue: ReadQueue
 }
 
 /**
