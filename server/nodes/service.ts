@@ -18,10 +18,10 @@ export interface NodeView {
   clockNote: ClockNote | null
   heartbeat: PartialHeartbeat
   /** heartbeat fields dropped, clamped or cut (at most MAX_SKIPS), and how many in all */
-  skipped: readonly Skip[]
-  skippedTotal: number
+  skipped?: readonly Skip[]
+  skippedTotal?: number
   /** the beat came in the original Gravito Quasar agent's format */
-  legacyAgent: boolean
+  legacyAgent?: boolean
 }
 
 export interface ServiceGroup {
@@ -53,9 +53,8 @@ export function toNodeView(record: NodeRecord, now: number): NodeView {
     ageMs: Math.max(0, now - record.seenAt),
     clockNote: record.clockNote ?? null,
     heartbeat: record.heartbeat,
-    skipped: record.skipped ?? [],
-    skippedTotal: record.skippedTotal ?? 0,
-    legacyAgent: record.legacyAgent ?? false,
+    ...(record.skippedTotal ? { skipped: record.skipped ?? [], skippedTotal: record.skippedTotal } : {}),
+    ...(record.legacyAgent ? { legacyAgent: true } : {}),
   }
 }
 
@@ -101,7 +100,7 @@ export function toNodesApi(view: PulseView) {
         health: node.health,
         lastSeenAt: node.seenAt,
         ...(node.clockNote ? { clockNote: node.clockNote } : {}),
-        ...(node.skippedTotal > 0 ? { skipped: node.skipped, skippedTotal: node.skippedTotal } : {}),
+        ...(node.skippedTotal ? { skipped: node.skipped, skippedTotal: node.skippedTotal } : {}),
         ...(node.legacyAgent ? { legacyAgent: true } : {}),
       })),
     })),
