@@ -3,7 +3,7 @@
  * is planted in a full beat, alone and all together, with the beat's keys in many orders, and the
  * rest of the beat must come back exactly as written.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { MAX_SKIPS, readHeartbeat, type Skip } from '../../src/protocol/index.js'
 
 const NOW = Date.UTC(2026, 10, 23, 12)
@@ -120,7 +120,7 @@ function read(beat: Beat) {
   return result
 }
 
-function checkSkips(t: Tap.Test, skipped: Skip[], expected: [string, RegExp][]) {
+function checkSkips(t: Test, skipped: Skip[], expected: [string, RegExp][]) {
   t.same(skipped.map((s) => s.field).sort(), expected.map(([field]) => field).sort(), 'exactly these fields noted')
   for (const [field, reason] of expected) t.match(skipped.find((s) => s.field === field)?.reason, reason, `${field}: the reason`)
 }
