@@ -95,10 +95,12 @@ function addNode(samples: MetricSample[], record: NodeRecord, now: number): void
   samples.push({ target, metric: 'node_lost', value: lost ? 1 : 0 })
   if (lost) return
   const beat = record.heartbeat
-  if (beat.cpu) samples.push({ target, metric: 'cpu', value: beat.cpu.system })
+  // each field of a beat is read on its own: cpu.process may be there without cpu.system
+  if (beat.cpu?.system !== undefined) samples.push({ target, metric: 'cpu', value: beat.cpu.system })
   const memory = beat.memory?.system
-  if (memory && memory.total > 0) samples.push({ target, metric: 'memory', value: (memory.used / memory.total) * 100 })
-  if (beat.disk && beat.disk.total > 0) samples.push({ target, metric: 'disk', value: (beat.disk.free / beat.disk.total) * 100 })
+  if (memory?.total !== undefined && memory.used !== undefined && memory.total > 0) samples.push({ target, metric: 'memory', value: (memory.used / memory.total) * 100 })
+  const disk = beat.disk
+  if (disk?.total !== undefined && disk.free !== undefined && disk.total > 0) samples.push({ target, metric: 'disk', value: (disk.free / disk.total) * 100 })
 }
 
 interface QueueItem {

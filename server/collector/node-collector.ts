@@ -19,13 +19,14 @@
  * ignored and reported with a count.
  */
 import type { Redis } from 'ioredis'
-import { MAX_VALUE_BYTES, parseAgentJson, readHeartbeat } from '@gravito/quasar/protocol'
+import { MAX_VALUE_BYTES, parseAgentJson, readHeartbeat, SECONDS_REASON } from '@gravito/quasar/protocol'
 import type { ConsoleKeys } from '../redis/keys.js'
 import { createKeyFinder, MAX_MEMBERS_PER_INDEX, type KeyFinder, type KeyFinderOptions } from '../redis/key-finder.js'
 import { createNodeReader, type RawValue } from '../redis/node-reader.js'
 import { CLOCK_SKEW_LIMIT_MS, DEAD_AFTER_MS, clockNoteOf, clockNoteReason } from '../nodes/health.js'
 import { sliceTimer } from '../runtime/slices.js'
 import type { BadDataLog } from './bad-data-log.js'
+import { reportSkips } from './skip-report.js'
 import { byServiceThenNode, type CollectorPart, type NodeRecord } from './snapshot.js'
 
 export interface NodeCollectorDeps {
@@ -222,9 +223,11 @@ export function createNodeCollector(deps: NodeCollectorDeps): NodeCollector {
       badData.report(value.key, beat.error)
       return null
     }
-    if (beat.skipped.length > 0) badData.report(value.key, `fields skipped: ${beat.skipped.join(', ')}`)
-    const clockNote = clockNoteOf(beat.value.timestamp, now)
-    if (clockNote) badData.report(value.key, clockNoteReason(clockNote))
+    reportSkips(badData, value.key, beat.skipped, beat.skippedTotal)
+    // a beat in seconds was read as seconds; it is flagged all the same, as the agent should know
+    const clockNote = beat.secondsTimestamp ? 'seconds' : clockNoteOf(beat.value.timestamp, now)
+    if (beat.secondsTimestamp) badData.report(value.key, `timestamp: ${SECONDS_REASON}`)
+    else if (clockNote) badData.report(value.key, clockNoteReason(clockNote))
     rawOf.set(value.key, value.raw)
     return {
       service: ref.service,
@@ -235,6 +238,8 @@ export function createNodeCollector(deps: NodeCollectorDeps): NodeCollector {
       keyPresent: true,
       goneAt: null,
       ...(clockNote ? { clockNote } : {}),
+      ...(beat.skippedTotal > 0 ? { skipped: beat.skipped, skippedTotal: beat.skippedTotal } : {}),
+      ...(beat.legacyQueues ? { legacyAgent: true } : {}),
     }
   }
 

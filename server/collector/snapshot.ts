@@ -2,7 +2,7 @@
  * The collector's output: an immutable picture of everything Redis held at one tick. Every page,
  * fragment and API answer is built from the latest snapshot, never from Redis directly.
  */
-import type { PartialHeartbeat } from '@gravito/quasar/protocol'
+import type { PartialHeartbeat, Skip } from '@gravito/quasar/protocol'
 import type { ClockNote } from '../nodes/health.js'
 
 export interface NodeRecord {
@@ -19,6 +19,12 @@ export interface NodeRecord {
   readonly goneAt: number | null
   /** set when the heartbeat's timestamp cannot be the time it was written */
   readonly clockNote?: ClockNote
+  /** heartbeat fields dropped, clamped or cut, with why (at most MAX_SKIPS; agent text: escape) */
+  readonly skipped?: readonly Skip[]
+  /** every skip, `skipped` holding the first of them */
+  readonly skippedTotal?: number
+  /** the beat's queues came in the original Gravito Quasar agent's format */
+  readonly legacyAgent?: boolean
 }
 
 export interface RedisStatus {

@@ -2,7 +2,7 @@
  * Builds what the pulse pages and API show from a snapshot: services with their nodes, each with a
  * health judged at the snapshot's time. Pure functions of (snapshot, filter): no request, no Redis.
  */
-import type { PartialHeartbeat } from '@gravito/quasar/protocol'
+import type { PartialHeartbeat, Skip } from '@gravito/quasar/protocol'
 import type { NodeRecord, Snapshot } from '../collector/snapshot.js'
 import { healthOf, type ClockNote, type Health } from './health.js'
 
@@ -17,6 +17,11 @@ export interface NodeView {
   /** why the heartbeat's own timestamp is implausible, or null */
   clockNote: ClockNote | null
   heartbeat: PartialHeartbeat
+  /** heartbeat fields dropped, clamped or cut (at most MAX_SKIPS), and how many in all */
+  skipped?: readonly Skip[]
+  skippedTotal?: number
+  /** the beat came in the original Gravito Quasar agent's format */
+  legacyAgent?: boolean
 }
 
 export interface ServiceGroup {
@@ -48,6 +53,8 @@ export function toNodeView(record: NodeRecord, now: number): NodeView {
     ageMs: Math.max(0, now - record.seenAt),
     clockNote: record.clockNote ?? null,
     heartbeat: record.heartbeat,
+    ...(record.skippedTotal ? { skipped: record.skipped ?? [], skippedTotal: record.skippedTotal } : {}),
+    ...(record.legacyAgent ? { legacyAgent: true } : {}),
   }
 }
 
@@ -93,6 +100,8 @@ export function toNodesApi(view: PulseView) {
         health: node.health,
         lastSeenAt: node.seenAt,
         ...(node.clockNote ? { clockNote: node.clockNote } : {}),
+        ...(node.skippedTotal ? { skipped: node.skipped, skippedTotal: node.skippedTotal } : {}),
+        ...(node.legacyAgent ? { legacyAgent: true } : {}),
       })),
     })),
   }

@@ -137,7 +137,7 @@ export function clockNote(note: unknown, timestamp: unknown, seenAt: unknown): s
   const gap = stamped === null || seen === null ? null : stamped - seen
   switch (note) {
     case 'seconds':
-      return 'Clock: the timestamp looks like seconds, not milliseconds'
+      return 'Clock: the timestamp looks like seconds, not milliseconds; read as seconds'
     case 'ahead':
       return `Clock: the timestamp is ${span(gap)} ahead of the console's`
     case 'behind':
@@ -146,6 +146,25 @@ export function clockNote(note: unknown, timestamp: unknown, seenAt: unknown): s
       return null
   }
 }
+
+/** fields a card lists by name when some were skipped; the rest are counted */
+export const SKIPS_SHOWN = 3
+
+/**
+ * What a record's skip note shows: the first few skips, and how many more there were in all
+ * (`total` counts those the reader only counted, past the ones it kept).
+ */
+export function skipNotes(skipped: unknown, total: unknown, limit = SKIPS_SHOWN): { shown: { field: string; reason: string }[]; more: number } {
+  if (!Array.isArray(skipped)) return { shown: [], more: 0 }
+  const shown = skipped.slice(0, limit).map((skip) => {
+    const s = record(skip)
+    return { field: text(s.field, '?'), reason: text(s.reason, '') }
+  })
+  const all = Math.max(skipped.length, num(total, { min: 0 }) ?? 0)
+  return { shown, more: all - shown.length }
+}
+
+export const LEGACY_AGENT_NOTE = 'legacy agent: original Quasar heartbeat format'
 
 /** Epoch ms as "hh:mm:ss UTC"; a different day than `now` also gets its date. */
 export function utcTime(epochMs: unknown, now?: unknown): string {
@@ -343,6 +362,8 @@ export const viewHelpers = {
   ago,
   span,
   clockNote,
+  skipNotes,
+  LEGACY_AGENT_NOTE,
   utcTime,
   isoTime,
   healthLabel,

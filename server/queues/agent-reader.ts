@@ -7,19 +7,20 @@
  * reads every 2 s. Any bad key is skipped and logged (rate-limited); the other keys are unaffected.
  */
 import type { Redis } from 'ioredis'
-import { MAX_VALUE_BYTES, parseAgentJson, readQueueSnapshot, type QueueSnapshot } from '@gravito/quasar/protocol'
+import { MAX_VALUE_BYTES, parseAgentJson, readQueueSnapshot, type ReadQueueSnapshot } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
+import { reportSkips } from '../collector/skip-report.js'
 import { createBatch, type Slot } from '../redis/batch.js'
 import { readKey } from '../redis/key-errors.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 
 export function createAgentSnapshotReader(redis: Redis, keys: ConsoleKeys, badData: BadDataLog, maxBytes = MAX_VALUE_BYTES) {
   /** last raw value per key and what it parsed to (null: it did not) */
-  const parsed = new Map<string, { raw: string; value: QueueSnapshot | null }>()
+  const parsed = new Map<string, { raw: string; value: ReadQueueSnapshot | null }>()
   const oversized = new Set<string>()
 
-  return async function readSnapshots(services: readonly string[]): Promise<Map<string, QueueSnapshot>> {
-    const result = new Map<string, QueueSnapshot>()
+  return async function readSnapshots(services: readonly string[]): Promise<Map<string, ReadQueueSnapshot>> {
+    const result = new Map<string, ReadQueueSnapshot>()
     if (services.length === 0) {
       parsed.clear()
       return result
@@ -55,7 +56,7 @@ export function createAgentSnapshotReader(redis: Redis, keys: ConsoleKeys, badDa
     return result
   }
 
-  function parse(key: string, raw: string): QueueSnapshot | null {
+  function parse(key: string, raw: string): ReadQueueSnapshot | null {
     const cached = parsed.get(key)
     if (cached && cached.raw === raw) return cached.value
     // UTF-8 needs at most 3 bytes per UTF-16 unit: short strings skip the byte count
@@ -66,7 +67,7 @@ export function createAgentSnapshotReader(redis: Redis, keys: ConsoleKeys, badDa
       badData.report(key, `value is ${size} bytes, over ${maxBytes}`)
       return null
     }
-    let value: QueueSnapshot | null = null
+    let value: ReadQueueSnapshot | null = null
     const json = parseAgentJson(raw, maxBytes)
     if (!json.ok) badData.report(key, json.error)
     else {
@@ -74,7 +75,8 @@ export function createAgentSnapshotReader(redis: Redis, keys: ConsoleKeys, badDa
       if (!snapshot.ok) badData.report(key, snapshot.error)
       else {
         value = snapshot.value
-        if (snapshot.skipped > 0) badData.report(key, `${snapshot.skipped} queue entries do not match the protocol`)
+        // reported once per new value: an unchanged snapshot is not parsed again (see above)
+        reportSkips(badData, key, snapshot.skipped, snapshot.skippedTotal)
       }
     }
     parsed.set(key, { raw, value })

@@ -13,7 +13,7 @@
  * logged; they never cost the other queues their tick.
  */
 import type { Redis } from 'ioredis'
-import { isValidName, type QueueSnapshot, type SnapshotQueue } from '@gravito/quasar/protocol'
+import { isValidName, type ReadQueue, type ReadQueueSnapshot } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart, NodeRecord, Snapshot } from '../collector/snapshot.js'
 import type { ConsoleKeys } from '../redis/keys.js'
@@ -95,9 +95,9 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
   }
 
   /** snapshot entries whose declaration was already checked: a snapshot is re-parsed only when it changes */
-  const declarationsChecked = new WeakSet<SnapshotQueue>()
+  const declarationsChecked = new WeakSet<ReadQueue>()
 
-  function fromAgent(service: string, queue: SnapshotQueue, snapshot: Pick<QueueSnapshot, 'timestamp'>, nodeId: string | undefined, namedNode?: string): QueueRecord {
+  function fromAgent(service: string, queue: ReadQueue, snapshot: Pick<ReadQueueSnapshot, 'timestamp'>, nodeId: string | undefined, namedNode?: string): QueueRecord {
     const { skips, ...capability } = agentQueueCapability(queue, namedNode, nodeId)
     if (skips.length > 0 && !declarationsChecked.has(queue)) {
       declarationsChecked.add(queue)
@@ -111,6 +111,7 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
       ...capability,
       timestamp: snapshot.timestamp,
       ...(nodeId === undefined ? {} : { nodeId }),
+      ...(queue.skipped === undefined ? {} : { skipped: queue.skipped, skippedTotal: queue.skippedTotal ?? queue.skipped.length }),
     }
     // with an error the counts were not measured (the protocol's `waiting: 0` is only a filler):
     // they must not reach the table, the history or a backlog alert as zeros
@@ -119,7 +120,8 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
     const rate = throughput.observe(`agent|${service}|${queue.name}`, snapshot.timestamp, m)
     const record: QueueRecord = {
       ...base,
-      waiting: m.waiting,
+      // a count the agent sent in a bad form was dropped alone: unknown, never a zero
+      waiting: m.waiting ?? null,
       active: m.active ?? null,
       delayed: m.delayed ?? null,
       failed: m.failed ?? null,
@@ -140,7 +142,7 @@ interface Owner {
   service: string
   nodeId: string
   at: number
-  queue: SnapshotQueue
+  queue: ReadQueue
 }
 
 /**

@@ -5,7 +5,7 @@
  * the history recorder and the alert rules read them structurally (server/history/adapters.ts,
  * server/alerts/metrics.ts).
  */
-import type { CommandType, FailedJob, QueueDriver } from '@gravito/quasar/protocol'
+import type { CommandType, FailedJob, QueueDriver, Skip } from '@gravito/quasar/protocol'
 
 export type QueueSource = 'agent' | 'discovered'
 
@@ -43,6 +43,10 @@ export interface QueueRecord {
   readonly nodeId?: string
   /** the newest failed jobs, at most FAILED_JOB_LIMITS.page */
   readonly failedJobs?: readonly FailedJob[]
+  /** fields of the agent's entry dropped, clamped or cut, with why (at most MAX_SKIPS; agent text) */
+  readonly skipped?: readonly Skip[]
+  /** every skip, `skipped` holding the first of them */
+  readonly skippedTotal?: number
 }
 
 export interface QueuesPart {

@@ -133,7 +133,7 @@ t.test('span and the clock note: what is wrong with a timestamp, and by how much
   t.equal(span(-1), 'unknown')
   t.equal(span('5'), 'unknown')
   const seen = Date.UTC(2026, 10, 23, 12)
-  t.equal(clockNote('seconds', Math.floor(seen / 1000), seen), 'Clock: the timestamp looks like seconds, not milliseconds')
+  t.equal(clockNote('seconds', Math.floor(seen / 1000), seen), 'Clock: the timestamp looks like seconds, not milliseconds; read as seconds')
   t.equal(clockNote('ahead', seen + 3 * 3_600_000, seen), "Clock: the timestamp is 3 h ahead of the console's")
   t.equal(clockNote('ahead', 1e308, seen), "Clock: the timestamp is over a year ahead of the console's")
   t.equal(clockNote('behind', seen - 30 * 86_400_000, seen), "Clock: the timestamp is 30 d behind the console's")

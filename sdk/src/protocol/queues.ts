@@ -92,25 +92,3 @@ export interface QueueSnapshot {
   nodeId?: string
   queues: SnapshotQueue[]
 }
-
-/**
- * Reads a queue snapshot; a queue entry of the wrong shape is skipped and counted, the others kept.
- */
-export function readQueueSnapshot(
-  input: unknown,
-): { ok: true; value: QueueSnapshot; skipped: number } | { ok: false; error: string } {
-  const parsed = queueSnapshotSchema.safeParse(input)
-  if (!parsed.success) return { ok: false, error: 'queue snapshot does not match the protocol' }
-  const queues: SnapshotQueue[] = []
-  let skipped = 0
-  for (const entry of parsed.data.queues) {
-    const queue = snapshotQueueSchema.safeParse(entry)
-    if (queue.success) queues.push(queue.data)
-    else skipped++
-  }
-  const service = parsed.data.service ?? parsed.data.app
-  const value: QueueSnapshot = { timestamp: parsed.data.timestamp, queues }
-  if (service !== undefined) value.service = service
-  if (parsed.data.nodeId !== undefined) value.nodeId = parsed.data.nodeId
-  return { ok: true, value, skipped }
-}

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
 import { startRedis } from '../../../test/helpers/redis-server.js'
 import { eventually } from '../../../test/helpers/eventually.js'
-import { heartbeatSchema, MAX_VALUE_BYTES, readHeartbeat, readQueueSnapshot, type QueueSnapshot } from '../../src/protocol/index.js'
+import { heartbeatSchema, MAX_VALUE_BYTES, readHeartbeat, readQueueSnapshot, type ReadQueueSnapshot } from '../../src/protocol/index.js'
 import { QuasarAgent, startPulse } from '../../src/index.js'
 import { connectionOf, failJobs } from './fixtures.js'
 
@@ -20,12 +20,12 @@ t.teardown(() => transportServer.stop())
 const transport = new Redis(transportServer.url)
 t.teardown(() => transport.quit())
 
-async function snapshotOf(service: string): Promise<QueueSnapshot> {
+async function snapshotOf(service: string): Promise<ReadQueueSnapshot> {
   const raw = await transport.get(`gravito:quasar:queues:${service}`)
   if (raw === null) throw new Error('no snapshot')
   const read = readQueueSnapshot(JSON.parse(raw))
   if (!read.ok) throw new Error(read.error)
-  if (read.skipped > 0) throw new Error(`${read.skipped} entries skipped`)
+  if (read.skippedTotal > 0) throw new Error(`skipped: ${JSON.stringify(read.skipped)}`)
   return read.value
 }
 

@@ -8,7 +8,7 @@ import t from 'tap'
 import { Redis } from 'ioredis'
 import { startRedis } from '../../../test/helpers/redis-server.js'
 import { eventually } from '../../../test/helpers/eventually.js'
-import { readQueueSnapshot, type QueueSnapshot } from '../../src/protocol/index.js'
+import { readQueueSnapshot, type ReadQueueSnapshot } from '../../src/protocol/index.js'
 import { QuasarAgent } from '../../src/index.js'
 import { agentQueueCapability } from '../../../server/commands/capability.js'
 
@@ -18,7 +18,7 @@ const redis = new Redis(server.url)
 t.teardown(() => redis.quit())
 delete process.env.QUASAR_TOKEN
 
-async function snapshotAfterBeat(options: { service: string; token?: string; commands?: boolean }): Promise<QueueSnapshot> {
+async function snapshotAfterBeat(options: { service: string; token?: string; commands?: boolean }): Promise<ReadQueueSnapshot> {
   const agent = new QuasarAgent({ service: options.service, nodeId: 'n1', url: server.url, intervalMs: 60_000, ...(options.token ? { token: options.token } : {}), ...(options.commands === undefined ? {} : { commands: options.commands }) })
   agent.monitorQueue('emails', 'bullmq').monitorQueue('default', 'laravel').monitorQueue('imports', 'redis-list', { key: 'jobs:import' }).monitorQueue('broken', 'bullmq')
   await eventually(() => agent.transport.status === 'ready', 'connected')
@@ -29,7 +29,7 @@ async function snapshotAfterBeat(options: { service: string; token?: string; com
   return read.value
 }
 
-const commandsOf = (snapshot: QueueSnapshot) => Object.fromEntries(snapshot.queues.map((queue) => [queue.name, queue.commands]))
+const commandsOf = (snapshot: ReadQueueSnapshot) => Object.fromEntries(snapshot.queues.map((queue) => [queue.name, queue.commands]))
 
 t.test('with a token: each queue lists what its probe executes, a failed probe too', async (t) => {
   await redis.flushall()
