@@ -11,7 +11,7 @@ import {
   HEARTBEAT_TTL_SECONDS,
   isValidName,
   PROTOCOL_VERSION,
-  sanitizeName,
+  nodeIdFrom,
   type Heartbeat,
   type ProtocolKeys,
 } from './protocol/index.js'
@@ -95,7 +95,7 @@ export class QuasarAgent {
     }
     this.#options = options
     this.service = options.service
-    this.nodeId = options.nodeId ?? sanitizeName(`${safeHostname()}-${process.pid}`)
+    this.nodeId = options.nodeId ?? nodeIdFrom(safeHostname(), process.pid)
     this.intervalMs = Math.max(100, options.intervalMs ?? DEFAULT_INTERVAL_MS)
     this.keys = createKeys(options.prefix)
     this.#token = options.token ?? (process.env.QUASAR_TOKEN || undefined)

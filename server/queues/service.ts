@@ -154,6 +154,7 @@ function toApiQueue(r: QueueRecord) {
   return {
     service: r.service,
     name: r.name,
+    ...(r.prefix === undefined ? {} : { prefix: r.prefix }),
     driver: r.driver,
     waiting: r.waiting,
     active: r.active,
@@ -161,6 +162,9 @@ function toApiQueue(r: QueueRecord) {
     failed: r.failed,
     ...(r.completed === undefined ? {} : { completed: r.completed }),
     ...(r.paused === undefined ? {} : { paused: r.paused }),
+    ...(r.isPaused === undefined ? {} : { isPaused: r.isPaused }),
+    ...(r.waitingChildren === undefined ? {} : { waitingChildren: r.waitingChildren }),
+    ...(r.rateLimitedMs === undefined ? {} : { rateLimitedMs: r.rateLimitedMs }),
     ...(r.processed === undefined ? {} : { processed: r.processed }),
     ...(r.oldestWaitingMs === undefined ? {} : { oldestWaitingMs: r.oldestWaitingMs }),
     ...(r.throughput === undefined ? {} : { throughput: r.throughput }),
