@@ -32,7 +32,7 @@ t.test('nodeIdFrom: host and pid, or a cut host, its hash and the pid', async (t
   const id = nodeIdFrom(pod, 4242)
   t.ok(isValidName(id), `valid (${id}, ${id.length} characters)`)
   t.equal(id.length, 64, 'cut to the most the rule allows')
-  t.ok(id.startsWith('payments-api-worker-deployment-'), 'readable: starts as the host does')
+  t.ok(id.startsWith('payments-api-worker-deployment-7f9c8d6b5-x2x9z.pay-'), 'readable: starts as the host does (the example in PROTOCOL.md)')
   t.ok(id.endsWith(`-${shortHash(pod)}-4242`), 'ends with the hash of the whole host, then the pid')
   t.not(nodeIdFrom(`${pod}x`, 4242), id, 'two hosts that differ only past the cut get two ids')
   t.not(nodeIdFrom(pod, 4243), id, 'two processes on one host get two ids')
