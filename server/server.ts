@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import zenith from './app.js'
+import { MAX_PARAM_LENGTH } from './http/urls.js'
 import { systemClock } from './clock.js'
 import type { ZenithConfig } from './config.js'
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded/redis-server.js'
@@ -51,7 +52,7 @@ class RequestLogsAtDebug extends LogController {
 
 /** Starts the console without touching process signals: tests and embedders call `close()` themselves. */
 export async function createServer(config: ZenithConfig, options: ServerOptions = {}): Promise<RunningServer> {
-  const app = Fastify({ logger: loggerOptions(config, options), logController: new RequestLogsAtDebug() })
+  const app = Fastify({ logger: loggerOptions(config, options), logController: new RequestLogsAtDebug(), maxParamLength: MAX_PARAM_LENGTH })
   let embeddedRedis: EmbeddedRedis | null = null
   try {
     if (config.redisUrl === undefined) {

@@ -12,7 +12,7 @@ import {
   isValidName,
   PROTOCOL_VERSION,
   QUASAR_TOKEN_MIN_LENGTH,
-  sanitizeName,
+  nodeIdFrom,
   type Heartbeat,
   type ProtocolKeys,
 } from './protocol/index.js'
@@ -99,7 +99,7 @@ export class QuasarAgent {
     }
     this.#options = options
     this.service = options.service
-    this.nodeId = options.nodeId ?? sanitizeName(`${safeHostname()}-${process.pid}`)
+    this.nodeId = options.nodeId ?? nodeIdFrom(safeHostname(), process.pid)
     this.intervalMs = Math.max(100, options.intervalMs ?? DEFAULT_INTERVAL_MS)
     this.keys = createKeys(options.prefix)
     const token = options.token ?? (process.env.QUASAR_TOKEN || undefined)

@@ -3,7 +3,7 @@
  * one snapshot. The engine sees only this, so a new data source (queues) plugs in here without the
  * engine or its tests changing.
  */
-import { isValidName } from '@gravito/quasar/protocol'
+import { isValidName, isValidQueueName } from '@gravito/quasar/protocol'
 import type { NodeRecord, Snapshot } from '../collector/snapshot.js'
 import { isLost } from '../nodes/health.js'
 
@@ -107,18 +107,22 @@ interface QueueItem {
   service: string
   name: string
   waiting?: number
+  /** jobs held by a paused queue: part of the backlog (they run once the queue is resumed) */
+  paused?: number
   failed?: number
 }
 
 function addQueue(samples: MetricSample[], item: QueueItem): void {
   const target: MetricTarget = { id: `${item.service}/${item.name}`, service: item.service, queue: item.name }
-  if (item.waiting !== undefined) samples.push({ target, metric: 'queue_backlog', value: item.waiting })
+  // the backlog counts paused jobs: a queue paused with 5,000 jobs held is a backlog, and pausing
+  // must not silence (or resolve) its alert
+  if (item.waiting !== undefined) samples.push({ target, metric: 'queue_backlog', value: item.waiting + (item.paused ?? 0) })
   if (item.failed !== undefined) samples.push({ target, metric: 'queue_failed', value: item.failed })
 }
 
 /**
  * The queues part of the snapshot, read structurally: it is contributed by another collector part
- * and may be absent. Accepts a list of `{ service, name, waiting, failed }` (counts at the top level
+ * and may be absent. Accepts a list of `{ service, name, waiting, paused, failed }` (counts at the top level
  * or under `metrics`), or an object holding that list as `items`.
  */
 export function queueItems(snapshot: object): QueueItem[] {
@@ -127,12 +131,14 @@ export function queueItems(snapshot: object): QueueItem[] {
   if (!Array.isArray(list)) return []
   const items: QueueItem[] = []
   for (const entry of list) {
-    if (!isObject(entry) || !isValidName(entry.service) || !isValidName(entry.name)) continue
+    if (!isObject(entry) || !isValidName(entry.service) || !isValidQueueName(entry.name)) continue
     const counts = isObject(entry.metrics) ? entry.metrics : entry
     const item: QueueItem = { service: entry.service, name: entry.name }
     const waiting = count(counts.waiting)
     const failed = count(counts.failed)
+    const paused = count(counts.paused)
     if (waiting !== undefined) item.waiting = waiting
+    if (paused !== undefined) item.paused = paused
     if (failed !== undefined) item.failed = failed
     items.push(item)
   }

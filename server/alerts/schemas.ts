@@ -3,7 +3,7 @@
  * stores in Redis (read back like any other Redis value), and the pages' query strings.
  */
 import { z } from 'zod'
-import { nameSchema } from '@gravito/quasar/protocol'
+import { nameSchema, queueNameSchema } from '@gravito/quasar/protocol'
 import { channelUrlProblem } from './channels/url.js'
 import { MAX_DURATION_MS, parseDuration } from './duration.js'
 import { METRICS, PERCENT_METRICS, QUEUE_METRICS } from './metrics.js'
@@ -50,7 +50,7 @@ const ruleSchema = z
     /** queue_failed only: the window over which the failed count's rise is measured */
     window: durationSchema.optional(),
     service: nameSchema.optional(),
-    queue: nameSchema.optional(),
+    queue: queueNameSchema.optional(),
     channels: z.array(nameSchema).max(20).default([]),
   })
   .superRefine((rule, ctx) => {
@@ -115,10 +115,10 @@ export type ChannelConfig = z.output<typeof channelSchema>
 const target = {
   rule: nameSchema,
   metric: z.enum(METRICS),
-  target: z.string().max(200),
+  target: z.string().max(400),
   service: nameSchema,
   nodeId: nameSchema.optional(),
-  queue: nameSchema.optional(),
+  queue: queueNameSchema.optional(),
 }
 
 /** One open alert episode, stored in the firing hash. */

@@ -4,14 +4,14 @@
  * pending hash and the audit log), read back like any other Redis value.
  */
 import { z } from 'zod'
-import { COMMAND_ID_PATTERN, COMMAND_TYPES, jobIdSchema, nameSchema } from '@gravito/quasar/protocol'
+import { COMMAND_ID_PATTERN, COMMAND_TYPES, jobIdSchema, nameSchema, queueNameSchema } from '@gravito/quasar/protocol'
 
 export const commandIdSchema = z.string().regex(COMMAND_ID_PATTERN, 'not a command id')
 
 const target = {
   service: nameSchema,
   nodeId: nameSchema,
-  queue: nameSchema,
+  queue: queueNameSchema,
 }
 
 /** POST /api/pulse/command */
@@ -51,7 +51,7 @@ export const sentCommandSchema = z.object({
   type: z.enum(COMMAND_TYPES),
   service: nameSchema,
   nodeId: nameSchema,
-  queue: nameSchema,
+  queue: queueNameSchema,
   jobId: jobIdSchema,
   /** the username of whoever sent it (`api-token` for the API token, `anonymous` when open) */
   sentBy: z.string().min(1).max(256),

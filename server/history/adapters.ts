@@ -3,7 +3,7 @@
  * source (queues) plugs in as one more adapter. Everything read here came from agents: numbers are
  * taken only when finite and not negative, anything else is recorded as missing.
  */
-import { isValidName } from '@gravito/quasar/protocol'
+import { isValidName, isValidQueueName } from '@gravito/quasar/protocol'
 import type { Snapshot } from '../collector/snapshot.js'
 import type { SeriesRef } from './store.js'
 
@@ -53,7 +53,7 @@ export const queueRows: RowAdapter = (snapshot) => {
   if (!Array.isArray(list)) return []
   const rows: SeriesRow[] = []
   for (const entry of list) {
-    if (!isObject(entry) || !isValidName(entry.service) || !isValidName(entry.name)) continue
+    if (!isObject(entry) || !isValidName(entry.service) || !isValidQueueName(entry.name)) continue
     const counts = isObject(entry.metrics) ? entry.metrics : entry
     rows.push({
       kind: 'queue',

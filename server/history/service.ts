@@ -2,6 +2,7 @@
  * What the history API and the node page show, from stored buckets and the snapshot. Pure
  * functions: no request, no Redis.
  */
+import { nodeApiUrl, nodeUrl, queueApiUrl } from '../http/urls.js'
 import type { Snapshot } from '../collector/snapshot.js'
 import { toNodeView, type NodeView } from '../nodes/service.js'
 import { decodeRaw, decodeRollup, type Values } from './encoding.js'
@@ -66,12 +67,8 @@ export function findNode(snapshot: Snapshot, service: string, nodeId: string): N
   return record ? toNodeView(record, snapshot.generatedAt) : null
 }
 
-export function nodePagePath(service: string, nodeId: string): string {
-  return `/pulse/${encodeURIComponent(service)}/${encodeURIComponent(nodeId)}`
-}
-
 export function buildNodePage(snapshot: Snapshot, service: string, nodeId: string, range: Range): NodePageView {
-  const path = nodePagePath(service, nodeId)
+  const path = nodeUrl(service, nodeId)
   return {
     service,
     nodeId,
@@ -80,7 +77,7 @@ export function buildNodePage(snapshot: Snapshot, service: string, nodeId: strin
     range,
     rangeLabel: RANGE_PLAN[range].label,
     ranges: rangeLinks(path, range),
-    chartUrl: `/api/pulse/nodes/${encodeURIComponent(service)}/${encodeURIComponent(nodeId)}/history?range=${range}`,
+    chartUrl: `${nodeApiUrl(service, nodeId)}/history?range=${range}`,
     detailsUrl: `${path}/fragments/details`,
   }
 }
@@ -105,6 +102,6 @@ export function buildQueueCharts(service: string, queue: string, range: Range, p
     range,
     rangeLabel: RANGE_PLAN[range].label,
     ranges: rangeLinks(pageHref, range),
-    chartUrl: `/api/pulse/queues/${encodeURIComponent(service)}/${encodeURIComponent(queue)}/history?range=${range}`,
+    chartUrl: `${queueApiUrl(service, queue)}/history?range=${range}`,
   }
 }

@@ -4,7 +4,8 @@
  * holds). Every input may be missing or hostile (NaN, negative, 1e308, a string where a number was
  * expected): the answer is then "unknown" or "–", never an exception and never a bar outside 0..100.
  */
-import { isValidName } from '@gravito/quasar/protocol'
+import { isValidName, isValidQueueName } from '@gravito/quasar/protocol'
+import { nodeUrl, queueUrl } from '../http/urls.js'
 import type { Health } from './health.js'
 import type { NodeView } from './service.js'
 
@@ -326,14 +327,9 @@ export function fragmentUrl(filter: unknown): string {
   return typeof filter === 'string' && filter !== '' ? `${base}?service=${encodeURIComponent(filter)}` : base
 }
 
-/** The node's own page (details and history). */
-export function nodeUrl(service: string, nodeId: string): string {
-  return `/pulse/${encodeURIComponent(service)}/${encodeURIComponent(nodeId)}`
-}
-
-/** The queue's page, or null when the name could not be a queue's (it would not round-trip). */
-export function queueUrl(service: unknown, name: unknown): string | null {
-  return isValidName(service) && isValidName(name) ? `/queues/${encodeURIComponent(service)}/${encodeURIComponent(name)}` : null
+/** The queue's page, or null when the names could not be a queue's (the route would refuse them). */
+export function queueUrlOf(service: unknown, name: unknown): string | null {
+  return isValidName(service) && isValidQueueName(name) ? queueUrl(service, name) : null
 }
 
 /** A DOM id for a node card, stable across polls so htmx's morph keeps the element. */
@@ -377,7 +373,7 @@ export const viewHelpers = {
   visibleNodes,
   fragmentUrl,
   nodeUrl,
-  queueUrl,
+  queueUrl: queueUrlOf,
   nodeDomId,
 }
 

@@ -10,12 +10,9 @@
  * Large fields are measured (HSTRLEN) before they are read, so a 50 MB payload never crosses the
  * wire; what is read is cut to the protocol's failed-job limits, like an agent would.
  *
- * Counts mean what PROTOCOL.md says for the SDK's bullmq driver: `waiting` is the `wait` list plus
- * the `prioritized` set (and the legacy `paused` list), all jobs a worker has yet to pick; while the
- * queue is paused (`paused` in its meta hash) those jobs are counted in `paused` instead. Flow
- * parents waiting for their children (`waiting-children`) are in no count. The oldest waiting age
- * is the SDK's too: the oldest of the jobs next in line (tail of `wait` and `paused`, head of
- * `prioritized`).
+ * What is read and how it is counted (waiting, paused, waiting-children, the rate limit, the oldest
+ * waiting age) is the SDK's layout module (`@gravito/quasar/layouts`), which the SDK's own bullmq
+ * probe uses: an agent and the console cannot count one queue two ways.
  *
  * A key of the wrong type, or one the console may not read, is reported under its own name: a
  * queue key drops that queue, a job hash drops that job, a metrics counter drops `processed`.
@@ -23,9 +20,10 @@
  */
 import type { Redis } from 'ioredis'
 import { FAILED_JOB_LIMITS, type FailedJob } from '@gravito/quasar/protocol'
+import { BULLMQ_READ_NAMES, bullmqJobAgeRead, bullmqReads, bullmqState, bullmqWaitingSince, isBullmqMeta, oldestWaitingMs, BULLMQ_OPTIONAL_READS, UNREADABLE, type BullmqReadName, type BullmqReplies } from '@gravito/quasar/layouts'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import { createBatch, type Slot } from '../redis/batch.js'
-import { readKey, type KeyRead } from '../redis/key-errors.js'
+import { readKey } from '../redis/key-errors.js'
 import { bullmqKeys } from '../redis/keys.js'
 import { failedJobOf, LARGE_FIELDS, type LargeField } from './bullmq-jobs.js'
 import type { DiscoveredRef } from './discovery.js'
@@ -37,6 +35,10 @@ export interface BullmqReading {
   failed: number
   completed: number
   paused: number
+  isPaused: boolean
+  waitingChildren: number
+  /** ms until the rate limit lifts; absent when the queue is not rate-limited */
+  rateLimitedMs?: number
   /** completed + failed from BullMQ's metrics counters, when workers keep them */
   processed?: number
   oldestWaitingMs?: number
@@ -45,23 +47,12 @@ export interface BullmqReading {
 
 /** a large field longer than this is not read at all (it would be cut to a few KB anyway) */
 const FIELD_READ_CAP = 64 * 1024
-const COUNTS = ['wait', 'active', 'paused', 'delayed', 'prioritized', 'failed', 'completed'] as const
-type Count = (typeof COUNTS)[number]
-const COUNT_COMMANDS = { wait: 'llen', active: 'llen', paused: 'llen', delayed: 'zcard', prioritized: 'zcard', failed: 'zcard', completed: 'zcard' } as const
-/** hashes kept by workers started with the `metrics` option; field `count` only grows */
-const METRICS = ['metrics:completed', 'metrics:failed'] as const
-
 /** one queue's first round trip */
 interface QueueSlots {
   ref: DiscoveredRef
-  meta: Slot<(string | null)[]>
-  counts: Record<Count, Slot<number>>
-  waitTail: Slot<string | null>
-  pausedTail: Slot<string | null>
-  prioritizedHead: Slot<string[]>
+  reads: Record<BullmqReadName, { key: string; slot: Slot<unknown> }>
   /** the newest failed page, `[id, failedAt, id, failedAt, …]` */
   failedPage: Slot<string[]>
-  totals: Slot<string | null>[]
 }
 
 /** a failed job not in the cache: its small fields and the sizes of its large ones, then those that fit */
@@ -84,7 +75,7 @@ interface QueueRead {
 }
 
 export function createBullmqReader(redis: Redis, badData: BadDataLog) {
-  /** `{prefix}|{queue}|{jobId}|{failedAt}` → the job as read */
+  /** `[prefix, queue, jobId, failedAt]` as JSON (names may hold any separator) → the job as read */
   let jobCache = new Map<string, FailedJob>()
 
   return async function readBullmq(refs: readonly DiscoveredRef[], now: number): Promise<Map<DiscoveredRef, BullmqReading>> {
@@ -93,16 +84,12 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
 
     const first = createBatch(redis)
     const asked = refs.map((ref): QueueSlots => {
-      const key = (part: string) => bullmqKeys.part(ref.prefix, ref.queue, part)
+      const keys = bullmqKeys(ref.prefix, ref.queue)
+      const reads = bullmqReads(keys)
       return {
         ref,
-        meta: first.add((p) => p.hmget(key('meta'), 'version', 'opts.maxLenEvents', 'paused')),
-        counts: Object.fromEntries(COUNTS.map((part) => [part, first.add((p) => p[COUNT_COMMANDS[part]](key(part)))])) as Record<Count, Slot<number>>,
-        waitTail: first.add((p) => p.lindex(key('wait'), -1)),
-        pausedTail: first.add((p) => p.lindex(key('paused'), -1)),
-        prioritizedHead: first.add((p) => p.zrange(key('prioritized'), 0, 0)),
-        failedPage: first.add((p) => p.zrevrange(key('failed'), 0, FAILED_JOB_LIMITS.page - 1, 'WITHSCORES')),
-        totals: METRICS.map((part) => first.add((p) => p.hget(key(part), 'count'))),
+        reads: Object.fromEntries(BULLMQ_READ_NAMES.map((name) => [name, { key: reads[name].key, slot: first.add(reads[name].enqueue) }])) as QueueSlots['reads'],
+        failedPage: first.add((p) => p.zrevrange(keys.failed, 0, FAILED_JOB_LIMITS.page - 1, 'WITHSCORES')),
       }
     })
     await first.exec()
@@ -114,13 +101,14 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
       const queue = readQueue(slots)
       if (!queue) return []
       const { ref } = slots
-      const job = (id: string) => bullmqKeys.job(ref.prefix, ref.queue, id)
+      const keys = bullmqKeys(ref.prefix, ref.queue)
+      const job = (id: string) => keys.job(id)
       return [{
         ref,
         reading: queue.reading,
-        nextInLine: queue.nextInLine.map((id) => ({ id, hash: second.add((p) => p.hmget(job(id), 'timestamp', 'delay')) })),
+        nextInLine: queue.nextInLine.map((id) => ({ id, hash: second.add(bullmqJobAgeRead(keys, id).enqueue) })),
         failed: queue.failed.map(([id, failedAt]) => {
-          const cacheKey = `${ref.prefix}|${ref.queue}|${id}|${failedAt}`
+          const cacheKey = JSON.stringify([ref.prefix, ref.queue, id, failedAt])
           const cached = jobCache.get(cacheKey)
           if (cached) {
             nextCache.set(cacheKey, cached)
@@ -144,9 +132,9 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
     // third round trip: the large fields that are small enough to be worth reading
     const third = createBatch(redis)
     for (const queue of read) {
-      const oldest = oldestWaitingMs(queue, now)
+      const oldest = oldestOf(queue, now)
       if (oldest !== undefined) queue.reading.oldestWaitingMs = oldest
-      const jobKey = (id: string) => bullmqKeys.job(queue.ref.prefix, queue.ref.queue, id)
+      const jobKey = bullmqKeys(queue.ref.prefix, queue.ref.queue).job
       for (const entry of queue.failed) {
         if (!('unread' in entry)) continue
         const job = entry.unread
@@ -159,7 +147,7 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
     await third.exec()
 
     for (const queue of read) {
-      const jobKey = (id: string) => bullmqKeys.job(queue.ref.prefix, queue.ref.queue, id)
+      const jobKey = bullmqKeys(queue.ref.prefix, queue.ref.queue).job
       queue.reading.failedJobs = queue.failed.flatMap((entry) => {
         if ('cached' in entry) return [entry.cached]
         const job = failedJobFrom(entry.unread, jobKey(entry.unread.id))
@@ -174,64 +162,53 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
 
   /** The queue's counts and what to read next, or null when it is skipped (reported) or not BullMQ's. */
   function readQueue(slots: QueueSlots): { reading: BullmqReading; nextInLine: string[]; failed: [id: string, failedAt: number][] } | null {
-    const key = (part: string) => bullmqKeys.part(slots.ref.prefix, slots.ref.queue, part)
-    const meta = readKey(slots.meta, key('meta'), badData)
+    const meta = readKey(slots.reads.meta.slot as Slot<(string | null)[]>, slots.reads.meta.key, badData)
     if (!meta.ok) return null
-    const [version, maxLenEvents, pausedFlag] = meta.value
     // any `…:meta` hash matches the SCAN; only BullMQ's carries these fields, and another
     // application's keys of other types are none of the console's business
-    if (!(typeof version === 'string' && version.startsWith('bullmq')) && maxLenEvents == null) return null
+    if (!isBullmqMeta(meta.value)) return null
 
-    const counts = {} as Record<Count, number>
+    const values = {} as Record<BullmqReadName, unknown>
     let readable = true
-    for (const part of COUNTS) {
-      const count = readKey(slots.counts[part], key(part), badData)
-      if (count.ok) counts[part] = Number(count.value) || 0
+    // every reply is read before skipping, so each bad key is reported
+    for (const name of BULLMQ_READ_NAMES) {
+      const { key, slot } = slots.reads[name]
+      const reply = readKey(slot, key, badData)
+      if (reply.ok) values[name] = reply.value
+      else if (BULLMQ_OPTIONAL_READS.has(name)) values[name] = UNREADABLE
       else readable = false
     }
-    const waitTail = readKey(slots.waitTail, key('wait'), badData)
-    const pausedTail = readKey(slots.pausedTail, key('paused'), badData)
-    const prioritizedHead = readKey(slots.prioritizedHead, key('prioritized'), badData)
-    const failedPage = readKey(slots.failedPage, key('failed'), badData)
-    if (!readable || !waitTail.ok || !pausedTail.ok || !prioritizedHead.ok || !failedPage.ok) return null
+    const failedPage = readKey(slots.failedPage, bullmqKeys(slots.ref.prefix, slots.ref.queue).failed, badData)
+    if (!readable || !failedPage.ok) return null
 
     const failed: [string, number][] = []
     for (let i = 0; i + 1 < failedPage.value.length; i += 2) failed.push([failedPage.value[i]!, Number(failedPage.value[i + 1])])
-    // a `0:…` entry is the wait-list marker of older BullMQ versions, not a job
-    const marker = isMarker(waitTail.value)
-    const ready = counts.wait - (marker ? 1 : 0) + counts.prioritized + counts.paused
-    const paused = pausedFlag === '1'
-    const nextInLine = [waitTail.value, pausedTail.value, ...prioritizedHead.value].filter((id): id is string => typeof id === 'string' && id !== '' && !isMarker(id))
+    const { metrics, nextInLine } = bullmqState(values as unknown as BullmqReplies)
     return {
       reading: {
-        waiting: paused ? 0 : ready,
-        active: counts.active,
-        delayed: counts.delayed,
-        failed: counts.failed,
-        completed: counts.completed,
-        paused: paused ? ready : 0,
-        ...processedOf(slots.totals.map((slot, i) => readKey(slot, key(METRICS[i]!), badData))),
+        waiting: metrics.waiting,
+        active: metrics.active ?? 0,
+        delayed: metrics.delayed ?? 0,
+        failed: metrics.failed ?? 0,
+        completed: metrics.completed ?? 0,
+        paused: metrics.paused ?? 0,
+        isPaused: metrics.isPaused ?? false,
+        waitingChildren: metrics.waitingChildren ?? 0,
+        ...(metrics.rateLimitedMs === undefined ? {} : { rateLimitedMs: metrics.rateLimitedMs }),
+        ...(metrics.processed === undefined ? {} : { processed: metrics.processed }),
         failedJobs: [],
       },
-      nextInLine: ready > 0 ? nextInLine : [],
+      nextInLine,
       failed,
     }
   }
 
-  /** The oldest of the jobs next in line; a delayed job starts waiting when its delay ends, not when it was added. */
-  function oldestWaitingMs(queue: QueueRead, now: number): number | undefined {
-    let oldest: number | undefined
-    for (const { id, hash } of queue.nextInLine) {
-      const fields = readKey(hash, bullmqKeys.job(queue.ref.prefix, queue.ref.queue, id), badData)
-      if (!fields.ok) continue
-      const [created, delay] = fields.value.map(Number)
-      const since = created! + (Number.isFinite(delay) && delay! > 0 ? delay! : 0)
-      // a job gone in between reads as zeros
-      if (!Number.isFinite(since) || since <= 0) continue
-      const age = Math.max(0, now - since)
-      oldest = oldest === undefined ? age : Math.max(oldest, age)
-    }
-    return oldest
+  function oldestOf(queue: QueueRead, now: number): number | undefined {
+    const since = queue.nextInLine.map(({ id, hash }) => {
+      const fields = readKey(hash, bullmqKeys(queue.ref.prefix, queue.ref.queue).job(id), badData)
+      return fields.ok ? bullmqWaitingSince(fields.value) : undefined
+    })
+    return oldestWaitingMs(since, now)
   }
 
   /** The job as read, or null when its hash is of another type or unreadable (reported). */
@@ -253,26 +230,4 @@ export function createBullmqReader(redis: Redis, badData: BadDataLog) {
     }
     return failedJobOf(job.id, job.failedAt, small.value, sizes, large)
   }
-}
-
-function isMarker(id: unknown): boolean {
-  return typeof id === 'string' && id.startsWith('0:')
-}
-
-/**
- * Completed plus failed from the metrics counters, as the SDK's bullmq driver reports it: absent
- * when neither exists, and left out when one cannot be read, so the queue's counts still show.
- */
-function processedOf(totals: KeyRead<string | null>[]): { processed?: number } {
-  let sum = 0
-  let seen = false
-  for (const total of totals) {
-    if (!total.ok) return {}
-    if (total.value === null || total.value === undefined) continue
-    const count = Number(total.value)
-    if (!Number.isSafeInteger(count) || count < 0) return {}
-    sum += count
-    seen = true
-  }
-  return seen ? { processed: sum } : {}
 }

@@ -5,23 +5,24 @@
  * - Agents' heartbeats: a queue listed in a live node's beat but absent from every snapshot (an
  *   agent that writes only the beat) is shown from the beat's counts.
  * - Discovery: BullMQ and Laravel queues found in the console's Redis with no agent at all,
- *   read-only, re-read about every 10 s (not every tick). Their service is where they were found:
- *   the BullMQ key prefix (`bull` by default), or `laravel` (Laravel keys without a prefix; with a
- *   prefix such as `laravel_database_`, the prefix without its trailing `_`). A discovered queue
- *   that an agent also reports (same driver and name) is shown once, as the agent's.
+ *   read-only, re-read about every 10 s (not every tick). A discovered queue is its Redis (the
+ *   console's), key prefix and name; its service names the prefix readably (discoveredServices),
+ *   one service per driver and prefix, so `{bull}` and `app:bull` never merge. A discovered queue
+ *   that an agent also reports is shown once, as the agent's, only when it is the same queue: same
+ *   driver, prefix and name, from an agent whose queues live in the console's Redis.
  * Throughput is computed here from successive readings (./throughput.ts). Bad keys are skipped and
  * logged; they never cost the other queues their tick.
  */
 import type { Redis } from 'ioredis'
-import { isValidName, type ReadQueue, type ReadQueueSnapshot } from '@gravito/quasar/protocol'
+import { isValidName, shortHash, validNameFrom, type ReadQueue, type ReadQueueSnapshot } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart, NodeRecord, Snapshot } from '../collector/snapshot.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import { createAgentSnapshotReader } from './agent-reader.js'
 import { createBullmqReader } from './bullmq-reader.js'
-import { createQueueScanner, type DiscoveredRef, type ScannerOptions } from './discovery.js'
+import { createQueueScanner, refId, type DiscoveredRef, type ScannerOptions } from './discovery.js'
 import { createLaravelReader } from './laravel-reader.js'
-import { byServiceThenName, queueId, type QueueRecord, type QueuesPart } from './records.js'
+import { byServiceThenName, queueId, sameQueue, type QueueRecord, type QueuesPart } from './records.js'
 import { agentQueueCapability, DISCOVERED_CAPABILITY } from '../commands/capability.js'
 import { createThroughput } from './throughput.js'
 
@@ -53,14 +54,15 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
       readBullmq(refs.filter((ref) => ref.driver === 'bullmq'), now),
       readLaravel(refs.filter((ref) => ref.driver === 'laravel'), now),
     ])
+    const services = discoveredServices(refs)
     const records: QueueRecord[] = []
     for (const [ref, reading] of bullmq) {
-      const service = discoveredService(ref)
+      const service = services.get(refId(ref))!
       const rate = throughput.observe(`discovered|${service}|${ref.queue}`, now, reading)
-      records.push({ service, name: ref.queue, driver: 'bullmq', source: 'discovered', ...DISCOVERED_CAPABILITY, ...reading, ...(rate === undefined ? {} : { throughput: rate }), timestamp: now })
+      records.push({ service, name: ref.queue, prefix: ref.prefix, driver: 'bullmq', source: 'discovered', ...DISCOVERED_CAPABILITY, ...reading, ...(rate === undefined ? {} : { throughput: rate }), timestamp: now })
     }
     for (const [ref, reading] of laravel) {
-      records.push({ service: discoveredService(ref), name: ref.queue, driver: 'laravel', source: 'discovered', ...DISCOVERED_CAPABILITY, failed: null, ...reading, timestamp: now })
+      records.push({ service: services.get(refId(ref))!, name: ref.queue, prefix: ref.prefix, driver: 'laravel', source: 'discovered', ...DISCOVERED_CAPABILITY, failed: null, ...reading, timestamp: now })
     }
     discovered = records
   }
@@ -74,21 +76,30 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
 
     const owners = queueOwners(previous.nodes)
     const items = new Map<string, QueueRecord>()
+    /** agent queues whose snapshot says they live in the console's Redis */
+    const inConsoleRedis = new Set<string>()
     for (const [service, snapshot] of snapshots) {
       for (const queue of snapshot.queues) {
         const id = queueId(service, queue.name)
         if (items.has(id)) continue
         const namedNode = queue.nodeId ?? snapshot.nodeId
         items.set(id, fromAgent(service, queue, snapshot, namedNode ?? owners.get(id)?.nodeId, namedNode))
+        if (snapshot.sharedRedis === true) inConsoleRedis.add(id)
       }
     }
     for (const [id, owner] of owners) {
       if (!items.has(id)) items.set(id, fromAgent(owner.service, owner.queue, { timestamp: owner.at }, owner.nodeId))
     }
-    const agentQueues = new Set([...items.values()].map((item) => `${item.driver}|${item.name}`))
+    const agentQueues = [...items.entries()].filter(([id]) => inConsoleRedis.has(id)).map(([, item]) => item)
     for (const record of discovered) {
-      const id = queueId(record.service, record.name)
-      if (!items.has(id) && !agentQueues.has(`${record.driver}|${record.name}`)) items.set(id, record)
+      const found = { driver: record.driver, queue: record.name, prefix: record.prefix ?? '' }
+      if (agentQueues.some((agent) => sameQueue(agent, found))) continue
+      // an agent's service of the same name holds another queue of this name: the discovered one
+      // stays visible under a service of its own rather than vanish behind it
+      let shown = record
+      if (items.has(queueId(record.service, record.name))) shown = { ...record, service: validNameFrom(`${record.service}~found`) }
+      const id = queueId(shown.service, shown.name)
+      if (!items.has(id)) items.set(id, shown)
     }
     throughput.retain(new Set([...items.values()].map((item) => `${item.source}|${item.service}|${item.name}`)))
     return { items: [...items.values()].sort(byServiceThenName) }
@@ -106,6 +117,7 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
     const base = {
       service,
       name: queue.name,
+      ...(queue.prefix === undefined ? {} : { prefix: queue.prefix }),
       driver: queue.driver,
       source: 'agent' as const,
       ...capability,
@@ -127,6 +139,9 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
       failed: m.failed ?? null,
       ...(m.completed === undefined ? {} : { completed: m.completed }),
       ...(m.paused === undefined ? {} : { paused: m.paused }),
+      ...(m.isPaused === undefined ? {} : { isPaused: m.isPaused }),
+      ...(m.waitingChildren === undefined ? {} : { waitingChildren: m.waitingChildren }),
+      ...(m.rateLimitedMs === undefined ? {} : { rateLimitedMs: m.rateLimitedMs }),
       ...(m.processed === undefined ? {} : { processed: m.processed }),
       ...(queue.oldestWaitingMs === undefined ? {} : { oldestWaitingMs: queue.oldestWaitingMs }),
       ...(rate === undefined ? {} : { throughput: rate }),
@@ -162,9 +177,35 @@ function queueOwners(nodes: readonly NodeRecord[]): Map<string, Owner> {
   return owners
 }
 
-/** See the module comment: where a discovered queue was found names its service. */
+/**
+ * The service a discovered queue is shown under: its key prefix, readable and a valid name. A
+ * BullMQ prefix that is a valid name is its own service (`bull`); any other is cleaned and tagged
+ * with its hash (`{bull}` → `bull-…`, `app:bull` → `app-bull-…`), so distinct prefixes stay
+ * distinct. A Laravel prefix loses its trailing separator (`laravel_database_` →
+ * `laravel_database`); no prefix is `laravel`.
+ */
 export function discoveredService(ref: DiscoveredRef): string {
-  if (ref.driver === 'bullmq') return isValidName(ref.prefix) ? ref.prefix : 'bullmq'
-  const trimmed = ref.prefix.replace(/[_.-]+$/, '')
-  return trimmed !== '' && isValidName(trimmed) ? trimmed : 'laravel'
+  if (ref.driver === 'bullmq') return validNameFrom(ref.prefix)
+  const trimmed = ref.prefix.replace(/[_.:-]+$/, '')
+  if (trimmed === '') return ref.prefix === '' ? 'laravel' : validNameFrom(ref.prefix)
+  return isValidName(trimmed) ? trimmed : validNameFrom(ref.prefix)
+}
+
+/**
+ * discoveredService for every ref, one service per driver and prefix: when two of them would
+ * share a name (a BullMQ prefix `laravel` and Laravel keys without a prefix), every one but the
+ * first, in a fixed order, gets its hash, so they are never shown as one service.
+ */
+export function discoveredServices(refs: readonly DiscoveredRef[]): Map<string, string> {
+  const owner = new Map<string, string>()
+  const result = new Map<string, string>()
+  for (const ref of [...refs].sort((a, b) => (refId(a) < refId(b) ? -1 : 1))) {
+    const origin = `${ref.driver}|${ref.prefix}`
+    let service = discoveredService(ref)
+    const taken = owner.get(service)
+    if (taken !== undefined && taken !== origin) service = validNameFrom(`${service}-${shortHash(origin)}`)
+    owner.set(service, origin)
+    result.set(refId(ref), service)
+  }
+  return result
 }

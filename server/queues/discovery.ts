@@ -14,8 +14,13 @@ import type { Redis } from 'ioredis'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import { createBatch, type Slot } from '../redis/batch.js'
 import { readKey } from '../redis/key-errors.js'
-import { bullmqKeys, laravelKeys, type ConsoleKeys } from '../redis/keys.js'
+import { isValidQueueName } from '@gravito/quasar/protocol'
+import { BULLMQ_META_PATTERN, LARAVEL_PATTERN, parseBullmqMeta, parseLaravelKey, type ConsoleKeys } from '../redis/keys.js'
 
+/**
+ * A discovered queue's identity within the console's Redis: its driver, the queue system's key
+ * prefix (`bull`, `{bull}`, `app:bull`, `laravel_database_`) and its name, each as found.
+ */
 export interface DiscoveredRef {
   readonly driver: 'bullmq' | 'laravel'
   readonly prefix: string
@@ -38,6 +43,8 @@ interface Pass {
 }
 
 const SCAN_COUNT = 1000
+/** a prefix longer than this is no queue system's: the key is someone else's */
+const PREFIX_MAX = 256
 
 type ScanReply = [cursor: string, keys: string[]]
 
@@ -64,11 +71,15 @@ export function createQueueScanner(redis: Redis, keys: ConsoleKeys, badData: Bad
       badData.report(key, 'key name outside the name rule')
       return
     }
-    const laravel = laravelKeys.parse(key)
-    if (laravel) add(into, { driver: 'laravel', ...laravel })
+    const laravel = parseLaravelKey(key)
+    if (laravel) add(into, { driver: 'laravel', ...laravel }, key)
   }
 
-  function add(into: Pass, ref: DiscoveredRef): void {
+  function add(into: Pass, ref: DiscoveredRef, key: string): void {
+    if (!isValidQueueName(ref.queue) || ref.prefix.length > PREFIX_MAX) {
+      badData.report(key, 'queue name or prefix out of bounds (1 to 256 characters, no control characters)')
+      return
+    }
     const id = refId(ref)
     if (into.refs.has(id) || into.refs.size >= maxFound) return
     into.refs.set(id, ref)
@@ -86,13 +97,13 @@ export function createQueueScanner(redis: Redis, keys: ConsoleKeys, badData: Bad
     for (let steps = 0; steps < stepsPerTick && (current.metaCursor !== null || current.laravelCursor !== null); steps++) {
       const batch = createBatch(redis)
       const scan = (cursor: string | null, pattern: string) => (cursor === null ? null : batch.add<ScanReply>((p) => p.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)))
-      const metaStep = scan(current.metaCursor, bullmqKeys.metaPattern())
-      const laravelStep = scan(current.laravelCursor, laravelKeys.pattern())
+      const metaStep = scan(current.metaCursor, BULLMQ_META_PATTERN)
+      const laravelStep = scan(current.laravelCursor, LARAVEL_PATTERN)
       await batch.exec()
       if (metaStep) {
         current.metaCursor = next(metaStep, (key) => {
-          const meta = bullmqKeys.parseMeta(key)
-          if (meta) add(current, { driver: 'bullmq', ...meta })
+          const meta = parseBullmqMeta(key)
+          if (meta) add(current, { driver: 'bullmq', ...meta }, key)
         })
       }
       if (laravelStep) current.laravelCursor = next(laravelStep, (key) => take(key, current))

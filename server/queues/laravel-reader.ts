@@ -1,15 +1,15 @@
 /**
- * Counts of discovered Laravel queues, as Laravel's Redis driver lays them out: pending payloads
- * in the list `{prefix}queues:{name}` (RPUSH, popped from the left, so the oldest is first),
- * delayed jobs in `:delayed` and running ones in `:reserved` (sorted sets). Failed jobs live in
- * the application's database, out of reach: `failed` is unknown (null).
+ * Counts of discovered Laravel queues, read and counted by the SDK's layout module
+ * (`@gravito/quasar/layouts`, the rules the SDK's laravel probe follows too): pending payloads in
+ * the list `{prefix}queues:{name}`, delayed jobs in `:delayed`, running ones in `:reserved`.
+ * Failed jobs live in the application's database, out of reach: `failed` is unknown (null).
  *
  * A list named like a queue is taken for a Laravel queue only if its oldest payload looks like one
  * (a JSON object naming its `job` or `displayName`), so an unrelated `queues:…` list stays out.
  * The oldest waiting age comes from the payload's `pushedAt` (Horizon) or `createdAt` (Laravel 11+).
  */
 import type { Redis } from 'ioredis'
-import { MAX_VALUE_BYTES, parseAgentJson } from '@gravito/quasar/protocol'
+import { laravelPayload, laravelPushedAt, laravelReads } from '@gravito/quasar/layouts'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import { createBatch, type Slot } from '../redis/batch.js'
 import { isKeyError, shortReason } from '../redis/key-errors.js'
@@ -42,15 +42,13 @@ export function createLaravelReader(redis: Redis, badData: BadDataLog) {
     if (refs.length === 0) return result
     const batch = createBatch(redis)
     const asked = refs.map((ref) => {
-      const list = laravelKeys.list(ref.prefix, ref.queue)
-      const reserved = laravelKeys.reserved(ref.prefix, ref.queue)
-      const delayed = laravelKeys.delayed(ref.prefix, ref.queue)
+      const reads = laravelReads(laravelKeys(ref.prefix, ref.queue))
       return {
         ref,
-        waiting: { key: list, slot: batch.add<number>((p) => p.llen(list)) },
-        active: { key: reserved, slot: batch.add<number>((p) => p.zcard(reserved)) },
-        delayed: { key: delayed, slot: batch.add<number>((p) => p.zcard(delayed)) },
-        oldest: { key: list, slot: batch.add<string | null>((p) => p.lindex(list, 0)) },
+        waiting: { key: reads.waiting.key, slot: batch.add<number>(reads.waiting.enqueue) },
+        active: { key: reads.active.key, slot: batch.add<number>(reads.active.enqueue) },
+        delayed: { key: reads.delayed.key, slot: batch.add<number>(reads.delayed.enqueue) },
+        oldest: { key: reads.head.key, slot: batch.add<string | null>(reads.head.enqueue) },
       }
     })
     await batch.exec()
@@ -62,18 +60,11 @@ export function createLaravelReader(redis: Redis, badData: BadDataLog) {
       if (typeof head.value === 'string') {
         const payload = laravelPayload(head.value)
         if (!payload) continue
-        const pushedAt = Number(payload.pushedAt ?? payload.createdAt)
-        if (Number.isFinite(pushedAt) && pushedAt > 0) reading.oldestWaitingMs = Math.max(0, now - pushedAt * 1000)
+        const pushedAt = laravelPushedAt(payload)
+        if (pushedAt !== undefined) reading.oldestWaitingMs = Math.max(0, now - pushedAt)
       }
       result.set(ref, reading)
     }
     return result
   }
-}
-
-function laravelPayload(raw: string): Record<string, unknown> | null {
-  const parsed = parseAgentJson(raw, MAX_VALUE_BYTES)
-  if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) return null
-  const payload = parsed.value as Record<string, unknown>
-  return typeof payload.job === 'string' || typeof payload.displayName === 'string' ? payload : null
 }

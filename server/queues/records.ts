@@ -11,8 +11,14 @@ export type QueueSource = 'agent' | 'discovered'
 
 export interface QueueRecord {
   readonly service: string
+  /** the queue system's name, exactly as found or reported (any text: escape it, encode it in URLs) */
   readonly name: string
   readonly driver: QueueDriver
+  /**
+   * the queue system's key prefix (BullMQ `bull`, `{bull}`; Laravel `laravel_database_`): with the
+   * driver and name, which queue this is. Absent when an agent did not report it
+   */
+  readonly prefix?: string
   readonly source: QueueSource
   /**
    * the commands the console offers and accepts for this queue: what its node declares (see
@@ -28,7 +34,14 @@ export interface QueueRecord {
   readonly delayed: number | null
   readonly failed: number | null
   readonly completed?: number
+  /** jobs held because the queue is paused */
   readonly paused?: number
+  /** the queue is paused (its workers pick nothing) */
+  readonly isPaused?: boolean
+  /** flow parents waiting for their children */
+  readonly waitingChildren?: number
+  /** ms until the queue's rate limit lifts, when it is rate-limited */
+  readonly rateLimitedMs?: number
   /** jobs finished since the queue's counters began (BullMQ metrics); only grows */
   readonly processed?: number
   /** age of the oldest waiting job when the counts were read (ms) */
@@ -59,8 +72,16 @@ export function isReadOnly(record: Pick<QueueRecord, 'commands'>): boolean {
 }
 
 export function queueId(service: string, name: string): string {
-  // names cannot contain ':' (protocol rule), so the id is unambiguous
+  // a service name has no ':' (name rule), so the first ':' ends it whatever the queue name holds
   return `${service}:${name}`
+}
+
+/**
+ * Whether an agent's queue and a discovered one are the same queue: same driver, name and key
+ * prefix. An agent that does not report its prefix is never taken for a discovered queue.
+ */
+export function sameQueue(agent: Pick<QueueRecord, 'driver' | 'name' | 'prefix'>, found: { driver: string; queue: string; prefix: string }): boolean {
+  return agent.prefix !== undefined && agent.driver === found.driver && agent.name === found.queue && agent.prefix === found.prefix
 }
 
 export function byServiceThenName(a: QueueRecord, b: QueueRecord): number {

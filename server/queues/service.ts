@@ -4,6 +4,7 @@
  */
 import { FAILED_JOB_LIMITS, type FailedJob, type QueueDriver } from '@gravito/quasar/protocol'
 import type { Snapshot } from '../collector/snapshot.js'
+import { queueUrl } from '../http/urls.js'
 import { buildQueueCharts, type QueueChartsView } from '../history/service.js'
 import type { Range } from '../history/metrics.js'
 import { isReadOnly, type QueueRecord, type QueuesPart } from './records.js'
@@ -18,9 +19,8 @@ export function queuesOf(snapshot: Snapshot): readonly QueueRecord[] {
   return (snapshot.queues as QueuesPart | undefined)?.items ?? []
 }
 
-export function queuePath(service: string, name: string): string {
-  return `/queues/${encodeURIComponent(service)}/${encodeURIComponent(name)}`
-}
+/** the queue page's URL, under the name the command views know it by */
+export { queueUrl as queuePath } from '../http/urls.js'
 
 /* ---- the table ------------------------------------------------------------------------------ */
 
@@ -134,7 +134,7 @@ export function buildQueuesView(snapshot: Snapshot, input: QueuesQuery): QueuesV
         current: current ? (dir === 'asc' ? 'ascending' : 'descending') : null,
       }
     }),
-    rows: matching.slice(0, TABLE_LIMIT).map((r) => ({ ...r, href: queuePath(r.service, r.name) })),
+    rows: matching.slice(0, TABLE_LIMIT).map((r) => ({ ...r, href: queueUrl(r.service, r.name) })),
     total: matching.length,
     known: all.length,
     fragmentUrl: queuesHref(TABLE_FRAGMENT_URL, query),
@@ -154,6 +154,7 @@ function toApiQueue(r: QueueRecord) {
   return {
     service: r.service,
     name: r.name,
+    ...(r.prefix === undefined ? {} : { prefix: r.prefix }),
     driver: r.driver,
     waiting: r.waiting,
     active: r.active,
@@ -161,6 +162,9 @@ function toApiQueue(r: QueueRecord) {
     failed: r.failed,
     ...(r.completed === undefined ? {} : { completed: r.completed }),
     ...(r.paused === undefined ? {} : { paused: r.paused }),
+    ...(r.isPaused === undefined ? {} : { isPaused: r.isPaused }),
+    ...(r.waitingChildren === undefined ? {} : { waitingChildren: r.waitingChildren }),
+    ...(r.rateLimitedMs === undefined ? {} : { rateLimitedMs: r.rateLimitedMs }),
     ...(r.processed === undefined ? {} : { processed: r.processed }),
     ...(r.oldestWaitingMs === undefined ? {} : { oldestWaitingMs: r.oldestWaitingMs }),
     ...(r.throughput === undefined ? {} : { throughput: r.throughput }),
@@ -204,7 +208,7 @@ export interface QueuePageView {
 
 export function buildQueuePage(snapshot: Snapshot, service: string, queue: string, requestedPage: number, range: Range): QueuePageView {
   const record = findQueue(snapshot, service, queue)
-  const path = queuePath(service, queue)
+  const path = queueUrl(service, queue)
   const kept = record?.failedJobs ?? []
   const pages = Math.max(1, Math.ceil(kept.length / JOBS_PER_PAGE))
   const page = Math.min(requestedPage, pages)

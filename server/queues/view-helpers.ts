@@ -36,6 +36,30 @@ export function age(ms: unknown): string {
   return n === null ? DASH : duration(n / 1000)
 }
 
-export const queueViewHelpers = { ...viewHelpers, driverBadge, rate, age }
+/** A queue state that changes what its counts mean; `key` is fixed text (safe in a class name). */
+export interface QueueMarker {
+  key: 'paused' | 'rate-limited' | 'waiting-children'
+  label: string
+  title: string
+}
+
+/**
+ * The states the plain counts hide: a paused queue (its held jobs are not waiting for a worker),
+ * a rate-limited one, and flow parents waiting for their children (in no other count).
+ */
+export function queueMarkers(record: { isPaused?: boolean; paused?: number; rateLimitedMs?: number; waitingChildren?: number }): QueueMarker[] {
+  const markers: QueueMarker[] = []
+  if (record.isPaused === true) {
+    const held = num(record.paused, { min: 0 }) ?? 0
+    markers.push({ key: 'paused', label: held > 0 ? `paused · ${held.toLocaleString('en-US')} held` : 'paused', title: 'the queue is paused: workers pick no job until it is resumed' })
+  }
+  const limited = num(record.rateLimitedMs, { min: 1 })
+  if (limited !== null) markers.push({ key: 'rate-limited', label: `rate-limited · ${age(limited)}`, title: 'the rate limit is reached: workers wait this long before picking jobs again' })
+  const children = num(record.waitingChildren, { min: 1 })
+  if (children !== null) markers.push({ key: 'waiting-children', label: `${children.toLocaleString('en-US')} waiting for children`, title: 'flow parents that run once their child jobs finish' })
+  return markers
+}
+
+export const queueViewHelpers = { ...viewHelpers, driverBadge, rate, age, queueMarkers }
 
 export type QueueViewHelpers = typeof queueViewHelpers

@@ -2,7 +2,7 @@
  * The console's Redis keys: the protocol's keys (shared with every agent) plus the keys only the
  * console writes. Nothing outside server/redis builds a key by hand.
  */
-import { createKeys, isValidName } from '@gravito/quasar/protocol'
+import { createKeys } from '@gravito/quasar/protocol'
 
 export function createConsoleKeys(prefix: string) {
   const protocol = createKeys(prefix)
@@ -20,7 +20,7 @@ export function createConsoleKeys(prefix: string) {
     nodeHistory: (service: string, nodeId: string, resolution: string, chunkStart: number) =>
       `${prefix}hist:{node:${service}:${nodeId}}:${resolution}:${chunkStart}`,
     queueHistory: (service: string, queue: string, resolution: string, chunkStart: number) =>
-      `${prefix}hist:{queue:${service}:${queue}}:${resolution}:${chunkStart}`,
+      `${prefix}hist:{queue:${service}:${queueKeyPart(queue)}}:${resolution}:${chunkStart}`,
     // Alert keys share the `{alerts}` hash tag: the scripts that move an alert between states touch
     // several of them at once, which Redis Cluster allows only within one slot.
     /** hash, field `{rule}|{target}` → JSON of the firing alert; one entry per open episode */
@@ -43,40 +43,19 @@ export function createConsoleKeys(prefix: string) {
 export type ConsoleKeys = ReturnType<typeof createConsoleKeys>
 
 /**
- * Keys of queues the console finds on its own and shows read-only: the layouts BullMQ and
- * Laravel write. Not protocol keys; only server/queues reads them, and never writes. Queue names
- * that break the name rule are not parsed, so every parsed name can be put back into a key.
+ * A queue name as a part of a key the console writes. Queue names are the queue system's (`a:b`,
+ * `{high}`, `send email`): every character outside the service-name alphabet is percent-encoded
+ * (`%` included), so the part holds no `:` separator, glob character or hash-tag brace, two names
+ * never share a part, and a name that passes the name rule is its own part (keys written before
+ * queue names were widened stay where they are).
  */
-export const bullmqKeys = {
-  /** SCAN pattern for BullMQ's per-queue hash `{prefix}:{queue}:meta` (prefix `bull` by default) */
-  metaPattern: () => '*:meta',
-  parseMeta(key: string): { prefix: string; queue: string } | null {
-    if (!key.endsWith(':meta')) return null
-    const head = key.slice(0, -':meta'.length)
-    const colon = head.lastIndexOf(':')
-    if (colon <= 0) return null
-    const queue = head.slice(colon + 1)
-    return isValidName(queue) ? { prefix: head.slice(0, colon), queue } : null
-  },
-  /** lists `wait` `active` `paused`, sorted sets `delayed` `prioritized` `failed` `completed`, hash `meta` */
-  part: (prefix: string, queue: string, part: string) => `${prefix}:${queue}:${part}`,
-  /** hash of one job */
-  job: (prefix: string, queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
+export function queueKeyPart(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/gu, (char) => [...Buffer.from(char, 'utf8')].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''))
 }
 
-/** `{prefix}queues:{queue}`, optionally `:delayed` or `:reserved`; the prefix has no `:` */
-const LARAVEL_KEY = /^([A-Za-z0-9_.-]*)queues:([A-Za-z0-9._-]{1,64})(?::(delayed|reserved))?$/
-
-export const laravelKeys = {
-  /** SCAN pattern; it also matches protocol keys (`…:queues:{service}`), which callers tell apart first */
-  pattern: () => '*queues:*',
-  parse(key: string): { prefix: string; queue: string } | null {
-    const match = LARAVEL_KEY.exec(key)
-    return match && isValidName(match[2]) ? { prefix: match[1]!, queue: match[2]! } : null
-  },
-  /** list of pending payloads (RPUSH, popped from the left) */
-  list: (prefix: string, queue: string) => `${prefix}queues:${queue}`,
-  /** sorted sets scored by the time a job becomes available / its reservation expires (seconds) */
-  delayed: (prefix: string, queue: string) => `${prefix}queues:${queue}:delayed`,
-  reserved: (prefix: string, queue: string) => `${prefix}queues:${queue}:reserved`,
-}
+/**
+ * Keys of queues the console finds on its own and shows read-only: the layouts BullMQ and Laravel
+ * write, owned by the SDK's layout module so the SDK and the console read them alike. Only
+ * server/queues reads them, and never writes.
+ */
+export { BULLMQ_META_PATTERN, LARAVEL_PATTERN, bullmqKeys, laravelKeys, parseBullmqMeta, parseLaravelKey } from '@gravito/quasar/layouts'

@@ -56,6 +56,19 @@ t.test('fields an agent did not send give no sample, and a zero total gives no d
   t.same(values(snapshot([bare])), [['php/h1', 'node_lost', 0]])
 })
 
+t.test('the backlog counts the jobs a paused queue holds', async (t) => {
+  const items = [
+    { service: 'billing', name: 'send email', waiting: 0, paused: 4_200, isPaused: true, failed: 0 },
+    { service: 'billing', name: 'a:b', waiting: 7, paused: 0, failed: 0 },
+    { service: 'billing', name: 'older-agent', waiting: 12, failed: 0 },
+  ]
+  t.same(values(snapshot([], { queues: { items } })).filter(([, metric]) => metric === 'queue_backlog'), [
+    ['billing/send email', 'queue_backlog', 4_200],
+    ['billing/a:b', 'queue_backlog', 7],
+    ['billing/older-agent', 'queue_backlog', 12],
+  ])
+})
+
 t.test('queue metrics plug in from the snapshot queues part, whichever of the two shapes it has', async (t) => {
   const items = [
     { service: 'billing', name: 'emails', waiting: 1200, failed: 31, active: 2 },

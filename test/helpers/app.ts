@@ -7,6 +7,7 @@ import fp from 'fastify-plugin'
 import zenith from '../../server/app.js'
 import { parseConfig, type ZenithConfigInput } from '../../server/config.js'
 import type { Clock } from '../../server/clock.js'
+import { MAX_PARAM_LENGTH } from '../../server/http/urls.js'
 
 export interface TestAppOptions extends Omit<ZenithConfigInput, 'redisUrl'> {
   redisUrl: string
@@ -24,7 +25,7 @@ export async function buildTestApp(options: TestAppOptions): Promise<FastifyInst
   const { clock = () => Date.now(), autoStart = false, logLines, trustProxy = false, routes, ...input } = options
   const config = parseConfig({ selfMonitor: false, logLevel: logLines ? 'info' : 'silent', ...input })
   const stream = logLines && { write: (line: string) => void logLines.push(line) }
-  const app = Fastify({ trustProxy, logger: stream ? { level: config.logLevel, stream } : { level: config.logLevel } })
+  const app = Fastify({ trustProxy, maxParamLength: MAX_PARAM_LENGTH, logger: stream ? { level: config.logLevel, stream } : { level: config.logLevel } })
   // fp: the app's decorators (app.collector, ...) and hooks land on the instance tests hold
   await app.register(
     fp(async (scope) => {

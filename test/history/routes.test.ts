@@ -63,7 +63,7 @@ t.test('history API validation', async (t) => {
     '/api/pulse/nodes/bil:ling/node-1/history',
     '/api/pulse/nodes/billing/no%2Ade/history',
     `/api/pulse/nodes/billing/${'n'.repeat(65)}/history`,
-    '/api/pulse/queues/billing/em%7Bails%7D/history',
+    '/api/pulse/queues/billing/em%0Aails/history',
     '/api/pulse/queues/billing/emails/history?range=30d',
   ]
   for (const url of bad) {

@@ -80,7 +80,7 @@ t.test('API shape, owner node and read-only rules', async (t) => {
   t.equal((await app.inject('/api/pulse/queues/billing/emails/jobs?state=completed')).statusCode, 400)
   t.equal((await app.inject('/api/pulse/queues/billing/emails/jobs?state=waiting')).statusCode, 400)
   t.equal((await app.inject('/api/pulse/queues/billing/ghost/jobs?state=failed')).statusCode, 404)
-  t.equal((await app.inject('/api/pulse/queues/billing/bad%20name/jobs')).statusCode, 400)
+  t.equal((await app.inject('/api/pulse/queues/billing/bad%0Aname/jobs')).statusCode, 400, 'a control character is no queue name')
 })
 
 t.test('throughput from successive snapshots; the history recorder and the alert rules read the part', async (t) => {
@@ -177,7 +177,7 @@ t.test('bad data is skipped and logged once; the other keys keep their tick', as
     timestamp: clock(),
     queues: [
       { name: 'fine', driver: 'laravel', metrics: { waiting: 2 } },
-      { name: 'bad name!', driver: 'laravel', metrics: { waiting: 2 } },
+      { name: 'bad\nname', driver: 'laravel', metrics: { waiting: 2 } },
       { name: 'negative', driver: 'laravel', metrics: { waiting: -1 } },
       { name: 'kafka', driver: 'kafka', metrics: { waiting: 1 } },
       { name: 'nan', driver: 'bullmq', metrics: { waiting: 'NaN' } },

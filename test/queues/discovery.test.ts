@@ -181,12 +181,53 @@ t.test('a queue an agent reports is shown once, as the agent reports it', async 
   const reports = new Queue('reports', { connection })
   t.teardown(() => reports.close())
   await reports.add('build', { n: 1 })
-  await writeSnapshot(redis, 'billing', { timestamp: clock(), nodeId: 'worker-1', queues: [{ name: 'reports', driver: 'bullmq', metrics: { waiting: 1 } }] })
+  await writeSnapshot(redis, 'billing', { timestamp: clock(), nodeId: 'worker-1', sharedRedis: true, queues: [{ name: 'reports', prefix: 'bull', driver: 'bullmq', metrics: { waiting: 1 } }] })
   const app = await buildTestApp({ redisUrl: redisServer.url, clock })
   t.teardown(() => app.close())
   await app.collector.refresh()
   const queues = (await app.inject('/api/pulse/queues')).json().queues
   t.same(queues.map((q: any) => `${q.service}/${q.name}/${q.source}`), ['billing/reports/agent'])
+})
+
+t.test('an agent queue of the same name hides a discovered one only when it is the same queue', async (t) => {
+  await redis.flushall()
+  const clock = fakeClock(Date.now())
+  const reports = new Queue('reports', { connection })
+  t.teardown(() => reports.close())
+  await reports.add('build', { n: 1 })
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock })
+  t.teardown(() => app.close())
+  const shown = async () => ((await app.inject('/api/pulse/queues')).json().queues as any[]).map((q) => `${q.service}/${q.name}/${q.source}`).sort()
+  const cases: [string, Record<string, unknown>, Record<string, unknown>, string[]][] = [
+    ['same driver, prefix and name, in the console\'s Redis', { sharedRedis: true }, { prefix: 'bull' }, ['billing/reports/agent']],
+    ['another prefix', { sharedRedis: true }, { prefix: '{bull}' }, ['billing/reports/agent', 'bull/reports/discovered']],
+    ['no prefix reported (an older agent)', { sharedRedis: true }, {}, ['billing/reports/agent', 'bull/reports/discovered']],
+    ['its queues live in another Redis', {}, { prefix: 'bull' }, ['billing/reports/agent', 'bull/reports/discovered']],
+    ['another driver', { sharedRedis: true }, { prefix: 'bull', driver: 'redis-list' }, ['billing/reports/agent', 'bull/reports/discovered']],
+  ]
+  for (const [label, top, entry, expected] of cases) {
+    await writeSnapshot(redis, 'billing', { timestamp: clock(), nodeId: 'worker-1', ...top, queues: [{ name: 'reports', driver: 'bullmq', metrics: { waiting: 1 }, ...entry }] })
+    clock.advance(2_000)
+    await app.collector.refresh()
+    t.same(await shown(), expected, label)
+  }
+})
+
+t.test('an agent service named like a discovered prefix does not hide its other queue', async (t) => {
+  await redis.flushall()
+  const clock = fakeClock(Date.now())
+  const reports = new Queue('reports', { connection })
+  t.teardown(() => reports.close())
+  await reports.add('build', { n: 1 })
+  // service `bull`, queue `reports`, from another Redis: the same service/name as the discovered queue
+  await writeSnapshot(redis, 'bull', { timestamp: clock(), nodeId: 'worker-1', queues: [{ name: 'reports', prefix: 'bull', driver: 'bullmq', metrics: { waiting: 7 } }] })
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock })
+  t.teardown(() => app.close())
+  await app.collector.refresh()
+  const queues = (await app.inject('/api/pulse/queues')).json().queues as any[]
+  t.equal(queues.length, 2)
+  t.match(queues.find((q) => q.source === 'agent'), { service: 'bull', name: 'reports', waiting: 7 })
+  t.match(queues.find((q) => q.source === 'discovered'), { service: /^bull-found-[0-9a-f]{8}$/, name: 'reports', waiting: 1 })
 })
 
 t.test('the walk is bounded per tick and continues where it stopped', async (t) => {

@@ -174,7 +174,7 @@ t.test('queue page: counts, paginated failed jobs with details, charts', async (
   t.equal((await app.inject({ url: '/queues/billing/emails/fragments/summary', headers: { 'if-none-match': summary.headers.etag as string } })).statusCode, 304)
 
   t.equal((await app.inject('/queues/billing/ghost')).statusCode, 404, 'never reported, no history')
-  t.equal((await app.inject('/queues/billing/bad%20name')).statusCode, 400)
+  t.equal((await app.inject('/queues/billing/bad%0Aname')).statusCode, 400, 'a control character is no queue name')
 
   // the node card links its queues to their pages
   const pulse = await app.inject('/pulse')

@@ -3,42 +3,66 @@
  * discovered queues, sorting with unknown values, and the formatting helpers.
  */
 import t from 'tap'
-import { bullmqKeys, laravelKeys } from '../../server/redis/keys.js'
+import { isValidName } from '@gravito/quasar/protocol'
+import { bullmqKeys, laravelKeys, parseBullmqMeta, parseLaravelKey } from '../../server/redis/keys.js'
 import { createThroughput } from '../../server/queues/throughput.js'
-import { discoveredService } from '../../server/queues/collector-part.js'
+import { discoveredService, discoveredServices } from '../../server/queues/collector-part.js'
 import { prettyPayload, sortQueues } from '../../server/queues/service.js'
 import { age, driverBadge, rate } from '../../server/queues/view-helpers.js'
 import type { QueueRecord } from '../../server/queues/records.js'
 
-t.test('BullMQ meta keys', async (t) => {
-  t.same(bullmqKeys.parseMeta('bull:emails:meta'), { prefix: 'bull', queue: 'emails' })
-  t.same(bullmqKeys.parseMeta('myapp:bull:emails:meta'), { prefix: 'myapp:bull', queue: 'emails' })
-  t.equal(bullmqKeys.parseMeta('emails:meta'), null, 'no prefix')
-  t.equal(bullmqKeys.parseMeta('bull:emails:wait'), null)
-  t.equal(bullmqKeys.parseMeta('bull:bad name:meta'), null, 'a name our routes cannot carry')
-  t.equal(bullmqKeys.part('bull', 'emails', 'wait'), 'bull:emails:wait')
-  t.equal(bullmqKeys.job('bull', 'emails', '42'), 'bull:emails:42')
+t.test('BullMQ meta keys: any prefix, any name BullMQ allows', async (t) => {
+  t.same(parseBullmqMeta('bull:emails:meta'), { prefix: 'bull', queue: 'emails' })
+  t.same(parseBullmqMeta('myapp:bull:emails:meta'), { prefix: 'myapp:bull', queue: 'emails' })
+  t.same(parseBullmqMeta('{bull}:emails:meta'), { prefix: '{bull}', queue: 'emails' })
+  t.same(parseBullmqMeta('bull:send email:meta'), { prefix: 'bull', queue: 'send email' })
+  t.same(parseBullmqMeta('bull:emails@v2:meta'), { prefix: 'bull', queue: 'emails@v2' })
+  t.same(parseBullmqMeta('bull:correo-électronique:meta'), { prefix: 'bull', queue: 'correo-électronique' })
+  t.equal(parseBullmqMeta('emails:meta'), null, 'no prefix')
+  t.equal(parseBullmqMeta('bull::meta'), null, 'no name')
+  t.equal(parseBullmqMeta('bull:emails:wait'), null)
+  t.equal(bullmqKeys('bull', 'send email').wait, 'bull:send email:wait')
+  t.equal(bullmqKeys('{bull}', 'emails').job('42'), '{bull}:emails:42')
 })
 
-t.test('Laravel queue keys, told apart from protocol and BullMQ keys', async (t) => {
-  t.same(laravelKeys.parse('queues:emails'), { prefix: '', queue: 'emails' })
-  t.same(laravelKeys.parse('queues:emails:delayed'), { prefix: '', queue: 'emails' })
-  t.same(laravelKeys.parse('queues:emails:reserved'), { prefix: '', queue: 'emails' })
-  t.same(laravelKeys.parse('laravel_database_queues:default'), { prefix: 'laravel_database_', queue: 'default' })
-  t.equal(laravelKeys.parse('queues:emails:notify'), null)
-  t.equal(laravelKeys.parse('gravito:quasar:queues:billing'), null, 'a prefix with ":" is not Laravel\'s')
-  t.equal(laravelKeys.parse('bull:queues:wait'), null)
-  t.equal(laravelKeys.parse('queues:'), null)
-  t.equal(laravelKeys.parse('queues:a*b'), null)
-  t.equal(laravelKeys.list('p_', 'q'), 'p_queues:q')
+t.test('Laravel queue keys: any prefix, names with ":" and braces', async (t) => {
+  t.same(parseLaravelKey('queues:emails'), { prefix: '', queue: 'emails' })
+  t.same(parseLaravelKey('queues:emails:delayed'), { prefix: '', queue: 'emails' })
+  t.same(parseLaravelKey('queues:emails:reserved'), { prefix: '', queue: 'emails' })
+  t.same(parseLaravelKey('laravel_database_queues:default'), { prefix: 'laravel_database_', queue: 'default' })
+  t.same(parseLaravelKey('queues:{high}'), { prefix: '', queue: '{high}' })
+  t.same(parseLaravelKey('queues:a:b'), { prefix: '', queue: 'a:b' })
+  t.same(parseLaravelKey('queues:a:b:delayed'), { prefix: '', queue: 'a:b' })
+  t.same(parseLaravelKey('app:queues:a*b'), { prefix: 'app:', queue: 'a*b' })
+  t.equal(parseLaravelKey('queues:emails:notify'), null, 'the notify list outlives the queue')
+  t.equal(parseLaravelKey('queues:'), null)
+  t.equal(laravelKeys('p_', 'a:b').delayed, 'p_queues:a:b:delayed')
 })
 
-t.test('discovered queues are named after where they were found', async (t) => {
+t.test('discovered queues: one readable service per driver and prefix, never merged', async (t) => {
   t.equal(discoveredService({ driver: 'bullmq', prefix: 'bull', queue: 'q' }), 'bull')
-  t.equal(discoveredService({ driver: 'bullmq', prefix: '{app}:bull', queue: 'q' }), 'bullmq', 'a prefix that breaks the name rule')
+  const braced = discoveredService({ driver: 'bullmq', prefix: '{bull}', queue: 'q' })
+  const colon = discoveredService({ driver: 'bullmq', prefix: 'app:bull', queue: 'q' })
+  t.match(braced, /^bull-[0-9a-f]{8}$/, `{bull} reads as bull, tagged (${braced})`)
+  t.match(colon, /^app-bull-[0-9a-f]{8}$/, `app:bull reads as app-bull, tagged (${colon})`)
+  t.not(discoveredService({ driver: 'bullmq', prefix: 'app-bull', queue: 'q' }), colon, 'a prefix that is already a name keeps it, and differs from the cleaned one')
+  t.ok(isValidName(braced) && isValidName(colon))
   t.equal(discoveredService({ driver: 'laravel', prefix: '', queue: 'q' }), 'laravel')
   t.equal(discoveredService({ driver: 'laravel', prefix: 'laravel_database_', queue: 'q' }), 'laravel_database')
-  t.equal(discoveredService({ driver: 'laravel', prefix: '___', queue: 'q' }), 'laravel')
+  t.equal(discoveredService({ driver: 'laravel', prefix: 'app:', queue: 'q' }), 'app', 'the trailing separator goes')
+  t.match(discoveredService({ driver: 'laravel', prefix: '{app}:', queue: 'q' }), /^app-[0-9a-f]{8}$/)
+  // a BullMQ prefix `laravel` and Laravel keys without a prefix would both read `laravel`
+  const refs = [
+    { driver: 'laravel', prefix: '', queue: 'default' },
+    { driver: 'bullmq', prefix: 'laravel', queue: 'default' },
+    { driver: 'bullmq', prefix: 'laravel', queue: 'other' },
+  ] as const
+  for (const order of [refs, [...refs].reverse()]) {
+    const services = discoveredServices(order)
+    t.equal(services.get('bullmq|laravel|default'), 'laravel', 'the first in a fixed order keeps the name, whatever the input order')
+    t.equal(services.get('bullmq|laravel|other'), 'laravel', 'one prefix, one service')
+    t.match(services.get('laravel||default'), /^laravel-[0-9a-f]{8}$/)
+  }
 })
 
 t.test('throughput', async (t) => {

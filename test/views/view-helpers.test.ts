@@ -11,7 +11,6 @@ import {
   duration,
   eventLoop,
   fragmentUrl,
-  nodeUrl,
   healthClass,
   healthLabel,
   memoryBar,
@@ -27,6 +26,7 @@ import {
   visibleNodes,
   GROUP_LIMIT,
 } from '../../server/nodes/view-helpers.js'
+import { nodeUrl } from '../../server/http/urls.js'
 import type { NodeView } from '../../server/nodes/service.js'
 import type { Health } from '../../server/nodes/health.js'
 

@@ -10,7 +10,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { z } from 'zod'
-import { nameSchema } from './names.js'
+import { nameSchema, queueNameSchema } from './names.js'
 import { parseAgentJson } from './json.js'
 
 /** The only command types an agent executes; anything else is rejected and reported. */
@@ -66,7 +66,7 @@ export const signedCommandSchema = z.object({
   type: z.string().min(1).max(64),
   service: nameSchema,
   nodeId: nameSchema,
-  queue: nameSchema,
+  queue: queueNameSchema,
   jobId: jobIdSchema,
   issuedAt: z.number().int().nonnegative(),
   expiresAt: z.number().int().nonnegative(),

@@ -39,6 +39,8 @@ export interface ReadQueueSnapshot {
   timestamp: number
   service?: string
   nodeId?: string
+  /** the agent reads its queues through the Redis it writes to (the console's): see PROTOCOL.md "Queue identity" */
+  sharedRedis?: boolean
   queues: ReadQueue[]
 }
 
@@ -79,11 +81,12 @@ export function readQueueSnapshot(input: unknown): SnapshotRead {
   const skips = createSkipList()
   const { ms, seconds } = toMillis(stamp.data)
   if (seconds) skips.add('timestamp', SECONDS_REASON)
-  const head = readFields(queueSnapshotSchema.shape, input, '', skips, { except: new Set(['timestamp', 'queues']) }) as { service?: string; app?: string; nodeId?: string }
+  const head = readFields(queueSnapshotSchema.shape, input, '', skips, { except: new Set(['timestamp', 'queues']) }) as { service?: string; app?: string; nodeId?: string; sharedRedis?: boolean }
   const value: ReadQueueSnapshot = { timestamp: ms, queues: [] }
   const service = head.service ?? head.app
   if (service !== undefined) value.service = service
   if (head.nodeId !== undefined) value.nodeId = head.nodeId
+  if (head.sharedRedis !== undefined) value.sharedRedis = head.sharedRedis
   const inherited = seconds ? { field: 'timestamp', reason: `snapshot timestamp ${SECONDS_REASON}` } : undefined
   value.queues = readEntries(input.queues, MAX_SNAPSHOT_QUEUES, snapshotQueueSchema.shape, skips, inherited)
   return { ok: true, value, skipped: skips.list, skippedTotal: skips.total, secondsTimestamp: seconds }

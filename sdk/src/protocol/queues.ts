@@ -3,7 +3,7 @@
  * `queues` list inside a heartbeat.
  */
 import { z } from 'zod'
-import { nameSchema } from './names.js'
+import { nameSchema, queueNameSchema } from './names.js'
 
 const count = z.number().int().finite().nonnegative()
 const text = (max: number) => z.string().max(max)
@@ -25,7 +25,14 @@ export const queueMetricsSchema = z.object({
   delayed: count.optional(),
   failed: count.optional(),
   completed: count.optional(),
+  /** jobs held because the queue is paused (BullMQ: `wait` + `prioritized` while `meta.paused` is set) */
   paused: count.optional(),
+  /** the queue itself is paused: nothing is picked until it is resumed */
+  isPaused: z.boolean().optional(),
+  /** flow parents waiting for their children (BullMQ `waiting-children`); in no other count */
+  waitingChildren: count.optional(),
+  /** ms until the queue's rate limit lets workers pick jobs again (BullMQ `getRateLimitTtl`); absent when not limited */
+  rateLimitedMs: count.optional(),
   /**
    * jobs finished (completed or failed) since some start, a counter that only grows: throughput
    * still shows when finished jobs are removed (BullMQ's `removeOnComplete`)
@@ -47,7 +54,9 @@ export const failedJobSchema = z.object({
 })
 
 export const snapshotQueueSchema = z.object({
-  name: nameSchema,
+  name: queueNameSchema,
+  /** the queue system's key prefix (BullMQ `prefix` option, Laravel's Redis prefix): with driver and name, the queue's identity */
+  prefix: z.string().max(256).optional(),
   driver: queueDriverSchema,
   metrics: queueMetricsSchema,
   oldestWaitingMs: z.number().finite().nonnegative().optional(),
@@ -69,12 +78,14 @@ export const queueSnapshotSchema = z.object({
   /** seed 001 called the service `app`; accepted for older agents */
   app: nameSchema.optional(),
   nodeId: nameSchema.optional(),
+  /** the queues live in the Redis this snapshot is written to (the console's); absent: not known */
+  sharedRedis: z.boolean().optional(),
   queues: z.array(z.unknown()).max(500),
 })
 
 /** The short form carried in a heartbeat: counts only. */
 export const nodeQueueSchema = z.object({
-  name: nameSchema,
+  name: queueNameSchema,
   driver: queueDriverSchema,
   metrics: queueMetricsSchema,
   error: text(512).optional(),
@@ -90,5 +101,6 @@ export interface QueueSnapshot {
   timestamp: number
   service?: string
   nodeId?: string
+  sharedRedis?: boolean
   queues: SnapshotQueue[]
 }

@@ -1,9 +1,7 @@
 /**
  * Laravel probe: Laravel's Redis queue keys, plus Horizon's failed jobs when Horizon is present.
- *
- * waiting = LLEN `queues:{name}`, delayed = ZCARD `:delayed`, active = ZCARD `:reserved`. The oldest
- * waiting job is the head of the list (Laravel RPUSHes and LPOPs); its age comes from the payload's
- * `pushedAt` (Horizon) or `createdAt` (Laravel 11+), both Unix seconds.
+ * The counts and the oldest waiting age follow the shared layout module (../layouts/laravel.ts),
+ * which the console's discovery uses too.
  *
  * Horizon keeps one `failed_jobs` set for every queue, so the failed count of one queue is found by
  * reading the `queue` field of the newest HORIZON_FAILED_SCAN failed jobs: exact below that many
@@ -14,7 +12,7 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { FAILED_JOB_LIMITS, jobIdSchema, type FailedJob, type SnapshotQueue } from '../protocol/index.js'
 import type { QueueProbe } from './probe.js'
-import { horizonKeys, laravelKeys } from './keys.js'
+import { horizonKeys, laravelKeys, laravelPayload, laravelPushedAt, laravelReads } from '../layouts/index.js'
 import { Batch, countOf, valueOf } from './pipeline.js'
 import { bigText, readHashes, type HashRead } from './hashes.js'
 import { luaScript, runScript } from './scripts.js'
@@ -86,11 +84,12 @@ export function createLaravelProbe(name: string, options: LaravelProbeOptions): 
 
   async function probe(): Promise<SnapshotQueue> {
     const first = new Batch(redis)
+    const reads = laravelReads(keys)
     const at = {
-      waiting: first.add(keys.list, (p) => p.llen(keys.list)),
-      delayed: first.add(keys.delayed, (p) => p.zcard(keys.delayed)),
-      active: first.add(keys.reserved, (p) => p.zcard(keys.reserved)),
-      head: first.add(keys.list, (p) => p.lindex(keys.list, 0)),
+      waiting: first.add(reads.waiting.key, reads.waiting.enqueue),
+      delayed: first.add(reads.delayed.key, reads.delayed.enqueue),
+      active: first.add(reads.active.key, reads.active.enqueue),
+      head: first.add(reads.head.key, reads.head.enqueue),
       horizon: first.add(horizon.failedJobs, (p) => p.exists(horizon.failedJobs, horizon.masters, horizon.supervisors)),
       failedIds: first.add(horizon.failedJobs, (p) => p.zrange(horizon.failedJobs, 0, HORIZON_FAILED_SCAN - 1)),
     }
@@ -98,11 +97,13 @@ export function createLaravelProbe(name: string, options: LaravelProbeOptions): 
     const waiting = countOf(replies[at.waiting])
     const entry: SnapshotQueue = {
       name,
+      prefix: options.prefix,
       driver: 'laravel',
       metrics: { waiting, active: countOf(replies[at.active]), delayed: countOf(replies[at.delayed]) },
     }
     const head = valueOf(replies[at.head])
-    const pushedAt = typeof head === 'string' ? payloadTime(head) : undefined
+    const payload = typeof head === 'string' ? laravelPayload(head) : null
+    const pushedAt = payload ? laravelPushedAt(payload) : undefined
     if (pushedAt !== undefined && waiting > 0) entry.oldestWaitingMs = Math.max(0, now() - pushedAt)
 
     if (countOf(replies[at.horizon]) === 0) return entry
@@ -227,14 +228,6 @@ function retryPayload(payload: Record<string, unknown>, retryId: string, failedI
     silenced: false,
     pushedAt: seconds.toFixed(4),
   }
-}
-
-/** When the payload was pushed (ms), from `pushedAt` or `createdAt` (Unix seconds). */
-function payloadTime(raw: string): number | undefined {
-  const payload = parseObject(raw)
-  if (!payload) return undefined
-  const seconds = toNumber(payload.pushedAt) ?? toNumber(payload.createdAt)
-  return seconds === undefined ? undefined : seconds * 1000
 }
 
 function parseObject(raw: string | null | undefined): Record<string, unknown> | null {

@@ -33,6 +33,8 @@ export const MAX_MONITORED_QUEUES = 100
 
 export interface QueueMonitorHost {
   readonly appRedis: Redis
+  /** where the snapshot is written (the console's Redis); the same connection as appRedis when the app has no Redis of its own */
+  readonly transport?: Redis
   readonly service: string
   readonly nodeId: string
   readonly keys: ProtocolKeys
@@ -70,7 +72,8 @@ export class QueueMonitor implements AgentExtension {
   async beforeBeat(): Promise<Partial<Heartbeat> | undefined> {
     if (this.#probes.size === 0) return undefined
     const queues = await this.probeAll()
-    this.#snapshot = fitSnapshot({ timestamp: Date.now(), service: this.#host.service, nodeId: this.#host.nodeId, queues })
+    const sharedRedis = this.#host.transport !== undefined && this.#host.transport === this.#host.appRedis
+    this.#snapshot = fitSnapshot({ timestamp: Date.now(), service: this.#host.service, nodeId: this.#host.nodeId, ...(sharedRedis ? { sharedRedis } : {}), queues })
     return { queues: queues.map(nodeQueue) }
   }
 

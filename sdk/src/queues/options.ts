@@ -4,7 +4,7 @@
  * probe error ten seconds later.
  */
 import type { Redis } from 'ioredis'
-import { FAILED_JOB_LIMITS, isValidName } from '../protocol/index.js'
+import { FAILED_JOB_LIMITS, isValidQueueName, QUEUE_NAME_MAX } from '../protocol/index.js'
 import type { QueueProbe } from './probe.js'
 import { createBullmqProbe } from './bullmq.js'
 import { createLaravelProbe, DEFAULT_HORIZON_PREFIX } from './laravel.js'
@@ -36,7 +36,7 @@ const PREFIX_LIMIT = 256
 const KEY_LIMIT = 1024
 
 export function createProbe(redis: Redis, name: unknown, driver: unknown, options: unknown): QueueProbe {
-  if (!isValidName(name)) throw new TypeError(`queue name must match ^[A-Za-z0-9._-]{1,64}$, got ${show(name)}`)
+  if (!isValidQueueName(name)) throw new TypeError(`queue name must be a string of 1 to ${QUEUE_NAME_MAX} characters without control characters, got ${show(name)}`)
   if (!MONITORED_DRIVERS.includes(driver as MonitoredDriver)) {
     throw new TypeError(`queue driver must be one of ${MONITORED_DRIVERS.join(', ')}, got ${show(driver)}`)
   }

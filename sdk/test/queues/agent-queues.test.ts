@@ -62,7 +62,8 @@ t.test('dual connections: queues read from the app Redis, heartbeat and snapshot
   t.equal(snapshot.nodeId, 'w1')
   t.ok(snapshot.timestamp > 0)
   const [emails, imports] = snapshot.queues
-  t.match(emails, { name: 'emails', driver: 'bullmq', metrics: { waiting: 1, failed: 1, active: 0 } })
+  t.match(emails, { name: 'emails', prefix: 'bull', driver: 'bullmq', metrics: { waiting: 1, failed: 1, active: 0 } })
+  t.notOk('sharedRedis' in snapshot, 'queues in another Redis than the snapshot: not said to be shared')
   t.equal(emails!.failedJobs![0]!.id, failed!.id)
   t.same(imports, { name: 'imports', driver: 'redis-list', metrics: { waiting: 3, active: null }, commands: [] }, 'no token: no commands declared')
   const ttl = await transport.ttl('gravito:quasar:queues:billing')
@@ -100,6 +101,26 @@ t.test('without an app option the queues are read from the transport', async (t)
   await connected(agent)
   t.equal(await agent.beat(), true)
   t.equal((await snapshotOf('single')).queues[0]!.metrics.waiting, 2)
+  t.equal((await snapshotOf('single')).sharedRedis, true, 'the queues live where the snapshot is written')
+})
+
+t.test('queue names as the queue system allows them, reported exactly with their prefix', async (t) => {
+  const connection = connectionOf(transportServer.url)
+  const names = [['send email', '{bull}'], ['correo-électronique', 'app:bull'], [`emails@v2-${'x'.repeat(80)}`, 'bull']] as const
+  const agent = new QuasarAgent({ service: 'names', nodeId: 'n1', url: transportServer.url, intervalMs: 60_000 })
+  t.teardown(() => agent.stop())
+  for (const [name, prefix] of names) {
+    const queue = new Queue(name, { connection, prefix })
+    t.teardown(() => queue.close())
+    await queue.add('job', {})
+    agent.monitorQueue(name, 'bullmq', { prefix })
+  }
+  agent.monitorQueue('a:b', 'laravel', { prefix: 'app_' })
+  await connected(agent)
+  t.equal(await agent.beat(), true)
+  const snapshot = await snapshotOf('names')
+  t.same(snapshot.queues.map((q) => [q.name, q.prefix, q.metrics.waiting]), [...names.map(([name, prefix]) => [name, prefix, 1]), ['a:b', 'app_', 0]])
+  t.same((await beatOf('names', 'n1')).queues.map((q: { name: string }) => q.name), [...names.map(([name]) => name), 'a:b'], 'the heartbeat names them too')
 })
 
 t.test('a key of the wrong type is an error in that entry only; the beat is written', async (t) => {
@@ -223,9 +244,9 @@ t.test('input is checked when monitorQueue is called: TypeError for a programmin
   const agent = new QuasarAgent({ service: 'checks', url: 'redis://127.0.0.1:1' })
   t.teardown(() => agent.stop())
   const bad: [string, unknown, unknown, RegExp][] = [
-    ['bad name', 'bullmq', undefined, /queue name/],
-    ['a:b', 'bullmq', undefined, /queue name/],
-    ['x'.repeat(65), 'bullmq', undefined, /queue name/],
+    ['', 'bullmq', undefined, /queue name/],
+    ['line\nbreak', 'bullmq', undefined, /queue name/],
+    ['x'.repeat(257), 'bullmq', undefined, /queue name/],
     ['ok', 'sqs', undefined, /driver must be one of bullmq, laravel, redis-list/],
     ['ok', undefined, undefined, /driver/],
     ['ok', 'bullmq', 'bull', /options must be an object/],

@@ -69,6 +69,8 @@ t.test('counts match BullMQ getJobCounts in every state; the oldest waiting age 
     failed: expected.failed,
     completed: expected.completed,
     paused: 0,
+    isPaused: false,
+    waitingChildren: 0,
   })
   t.same([entry.metrics.waiting, entry.metrics.active, entry.metrics.delayed, entry.metrics.failed, entry.metrics.completed], [3, 1, 1, 2, 1], 'the numbers the setup made')
   t.equal(entry.oldestWaitingMs, 90_000, 'age of the oldest waiting job at the probe time')

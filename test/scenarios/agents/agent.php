@@ -35,13 +35,14 @@ $redis->set("{$prefix}node:{$service}:{$nodeId}", json_encode($beat), ['EX' => 3
 // counts as Laravel's Redis driver keeps them (PROTOCOL.md, driver `laravel`)
 $queues = [];
 foreach (array_filter(explode(',', getenv('LARAVEL_QUEUES') ?: '')) as $name) {
-    $queues[] = ['name' => $name, 'driver' => 'laravel', 'metrics' => [
+    $queues[] = ['name' => $name, 'prefix' => '', 'driver' => 'laravel', 'metrics' => [
         'waiting' => $redis->lLen("queues:{$name}"),
         'active' => $redis->zCard("queues:{$name}:reserved"),
         'delayed' => $redis->zCard("queues:{$name}:delayed"),
     ]];
 }
-$snapshot = ['timestamp' => $nowMs, 'service' => $service, 'nodeId' => $nodeId, 'queues' => $queues];
+// the queues are read through the connection the snapshot is written to: the console's Redis
+$snapshot = ['timestamp' => $nowMs, 'service' => $service, 'nodeId' => $nodeId, 'sharedRedis' => true, 'queues' => $queues];
 $redis->set("{$prefix}queues:{$service}", json_encode($snapshot), ['EX' => 30]);
 
 $redis->rawCommand('XADD', "{$prefix}slow:{$service}", 'MAXLEN', '~', '1000', '*',

@@ -1,7 +1,9 @@
 /**
- * Key layouts of the queue systems the agent watches. These keys belong to the application, not to
- * our protocol: they are written by BullMQ, Laravel and Horizon, and built here, in one place, so
- * a change in one of those layouts is a change to this file.
+ * Key layouts of the queue systems that the agent watches and the console discovers. These keys
+ * belong to the application, not to our protocol: they are written by BullMQ, Laravel and Horizon,
+ * and built and parsed here, in one place, so a change in one of those layouts is a change to this
+ * file. Queue names are the queue system's (spaces, unicode, `{high}`, `a:b`): keys are built from
+ * them as they are, exactly as the queue system builds its own.
  */
 
 /**
@@ -23,6 +25,10 @@ export function bullmqKeys(prefix: string, queue: string) {
     delayed: `${base}delayed`,
     failed: `${base}failed`,
     completed: `${base}completed`,
+    /** flow parents waiting for their children (sorted set) */
+    waitingChildren: `${base}waiting-children`,
+    /** rate limiter: a counter whose expiry is the limit's window */
+    limiter: `${base}limiter`,
     meta: `${base}meta`,
     events: `${base}events`,
     /** workers block on this sorted set (BZPOPMIN) instead of on `wait` since BullMQ 5 */
@@ -32,6 +38,23 @@ export function bullmqKeys(prefix: string, queue: string) {
     metricsFailed: `${base}metrics:failed`,
     job: (jobId: string) => `${base}${jobId}`,
   }
+}
+
+export type BullmqKeys = ReturnType<typeof bullmqKeys>
+
+/** SCAN pattern for BullMQ's per-queue hash `{prefix}:{queue}:meta` */
+export const BULLMQ_META_PATTERN = '*:meta'
+
+/**
+ * The prefix and queue of a `{prefix}:{queue}:meta` key. BullMQ refuses `:` in queue names, so the
+ * last `:` before `meta` ends the prefix, whatever the prefix holds (`app:bull`, `{bull}`).
+ */
+export function parseBullmqMeta(key: string): { prefix: string; queue: string } | null {
+  if (!key.endsWith(':meta')) return null
+  const head = key.slice(0, -':meta'.length)
+  const colon = head.lastIndexOf(':')
+  if (colon <= 0 || colon === head.length - 1) return null
+  return { prefix: head.slice(0, colon), queue: head.slice(colon + 1) }
 }
 
 /**
@@ -49,6 +72,31 @@ export function laravelKeys(prefix: string, queue: string) {
     reserved: `${list}:reserved`,
     notify: `${list}:notify`,
   }
+}
+
+export type LaravelKeys = ReturnType<typeof laravelKeys>
+
+/** SCAN pattern for Laravel queue keys; it also matches protocol keys (`…:queues:{service}`), which callers tell apart first */
+export const LARAVEL_PATTERN = '*queues:*'
+
+/**
+ * The prefix and queue of a Laravel queue key (`{prefix}queues:{queue}`, or that plus `:delayed`
+ * or `:reserved`). The first `queues:` ends the prefix; the name may hold `:` and braces (`{high}`,
+ * `a:b`). A `:notify` key finds no queue: it outlives the queue's jobs (Laravel pushes to it on
+ * every add), so it would keep a drained queue on show. A name ending in `:delayed` or `:reserved`
+ * reads as its base queue.
+ */
+export function parseLaravelKey(key: string): { prefix: string; queue: string } | null {
+  const at = key.indexOf('queues:')
+  if (at < 0 || key.endsWith(':notify')) return null
+  let queue = key.slice(at + 'queues:'.length)
+  for (const suffix of [':delayed', ':reserved']) {
+    if (queue.endsWith(suffix)) {
+      queue = queue.slice(0, -suffix.length)
+      break
+    }
+  }
+  return queue === '' ? null : { prefix: key.slice(0, at), queue }
 }
 
 /**
