@@ -7,6 +7,7 @@ import fp from 'fastify-plugin'
 import zenith from '../../server/app.js'
 import { parseConfig, type ZenithConfigInput } from '../../server/config.js'
 import type { Clock } from '../../server/clock.js'
+import { fastifyTrustProxy } from '../../server/http/trust-proxy.js'
 
 export interface TestAppOptions extends Omit<ZenithConfigInput, 'redisUrl'> {
   redisUrl: string
@@ -14,17 +15,16 @@ export interface TestAppOptions extends Omit<ZenithConfigInput, 'redisUrl'> {
   autoStart?: boolean
   /** receives the app's pino lines (JSON), for tests that assert on logs */
   logLines?: string[]
-  /** Fastify's trustProxy, for tests of X-Forwarded-* handling */
-  trustProxy?: boolean
   /** routes registered inside the app's scope, after its own, so its hooks apply to them */
   routes?: (app: FastifyInstance) => void | Promise<void>
 }
 
 export async function buildTestApp(options: TestAppOptions): Promise<FastifyInstance> {
-  const { clock = () => Date.now(), autoStart = false, logLines, trustProxy = false, routes, ...input } = options
+  const { clock = () => Date.now(), autoStart = false, logLines, routes, ...input } = options
   const config = parseConfig({ selfMonitor: false, logLevel: logLines ? 'info' : 'silent', ...input })
   const stream = logLines && { write: (line: string) => void logLines.push(line) }
-  const app = Fastify({ trustProxy, logger: stream ? { level: config.logLevel, stream } : { level: config.logLevel } })
+  // the same trust the server gives (trustProxy in the config), so X-Forwarded-* tests mean the real thing
+  const app = Fastify({ trustProxy: fastifyTrustProxy(config.trustProxy), logger: stream ? { level: config.logLevel, stream } : { level: config.logLevel } })
   // fp: the app's decorators (app.collector, ...) and hooks land on the instance tests hold
   await app.register(
     fp(async (scope) => {
