@@ -64,10 +64,12 @@ export function refuse(request: FastifyRequest, reply: FastifyReply, code: 401 |
  * the request is refused (fail closed) with a page that says why, not sent to a login that would
  * fail the same way. Probes and the collector's "Redis unreachable" are not affected.
  */
-export function sessionsUnavailable(request: FastifyRequest, reply: FastifyReply) {
+export async function sessionsUnavailable(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const message = 'Zenith keeps logins in Redis, and Redis is not answering, so your session cannot be checked. Nothing was changed; try again once Redis is back.'
   reply.code(503).header('retry-after', '5').header('cache-control', 'no-store')
   if (isApiPath(pathOf(request.url))) return reply.send({ error: 'Service Unavailable', message })
   if (isHtmx(request)) return reply.type('text/plain; charset=utf-8').send(message)
-  return reply.viewAsync('auth/unavailable', { title: 'Redis unreachable', message })
+  const html = await reply.viewAsync('auth/unavailable', { title: 'Redis unreachable', message })
+  // sent here, so that a hook returning this reply ends the request
+  return reply.type('text/html; charset=utf-8').send(html)
 }
