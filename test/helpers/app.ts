@@ -26,13 +26,20 @@ export async function buildTestApp(options: TestAppOptions): Promise<FastifyInst
   // the same trust the server gives (trustProxy in the config), so X-Forwarded-* tests mean the real thing
   const app = Fastify({ trustProxy: fastifyTrustProxy(config.trustProxy), logger: stream ? { level: config.logLevel, stream } : { level: config.logLevel } })
   // fp: the app's decorators (app.collector, ...) and hooks land on the instance tests hold
-  await app.register(
-    fp(async (scope) => {
-      await zenith(scope, { config: { ...config, redisUrl: options.redisUrl }, clock, autoStart })
-      await routes?.(scope)
-    }),
-  )
-  await app.ready()
+  try {
+    await app.register(
+      fp(async (scope) => {
+        await zenith(scope, { config: { ...config, redisUrl: options.redisUrl }, clock, autoStart })
+        await routes?.(scope)
+      }),
+    )
+    await app.ready()
+  } catch (error) {
+    // a boot that fails half-way (bad users file, exposed open console) has opened Redis
+    // connections already; close them as server.ts does, or the test process never exits
+    await app.close().catch(() => {})
+    throw error
+  }
   return app
 }
 
