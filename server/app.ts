@@ -39,10 +39,10 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(loadShedding, { maxEventLoopDelayMs: config.shedEventLoopDelayMs, sampleIntervalMs: config.shedSampleIntervalMs })
   await app.register(formbody)
   await app.register(views)
-  await app.register(auth, { config, clock })
 
-  // data access and collection
+  // data access, then access control (sessions are kept in Redis), then collection
   await app.register(redis, { url: config.redisUrl, prefix: config.prefix })
+  await app.register(auth, { config, clock })
   await app.register(collector, { clock, tickMs: config.tickMs, graceMs: config.graceMs, autoStart: options.autoStart, sliceMs: config.loopSliceMs, partTimeoutMs: config.partTimeoutMs })
   await app.register(history, { clock, sliceMs: config.loopSliceMs })
   if (config.selfMonitor) {

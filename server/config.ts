@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { DEFAULT_PREFIX, QUASAR_TOKEN_MIN_LENGTH } from '@gravito/quasar/protocol'
 import { DEFAULT_SLICE_MS } from './runtime/slices.js'
+import { trustProxySchema } from './http/trust-proxy.js'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const duration = z.coerce.number().int().positive()
@@ -47,6 +48,8 @@ export const configSchema = z.object({
    * process, so replicas behind one load balancer must all be given the same value
    */
   sessionSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** reverse proxies whose X-Forwarded-For/-Proto are believed (ZENITH_TRUST_PROXY); absent: none */
+  trustProxy: trustProxySchema.optional(),
   /** load shedding: mean event-loop delay (ms) beyond which requests get 503 */
   shedEventLoopDelayMs: duration.default(1_000),
   /** how often the event loop is sampled for load shedding */

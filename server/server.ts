@@ -12,6 +12,7 @@ import { MAX_PARAM_LENGTH } from './http/urls.js'
 import { systemClock } from './clock.js'
 import type { ZenithConfig } from './config.js'
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded/redis-server.js'
+import { fastifyTrustProxy } from './http/trust-proxy.js'
 
 /** What a signal leaves for the whole shutdown before the process exits with code 1. */
 export const SHUTDOWN_DELAY_MS = 10_000
@@ -52,7 +53,7 @@ class RequestLogsAtDebug extends LogController {
 
 /** Starts the console without touching process signals: tests and embedders call `close()` themselves. */
 export async function createServer(config: ZenithConfig, options: ServerOptions = {}): Promise<RunningServer> {
-  const app = Fastify({ logger: loggerOptions(config, options), logController: new RequestLogsAtDebug(), maxParamLength: MAX_PARAM_LENGTH })
+  const app = Fastify({ logger: loggerOptions(config, options), logController: new RequestLogsAtDebug(), trustProxy: fastifyTrustProxy(config.trustProxy), maxParamLength: MAX_PARAM_LENGTH })
   let embeddedRedis: EmbeddedRedis | null = null
   try {
     if (config.redisUrl === undefined) {

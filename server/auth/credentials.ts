@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { hashPassword, parseHash, verifyPassword, type ParsedHash } from './passwords.js'
-import { credentialFingerprint, type AuthKeys, type AuthUser, type Session } from './session.js'
+import { credentialFingerprint, type AuthKeys, type AuthUser } from './session.js'
 import type { UserRecord } from './users.js'
 
 export type LoginMode = 'none' | 'password' | 'users'
@@ -22,9 +22,20 @@ export interface Credentials {
   /** null when the username is unknown or the password wrong */
   verify(username: string | undefined, password: string): Promise<Verified | null>
   /** the user a session still stands for; null once the user is gone or the password changed */
-  fromSession(session: Session): AuthUser | null
+  fromSession(session: SessionCredential): AuthUser | null
   /** whether `username` names a real account (for logs: unknown names are not logged verbatim) */
   knows(username: string | undefined): boolean
+  /**
+   * Users mode: takes a re-read users file; resolves with the usernames whose password changed or
+   * who are gone, whose sessions no longer stand for anyone. Other modes: nothing to replace.
+   */
+  replaceUsers(users: Map<string, UserRecord>): string[]
+}
+
+/** what a session remembers of its login: the username and a digest of the credential */
+export interface SessionCredential {
+  u: string
+  fp: string
 }
 
 export interface CredentialsSource {
@@ -36,7 +47,7 @@ export async function createCredentials(source: CredentialsSource, keys: AuthKey
   const decoy = parseHash(await hashPassword(randomBytes(16).toString('hex')))!
 
   if (source.users) {
-    const users = source.users
+    let users = source.users
     const fingerprintOf = (user: UserRecord) => credentialFingerprint(keys, `user:${user.username}:${user.passwordHash}`)
     return {
       mode: 'users',
@@ -51,6 +62,14 @@ export async function createCredentials(source: CredentialsSource, keys: AuthKey
         return user && fingerprintOf(user) === session.fp ? { username: user.username, role: user.role } : null
       },
       knows: (username) => username !== undefined && users.has(username),
+      replaceUsers(next) {
+        const ended = [...users.values()].filter((user) => {
+          const now = next.get(user.username)
+          return !now || fingerprintOf(now) !== fingerprintOf(user)
+        })
+        users = next
+        return ended.map((user) => user.username)
+      },
     }
   }
 
@@ -67,6 +86,7 @@ export async function createCredentials(source: CredentialsSource, keys: AuthKey
         return session.u === PASSWORD_USERNAME && session.fp === fingerprint ? { username: PASSWORD_USERNAME, role: 'operator' } : null
       },
       knows: () => true,
+      replaceUsers: () => [],
     }
   }
 
@@ -75,5 +95,6 @@ export async function createCredentials(source: CredentialsSource, keys: AuthKey
     verify: async () => null,
     fromSession: () => null,
     knows: () => false,
+    replaceUsers: () => [],
   }
 }

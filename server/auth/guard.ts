@@ -3,44 +3,67 @@
  * - onRequest: who is asking (Bearer token under /api/, else the session cookie, else anonymous
  *   when running open); unauthenticated requests go to the login page (browsers), get 401 with
  *   HX-Redirect (htmx, which would otherwise swap the login page into a fragment) or 401 JSON (API).
+ *   A session cookie is looked up in Redis; when Redis does not answer the request is refused
+ *   with 503 (fail closed), except on the open routes, which go on as if no cookie was sent.
  *   JSON API writes must say `application/json`, which a cross-site form or simple fetch cannot.
- * - preValidation (after body parsing): state-changing requests carry the CSRF token.
+ * - preValidation (after body parsing): state-changing requests carry their session's CSRF token.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ANONYMOUS, WRITE_METHODS, isApiPath, isHtmx, pathOf, refuse, type AuthContext, type RequestAuth } from './context.js'
-import { SESSION_COOKIE, csrfToken, decodeSession, loginUrl, safeEqual } from './session.js'
+import { ANONYMOUS, WRITE_METHODS, isApiPath, isHtmx, pathOf, refuse, sessionsUnavailable, type AuthContext, type RequestAuth } from './context.js'
+import { SESSION_COOKIE, csrfToken, loginUrl, safeEqual } from './session.js'
 
 /** Route patterns anyone may reach: probes, static assets, the login form itself. */
 const OPEN_ROUTES = new Set(['/livez', '/readyz', '/login', '/assets/*'])
+/** Open routes that never look at a session: they answer from memory, whatever Redis does. */
+const SESSIONLESS_ROUTES = new Set(['/livez', '/readyz', '/assets/*'])
 
 export const CSRF_HEADER = 'x-csrf-token'
 export const CSRF_FIELD = '_csrf'
 
-export function installGuard(app: FastifyInstance, context: AuthContext, auths: WeakMap<FastifyRequest, RequestAuth>) {
-  const { credentials, keys, apiToken } = context
-  const loginRequired = credentials.mode !== 'none'
+/** the session lookup failed because Redis did not answer */
+const UNAVAILABLE = Symbol('sessions unavailable')
 
-  function fromSession(request: FastifyRequest): RequestAuth | null {
+export function installGuard(app: FastifyInstance, context: AuthContext) {
+  const { credentials, keys, apiToken, sessions, auths } = context
+  const loginRequired = credentials.mode !== 'none'
+  const openToken = csrfToken(keys, 'anonymous')
+
+  async function fromSession(request: FastifyRequest): Promise<RequestAuth | null> {
     const raw = request.cookies[SESSION_COOKIE]
     if (!loginRequired || !raw) return null
     const unsigned = request.unsignCookie(raw)
     if (!unsigned.valid || unsigned.value === null) return null
-    const session = decodeSession(unsigned.value, context.clock())
-    const user = session && credentials.fromSession(session)
-    return session && user ? { user, via: 'session', csrfSubject: session.sid } : null
+    const id = unsigned.value
+    const session = await sessions.find(id, context.clock())
+    if (!session) return null
+    const user = credentials.fromSession(session)
+    if (!user) {
+      // the user is gone or the password changed: this session stands for nobody any more
+      await sessions.end(id, session.u)
+      return null
+    }
+    return { user, via: 'session', csrfToken: session.csrf, sessionId: id }
   }
 
   /** The caller's identity, null when none was given, 'bad-token' when a wrong one was. */
-  function identify(request: FastifyRequest, api: boolean): RequestAuth | 'bad-token' | null {
+  async function identify(request: FastifyRequest, api: boolean): Promise<RequestAuth | 'bad-token' | typeof UNAVAILABLE | null> {
     const authorization = request.headers.authorization
     if (api && apiToken !== undefined && authorization !== undefined) {
       const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization)
-      return match && safeEqual(match[1]!, apiToken) ? { user: { username: 'api-token', role: 'operator' }, via: 'token', csrfSubject: null } : 'bad-token'
+      return match && safeEqual(match[1]!, apiToken) ? { user: { username: 'api-token', role: 'operator' }, via: 'token', csrfToken: null } : 'bad-token'
     }
-    const session = fromSession(request)
-    if (session) return session
+    const route = request.routeOptions.url ?? ''
+    if (!SESSIONLESS_ROUTES.has(route)) {
+      try {
+        const session = await fromSession(request)
+        if (session) return session
+      } catch (error) {
+        request.log.warn({ event: 'sessions_unavailable', err: error }, 'session lookup failed: Redis not answering')
+        if (!OPEN_ROUTES.has(route)) return UNAVAILABLE
+      }
+    }
     const required = api ? loginRequired || apiToken !== undefined : loginRequired
-    return required ? null : { user: ANONYMOUS, via: 'open', csrfSubject: 'anonymous' }
+    return required ? null : { user: ANONYMOUS, via: 'open', csrfToken: openToken }
   }
 
   function sendToLogin(request: FastifyRequest, reply: FastifyReply, api: boolean) {
@@ -58,13 +81,14 @@ export function installGuard(app: FastifyInstance, context: AuthContext, auths: 
 
   app.addHook('onRequest', async (request, reply) => {
     const api = isApiPath(pathOf(request.url))
-    const found = identify(request, api)
+    const found = await identify(request, api)
     if (found === 'bad-token') return sendToLogin(request, reply, true)
+    if (found === UNAVAILABLE) return sessionsUnavailable(request, reply)
     if (found) {
       request.user = found.user
       auths.set(request, found)
     }
-    const token = found?.csrfSubject ? csrfToken(keys, found.csrfSubject) : ''
+    const token = found?.csrfToken ?? ''
     reply.locals = {
       ...reply.locals,
       auth: {
@@ -88,7 +112,7 @@ export function installGuard(app: FastifyInstance, context: AuthContext, auths: 
     // an open console's API writes are guarded by the JSON rule: no cookie rides along, and a
     // cross-site page cannot send application/json without a CORS preflight we never answer
     if (auth?.via === 'open' && isApiPath(pathOf(request.url))) return
-    const expected = auth?.csrfSubject ? csrfToken(keys, auth.csrfSubject) : null
+    const expected = auth?.csrfToken ?? null
     const body = request.body !== null && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : undefined
     const given = request.headers[CSRF_HEADER] ?? body?.[CSRF_FIELD]
     if (expected === null || typeof given !== 'string' || !safeEqual(given, expected)) {

@@ -2,9 +2,15 @@
  * Access control: who may look and who may act. Decorates `request.user`, `app.requireRole(role)`
  * and `app.auth`; puts `auth` ({ user, session, csrfToken, csrfHeaders }) into every template's
  * data through `reply.locals`. Fails boot with one line on a bad users file or an exposed open
- * console, and says once at boot when it runs without a password.
+ * console, and says once at boot when it runs without a password. Sessions and login counts are
+ * kept in Redis (the app's connection), so it registers after the Redis plugin.
+ *
+ * The users file is watched (a stat every USERS_FILE_POLL_MS, which also sees an editor that
+ * replaces the file): a changed password or a removed user ends that user's sessions at once.
+ * A file that no longer parses is logged and ignored; the users read before stay in force.
  */
 import { randomBytes } from 'node:crypto'
+import { unwatchFile, watchFile } from 'node:fs'
 import fp from 'fastify-plugin'
 import fastifyCookie from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
@@ -15,9 +21,13 @@ import { createCredentials, type LoginMode } from './credentials.js'
 import { checkExposure } from './exposure.js'
 import { installGuard } from './guard.js'
 import { createLoginLimiter } from './login-limiter.js'
+import { createSessionStore } from './session-store.js'
 import { deriveKeys, type AuthUser } from './session.js'
 import { loadUsersFile, ROLES, type Role } from './users.js'
+import accountRoutes from './account-routes.js'
 import authRoutes from './routes.js'
+
+const USERS_FILE_POLL_MS = 2_000
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -31,7 +41,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** preHandler refusing (403) anyone below `role`, e.g. `{ preHandler: app.requireRole('operator') }` */
     requireRole(role: Role): preHandlerAsyncHookHandler
-    auth: { loginMode: LoginMode; apiToken: boolean }
+    auth: {
+      loginMode: LoginMode
+      apiToken: boolean
+      /** re-reads the users file now (the watcher calls it on a change); ends sessions it invalidates */
+      reloadUsers(): Promise<void>
+    }
   }
 }
 
@@ -50,13 +65,50 @@ export default fp<AuthPluginOptions>(
     // a random secret is fine for one process; sessions then end when it restarts
     const keys = deriveKeys(config.sessionSecret ?? randomBytes(32))
     const credentials = await createCredentials({ password: config.password, users }, keys)
-    const context: AuthContext = { clock, keys, credentials, apiToken: config.apiToken, limiter: createLoginLimiter({ clock }) }
+    const sessions = createSessionStore(app.redis, app.keys)
+    const auths = new WeakMap<FastifyRequest, RequestAuth>()
+    const context: AuthContext = { clock, keys, credentials, apiToken: config.apiToken, limiter: createLoginLimiter(app.redis, app.keys, clock), sessions, auths }
 
     await app.register(fastifyCookie, { secret: keys.cookie })
 
-    const auths = new WeakMap<FastifyRequest, RequestAuth>()
+    async function reloadUsers(): Promise<void> {
+      if (config.usersFile === undefined) return
+      let next: Awaited<ReturnType<typeof loadUsersFile>>
+      try {
+        next = await loadUsersFile(config.usersFile)
+      } catch (error) {
+        app.log.error({ event: 'users_file_refused', err: error }, `${(error as Error).message}; the users read before stay in force`)
+        return
+      }
+      const changed = credentials.replaceUsers(next)
+      app.log.info({ event: 'users_file_reloaded', users: next.size, changed: changed.length }, 'users file reloaded')
+      for (const username of changed) {
+        // the session check refuses them anyway (their credential no longer matches); this also
+        // removes them from Redis, and says so
+        const ended = await sessions.endUser(username).catch((error: Error) => {
+          app.log.warn({ event: 'sessions_unavailable', err: error, username }, 'could not remove sessions from Redis; they are refused regardless')
+          return 0
+        })
+        app.log.info({ event: 'sessions_ended', username, ended, reason: 'password changed or user removed' }, 'ended sessions of a changed user')
+      }
+    }
+
+    if (config.usersFile !== undefined) {
+      const path = config.usersFile
+      let reloading = Promise.resolve()
+      // persistent: false, so the watcher never keeps the process alive on its own
+      watchFile(path, { interval: USERS_FILE_POLL_MS, persistent: false }, (current, previous) => {
+        if (current.mtimeMs === previous.mtimeMs && current.size === previous.size && current.ino === previous.ino) return
+        reloading = reloading.then(reloadUsers)
+      })
+      app.addHook('onClose', async () => {
+        unwatchFile(path)
+        await reloading
+      })
+    }
+
     app.decorateRequest('user', null)
-    app.decorate('auth', { loginMode: credentials.mode, apiToken: config.apiToken !== undefined })
+    app.decorate('auth', { loginMode: credentials.mode, apiToken: config.apiToken !== undefined, reloadUsers })
     app.decorate('requireRole', (role: Role) => {
       const needed = ROLES.indexOf(role)
       return async (request: FastifyRequest, reply: FastifyReply) => {
@@ -69,11 +121,12 @@ export default fp<AuthPluginOptions>(
       }
     })
 
-    installGuard(app, context, auths)
+    installGuard(app, context)
     await app.register(authRoutes, { context })
+    await app.register(accountRoutes, { context })
 
     if (exposure.warning) app.log.warn({ event: 'running_open', host: config.host }, exposure.warning)
     else app.log.info({ event: 'auth', loginMode: credentials.mode, apiToken: config.apiToken !== undefined }, 'login required')
   },
-  { name: 'zenith-auth', dependencies: ['zenith-views'] },
+  { name: 'zenith-auth', dependencies: ['zenith-views', 'zenith-redis'] },
 )

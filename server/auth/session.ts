@@ -1,16 +1,14 @@
 /**
- * Stateless sessions: the cookie carries { sid, username, role, expiry, password digest } and is
- * signed (HMAC-SHA256, @fastify/cookie) with a key derived from the session secret. Nothing is
- * stored server-side, so any replica started with the same ZENITH_SESSION_SECRET accepts it.
- * The CSRF token is an HMAC of the session id, so it needs no storage either.
+ * What the cookies and tokens are made of. The session cookie carries only a random id, signed
+ * (HMAC-SHA256, @fastify/cookie) with a key derived from the session secret so that a forged
+ * cookie is refused without asking Redis; the session itself is in Redis (session-store.ts).
+ * The login form's token and an open console's CSRF token are HMACs, so they need no storage.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { z } from 'zod'
-import { roleSchema, usernameSchema, type Role } from './users.js'
+import type { Role } from './users.js'
 
 export const SESSION_COOKIE = 'zenith_session'
 export const LOGIN_COOKIE = 'zenith_login'
-export const SESSION_TTL_MS = 12 * 60 * 60_000
 /** how long a login form stays valid after it was served */
 export const LOGIN_FORM_TTL_MS = 2 * 60 * 60_000
 
@@ -41,7 +39,7 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b))
 }
 
-/** The CSRF token for a session id (or `anonymous` when running open). */
+/** The CSRF token of an open console's anonymous operator (`anonymous`); sessions keep their own. */
 export function csrfToken(keys: AuthKeys, subject: string): string {
   return hmac(keys.csrf, `session:${subject}`)
 }
@@ -53,39 +51,6 @@ export function loginFormToken(keys: AuthKeys, nonce: string): string {
 /** A short digest of the credential the session was made with; a changed password ends the session. */
 export function credentialFingerprint(keys: AuthKeys, credential: string): string {
   return hmac(keys.fingerprint, credential).slice(0, 16)
-}
-
-const sessionSchema = z.object({
-  sid: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
-  u: usernameSchema,
-  r: roleSchema,
-  exp: z.number().int().positive(),
-  fp: z.string().max(64),
-})
-
-export type Session = z.infer<typeof sessionSchema>
-
-export function newSession(user: AuthUser, fingerprint: string, now: number): Session {
-  return { sid: randomBytes(16).toString('base64url'), u: user.username, r: user.role, exp: now + SESSION_TTL_MS, fp: fingerprint }
-}
-
-/** Cookie payload before signing: base64url JSON keeps it inside the cookie value alphabet. */
-export function encodeSession(session: Session): string {
-  return Buffer.from(JSON.stringify(session)).toString('base64url')
-}
-
-/** Decodes a payload whose signature was already checked; null when malformed or expired. */
-export function decodeSession(payload: string, now: number): Session | null {
-  if (payload.length > 1024) return null
-  let json: unknown
-  try {
-    json = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
-  } catch {
-    return null
-  }
-  const parsed = sessionSchema.safeParse(json)
-  if (!parsed.success || parsed.data.exp <= now) return null
-  return parsed.data
 }
 
 /**

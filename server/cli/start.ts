@@ -12,6 +12,7 @@ import { configSchema, describeConfigError, type ZenithConfig } from '../config.
 import { formatDuration, parseDuration } from './duration.js'
 import { limitHeapGrowth } from '../runtime/heap-growth.js'
 import { UsageError } from './errors.js'
+import { parseTrustProxy } from '../http/trust-proxy.js'
 
 type ConfigKey = keyof typeof configSchema.shape
 
@@ -44,6 +45,7 @@ export const START_FLAGS: StartFlag[] = [
   { flags: '--api-token <token>', env: 'ZENITH_API_TOKEN', key: 'apiToken', description: 'bearer token accepted under /api/ (16+ characters)', secret: true },
   { flags: '--quasar-token <token>', env: 'QUASAR_TOKEN', key: 'quasarToken', description: 'secret shared with the agents, signs commands (16+ characters; without it commands are off)', secret: true },
   { flags: '--session-secret <secret>', env: 'ZENITH_SESSION_SECRET', key: 'sessionSecret', description: 'signs session cookies; give every replica the same one (32+ characters)', secret: true },
+  { flags: '--trust-proxy <proxies>', env: 'ZENITH_TRUST_PROXY', key: 'trustProxy', description: 'believe X-Forwarded-For/-Proto from these reverse proxies: addresses or CIDR ranges (10.0.0.0/8,127.0.0.1), or a hop count (default: none)', parse: parseTrustProxy },
   { flags: '--insecure', env: 'ZENITH_INSECURE', key: 'insecure', description: 'allow listening on a non-loopback address without a password' },
   { flags: '--alerts <file>', env: 'ZENITH_ALERTS', key: 'alertsFile', description: 'alert rules and channels (JSON or YAML; default rules without it)' },
 ]

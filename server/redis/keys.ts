@@ -37,6 +37,20 @@ export function createConsoleKeys(prefix: string) {
     auditPending: () => `${prefix}audit:{audit}:pending`,
     /** stream of finished commands (one entry each, with its result), `XADD MAXLEN ~` + `XTRIM MINID ~` */
     auditLog: () => `${prefix}audit:{audit}:log`,
+    // Auth keys (server/auth), under `auth:`, which no agent's ACL pattern reaches. Sessions share
+    // the `{auth}` hash tag: ending all of a user's sessions reads the index and deletes it in one
+    // transaction, which Redis Cluster allows only within one slot.
+    /** string: JSON of one session, under a SHA-256 of its id (the id itself is only in the cookie) */
+    authSession: (idHash: string) => `${prefix}auth:{auth}:session:${idHash}`,
+    /** sorted set: one user's session id hashes, scored by when each ends at the latest (epoch ms) */
+    authUserSessions: (username: string) => `${prefix}auth:{auth}:user:${username}`,
+    /** set: the usernames that may have sessions, so that all of them can be ended */
+    authUsers: () => `${prefix}auth:{auth}:users`,
+    /**
+     * hash { failures, resetAt }: failed logins from one address in a window, per account (with
+     * `account`) or over all accounts; the address is the hash tag, so one script updates both
+     */
+    authLoginFailures: (address: string, account?: string) => `${prefix}auth:login:{${address}}${account === undefined ? '' : `:${account}`}`,
   }
 }
 

@@ -91,7 +91,7 @@ t.test('next only ever points inside the console', async (t) => {
   t.equal(hiddenField(form.body, 'next'), '/')
 })
 
-t.test('the session cookie is signed, HttpOnly, SameSite and expires', async (t) => {
+t.test('the session cookie is signed, HttpOnly, SameSite and lasts at most 12 hours', async (t) => {
   const app = await passwordApp(t)
   const response = await submitLogin(app, { password: PASSWORD })
   const session = response.cookies.find((c) => c.name === 'zenith_session')!
@@ -101,15 +101,15 @@ t.test('the session cookie is signed, HttpOnly, SameSite and expires', async (t)
   t.equal(session.maxAge, 12 * 60 * 60)
   t.notOk(session.secure, 'plain http: no Secure flag, or the browser would drop the cookie')
 
-  // change one character of the payload: the signature no longer matches
-  const [payload, signature] = [session.value.slice(0, session.value.lastIndexOf('.')), session.value.slice(session.value.lastIndexOf('.'))]
-  const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(decodeURIComponent(payload), 'base64url').toString()), r: 'operator', u: 'someone' })).toString('base64url')
-  const refused = await app.inject({ url: '/pulse', headers: { cookie: `zenith_session=${forged}${signature}` } })
+  // another id under the same signature: refused before Redis is asked
+  const signature = session.value.slice(session.value.lastIndexOf('.'))
+  const forged = `${'A'.repeat(43)}${signature}`
+  const refused = await app.inject({ url: '/pulse', headers: { cookie: `zenith_session=${forged}` } })
   t.equal(refused.statusCode, 303)
 })
 
 t.test('Secure cookies when the browser came over https through a trusted proxy', async (t) => {
-  const app = await passwordApp(t, { trustProxy: true })
+  const app = await passwordApp(t, { trustProxy: ['127.0.0.1'] })
   const response = await submitLogin(app, { password: PASSWORD, headers: { 'x-forwarded-proto': 'https' } })
   t.equal(response.statusCode, 303)
   t.equal(response.cookies.find((c) => c.name === 'zenith_session')!.secure, true)
@@ -117,16 +117,6 @@ t.test('Secure cookies when the browser came over https through a trusted proxy'
   const untrusted = await passwordApp(t)
   const spoofed = await submitLogin(untrusted, { password: PASSWORD, headers: { 'x-forwarded-proto': 'https' } })
   t.notOk(spoofed.cookies.find((c) => c.name === 'zenith_session')!.secure, 'without trustProxy the header is ignored')
-})
-
-t.test('a session ends after 12 hours', async (t) => {
-  const clock = fakeClock()
-  const app = await passwordApp(t, { clock })
-  const { cookie } = await login(app, { password: PASSWORD })
-  clock.advance(12 * 60 * 60_000 - 1000)
-  t.equal((await app.inject({ url: '/test/locals', headers: { cookie } })).statusCode, 200)
-  clock.advance(2000)
-  t.equal((await app.inject({ url: '/test/locals', headers: { cookie } })).statusCode, 303)
 })
 
 t.test('a session from another secret is not accepted; the same secret works across replicas', async (t) => {
@@ -137,7 +127,7 @@ t.test('a session from another secret is not accepted; the same secret works acr
   const { cookie, csrf } = await login(one, { password: PASSWORD })
   t.equal((await two.inject({ url: '/test/locals', headers: { cookie } })).statusCode, 200)
   const posted = await two.inject({ method: 'POST', url: '/test/form', headers: { cookie, 'x-csrf-token': csrf, 'content-type': FORM }, payload: 'a=1' })
-  t.equal(posted.statusCode, 200, 'the CSRF token is stateless too')
+  t.equal(posted.statusCode, 200, 'the CSRF token comes with the session from Redis')
   t.equal((await other.inject({ url: '/test/locals', headers: { cookie } })).statusCode, 303)
 })
 

@@ -27,6 +27,8 @@ const badCommandLines: Array<{ what: string; args: string[]; env?: Record<string
   { what: 'open console on all interfaces without a password', args: ['start', '--host', '0.0.0.0'], says: /refusing to listen on 0\.0\.0\.0 without a password/ },
   { what: 'alerts file with a misspelt key', args: ['start', '--alerts', badAlerts], says: /alerts file .*alerts\.json: rules\[0\] \(hot\): Unrecognized key: "abve"/ },
   { what: 'alerts file that does not exist', args: ['start'], env: { ZENITH_ALERTS: '/nonexistent/alerts.yaml' }, says: /cannot read alerts file \/nonexistent\/alerts\.yaml/ },
+  { what: 'trust-proxy that is neither a hop count nor addresses', args: ['start', '--trust-proxy', 'proxy.example'], says: /--trust-proxy.*'proxy\.example'.*CIDR/ },
+  { what: 'trust-proxy of zero hops from the environment', args: ['start'], env: { ZENITH_TRUST_PROXY: '0' }, says: /env 'ZENITH_TRUST_PROXY'.*at least 1/ },
   { what: 'bad switch from the environment', args: ['start'], env: { ZENITH_SELF_MONITOR: 'maybe' }, says: /ZENITH_SELF_MONITOR/ },
 ]
 

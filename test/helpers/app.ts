@@ -8,6 +8,7 @@ import zenith from '../../server/app.js'
 import { parseConfig, type ZenithConfigInput } from '../../server/config.js'
 import type { Clock } from '../../server/clock.js'
 import { MAX_PARAM_LENGTH } from '../../server/http/urls.js'
+import { fastifyTrustProxy } from '../../server/http/trust-proxy.js'
 
 export interface TestAppOptions extends Omit<ZenithConfigInput, 'redisUrl'> {
   redisUrl: string
@@ -15,25 +16,31 @@ export interface TestAppOptions extends Omit<ZenithConfigInput, 'redisUrl'> {
   autoStart?: boolean
   /** receives the app's pino lines (JSON), for tests that assert on logs */
   logLines?: string[]
-  /** Fastify's trustProxy, for tests of X-Forwarded-* handling */
-  trustProxy?: boolean
   /** routes registered inside the app's scope, after its own, so its hooks apply to them */
   routes?: (app: FastifyInstance) => void | Promise<void>
 }
 
 export async function buildTestApp(options: TestAppOptions): Promise<FastifyInstance> {
-  const { clock = () => Date.now(), autoStart = false, logLines, trustProxy = false, routes, ...input } = options
+  const { clock = () => Date.now(), autoStart = false, logLines, routes, ...input } = options
   const config = parseConfig({ selfMonitor: false, logLevel: logLines ? 'info' : 'silent', ...input })
   const stream = logLines && { write: (line: string) => void logLines.push(line) }
-  const app = Fastify({ trustProxy, maxParamLength: MAX_PARAM_LENGTH, logger: stream ? { level: config.logLevel, stream } : { level: config.logLevel } })
+  // the same trust the server gives (trustProxy in the config), so X-Forwarded-* tests mean the real thing
+  const app = Fastify({ trustProxy: fastifyTrustProxy(config.trustProxy), maxParamLength: MAX_PARAM_LENGTH, logger: stream ? { level: config.logLevel, stream } : { level: config.logLevel } })
   // fp: the app's decorators (app.collector, ...) and hooks land on the instance tests hold
-  await app.register(
-    fp(async (scope) => {
-      await zenith(scope, { config: { ...config, redisUrl: options.redisUrl }, clock, autoStart })
-      await routes?.(scope)
-    }),
-  )
-  await app.ready()
+  try {
+    await app.register(
+      fp(async (scope) => {
+        await zenith(scope, { config: { ...config, redisUrl: options.redisUrl }, clock, autoStart })
+        await routes?.(scope)
+      }),
+    )
+    await app.ready()
+  } catch (error) {
+    // a boot that fails half-way (bad users file, exposed open console) has opened Redis
+    // connections already; close them as server.ts does, or the test process never exits
+    await app.close().catch(() => {})
+    throw error
+  }
   return app
 }
 
