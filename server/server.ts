@@ -53,7 +53,7 @@ class RequestLogsAtDebug extends LogController {
 
 /** Starts the console without touching process signals: tests and embedders call `close()` themselves. */
 export async function createServer(config: ZenithConfig, options: ServerOptions = {}): Promise<RunningServer> {
-  const app = Fastify({ logger: loggerOptions(config, options), logController: new RequestLogsAtDebug(), trustProxy: fastifyTrustProxy(config.trustProxy), maxParamLength: MAX_PARAM_LENGTH })
+  const app = Fastify({ logger: loggerOptions(config, options), logController: new RequestLogsAtDebug(), trustProxy: fastifyTrustProxy(config.trustProxy), routerOptions: { maxParamLength: MAX_PARAM_LENGTH } })
   let embeddedRedis: EmbeddedRedis | null = null
   try {
     if (config.redisUrl === undefined) {

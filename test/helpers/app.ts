@@ -25,7 +25,7 @@ export async function buildTestApp(options: TestAppOptions): Promise<FastifyInst
   const config = parseConfig({ selfMonitor: false, logLevel: logLines ? 'info' : 'silent', ...input })
   const stream = logLines && { write: (line: string) => void logLines.push(line) }
   // the same trust the server gives (trustProxy in the config), so X-Forwarded-* tests mean the real thing
-  const app = Fastify({ trustProxy: fastifyTrustProxy(config.trustProxy), maxParamLength: MAX_PARAM_LENGTH, logger: stream ? { level: config.logLevel, stream } : { level: config.logLevel } })
+  const app = Fastify({ trustProxy: fastifyTrustProxy(config.trustProxy), routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, logger: stream ? { level: config.logLevel, stream } : { level: config.logLevel } })
   // fp: the app's decorators (app.collector, ...) and hooks land on the instance tests hold
   try {
     await app.register(

@@ -61,12 +61,15 @@ t.test('queue rows: structural, tolerant of absence and of the two list shapes',
     { service: 'billing', name: 'emails', waiting: 3, failed: 1, throughput: 2.5 },
     { service: 'billing', name: 'pdf', metrics: { waiting: 7, failed: -1 }, timestamp: 4_000 },
     { service: 'bad:name', name: 'x', waiting: 1 },
+    // queue names are the queue system's: any text but control characters, kept as data
     { service: 'billing', name: '__proto__*', waiting: 1 },
+    { service: 'billing', name: 'bad\u0001name', waiting: 1 },
     null,
   ]
   const expected = [
     { kind: 'queue', service: 'billing', id: 'emails', t: 5_000, values: [3, 1, 2.5] },
     { kind: 'queue', service: 'billing', id: 'pdf', t: 4_000, values: [7, null, null] },
+    { kind: 'queue', service: 'billing', id: '__proto__*', t: 5_000, values: [1, null, null] },
   ]
   t.same(queueRows(snapshot({ queues: list })), expected)
   t.same(queueRows(snapshot({ queues: { items: list } })), expected)

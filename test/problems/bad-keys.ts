@@ -48,7 +48,7 @@ const KINDS: ((i: number) => BadKey)[] = [
   (i) => ({
     kind: 'queue entry off the protocol',
     key: keys.queues(`qentry-${i}`),
-    reason: /queue entr/,
+    reason: /^queues\[1\]\.metrics\.waiting: a string, not a number$/,
     write: (r, now) => r.set(keys.queues(`qentry-${i}`), JSON.stringify({ service: `qentry-${i}`, timestamp: now, queues: [{ name: 'ok', driver: 'bullmq', metrics: { waiting: 1 } }, { name: 'bad', driver: 'bullmq', metrics: { waiting: 'many' } }] }), 'EX', 30),
   }),
   (i) => ({ kind: 'string at a slow stream key', key: keys.slow(`sstring-${i}`), reason: /string|stream/, write: (r) => r.set(keys.slow(`sstring-${i}`), 'slow') }),
