@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import formbody from '@fastify/formbody'
 import securityHeaders from './security/headers.js'
 import loadShedding from './security/load-shedding.js'
+import passwordPolicy from './security/password-policy.js'
 import type { Clock } from './clock.js'
 import type { ZenithConfig } from './config.js'
 import views from './plugins/views.js'
@@ -39,6 +40,7 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(formbody)
   await app.register(views)
   await app.register(auth, { config, clock })
+  await app.register(passwordPolicy, { config })
 
   // data access and collection
   await app.register(redis, { url: config.redisUrl, prefix: config.prefix })

@@ -8,6 +8,7 @@ import { Option, InvalidArgumentError, type Command } from 'commander'
 import type { z } from 'zod'
 import { checkExposure } from '../auth/cli.js'
 import { loadAlertRules } from '../alerts/rules.js'
+import { checkPasswordPolicy } from '../security/password-policy.js'
 import { configSchema, describeConfigError, type ZenithConfig } from '../config.js'
 import { formatDuration, parseDuration } from './duration.js'
 import { limitHeapGrowth } from '../runtime/heap-growth.js'
@@ -55,6 +56,8 @@ export function addStartCommand(program: Command): void {
     const config = readConfig(command)
     const exposure = checkExposure(config)
     if (!exposure.ok) throw new UsageError(`error: ${exposure.error}`)
+    const passwordPolicy = checkPasswordPolicy(config)
+    if (!passwordPolicy.ok) throw new UsageError(`error: ${passwordPolicy.error}`)
     // a bad rules file stops the start with its one-line reason, before anything is started
     if (config.alertsFile) await loadAlertRules(config.alertsFile).catch((error: Error) => {
       throw new UsageError(`error: ${error.message}`)
