@@ -7,6 +7,7 @@ import formbody from '@fastify/formbody'
 import securityHeaders from './security/headers.js'
 import loadShedding from './security/load-shedding.js'
 import passwordPolicy from './security/password-policy.js'
+import cacheControl from './http/cache-control.js'
 import type { Clock } from './clock.js'
 import type { ZenithConfig } from './config.js'
 import views from './plugins/views.js'
@@ -36,6 +37,7 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
 
   // infrastructure
   await app.register(securityHeaders)
+  await app.register(cacheControl)
   await app.register(loadShedding, { maxEventLoopDelayMs: config.shedEventLoopDelayMs, sampleIntervalMs: config.shedSampleIntervalMs })
   await app.register(formbody)
   await app.register(views)
