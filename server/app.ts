@@ -8,6 +8,7 @@ import securityHeaders from './security/headers.js'
 import loadShedding from './security/load-shedding.js'
 import passwordPolicy from './security/password-policy.js'
 import cacheControl from './http/cache-control.js'
+import hostOrigin from './security/host-origin.js'
 import type { Clock } from './clock.js'
 import type { ZenithConfig } from './config.js'
 import views from './plugins/views.js'
@@ -38,6 +39,8 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   // infrastructure
   await app.register(securityHeaders)
   await app.register(cacheControl)
+  // before load shedding and auth: a foreign Host or Origin is refused before any other check
+  await app.register(hostOrigin, { publicUrl: config.publicUrl, listenHost: config.host, clock })
   await app.register(loadShedding, { maxEventLoopDelayMs: config.shedEventLoopDelayMs, sampleIntervalMs: config.shedSampleIntervalMs })
   await app.register(formbody)
   await app.register(views)

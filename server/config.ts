@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { DEFAULT_PREFIX } from '@gravito/quasar/protocol'
 import { DEFAULT_SLICE_MS } from './runtime/slices.js'
+import { isPublicUrl } from './security/allowed-hosts.js'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const duration = z.coerce.number().int().positive()
@@ -17,6 +18,11 @@ export const configSchema = z.object({
     .optional(),
   port: port.default(3000),
   host: z.string().min(1).default('127.0.0.1'),
+  /**
+   * the URL people open the console at (ZENITH_PUBLIC_URL); its host is the only one answered
+   * besides the loopback names, which stops DNS rebinding
+   */
+  publicUrl: z.string().refine(isPublicUrl, 'must be an http:// or https:// URL without a path, e.g. https://zenith.example.com').optional(),
   prefix: z
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -')

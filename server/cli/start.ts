@@ -35,6 +35,7 @@ export const START_FLAGS: StartFlag[] = [
   { flags: '--url <url>', env: 'REDIS_URL', key: 'redisUrl', description: 'Redis to monitor, redis:// or rediss:// (default: an embedded redis-server on 127.0.0.1)' },
   { flags: '--port <port>', env: 'PORT', key: 'port', description: 'HTTP port (0 picks a free one)', parse: parsePort },
   { flags: '--host <host>', env: 'HOST', key: 'host', description: 'interface to listen on (0.0.0.0 for all)' },
+  { flags: '--public-url <url>', env: 'ZENITH_PUBLIC_URL', key: 'publicUrl', description: 'the URL people open, e.g. https://zenith.example.com; other host names are refused' },
   { flags: '--prefix <prefix>', env: 'QUASAR_PREFIX', key: 'prefix', description: 'key prefix the agents write under' },
   { flags: '--grace <duration>', env: 'ZENITH_GRACE', key: 'graceMs', description: 'how long a dead node stays listed (ms, or 30s, 5m, 1h)', parse: parseDuration, showDefault: formatDuration },
   { flags: '--data-dir <dir>', env: 'ZENITH_DATA_DIR', key: 'dataDir', description: 'where the embedded redis-server keeps its data' },
