@@ -9,6 +9,7 @@ import loadShedding from './security/load-shedding.js'
 import passwordPolicy from './security/password-policy.js'
 import cacheControl from './http/cache-control.js'
 import hostOrigin from './security/host-origin.js'
+import rateLimits from './http/rate-limits.js'
 import type { Clock } from './clock.js'
 import type { ZenithConfig } from './config.js'
 import views from './plugins/views.js'
@@ -46,6 +47,7 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(views)
   await app.register(auth, { config, clock })
   await app.register(passwordPolicy, { config })
+  await app.register(rateLimits, { apiPerMinute: config.apiRateLimit, writesPerMinute: config.commandRateLimit })
 
   // data access and collection
   await app.register(redis, { url: config.redisUrl, prefix: config.prefix })

@@ -53,6 +53,10 @@ export const configSchema = z.object({
    * process, so replicas behind one load balancer must all be given the same value
    */
   sessionSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** JSON API requests a minute for each token, session or (open console) address; then 429 */
+  apiRateLimit: z.coerce.number().int().positive().default(600),
+  /** commands (and any other write but login and logout) a minute for each token or session */
+  commandRateLimit: z.coerce.number().int().positive().default(60),
   /** load shedding: mean event-loop delay (ms) beyond which requests get 503 */
   shedEventLoopDelayMs: duration.default(1_000),
   /** how often the event loop is sampled for load shedding */

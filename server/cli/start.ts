@@ -46,6 +46,8 @@ export const START_FLAGS: StartFlag[] = [
   { flags: '--api-token <token>', env: 'ZENITH_API_TOKEN', key: 'apiToken', description: 'bearer token accepted under /api/ (16+ characters)', secret: true },
   { flags: '--quasar-token <token>', env: 'QUASAR_TOKEN', key: 'quasarToken', description: 'secret shared with the agents, signs commands (16+ characters; without it commands are off)', secret: true },
   { flags: '--session-secret <secret>', env: 'ZENITH_SESSION_SECRET', key: 'sessionSecret', description: 'signs session cookies; give every replica the same one (32+ characters)', secret: true },
+  { flags: '--api-rate-limit <n>', env: 'ZENITH_API_RATE_LIMIT', key: 'apiRateLimit', description: 'JSON API requests a minute for each token or session' },
+  { flags: '--command-rate-limit <n>', env: 'ZENITH_COMMAND_RATE_LIMIT', key: 'commandRateLimit', description: 'commands a minute for each token or session' },
   { flags: '--insecure', env: 'ZENITH_INSECURE', key: 'insecure', description: 'allow listening on a non-loopback address without a password' },
   { flags: '--alerts <file>', env: 'ZENITH_ALERTS', key: 'alertsFile', description: 'alert rules and channels (JSON or YAML; default rules without it)' },
 ]
