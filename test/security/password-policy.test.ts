@@ -72,7 +72,7 @@ t.test('the app refuses to boot with a weak password, boots with --insecure and 
 t.test('zenith start: one line, exit code 2, on loopback too, from the flag or the environment', async (t) => {
   // refused before anything connects: the Redis URL need not answer
   const url = 'redis://127.0.0.1:1'
-  const cases = [
+  const cases: Array<{ args: string[]; env: Record<string, string>; says: RegExp }> = [
     { args: ['start', '--url', url], env: { ZENITH_PASSWORD: 'change-me' }, says: /well-known passwords/ },
     { args: ['start', '--url', url, '--host', '127.0.0.1'], env: { ZENITH_PASSWORD: 'Admin' }, says: /well-known passwords/ },
     { args: ['start', '--url', url, '--password', 'hunter2-xyz'], env: {}, says: /shorter than 12 characters/ },
