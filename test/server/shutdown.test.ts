@@ -3,6 +3,10 @@
  * longer answers is not waited for past a short bound, at three levels: the collector itself, the
  * app's close, and the real process on SIGTERM behind a proxy that stops forwarding to Redis.
  * No timing thresholds: each level either finishes (and says why in its log) or the test times out.
+ * The first two catch a collector that waits for its tick (planted: both time out). The process
+ * test is the end-to-end check of the signal path: with the console's 2 s command timeout its
+ * ticks fail fast enough that it passes with that bug too; it fails on anything that keeps the
+ * process from exiting 0 by itself (close-with-grace's own 10 s timer exits 1).
  */
 import t from 'tap'
 import { EventEmitter, once } from 'node:events'
