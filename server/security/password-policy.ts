@@ -56,8 +56,6 @@ export const WEAK_PASSWORDS: readonly string[] = [
   '123456789',
   '1234567890',
   '123456789012',
-  'correct horse battery staple',
-  'correcthorsebatterystaple',
 ]
 
 const WEAK = new Set(WEAK_PASSWORDS.map((password) => password.toLowerCase()))

@@ -19,7 +19,6 @@ const WEAK: Array<[string, RegExp]> = [
   ['Zenith', /well-known/],
   ['zenith-password', /well-known/],
   ['compose-demo-token-change-me', /well-known/],
-  ['correct horse battery staple', /well-known/],
   ['123456789012', /well-known/],
   ['a', /shorter than 12/],
   ['elevenchars', /shorter than 12/],
