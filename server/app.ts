@@ -6,6 +6,10 @@ import type { FastifyInstance } from 'fastify'
 import formbody from '@fastify/formbody'
 import securityHeaders from './security/headers.js'
 import loadShedding from './security/load-shedding.js'
+import passwordPolicy from './security/password-policy.js'
+import cacheControl from './http/cache-control.js'
+import hostOrigin from './security/host-origin.js'
+import rateLimits from './http/rate-limits.js'
 import type { Clock } from './clock.js'
 import type { ZenithConfig } from './config.js'
 import views from './plugins/views.js'
@@ -36,13 +40,19 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
 
   // infrastructure
   await app.register(securityHeaders)
+  await app.register(cacheControl)
+  // before load shedding and auth: a foreign Host or Origin is refused before any other check
+  await app.register(hostOrigin, { publicUrl: config.publicUrl, listenHost: config.host, clock })
   await app.register(loadShedding, { maxEventLoopDelayMs: config.shedEventLoopDelayMs, sampleIntervalMs: config.shedSampleIntervalMs })
   await app.register(formbody)
   await app.register(views)
+  // a weak shared password stops the boot before anything connects
+  await app.register(passwordPolicy, { config })
 
   // data access, then access control (sessions are kept in Redis), then collection
   await app.register(redis, { url: config.redisUrl, prefix: config.prefix })
   await app.register(auth, { config, clock })
+  await app.register(rateLimits, { apiPerMinute: config.apiRateLimit, writesPerMinute: config.commandRateLimit })
   await app.register(collector, { clock, tickMs: config.tickMs, graceMs: config.graceMs, autoStart: options.autoStart, sliceMs: config.loopSliceMs, partTimeoutMs: config.partTimeoutMs })
   await app.register(history, { clock, sliceMs: config.loopSliceMs })
   if (config.selfMonitor) {

@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { DEFAULT_PREFIX, QUASAR_TOKEN_MIN_LENGTH } from '@gravito/quasar/protocol'
 import { DEFAULT_SLICE_MS } from './runtime/slices.js'
 import { trustProxySchema } from './http/trust-proxy.js'
+import { isPublicUrl } from './security/allowed-hosts.js'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const duration = z.coerce.number().int().positive()
@@ -18,6 +19,11 @@ export const configSchema = z.object({
     .optional(),
   port: port.default(3000),
   host: z.string().min(1).default('127.0.0.1'),
+  /**
+   * the URL people open the console at (ZENITH_PUBLIC_URL); its host is the only one answered
+   * besides the loopback names, which stops DNS rebinding
+   */
+  publicUrl: z.string().refine(isPublicUrl, 'must be an http:// or https:// URL without a path, e.g. https://zenith.example.com').optional(),
   prefix: z
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -')
@@ -50,6 +56,10 @@ export const configSchema = z.object({
   sessionSecret: z.string().min(32, 'must be at least 32 characters').optional(),
   /** reverse proxies whose X-Forwarded-For/-Proto are believed (ZENITH_TRUST_PROXY); absent: none */
   trustProxy: trustProxySchema.optional(),
+  /** JSON API requests a minute for each token, session or (open console) address; then 429 */
+  apiRateLimit: z.coerce.number().int().positive().default(600),
+  /** commands (and any other write but login and logout) a minute for each token or session */
+  commandRateLimit: z.coerce.number().int().positive().default(60),
   /** load shedding: mean event-loop delay (ms) beyond which requests get 503 */
   shedEventLoopDelayMs: duration.default(1_000),
   /** how often the event loop is sampled for load shedding */

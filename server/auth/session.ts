@@ -56,10 +56,13 @@ export function credentialFingerprint(keys: AuthKeys, credential: string): strin
 /**
  * Where to send the browser after login: only a path on this site. Anything else (absolute URLs,
  * `//host`, backslashes that browsers read as slashes, control characters) becomes `/`.
+ * The check runs on the URL parser's normalised result, the text that ends up in `Location`:
+ * `/.//evil.example`, `/..//x` and `/%2e//x` are single-slash paths before normalisation and
+ * `//evil.example` (another site) after it.
  */
 export function safeNext(next: unknown): string {
   if (typeof next !== 'string' || next.length === 0 || next.length > 2048) return '/'
-  if (!next.startsWith('/') || next.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(next)) return '/'
+  if (!isSitePath(next)) return '/'
   let url: URL
   try {
     url = new URL(next, 'http://zenith.invalid')
@@ -68,8 +71,25 @@ export function safeNext(next: unknown): string {
   }
   if (url.origin !== 'http://zenith.invalid') return '/'
   const path = url.pathname + url.search + url.hash
-  if (url.pathname === '/login' || url.pathname === '/logout') return '/'
+  // decoded, only the start matters: names in paths may hold any character, encoded
+  const decoded = decodePath(url.pathname)
+  if (!isSitePath(path) || /^[/\\]{2}/.test(decoded)) return '/'
+  if (decoded === '/login' || decoded === '/logout') return '/'
   return path
+}
+
+/** One leading slash, not two, no backslash or control character anywhere. */
+function isSitePath(path: string): boolean {
+  return path.startsWith('/') && !path.startsWith('//') && !/[\\\u0000-\u001f\u007f]/.test(path)
+}
+
+/** The path as a browser or proxy might read it once decoded; an unreadable encoding fails the check. */
+function decodePath(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname)
+  } catch {
+    return '//'
+  }
 }
 
 export function loginUrl(next?: string): string {

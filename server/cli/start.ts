@@ -8,6 +8,7 @@ import { Option, InvalidArgumentError, type Command } from 'commander'
 import type { z } from 'zod'
 import { checkExposure } from '../auth/cli.js'
 import { loadAlertRules } from '../alerts/rules.js'
+import { checkPasswordPolicy } from '../security/password-policy.js'
 import { configSchema, describeConfigError, type ZenithConfig } from '../config.js'
 import { formatDuration, parseDuration } from './duration.js'
 import { limitHeapGrowth } from '../runtime/heap-growth.js'
@@ -35,6 +36,7 @@ export const START_FLAGS: StartFlag[] = [
   { flags: '--url <url>', env: 'REDIS_URL', key: 'redisUrl', description: 'Redis to monitor, redis:// or rediss:// (default: an embedded redis-server on 127.0.0.1)' },
   { flags: '--port <port>', env: 'PORT', key: 'port', description: 'HTTP port (0 picks a free one)', parse: parsePort },
   { flags: '--host <host>', env: 'HOST', key: 'host', description: 'interface to listen on (0.0.0.0 for all)' },
+  { flags: '--public-url <url>', env: 'ZENITH_PUBLIC_URL', key: 'publicUrl', description: 'the URL people open, e.g. https://zenith.example.com; other host names are refused' },
   { flags: '--prefix <prefix>', env: 'QUASAR_PREFIX', key: 'prefix', description: 'key prefix the agents write under' },
   { flags: '--grace <duration>', env: 'ZENITH_GRACE', key: 'graceMs', description: 'how long a dead node stays listed (ms, or 30s, 5m, 1h)', parse: parseDuration, showDefault: formatDuration },
   { flags: '--data-dir <dir>', env: 'ZENITH_DATA_DIR', key: 'dataDir', description: 'where the embedded redis-server keeps its data' },
@@ -46,6 +48,8 @@ export const START_FLAGS: StartFlag[] = [
   { flags: '--quasar-token <token>', env: 'QUASAR_TOKEN', key: 'quasarToken', description: 'secret shared with the agents, signs commands (16+ characters; without it commands are off)', secret: true },
   { flags: '--session-secret <secret>', env: 'ZENITH_SESSION_SECRET', key: 'sessionSecret', description: 'signs session cookies; give every replica the same one (32+ characters)', secret: true },
   { flags: '--trust-proxy <proxies>', env: 'ZENITH_TRUST_PROXY', key: 'trustProxy', description: 'believe X-Forwarded-For/-Proto from these reverse proxies: addresses or CIDR ranges (10.0.0.0/8,127.0.0.1), or a hop count (default: none)', parse: parseTrustProxy },
+  { flags: '--api-rate-limit <n>', env: 'ZENITH_API_RATE_LIMIT', key: 'apiRateLimit', description: 'JSON API requests a minute for each token or session' },
+  { flags: '--command-rate-limit <n>', env: 'ZENITH_COMMAND_RATE_LIMIT', key: 'commandRateLimit', description: 'commands a minute for each token or session' },
   { flags: '--insecure', env: 'ZENITH_INSECURE', key: 'insecure', description: 'allow listening on a non-loopback address without a password' },
   { flags: '--alerts <file>', env: 'ZENITH_ALERTS', key: 'alertsFile', description: 'alert rules and channels (JSON or YAML; default rules without it)' },
 ]
@@ -57,6 +61,8 @@ export function addStartCommand(program: Command): void {
     const config = readConfig(command)
     const exposure = checkExposure(config)
     if (!exposure.ok) throw new UsageError(`error: ${exposure.error}`)
+    const passwordPolicy = checkPasswordPolicy(config)
+    if (!passwordPolicy.ok) throw new UsageError(`error: ${passwordPolicy.error}`)
     // a bad rules file stops the start with its one-line reason, before anything is started
     if (config.alertsFile) await loadAlertRules(config.alertsFile).catch((error: Error) => {
       throw new UsageError(`error: ${error.message}`)

@@ -33,6 +33,8 @@ export class Collector {
   #timer: NodeJS.Timeout | null = null
   #running: Promise<Snapshot> | null = null
   #stopped = true
+  /** set by stop(): a tick finishing after it publishes nothing more to the listeners */
+  #closed = false
   readonly #runners: PartRunner[] = []
   readonly #listeners: SnapshotListener[] = []
 
@@ -76,11 +78,32 @@ export class Collector {
     void this.#loop()
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the loop and waits for the tick in flight, at most `maxWaitMs`. Resolves true when no
+   * tick was left running. A tick on a Redis that has stopped answering can take the whole part
+   * timeout and then its listeners' writes: a shutdown cannot wait for that. An abandoned tick ends
+   * on its own once the connections close under it, and tells no listener about its snapshot.
+   */
+  async stop(maxWaitMs = Number.POSITIVE_INFINITY): Promise<boolean> {
     this.#stopped = true
+    this.#closed = true
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = null
-    await this.#running
+    const running = this.#running
+    if (!running) return true
+    if (!Number.isFinite(maxWaitMs)) {
+      await running
+      return true
+    }
+    let timer: NodeJS.Timeout | undefined
+    const gaveUp = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), maxWaitMs)
+    })
+    try {
+      return await Promise.race([running.then(() => true, () => true), gaveUp])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /** Runs one tick now (or joins the one in flight). Tests drive the collector through this. */
@@ -115,6 +138,8 @@ export class Collector {
     if (!reachable && previous.redis.downSince === null) log.warn('redis unreachable; serving the last data read')
     const next: Snapshot = { ...previous, ...values, version: previous.version + 1, generatedAt: now, redis, parts }
     this.#snapshot = Object.freeze(next)
+    // after a shutdown gave up on this tick, the listeners' Redis connections are closing
+    if (this.#closed) return next
     for (const listener of this.#listeners) {
       try {
         await listener(next, previous)

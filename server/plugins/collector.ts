@@ -17,6 +17,13 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * How long a shutdown waits for the collector tick in flight. The whole shutdown has 10 s
+ * (server.ts): up to 3 s for alert writes, then this, then 0.5 s per Redis connection to quit.
+ * A healthy tick takes milliseconds; one stuck on a slow Redis would take the part timeout (10 s).
+ */
+export const STOP_WAIT_MS = 2_000
+
 export interface CollectorPluginOptions {
   clock: Clock
   tickMs: number
@@ -54,7 +61,10 @@ export default fp<CollectorPluginOptions>(
     // later plugins add their parts during registration; the loop starts once all are in
     if (options.autoStart) app.addHook('onReady', async () => collector.start())
     app.addHook('onClose', async () => {
-      await collector.stop()
+      const finished = await collector.stop(STOP_WAIT_MS)
+      if (!finished) {
+        app.log.warn({ event: 'shutdown_tick_abandoned', waitedMs: STOP_WAIT_MS }, 'a collector tick was still reading Redis at shutdown; not waiting for it')
+      }
       probeConnection.disconnect()
     })
   },

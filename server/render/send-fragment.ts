@@ -6,8 +6,9 @@ import { compress, GZIP_FROM_BYTES, type RenderedFragment } from './fragment-cac
  * else the cached text, gzipped once per render for clients that accept it.
  */
 export async function sendFragment(request: FastifyRequest, reply: FastifyReply, fragment: RenderedFragment, contentType = 'text/html; charset=utf-8') {
-  // no-cache: the browser must revalidate each poll, and an unchanged fragment costs a 304
-  reply.header('cache-control', 'no-cache').header('etag', fragment.etag).header('vary', 'accept-encoding').type(contentType)
+  // no Cache-Control here: every answer is no-store (http/cache-control.ts), so a browser does not
+  // keep a fragment to revalidate; a client that sends If-None-Match itself still gets its 304
+  reply.header('etag', fragment.etag).header('vary', 'accept-encoding').type(contentType)
   if (request.headers['if-none-match'] === fragment.etag) return reply.code(304).send()
   const gzipped = acceptsGzip(request) ? fragment.gzipped() : null
   if (gzipped) return reply.header('content-encoding', 'gzip').send(await gzipped)

@@ -30,7 +30,8 @@ const OVERLOADED = 'The console is overloaded; try again shortly.'
 async function loadShedding(app: FastifyInstance, options: LoadSheddingOptions) {
   // probes get a handler of their own that lets them through; declared before any route exists
   app.addHook('onRoute', (route) => {
-    if (NEVER_SHED.has(route.url)) route.config = { ...route.config, pressureHandler: letThrough }
+    // under-pressure reads this key but declares no type for it
+    if (NEVER_SHED.has(route.url)) route.config = { ...route.config, pressureHandler: letThrough } as typeof route.config
   })
   await app.register(underPressure, {
     maxEventLoopDelay: options.maxEventLoopDelayMs,

@@ -23,7 +23,7 @@ t.test('running open: pages and API answer without a login, and boot says so onc
 
 t.test('a console with a password logs no such warning', async (t) => {
   const logLines: string[] = []
-  const app = await buildTestApp({ redisUrl: redisServer.url, logLines, password: 'pw' })
+  const app = await buildTestApp({ redisUrl: redisServer.url, logLines, password: 'a long shared password' })
   t.teardown(() => app.close())
   t.notOk(logLines.some((line) => line.includes('running without a password')))
 })

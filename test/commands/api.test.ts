@@ -96,7 +96,8 @@ t.test('a type outside the allowlist is refused with 400 before anything is sent
 })
 
 t.test('unknown targets answer 404, read-only queues 409', async (t) => {
-  const app = await startConsole(t, { redisUrl: redisServer.url })
+  // the wait below posts until the queue is known: more than the default 60 commands a minute
+  const app = await startConsole(t, { redisUrl: redisServer.url, commandRateLimit: 10_000 })
   const worker = await startWorker(t, { redisUrl: redisServer.url, nodeId: 'api-5', failures: 1 })
   await waitForFailed(app, worker, 1)
   const base = { service: 'billing', nodeId: 'api-5', type: 'RETRY_JOB', queue: worker.name, jobId: '1' }

@@ -6,10 +6,10 @@
 import type { Test } from 'tap'
 import { chromium, type Browser, type Page } from 'playwright-core'
 
-export async function launchBrowser(t: Pick<Test, 'teardown'>): Promise<Browser> {
+export async function launchBrowser(t: Pick<Test, 'teardown'>, extraArgs: string[] = []): Promise<Browser> {
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...extraArgs],
   })
   t.teardown(() => browser.close())
   return browser
