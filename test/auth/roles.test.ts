@@ -105,5 +105,5 @@ t.test('a bad users file fails boot with one line naming the file and the proble
 })
 
 t.test('a password and a users file together are refused at boot', async (t) => {
-  await t.rejects(buildTestApp({ redisUrl: redisServer.url, usersFile, password: 'pw' }), /not both/)
+  await t.rejects(buildTestApp({ redisUrl: redisServer.url, usersFile, password: 'correct-horse-battery-9' }), /not both/)
 })
