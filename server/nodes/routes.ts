@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { createFragmentCache } from '../render/fragment-cache.js'
 import { acceptsGzip, sendFragment, sendPage } from '../render/send-fragment.js'
 import { pulseQuerySchema } from './schemas.js'
-import { buildPulseView } from './service.js'
+import { buildPulseView, type PulseView } from './service.js'
 import { gzipPulsePage, nodesApiPiece, renderNodesPiece } from './render.js'
 import { parseOr400 } from '../http/validate.js'
 import { viewHelpers as h } from './view-helpers.js'
@@ -19,9 +19,11 @@ export default async function nodesRoutes(app: FastifyInstance) {
   const fragments = createFragmentCache()
   const apiAnswers = createFragmentCache()
 
+  const pulseView = latestViews()
+
   /** What views/pulse/nodes.eta shows, from one snapshot: the page's region and the fragment alike. */
   const nodesData = (snapshot: Snapshot, filter: string | undefined) => ({
-    view: buildPulseView(snapshot, filter),
+    view: pulseView(snapshot, filter),
     filter: filter ?? '',
     redis: readStatus(snapshot, NODE_PARTS),
     h,
@@ -57,9 +59,31 @@ export default async function nodesRoutes(app: FastifyInstance) {
     // cached per snapshot like the fragments: with thousands of nodes the JSON is megabytes, and
     // every client polling between two ticks shares one serialisation and one gzip of it
     const snapshot = app.collector.snapshot
-    const answer = await apiAnswers(snapshot.version, query.service ?? '', () => nodesApiPiece(buildPulseView(snapshot, query.service)))
+    const answer = await apiAnswers(snapshot.version, query.service ?? '', () => nodesApiPiece(pulseView(snapshot, query.service)))
     return sendFragment(request, reply, answer, 'application/json; charset=utf-8')
   })
+}
+
+/**
+ * The page, its fragment and the JSON of one snapshot share one view: with 10,000 nodes a view is
+ * 10,000 node objects, and the renders that hold it across their awaits would otherwise each move
+ * their own copy into the old generation. Views are kept for the latest snapshot only.
+ */
+function latestViews(maxFilters = 64) {
+  let snapshotOfViews: Snapshot | null = null
+  const views = new Map<string, PulseView>()
+  return (snapshot: Snapshot, filter: string | undefined): PulseView => {
+    if (snapshot !== snapshotOfViews || views.size >= maxFilters) {
+      views.clear()
+      snapshotOfViews = snapshot
+    }
+    let view = views.get(filter ?? '')
+    if (!view) {
+      view = buildPulseView(snapshot, filter)
+      views.set(filter ?? '', view)
+    }
+    return view
+  }
 }
 
 /** The node cards' firing alerts, from the same snapshot as the cards themselves. */
