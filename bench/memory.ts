@@ -32,8 +32,8 @@ import { DEFAULT_PREFIX } from '@gravito/quasar/protocol'
 import { writeNodes } from './fixtures.js'
 import { median, percentile, round } from './stats.js'
 
-/** The console before the memory work: the same measurement, side by side. */
-export const BASELINE_COMMIT = 'f72154e'
+/** The console before this round of memory work: the same measurement, side by side. */
+export const BASELINE_COMMIT = 'c61c028'
 
 const BEAT_EVERY_MS = 2_000
 const POLL_MS = 3_000
@@ -73,10 +73,15 @@ export interface MemoryOptions {
 
 /**
  * A young generation of 2 × 4 MB instead of V8's 2 × 16 MB. Node takes it only at launch (on its
- * command line or in NODE_OPTIONS), not from the running process, so it is measured as a
- * deployment option beside the rest.
+ * command line or in NODE_OPTIONS), not from the running process (`v8.setFlagsFromString` with it
+ * changed nothing, measured), so it is measured as a deployment option beside the rest.
  */
 export const SMALL_YOUNG_GENERATION = ['--max-semi-space-size=4']
+/**
+ * glibc's malloc makes up to 8 arenas per core for the threads that allocate (V8's compiler and
+ * GC threads, libuv's pool) and gives little back; it reads this only at launch.
+ */
+export const FEW_MALLOC_ARENAS = { MALLOC_ARENA_MAX: '2' }
 
 /** Measures the baseline (built from git), then this checkout's build, on the same Redis. */
 export async function benchMemory(redisUrl: string, options: MemoryOptions): Promise<MemoryRow[]> {
@@ -86,7 +91,7 @@ export async function benchMemory(redisUrl: string, options: MemoryOptions): Pro
     return [
       await measureConsole(`before (${BASELINE_COMMIT})`, join(baseline.dir, 'dist/server/cli.js'), redisUrl, options),
       await measureConsole('after (this checkout)', ours, redisUrl, options),
-      await measureConsole(`after, node ${SMALL_YOUNG_GENERATION.join(' ')}`, ours, redisUrl, options, SMALL_YOUNG_GENERATION),
+      await measureConsole(`after, node ${SMALL_YOUNG_GENERATION.join(' ')}, MALLOC_ARENA_MAX=2 (the Docker image)`, ours, redisUrl, options, SMALL_YOUNG_GENERATION, FEW_MALLOC_ARENAS),
     ]
   } finally {
     baseline.remove()
@@ -113,13 +118,13 @@ function buildBaseline(): { dir: string; remove(): void } {
   }
 }
 
-export async function measureConsole(label: string, cliPath: string, redisUrl: string, options: MemoryOptions, nodeArgs: string[] = []): Promise<MemoryRow> {
+export async function measureConsole(label: string, cliPath: string, redisUrl: string, options: MemoryOptions, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<MemoryRow> {
   const redis = new Redis(redisUrl)
   await redis.flushall()
   await writeRecentHistory(redis, options.nodes)
   // beats last: written before the history, they would be seconds old when the console starts
   await writeNodes(redis, options.nodes, SERVICES, Date.now())
-  const child = spawn(process.execPath, [...nodeArgs, cliPath, 'start', '--url', redisUrl, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...nodeArgs, cliPath, 'start', '--url', redisUrl, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
   try {
     const base = await consoleUrl(child, options.logFile)
     let running = true

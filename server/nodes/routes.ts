@@ -4,9 +4,10 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { createFragmentCache } from '../render/fragment-cache.js'
-import { sendFragment, sendPage } from '../render/send-fragment.js'
+import { acceptsGzip, sendFragment, sendPage } from '../render/send-fragment.js'
 import { pulseQuerySchema } from './schemas.js'
-import { buildPulseView, toNodesApi } from './service.js'
+import { buildPulseView, type PulseView } from './service.js'
+import { gzipPulsePage, nodesApiPiece, renderNodesPiece } from './render.js'
 import { parseOr400 } from '../http/validate.js'
 import { viewHelpers as h } from './view-helpers.js'
 import { firingForNode } from '../alerts/service.js'
@@ -14,8 +15,23 @@ import type { Snapshot } from '../collector/snapshot.js'
 import { readStatus, NODE_PARTS } from '../collector/part-status.js'
 
 export default async function nodesRoutes(app: FastifyInstance) {
+  // the nodes region, shared by its polls and by the page that embeds it
   const fragments = createFragmentCache()
   const apiAnswers = createFragmentCache()
+
+  const pulseView = latestViews()
+
+  /** What views/pulse/nodes.eta shows, from one snapshot: the page's region and the fragment alike. */
+  const nodesData = (snapshot: Snapshot, filter: string | undefined) => ({
+    view: pulseView(snapshot, filter),
+    filter: filter ?? '',
+    redis: readStatus(snapshot, NODE_PARTS),
+    h,
+    spark: app.history.sparklines,
+    firing: firingOn(snapshot),
+  })
+  const nodesFragment = (snapshot: Snapshot, filter: string | undefined) =>
+    fragments(snapshot.version, filter ?? '', () => renderNodesPiece(app, nodesData(snapshot, filter)))
 
   app.get('/', async (_request, reply) => reply.redirect('/pulse'))
 
@@ -23,20 +39,18 @@ export default async function nodesRoutes(app: FastifyInstance) {
     const query = parseOr400(pulseQuerySchema, request.query, reply)
     if (!query) return reply
     const snapshot = app.collector.snapshot
-    const view = buildPulseView(snapshot, query.service)
     // app.view, unlike reply.view, leaves out what the auth plugin put in reply.locals
-    const data = { ...reply.locals, title: 'Pulse', view, filter: query.service ?? '', redis: readStatus(snapshot, NODE_PARTS), h, spark: app.history.sparklines, firing: firingOn(snapshot) }
-    return sendPage(request, reply, await app.view('pulse/page', data, { layout: 'layout' }))
+    const data = { ...reply.locals, title: 'Pulse', ...nodesData(snapshot, query.service) }
+    if (!acceptsGzip(request)) return sendPage(request, reply, await app.view('pulse/page', data, { layout: 'layout' }))
+    // browsers: the page's shell around the nodes region compressed once per snapshot
+    const gzipped = await gzipPulsePage(app, data, await nodesFragment(snapshot, query.service))
+    return reply.type('text/html; charset=utf-8').header('vary', 'accept-encoding').header('content-encoding', 'gzip').send(gzipped)
   })
 
   app.get('/pulse/fragments/nodes', async (request, reply) => {
     const query = parseOr400(pulseQuerySchema, request.query, reply)
     if (!query) return reply
-    const snapshot = app.collector.snapshot
-    const fragment = await fragments(snapshot.version, query.service ?? '', () =>
-      app.view('pulse/nodes', { view: buildPulseView(snapshot, query.service), filter: query.service ?? '', redis: readStatus(snapshot, NODE_PARTS), h, spark: app.history.sparklines, firing: firingOn(snapshot) }),
-    )
-    return sendFragment(request, reply, fragment)
+    return sendFragment(request, reply, await nodesFragment(app.collector.snapshot, query.service))
   })
 
   app.get('/api/pulse/nodes', async (request, reply) => {
@@ -45,9 +59,31 @@ export default async function nodesRoutes(app: FastifyInstance) {
     // cached per snapshot like the fragments: with thousands of nodes the JSON is megabytes, and
     // every client polling between two ticks shares one serialisation and one gzip of it
     const snapshot = app.collector.snapshot
-    const answer = await apiAnswers(snapshot.version, query.service ?? '', async () => JSON.stringify(toNodesApi(buildPulseView(snapshot, query.service))))
+    const answer = await apiAnswers(snapshot.version, query.service ?? '', () => nodesApiPiece(pulseView(snapshot, query.service)))
     return sendFragment(request, reply, answer, 'application/json; charset=utf-8')
   })
+}
+
+/**
+ * The page, its fragment and the JSON of one snapshot share one view: with 10,000 nodes a view is
+ * 10,000 node objects, and the renders that hold it across their awaits would otherwise each move
+ * their own copy into the old generation. Views are kept for the latest snapshot only.
+ */
+function latestViews(maxFilters = 64) {
+  let snapshotOfViews: Snapshot | null = null
+  const views = new Map<string, PulseView>()
+  return (snapshot: Snapshot, filter: string | undefined): PulseView => {
+    if (snapshot !== snapshotOfViews || views.size >= maxFilters) {
+      views.clear()
+      snapshotOfViews = snapshot
+    }
+    let view = views.get(filter ?? '')
+    if (!view) {
+      view = buildPulseView(snapshot, filter)
+      views.set(filter ?? '', view)
+    }
+    return view
+  }
 }
 
 /** The node cards' firing alerts, from the same snapshot as the cards themselves. */

@@ -91,18 +91,20 @@ export function buildPulseView(snapshot: Snapshot, serviceFilter?: string): Puls
 export function toNodesApi(view: PulseView) {
   return {
     generatedAt: view.generatedAt,
-    services: view.services.map((group) => ({
-      name: group.name,
-      nodes: group.nodes.map((node) => ({
-        ...node.heartbeat,
-        id: node.nodeId,
-        service: node.service,
-        health: node.health,
-        lastSeenAt: node.seenAt,
-        ...(node.clockNote ? { clockNote: node.clockNote } : {}),
-        ...(node.skippedTotal ? { skipped: node.skipped, skippedTotal: node.skippedTotal } : {}),
-        ...(node.legacyAgent ? { legacyAgent: true } : {}),
-      })),
-    })),
+    services: view.services.map((group) => ({ name: group.name, nodes: group.nodes.map(toNodeApi) })),
+  }
+}
+
+/** One node of `GET /api/pulse/nodes` (the route writes them a group at a time: nodes/render.ts). */
+export function toNodeApi(node: NodeView) {
+  return {
+    ...node.heartbeat,
+    id: node.nodeId,
+    service: node.service,
+    health: node.health,
+    lastSeenAt: node.seenAt,
+    ...(node.clockNote ? { clockNote: node.clockNote } : {}),
+    ...(node.skippedTotal ? { skipped: node.skipped, skippedTotal: node.skippedTotal } : {}),
+    ...(node.legacyAgent ? { legacyAgent: true } : {}),
   }
 }

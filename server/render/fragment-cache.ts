@@ -12,10 +12,12 @@
  */
 import { createHash } from 'node:crypto'
 import { promisify } from 'node:util'
-import { gunzip, gzip } from 'node:zlib'
+import { constants, gunzip, gzip, inflateRaw } from 'node:zlib'
+import { deflateText, gzipOf, pieceOfGzip, type DeflatedPiece } from './gzip-pieces.js'
 
 const gzipAsync = promisify(gzip)
 const gunzipAsync = promisify(gunzip)
+const inflateRawAsync = promisify(inflateRaw)
 /** Small bodies are not worth a gzip member header and a decompression on the client. */
 export const GZIP_FROM_BYTES = 2048
 /**
@@ -36,33 +38,51 @@ export interface RenderedFragment {
    * whose gzip would otherwise hold every other request for a fifth of a second.
    */
   gzipped(): Promise<Buffer> | null
+  /** the body as a gzip piece, for a page that embeds this fragment (see gzip-pieces.ts) */
+  piece(): Promise<DeflatedPiece>
 }
 
 /** A fragment sent once (not cached): keeps its text, gzipped on first demand. */
 export function renderedFragment(html: string): RenderedFragment {
   let gzipped: Promise<Buffer> | null = null
+  let piece: Promise<DeflatedPiece> | null = null
   return {
     etag: `"${createHash('sha1').update(html).digest('base64url')}"`,
     body: () => html,
     gzipped: () => (html.length < GZIP_FROM_BYTES ? null : (gzipped ??= retryable(() => compress(html), () => (gzipped = null)))),
+    piece: () => (piece ??= retryable(() => deflateText(html), () => (piece = null))),
   }
 }
 
 /**
  * A fragment to keep in a cache: a large one is gzipped now and its text let go. Its validator is
  * the hash of that gzip, which is the same for the same text (deflate is deterministic), and hashing
- * 300 KB instead of 9 MB also spares a 9 MB UTF-8 copy per render.
+ * 300 KB instead of 9 MB also spares a 9 MB UTF-8 copy per render. A render may hand over its
+ * body already compressed (written a part at a time): no string of the whole body then exists.
  */
-export async function storedFragment(html: string): Promise<RenderedFragment> {
-  if (html.length < GZIP_FROM_BYTES) return renderedFragment(html)
-  const gzipped = Promise.resolve(await compress(html))
-  const etag = `"${createHash('sha1').update(await gzipped).digest('base64url')}"`
+export async function storedFragment(rendered: string | DeflatedPiece): Promise<RenderedFragment> {
+  if (typeof rendered === 'string') return rendered.length < GZIP_FROM_BYTES ? renderedFragment(rendered) : storedPiece(await deflateText(rendered))
+  // small bodies are not gzipped (the rule above), so a small compressed one goes back to text
+  if (rendered.size < GZIP_FROM_BYTES) return renderedFragment(await inflatePiece(rendered))
+  return storedPiece(rendered)
+}
+
+function storedPiece(rendered: DeflatedPiece): RenderedFragment {
+  const gzip = gzipOf([rendered])
+  const gzipped = Promise.resolve(gzip)
+  // the piece is a view into the gzip: one buffer kept, not two
+  const piece = Promise.resolve(pieceOfGzip(gzip, rendered.crc, rendered.size))
   let plain: Promise<Buffer> | null = null
   return {
-    etag,
-    body: () => (plain ??= retryable(async () => gunzipAsync(await gzipped), () => (plain = null))),
+    etag: `"${createHash('sha1').update(gzip).digest('base64url')}"`,
+    body: () => (plain ??= retryable(async () => gunzipAsync(gzip), () => (plain = null))),
     gzipped: () => gzipped,
+    piece: () => piece,
   }
+}
+
+async function inflatePiece(piece: DeflatedPiece): Promise<string> {
+  return (await inflateRawAsync(piece.deflated, { finishFlush: constants.Z_SYNC_FLUSH })).toString('utf8')
 }
 
 /** gzip off the event loop, with an output buffer large enough for one trip through the loop */
@@ -82,7 +102,7 @@ export function createFragmentCache(maxEntries = 256) {
   let version = -1
   const entries = new Map<string, Promise<RenderedFragment>>()
 
-  return function cached(snapshotVersion: number, key: string, render: () => Promise<string>): Promise<RenderedFragment> {
+  return function cached(snapshotVersion: number, key: string, render: () => Promise<string | DeflatedPiece>): Promise<RenderedFragment> {
     if (snapshotVersion !== version) {
       entries.clear()
       version = snapshotVersion

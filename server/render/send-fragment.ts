@@ -27,6 +27,6 @@ export async function sendPage(request: FastifyRequest, reply: FastifyReply, htm
   return reply.send(html)
 }
 
-function acceptsGzip(request: FastifyRequest): boolean {
+export function acceptsGzip(request: FastifyRequest): boolean {
   return /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''))
 }
