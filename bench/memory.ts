@@ -91,7 +91,7 @@ export async function benchMemory(redisUrl: string, options: MemoryOptions): Pro
     return [
       await measureConsole(`before (${BASELINE_COMMIT})`, join(baseline.dir, 'dist/server/cli.js'), redisUrl, options),
       await measureConsole('after (this checkout)', ours, redisUrl, options),
-      await measureConsole(`after, node ${SMALL_YOUNG_GENERATION.join(' ')}, MALLOC_ARENA_MAX=2 (the Docker image)`, ours, redisUrl, options, SMALL_YOUNG_GENERATION, FEW_MALLOC_ARENAS),
+      await measureConsole(`after, node ${SMALL_YOUNG_GENERATION.join(' ')}, MALLOC_ARENA_MAX=2 (npm start and the Docker image)`, ours, redisUrl, options, SMALL_YOUNG_GENERATION, FEW_MALLOC_ARENAS),
     ]
   } finally {
     baseline.remove()
