@@ -174,6 +174,7 @@ function toApiQueue(r: QueueRecord) {
     ...(r.readOnlyReason === undefined ? {} : { readOnlyReason: r.readOnlyReason }),
     ...(r.nodeId === undefined ? {} : { nodeId: r.nodeId }),
     ...(r.error === undefined ? {} : { error: r.error }),
+    ...(r.skipped === undefined ? {} : { skipped: r.skipped, skippedTotal: r.skippedTotal ?? r.skipped.length }),
     timestamp: r.timestamp,
   }
 }
