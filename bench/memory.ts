@@ -18,7 +18,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -109,13 +109,26 @@ function buildBaseline(): { dir: string; remove(): void } {
   }
   try {
     git('worktree', 'add', '--detach', dir, BASELINE_COMMIT)
-    symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
+    linkDependencies(dir)
     execFileSync('npm', ['run', 'build'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] })
     return { dir, remove }
   } catch (error) {
     remove()
     throw error
   }
+}
+
+/**
+ * The baseline gets this checkout's installed packages, each linked, except the SDK: the workspace
+ * link must point at the baseline's own `sdk/`, or the baseline would build against today's SDK.
+ */
+function linkDependencies(dir: string): void {
+  const modules = join(REPO_ROOT, 'node_modules')
+  mkdirSync(join(dir, 'node_modules', '@gravito'), { recursive: true })
+  for (const entry of readdirSync(modules)) {
+    if (entry !== '@gravito') symlinkSync(join(modules, entry), join(dir, 'node_modules', entry))
+  }
+  symlinkSync(join(dir, 'sdk'), join(dir, 'node_modules', '@gravito', 'quasar'), 'dir')
 }
 
 export async function measureConsole(label: string, cliPath: string, redisUrl: string, options: MemoryOptions, nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<MemoryRow> {
