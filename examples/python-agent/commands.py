@@ -26,6 +26,9 @@ class CommandReader:
         self.stores = stores  # queue name -> JobStore
         # anything older than a command's life plus the clock skew has expired: start there
         self.cursor = f"{now_ms() - COMMAND_TTL_MS - CLOCK_SKEW_MS}-0"
+        # command id -> (stream entry id, expiresAt) of what this process claimed: a copy is refused
+        # even if someone deleted the cmdseen key in Redis
+        self.claimed = {}
 
     def read_new(self):
         """Everything after the cursor, a page at a time. `XRANGE (` (exclusive start) needs
@@ -47,6 +50,14 @@ class CommandReader:
             if command_id:
                 self.write_result(command_id, "rejected", reason)
             return
+        now = now_ms()
+        self.claimed = {cid: c for cid, c in self.claimed.items() if c[1] + CLOCK_SKEW_MS >= now}
+        remembered = self.claimed.get(command["id"])
+        if remembered is not None:
+            if remembered[0] != entry_id:
+                log(f"command rejected ({entry_id}): replayed")
+                self.write_result(command["id"], "rejected", "replayed")
+            return
         seen_key = self.keys["command_seen"](command["id"])
         if not self.redis.set(seen_key, entry_id, nx=True, ex=RESULT_TTL_SECONDS):
             if self.redis.get(seen_key) == entry_id:
@@ -54,6 +65,7 @@ class CommandReader:
             log(f"command rejected ({entry_id}): replayed")
             self.write_result(command["id"], "rejected", "replayed")
             return
+        self.claimed[command["id"]] = (entry_id, command["expiresAt"])
         time.sleep(1 / PER_SECOND)
         if now_ms() > command["expiresAt"]:  # it may have expired while it waited its turn
             self.write_result(command["id"], "rejected", "expired")

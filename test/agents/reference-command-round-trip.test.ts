@@ -16,8 +16,7 @@ const redis = new Redis(redisServer.url)
 t.teardown(() => redis.quit())
 
 for (const [seed, kind] of AGENT_KINDS.entries()) {
-  // Needs the console to honour a queue's declared `commands` for any driver: before that, a
-  // queue of driver "other" is read-only and the API answers 409.
+  // the queue is of driver "other": it takes commands because its entry declares them
   t.test(`${kind}: a retry and a delete sent through the console run on the agent and show as ok`, async (t) => {
     const service = `${kind}-desk`
     const { agent, app } = await startAgentAndConsole(t, redisServer.url, kind, service)

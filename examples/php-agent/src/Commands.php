@@ -12,6 +12,8 @@ final class Commands
     private const RESULT_TTL_SECONDS = 86400;
     private const PAGE = 50;
     private const PER_SECOND = 10; // a "retry all failed" reaches the workers as a trickle
+    /** @var array<string, array{0: string, 1: int|float}> command id => [stream entry id, expiresAt] */
+    private array $claimed = [];
 
     public string $cursor;
 
@@ -45,6 +47,16 @@ final class Commands
             return;
         }
         $command = $check['command'];
+        // what this process claimed is refused again even if someone deleted the cmdseen key
+        $now = nowMs();
+        $this->claimed = array_filter($this->claimed, fn (array $claim) => $claim[1] + Protocol::CLOCK_SKEW_MS >= $now);
+        if (isset($this->claimed[$command['id']])) {
+            if ($this->claimed[$command['id']][0] !== $entryId) {
+                logLine("command rejected ({$entryId}): replayed");
+                $this->writeResult($command['id'], 'rejected', 'replayed');
+            }
+            return;
+        }
         $seenKey = $this->keys['commandSeen'] . $command['id'];
         if (!$this->redis->set($seenKey, $entryId, ['NX', 'EX' => self::RESULT_TTL_SECONDS])) {
             if ($this->redis->get($seenKey) === $entryId) {
@@ -54,6 +66,7 @@ final class Commands
             $this->writeResult($command['id'], 'rejected', 'replayed');
             return;
         }
+        $this->claimed[$command['id']] = [$entryId, $command['expiresAt']];
         usleep(intdiv(1_000_000, self::PER_SECOND));
         if (nowMs() > $command['expiresAt']) { // it may have expired while it waited its turn
             $this->writeResult($command['id'], 'rejected', 'expired');

@@ -89,6 +89,7 @@ export function createCommandExecutor(host: CommandHost, options: CommandExecuto
   const stream = host.keys.commandStream(host.service, host.nodeId)
   const redis = host.transport
   let cursor = `(${Math.max(0, now() - COMMAND_TTL_MS - COMMAND_CLOCK_SKEW_MS)}-0`
+  const claims = createClaimMemory(now)
   let unwritten: Outcome[] = []
   let reading: Promise<void> | null = null
   let again = false
@@ -149,6 +150,11 @@ export function createCommandExecutor(host: CommandHost, options: CommandExecuto
     if (!(await bucket.take())) throw new Interrupted()
     // pacing may have held it past its expiry
     if (now() > command.expiresAt) return reject(command.id, 'expired')
+    // the agent's own memory first: whoever can delete the `cmdseen` mark in Redis must still not
+    // get a signed command run twice by this process while the command is valid
+    const remembered = claims.entryOf(command.id)
+    if (remembered === entryId) return
+    if (remembered !== undefined) return reject(command.id, 'replayed: this command id was already received')
     const seenKey = host.keys.commandSeen(host.service, host.nodeId, command.id)
     const claimed = await redis.set(seenKey, entryId, 'EX', COMMAND_RESULT_TTL_SECONDS, 'NX')
     if (claimed === null) {
@@ -156,6 +162,7 @@ export function createCommandExecutor(host: CommandHost, options: CommandExecuto
       if ((await redis.get(seenKey)) === entryId) return
       return reject(command.id, 'replayed: this command id was already received')
     }
+    claims.remember(command.id, entryId, command.expiresAt)
     await record({ result: await execute(command), onlyIfAbsent: false })
   }
 
@@ -236,4 +243,36 @@ function fieldOf(fields: string[], name: string): string | undefined {
 function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error)
   return (text.split('\n')[0] ?? '').trim().slice(0, MAX_REASON) || 'failed without a message'
+}
+
+/** Commands claimed by this process are remembered at most this many at once. */
+export const MAX_REMEMBERED_CLAIMS = 10_000
+
+/**
+ * Ids of the commands this process claimed, each until its command expires (after that the expiry
+ * check refuses any copy anyway). Bounded: commands run at a capped rate and live at most 15
+ * minutes, so 10,000 is far above what one agent can claim in that time; past it the oldest is
+ * forgotten and the Redis mark alone guards it.
+ */
+function createClaimMemory(now: () => number) {
+  const claims = new Map<string, { entryId: string; expiresAt: number }>()
+  return {
+    entryOf(commandId: string): string | undefined {
+      const claim = claims.get(commandId)
+      if (claim === undefined) return undefined
+      if (claim.expiresAt + COMMAND_CLOCK_SKEW_MS < now()) {
+        claims.delete(commandId)
+        return undefined
+      }
+      return claim.entryId
+    },
+    remember(commandId: string, entryId: string, expiresAt: number): void {
+      for (const [id, claim] of claims) {
+        // insertion order is claim order, close to expiry order: stop at the first one still valid
+        if (claim.expiresAt + COMMAND_CLOCK_SKEW_MS >= now() && claims.size < MAX_REMEMBERED_CLAIMS) break
+        claims.delete(id)
+      }
+      claims.set(commandId, { entryId, expiresAt })
+    },
+  }
 }

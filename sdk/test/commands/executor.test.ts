@@ -142,6 +142,22 @@ t.test('a replayed command runs once; a replay never rewrites the result', async
   t.equal(queue.runs.get(second), 1, 'not executed')
 })
 
+t.test('deleting the replay mark in Redis does not let a copy run again: the agent remembers', async (t) => {
+  const queue = await queueWithFailures(t, 1)
+  const agent = await startAgent(t, { url: redisServer.url, service: 'billing', nodeId: 'worker-9', queues: [queue.name] })
+  const [job] = queue.failedIds as [string]
+
+  const command = await sendSigned(redis, keys, unsignedCommand({ service: 'billing', nodeId: 'worker-9', queue: queue.name, jobId: job }))
+  await eventually(async () => (await resultOf(redis, keys, 'billing', command.id))?.status === 'ok', 'the first delivery ran')
+  // whoever can delete keys removes the mark and the result, then adds a copy of the signed command
+  await redis.del(keys.commandSeen('billing', 'worker-9', command.id), keys.commandResult('billing', command.id))
+  await sendSigned(redis, keys, unsignedCommand({ service: 'billing', nodeId: 'worker-9', queue: queue.name, jobId: job, id: command.id, issuedAt: command.issuedAt, expiresAt: command.expiresAt }))
+  await eventually(async () => (await resultOf(redis, keys, 'billing', command.id)) !== null, 'the copy was handled')
+  t.match(await resultOf(redis, keys, 'billing', command.id), { status: 'rejected', reason: /replayed/ }, 'refused from memory, not run again')
+  t.equal(await redis.exists(keys.commandSeen('billing', 'worker-9', command.id)), 0, 'not claimed again in Redis')
+  t.ok(rejectionsOf(agent.errors).some((error) => error.commandId === command.id && /replayed/.test(error.reason)), 'reported as a replay')
+})
+
 t.test('an agent without a token refuses every command, saying why', async (t) => {
   const queue = await queueWithFailures(t, 1)
   await startAgent(t, { url: redisServer.url, service: 'billing', nodeId: 'worker-6', queues: [queue.name], token: null })
