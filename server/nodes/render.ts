@@ -16,7 +16,8 @@ import { createPieceWriter, deflateText, gzipOf, type DeflatedPiece } from '../r
 import type { RenderedFragment } from '../render/fragment-cache.js'
 import { toNodeApi, type PulseView } from './service.js'
 
-const SLOT = `<!--slot-${randomUUID()}-->`
+// letters, digits and dashes only: the template writes it escaped, so it reaches the HTML unchanged
+const SLOT = `zenith-slot-${randomUUID()}`
 
 /** What views/pulse/nodes.eta reads (its includes read the same). */
 export interface NodesData {
