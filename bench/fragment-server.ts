@@ -27,7 +27,7 @@ await app.register(fp(async (scope) => zenith(scope, { config: { ...config, redi
 const naiveRedis = new Redis(redisUrl)
 app.addHook('onClose', async () => void naiveRedis.disconnect())
 
-app.get('/naive/pulse/fragments/nodes', async (_request, reply) => {
+app.get('/naive/fragments/pulse/nodes', async (_request, reply) => {
   const keys: string[] = []
   let cursor = '0'
   do {

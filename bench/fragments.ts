@@ -32,8 +32,8 @@ export async function benchFragments(url: string, nodes: number, durationSec: nu
     const base = `http://127.0.0.1:${line.trim()}`
     const results: LoadResult[] = []
     for (const [handler, path] of [
-      ['zenith (snapshot, cached fragment)', '/pulse/fragments/nodes'],
-      ['naive (SCAN + MGET + render per request)', '/naive/pulse/fragments/nodes'],
+      ['zenith (snapshot, cached fragment)', '/fragments/pulse/nodes'],
+      ['naive (SCAN + MGET + render per request)', '/naive/fragments/pulse/nodes'],
     ] as const) {
       results.push(await load(handler, `${base}${path}`, durationSec, connections))
     }

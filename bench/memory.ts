@@ -162,7 +162,7 @@ export async function measureConsole(label: string, cliPath: string, redisUrl: s
           if (sampling) timings.page.push(answers[0]!.ms)
         }
         // as htmx polls: revalidating what it has, so an unchanged fragment costs a 304
-        const fragment = await get(`${base}/pulse/fragments/nodes`, etag)
+        const fragment = await get(`${base}/fragments/pulse/nodes`, etag)
         etag = fragment.etag ?? etag
         const api = await get(`${base}/api/pulse/nodes`)
         answers.push(fragment, api)

@@ -10,6 +10,7 @@ import passwordPolicy from './security/password-policy.js'
 import cacheControl from './http/cache-control.js'
 import hostOrigin from './security/host-origin.js'
 import rateLimits from './http/rate-limits.js'
+import nameParams from './http/name-params.js'
 import type { Clock } from './clock.js'
 import type { ZenithConfig } from './config.js'
 import views from './plugins/views.js'
@@ -45,6 +46,7 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(hostOrigin, { publicUrl: config.publicUrl, listenHost: config.host, clock })
   await app.register(loadShedding, { maxEventLoopDelayMs: config.shedEventLoopDelayMs, sampleIntervalMs: config.shedSampleIntervalMs })
   await app.register(formbody)
+  await app.register(nameParams)
   await app.register(views)
   // a weak shared password stops the boot before anything connects
   await app.register(passwordPolicy, { config })

@@ -5,7 +5,7 @@
  * that could only be written late is dropped too (beat-guard.ts).
  * Features (queue probes, slow logs, commands) plug in as extensions run with each beat.
  */
-import { Command, type ChainableCommander, type Pipeline, type Redis } from 'ioredis'
+import { Command, type Pipeline, type Redis } from 'ioredis'
 import {
   createKeys,
   HEARTBEAT_TTL_SECONDS,
@@ -28,44 +28,9 @@ import { createCommandExecutor } from './commands/executor.js'
 import { QueueMonitor } from './queues/monitor.js'
 import type { MonitoredDriver, MonitorQueueOptions } from './queues/options.js'
 import type { QueueProbe } from './queues/probe.js'
+import type { AgentExtension, PulseOptions } from './agent-options.js'
 
-export interface PulseOptions {
-  /** service name, `^[A-Za-z0-9._-]{1,64}$` */
-  service: string
-  /** transport Redis URL (where the console reads); default REDIS_URL or redis://127.0.0.1:6379 */
-  url?: string
-  /** or an ioredis instance you own; the agent never closes it */
-  redis?: Redis
-  /** the application's own Redis (queues live there); defaults to the transport connection */
-  app?: string | Redis
-  nodeId?: string
-  intervalMs?: number
-  appVersion?: string
-  framework?: string
-  prefix?: string
-  /**
-   * shared secret for signed commands; default QUASAR_TOKEN; never logged. Shorter than 16
-   * characters it is not used: commands stay off and onError is told why
-   */
-  token?: string
-  /**
-   * execute the console's signed commands (retry, delete) on monitored queues; default true. Off,
-   * the agent never reads its command stream
-   */
-  commands?: boolean
-  /** commands executed per second at most, so a "retry all" reaches the workers as a trickle; default 10 */
-  commandsPerSecond?: number
-  onError?: (error: unknown) => void
-  /** @internal the clock beats are stamped and aged by (epoch ms); tests inject a fake one */
-  now?: () => number
-}
-
-/** Something that runs with every beat: adds heartbeat fields and/or commands to the pipeline. */
-export interface AgentExtension {
-  beforeBeat?(): Promise<Partial<Heartbeat> | undefined> | Partial<Heartbeat> | undefined
-  onBeat?(pipeline: ChainableCommander, now: number): void
-  stop?(): Promise<void> | void
-}
+export type { AgentExtension, PulseOptions } from './agent-options.js'
 
 const DEFAULT_INTERVAL_MS = 10_000
 

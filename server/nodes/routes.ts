@@ -47,7 +47,7 @@ export default async function nodesRoutes(app: FastifyInstance) {
     return reply.type('text/html; charset=utf-8').header('vary', 'accept-encoding').header('content-encoding', 'gzip').send(gzipped)
   })
 
-  app.get('/pulse/fragments/nodes', async (request, reply) => {
+  app.get('/fragments/pulse/nodes', async (request, reply) => {
     const query = parseOr400(pulseQuerySchema, request.query, reply)
     if (!query) return reply
     return sendFragment(request, reply, await nodesFragment(app.collector.snapshot, query.service))

@@ -323,7 +323,7 @@ export function visibleNodes(nodes: readonly NodeView[], limit = GROUP_LIMIT): {
 
 /** The fragment URL the page polls, keeping the service filter. */
 export function fragmentUrl(filter: unknown): string {
-  const base = '/pulse/fragments/nodes'
+  const base = '/fragments/pulse/nodes'
   return typeof filter === 'string' && filter !== '' ? `${base}?service=${encodeURIComponent(filter)}` : base
 }
 

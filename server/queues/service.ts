@@ -110,7 +110,7 @@ export interface QueuesView {
   fragmentUrl: string
 }
 
-export const TABLE_FRAGMENT_URL = '/queues/fragments/table'
+export const TABLE_FRAGMENT_URL = '/fragments/queues/table'
 
 export function buildQueuesView(snapshot: Snapshot, input: QueuesQuery): QueuesView {
   const all = queuesOf(snapshot)

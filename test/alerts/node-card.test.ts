@@ -22,7 +22,7 @@ t.test('a firing alert shows on the affected node card, and leaves it when resol
     clock.advance(2_000)
   }
   await tick(app)
-  const firing = (await app.inject('/pulse/fragments/nodes')).body
+  const firing = (await app.inject('/fragments/pulse/nodes')).body
   t.match(firing, /<ul class="node-alerts"[^>]*>\s*<li><a href="\/alerts">cpu-high<\/a>: CPU 97\.0 %/, 'the card names the rule and its value')
 
   for (let i = 0; i < 2; i++) {
@@ -30,5 +30,5 @@ t.test('a firing alert shows on the affected node card, and leaves it when resol
     await tick(app)
     clock.advance(2_000)
   }
-  t.notMatch((await app.inject('/pulse/fragments/nodes')).body, /node-alerts/, 'gone once resolved')
+  t.notMatch((await app.inject('/fragments/pulse/nodes')).body, /node-alerts/, 'gone once resolved')
 })

@@ -46,7 +46,7 @@ t.test('log in, poll with the CSRF header, get sent back to login when the sessi
   t.equal(await page.evaluate(() => document.cookie.includes('zenith_session')), false, 'scripts cannot read the session')
 
   const headers = JSON.parse((await page.getAttribute('body', 'hx-headers:inherited'))!) as Record<string, string>
-  const poll = await page.waitForRequest((request) => request.url().includes('/pulse/fragments/nodes'))
+  const poll = await page.waitForRequest((request) => request.url().includes('/fragments/pulse/nodes'))
   t.equal(poll.headers()['x-csrf-token'], headers['X-CSRF-Token'], 'htmx sends the inherited CSRF header')
 
   // the session disappears (expired, or logged out elsewhere): the next poll lands on the login page

@@ -20,7 +20,7 @@ t.test('pages redirect to the login form, keeping where the browser was going', 
   t.equal(page.statusCode, 303)
   t.equal(page.headers.location, '/login?next=%2Fpulse%3Fservice%3Dapi')
 
-  const fragment = await app.inject({ url: '/pulse/fragments/nodes' })
+  const fragment = await app.inject({ url: '/fragments/pulse/nodes' })
   t.equal(fragment.statusCode, 303, 'a fragment fetched without htmx is a page like any other')
 
   const form = await app.inject({ url: '/login?next=%2Fpulse' })
@@ -33,7 +33,7 @@ t.test('pages redirect to the login form, keeping where the browser was going', 
 t.test('htmx requests get 401 with HX-Redirect instead of a login page swapped into a fragment', async (t) => {
   const app = await passwordApp(t)
   const response = await app.inject({
-    url: '/pulse/fragments/nodes',
+    url: '/fragments/pulse/nodes',
     headers: { 'hx-request': 'true', 'hx-current-url': 'http://console.example/pulse?service=web' },
   })
   t.equal(response.statusCode, 401)

@@ -251,7 +251,7 @@ t.test('Redis down: logged-in requests fail closed with a page that says why; he
   const api = await app.inject({ url: '/api/pulse/nodes', headers: { cookie } })
   t.equal(api.statusCode, 503)
   t.match(api.json(), { error: 'Service Unavailable' })
-  const fragment = await app.inject({ url: '/pulse/fragments/nodes', headers: { cookie, 'hx-request': 'true' } })
+  const fragment = await app.inject({ url: '/fragments/pulse/nodes', headers: { cookie, 'hx-request': 'true' } })
   t.equal(fragment.statusCode, 503)
   t.equal((await post(app, '/logout', cookie, 'whatever')).statusCode, 503, 'a write too, before any other check')
 

@@ -51,7 +51,7 @@ async function startConsole(t: Test): Promise<Console> {
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
   const fragmentStatuses: number[] = []
   app.server.on('request', (request, response) => {
-    if (request.url?.startsWith('/pulse/fragments/nodes')) response.on('finish', () => fragmentStatuses.push(response.statusCode))
+    if (request.url?.startsWith('/fragments/pulse/nodes')) response.on('finish', () => fragmentStatuses.push(response.statusCode))
   })
   return { app, base, fragmentStatuses, skipAhead: (ms) => void (offset += ms) }
 }
@@ -200,7 +200,7 @@ t.test('an unchanged fragment is not stored by the browser, and a bare 304 leave
 
   // a 304 handed to htmx itself, as a fetch that bypasses the browser cache would see it
   let forced = 0
-  await page.route('**/pulse/fragments/nodes*', async (route) => {
+  await page.route('**/fragments/pulse/nodes*', async (route) => {
     forced++
     await route.fulfill({ status: 304, body: '' })
   })
@@ -225,7 +225,7 @@ t.test('the service filter: with htmx it swaps the region and keeps polling the 
 
   const polled: string[] = []
   page.on('request', (request) => {
-    if (request.url().includes('/pulse/fragments/nodes')) polled.push(new URL(request.url()).search)
+    if (request.url().includes('/fragments/pulse/nodes')) polled.push(new URL(request.url()).search)
   })
   await page.selectOption('#service-filter', 'worker')
   await page.waitForFunction(() => document.querySelectorAll('article.node').length === 8)
@@ -277,18 +277,18 @@ t.test('htmx is locked down: no eval, no script from a response; failed polls sa
   t.equal(await page.evaluate(() => (window as unknown as { __evaluated?: boolean }).__evaluated), undefined, 'hx-on did not run')
 
   // a <script> in swapped content is dropped before it reaches the page
-  await page.route('**/pulse/fragments/nodes*', (route) =>
+  await page.route('**/fragments/pulse/nodes*', (route) =>
     route.fulfill({ status: 200, contentType: 'text/html', body: '<p id="injected">hello<script src="/assets/zenith.js"></script></p>' }),
   )
   await page.locator('#injected').waitFor()
   t.equal(await page.locator('#pulse-nodes script').count(), 0, 'no script element was swapped in')
 
   // polls that fail show the notice; the next good one hides it
-  await page.unroute('**/pulse/fragments/nodes*')
-  await page.route('**/pulse/fragments/nodes*', (route) => route.abort('connectionrefused'))
+  await page.unroute('**/fragments/pulse/nodes*')
+  await page.route('**/fragments/pulse/nodes*', (route) => route.abort('connectionrefused'))
   await page.locator('#console-offline').waitFor({ state: 'visible' })
   t.ok(await page.locator('#console-offline').isVisible(), 'the notice shows while polls fail')
-  await page.unroute('**/pulse/fragments/nodes*')
+  await page.unroute('**/fragments/pulse/nodes*')
   await page.locator('#console-offline').waitFor({ state: 'hidden' })
   await page.locator('article.node').first().waitFor()
   t.same(await cspViolations(page), [], 'no CSP violation: eval was refused before the browser had to block it')

@@ -60,7 +60,7 @@ t.test('one failing part: pages say so plainly, /readyz stays ready and names it
   const snapshot = app.collector.snapshot
   const errorId = snapshot.parts.queues!.errorId!
   t.match(errorId, /^[0-9a-f]{8}$/)
-  for (const url of ['/queues', '/queues/fragments/table', '/alerts']) {
+  for (const url of ['/queues', '/fragments/queues/table', '/alerts']) {
     const body = (await app.inject(url)).body
     t.match(body, `Queue reading failed 3 times in a row; showing data read 30 s ago. <span class="banner-detail">Log id ${errorId}.</span>`, `${url} says which data is old and how old`)
     t.notMatch(body, /is not a function|onerror|Redis unreachable/, `${url}: no exception text, no false outage`)

@@ -13,7 +13,7 @@ t.test('node cards on /pulse carry server-drawn sparklines from recorded samples
   const app = await buildTestApp({ redisUrl: server.url, clock })
   t.teardown(() => app.close())
 
-  const before = (await app.inject('/pulse/fragments/nodes')).body
+  const before = (await app.inject('/fragments/pulse/nodes')).body
   t.notMatch(before, /sparkline-cpu/, 'no node, no sparkline')
 
   for (const cpu of [10, 80, 30]) {
@@ -21,7 +21,7 @@ t.test('node cards on /pulse carry server-drawn sparklines from recorded samples
     await app.collector.refresh()
     clock.advance(10_000)
   }
-  const body = (await app.inject('/pulse/fragments/nodes')).body
+  const body = (await app.inject('/fragments/pulse/nodes')).body
   for (const name of ['cpu', 'memory', 'lag']) t.match(body, new RegExp(`<svg class="sparkline sparkline-${name}"`), `${name} sparkline drawn`)
   const points = /sparkline-cpu[^>]*>\s*<polyline class="sparkline-line" points="([^"]+)"/.exec(body)?.[1]
   t.equal(points?.split(' ').length, 3, 'one point per recorded sample')

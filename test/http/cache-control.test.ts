@@ -92,7 +92,7 @@ t.test('every route, every caller: no-store, except the static assets', async (t
 
 t.test('the pages a person sees, and the login form, carry no-store; a vendored script is cached', async (t) => {
   const session = await login(app, { password: PASSWORD })
-  for (const url of ['/pulse', '/pulse?service=billing', '/queues', '/alerts', '/audit', '/pulse/fragments/nodes', '/api/pulse/nodes']) {
+  for (const url of ['/pulse', '/pulse?service=billing', '/queues', '/alerts', '/audit', '/fragments/pulse/nodes', '/api/pulse/nodes']) {
     const response = await app.inject({ url, headers: { cookie: session.cookie } })
     t.equal(response.statusCode, 200, url)
     t.equal(response.headers['cache-control'], 'no-store', url)

@@ -49,7 +49,7 @@ t.test('the API: each token and each session has its own budget, then 429 with R
   t.same(await statuses(app, API_LIMIT, { url: '/api/pulse/nodes', headers: { cookie: second.cookie } }), Array(API_LIMIT).fill(200), 'second session')
 
   // pages, fragments and probes are not limited, for the session whose API budget is spent
-  for (const url of ['/pulse', '/pulse/fragments/nodes', '/queues', '/livez']) {
+  for (const url of ['/pulse', '/fragments/pulse/nodes', '/queues', '/livez']) {
     t.same(await statuses(app, 3 * API_LIMIT, { url, headers: { cookie: first.cookie } }), Array(3 * API_LIMIT).fill(200), url)
   }
   // a wrong token is refused by auth (401) and spends nobody's budget

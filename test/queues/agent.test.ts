@@ -227,7 +227,7 @@ t.test('Redis gone: the last queues stay listed, with the banner; back again: re
   await app.collector.refresh()
   t.equal(app.collector.snapshot.redis.up, false)
   t.same((await app.inject('/api/pulse/queues')).json().queues.map((q: any) => q.waiting), [3], 'the last counts read')
-  t.match((await app.inject('/queues/fragments/table')).body, 'Redis unreachable; showing the last counts read.')
+  t.match((await app.inject('/fragments/queues/table')).body, 'Redis unreachable; showing the last counts read.')
   t.match((await app.inject('/queues/billing/emails')).body, 'Redis unreachable; showing the last counts read.')
   await redisServer.restart()
   await eventually(async () => {

@@ -60,7 +60,7 @@ t.test('table: sort and filter on the server, polled fragment with 304', async (
   t.equal(page.statusCode, 200)
   noInlineCode(t, page.body)
   t.same(rowNames(page.body), ['billing/emails', 'billing/pdf', 'shop/orders'], 'by service, then name')
-  t.match(page.body, '<div id="queues-table" class="queues-board" hx-get="/queues/fragments/table" hx-trigger="every 3s"')
+  t.match(page.body, '<div id="queues-table" class="queues-board" hx-get="/fragments/queues/table" hx-trigger="every 3s"')
   t.match(page.body, '<td class="num">1,200</td>')
   t.match(page.body, '<td class="num">1m 5s</td>', 'oldest waiting age')
   t.match(page.body, '<span class="driver driver-bullmq">BullMQ</span>')
@@ -71,7 +71,7 @@ t.test('table: sort and filter on the server, polled fragment with 304', async (
   const byWaiting = await app.inject('/queues?sort=waiting')
   t.same(rowNames(byWaiting.body), ['billing/emails', 'shop/orders', 'billing/pdf'])
   t.match(byWaiting.body, '<th scope="col" class="num" aria-sort="descending"><a href="/queues?sort=waiting&amp;dir=asc">waiting')
-  t.match(byWaiting.body, 'hx-get="/queues/fragments/table?sort=waiting"', 'the poll keeps the sort')
+  t.match(byWaiting.body, 'hx-get="/fragments/queues/table?sort=waiting"', 'the poll keeps the sort')
   t.same(rowNames((await app.inject('/queues?sort=waiting&dir=asc')).body), ['billing/pdf', 'shop/orders', 'billing/emails'])
   t.same(rowNames((await app.inject('/queues?sort=failed')).body), ['billing/emails', 'shop/orders', 'billing/pdf'], 'unknown failed count last')
 
@@ -79,25 +79,25 @@ t.test('table: sort and filter on the server, polled fragment with 304', async (
   t.same(rowNames(filtered.body), ['billing/pdf', 'billing/emails'], 'filter by service; an empty driver means all')
   t.match(filtered.body, '<option value="billing" selected>billing</option>')
   t.match(filtered.body, '<input type="hidden" name="sort" value="name">', 'the GET form keeps the sort')
-  t.match(filtered.body, 'hx-get="/queues/fragments/table?service=billing&amp;sort=name&amp;dir=desc"')
+  t.match(filtered.body, 'hx-get="/fragments/queues/table?service=billing&amp;sort=name&amp;dir=desc"')
   t.same(rowNames((await app.inject('/queues?driver=laravel')).body), ['shop/orders'])
   t.match((await app.inject('/queues?driver=sqs')).body, 'No queue matches this filter.')
   for (const bad of ['?sort=size', '?dir=sideways', '?driver=%3Cb%3E', '?service=a*b']) {
     t.equal((await app.inject(`/queues${bad}`)).statusCode, 400, bad)
   }
 
-  const fragment = await app.inject('/queues/fragments/table?sort=waiting')
+  const fragment = await app.inject('/fragments/queues/table?sort=waiting')
   t.equal(fragment.statusCode, 200)
   t.notMatch(fragment.body, /<html|<main/, 'only the table')
   t.same(rowNames(fragment.body), ['billing/emails', 'shop/orders', 'billing/pdf'])
   t.equal(after(byWaiting.body, '<div id="queues-table"').includes(fragment.body.trim().slice(0, 200)), true, 'the page includes the same markup')
   const etag = fragment.headers.etag as string
   await app.collector.refresh()
-  const unchanged = await app.inject({ url: '/queues/fragments/table?sort=waiting', headers: { 'if-none-match': etag } })
+  const unchanged = await app.inject({ url: '/fragments/queues/table?sort=waiting', headers: { 'if-none-match': etag } })
   t.equal(unchanged.statusCode, 304, 'a new snapshot with the same queues: 304')
   await writeSnapshot(redis, 'shop', { timestamp: clock(), queues: [{ name: 'orders', driver: 'laravel', metrics: { waiting: 51 } }] })
   await app.collector.refresh()
-  t.equal((await app.inject({ url: '/queues/fragments/table?sort=waiting', headers: { 'if-none-match': etag } })).statusCode, 200, 'changed counts: the new table')
+  t.equal((await app.inject({ url: '/fragments/queues/table?sort=waiting', headers: { 'if-none-match': etag } })).statusCode, 200, 'changed counts: the new table')
 })
 
 t.test('queue page: counts, paginated failed jobs with details, charts', async (t) => {

@@ -10,7 +10,7 @@ const app = await buildTestApp({ redisUrl: redisServer.url })
 t.teardown(() => app.close())
 await app.collector.refresh()
 
-for (const url of ['/pulse', '/pulse/fragments/nodes', '/api/pulse/nodes', '/alerts', '/login', '/assets/zenith.js', '/livez', '/no-such-page']) {
+for (const url of ['/pulse', '/fragments/pulse/nodes', '/api/pulse/nodes', '/alerts', '/login', '/assets/zenith.js', '/livez', '/no-such-page']) {
   t.test(`headers on ${url}`, async (t) => {
     const response = await app.inject({ url })
     t.equal(response.headers['content-security-policy'], CONTENT_SECURITY_POLICY)

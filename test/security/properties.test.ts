@@ -124,7 +124,7 @@ t.test('every agent string is escaped on every page that shows it', async (t) =>
       await app.collector.refresh()
       const api = (await app.inject('/api/pulse/nodes')).json() as { services: { nodes: { hostname: string }[] }[] }
       t.equal(api.services[0]?.nodes[0]?.hostname, beat.hostname, 'the API hands the string back unchanged, as JSON')
-      for (const url of ['/pulse', '/pulse/fragments/nodes', '/pulse/svc/n1', '/alerts']) {
+      for (const url of ['/pulse', '/fragments/pulse/nodes', '/pulse/svc/n1', '/alerts']) {
         const response = await app.inject(url)
         t.equal(response.statusCode, 200, url)
         t.notMatch(response.body, `<x-evil-${run}-`, `${url}: no agent string became markup`)

@@ -77,7 +77,7 @@ t.test('the console itself, at its own address, reads and writes (the control)',
 t.test('a rebound page on evil.test:<port> can neither read the API nor write', async (t) => {
   // same name, same port: to the browser this is the attacker's own origin, so no CORS stands in the way
   const page = await attackerPage(`http://evil.test:${port}`)
-  for (const path of ['/api/pulse/nodes', '/api/pulse/queues', '/api/pulse/audit', '/pulse', '/pulse/fragments/nodes', '/queues']) {
+  for (const path of ['/api/pulse/nodes', '/api/pulse/queues', '/api/pulse/audit', '/pulse', '/fragments/pulse/nodes', '/queues']) {
     const read = await fetchFromPage(page, path)
     t.equal(read.status, 421, `GET ${path}`)
     t.notMatch(read.body, /"services"|"queues"|<article|<table|<main/, 'nothing of the console in the answer')

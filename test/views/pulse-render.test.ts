@@ -103,12 +103,12 @@ t.test('the page region and the polled fragment are the same markup', async (t) 
   for (const filter of ['', 'api']) {
     const query = filter ? `?service=${filter}` : ''
     const page = await app.inject(`/pulse${query}`)
-    const fragment = await app.inject(`/pulse/fragments/nodes${query}`)
+    const fragment = await app.inject(`/fragments/pulse/nodes${query}`)
     t.equal(fragment.statusCode, 200)
     t.equal(pollRegion(page.body), fragment.body, `identical for filter "${filter}"`)
-    t.match(page.body, `hx-get="/pulse/fragments/nodes${query}" hx-trigger="every 3s" hx-swap="innerMorph"`)
+    t.match(page.body, `hx-get="/fragments/pulse/nodes${query}" hx-trigger="every 3s" hx-swap="innerMorph"`)
 
-    const again = await app.inject({ url: `/pulse/fragments/nodes${query}`, headers: { 'if-none-match': fragment.headers.etag as string } })
+    const again = await app.inject({ url: `/fragments/pulse/nodes${query}`, headers: { 'if-none-match': fragment.headers.etag as string } })
     t.equal(again.statusCode, 304, 'an unchanged fragment is not sent again')
     t.equal(again.body, '')
   }
@@ -154,7 +154,7 @@ t.test('agent text is escaped everywhere, attributes included', async (t) => {
   await app.collector.refresh()
 
   const escaped = '&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&gt;&lt;img src=x onerror=alert(2)&gt;'
-  for (const url of ['/pulse', '/pulse/fragments/nodes']) {
+  for (const url of ['/pulse', '/fragments/pulse/nodes']) {
     const response = await app.inject(url)
     t.equal(response.statusCode, 200)
     t.notMatch(response.body, '<script>alert', `${url}: no raw script`)
@@ -295,7 +295,7 @@ t.test('Redis down: a banner with the time it went down', async (t) => {
   clock.advance(125_000)
   await app.collector.refresh()
 
-  for (const url of ['/pulse', '/pulse/fragments/nodes']) {
+  for (const url of ['/pulse', '/fragments/pulse/nodes']) {
     const response = await app.inject(url)
     t.equal(response.statusCode, 200)
     t.match(response.body, '<div class="banner banner-error" role="alert">')

@@ -75,8 +75,8 @@ async function checkSame(t: Test, app: FastifyInstance, label: string, filters: 
     t.equal(zippedPage.text, page.body, `${label} ${query}: the gzipped page is the page, byte for byte`)
 
     // the fragment first gzipped (rendered a group at a time), then unzipped for a plain client
-    const zippedFragment = await gzipped(app, `/pulse/fragments/nodes${query}`)
-    const fragment = await plain(app, `/pulse/fragments/nodes${query}`)
+    const zippedFragment = await gzipped(app, `/fragments/pulse/nodes${query}`)
+    const fragment = await plain(app, `/fragments/pulse/nodes${query}`)
     t.equal(zippedFragment.text, fragment.body, `${label} ${query}: the gzipped fragment is the fragment`)
     t.ok(page.body.includes(`hx-swap="innerMorph">\n${fragment.body}</div>`), `${label} ${query}: the page holds the fragment as polled`)
 

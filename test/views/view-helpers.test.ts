@@ -230,10 +230,10 @@ t.test('visibleNodes caps large groups, urgent nodes first', async (t) => {
 })
 
 t.test('fragmentUrl and nodeUrl encode their parts', async (t) => {
-  t.equal(fragmentUrl(''), '/pulse/fragments/nodes')
-  t.equal(fragmentUrl(undefined), '/pulse/fragments/nodes')
-  t.equal(fragmentUrl('billing'), '/pulse/fragments/nodes?service=billing')
-  t.equal(fragmentUrl('a&b'), '/pulse/fragments/nodes?service=a%26b')
+  t.equal(fragmentUrl(''), '/fragments/pulse/nodes')
+  t.equal(fragmentUrl(undefined), '/fragments/pulse/nodes')
+  t.equal(fragmentUrl('billing'), '/fragments/pulse/nodes?service=billing')
+  t.equal(fragmentUrl('a&b'), '/fragments/pulse/nodes?service=a%26b')
   t.equal(nodeUrl('billing', 'node-1'), '/pulse/billing/node-1')
   t.equal(nodeUrl('a/b', '?x'), '/pulse/a%2Fb/%3Fx')
 })
