@@ -6,7 +6,7 @@ import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import { Collector } from '../collector/collector.js'
 import { createBadDataLog, type BadDataCounter } from '../collector/bad-data-log.js'
-import { createRedisNodeCollector } from '../collector/node-collector.js'
+import { createRedisNodeCollector } from '../nodes/collector-part.js'
 import { waitUntilReady } from '../redis/connection.js'
 
 declare module 'fastify' {

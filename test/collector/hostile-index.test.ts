@@ -6,7 +6,7 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { startRedis } from '../helpers/redis-server.js'
-import { createRedisNodeCollector } from '../../server/collector/node-collector.js'
+import { createRedisNodeCollector } from '../../server/nodes/collector-part.js'
 import { createBadDataLog } from '../../server/collector/bad-data-log.js'
 import { healthOf } from '../../server/nodes/health.js'
 import type { NodeRecord } from '../../server/collector/snapshot.js'
