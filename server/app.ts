@@ -21,6 +21,7 @@ import historyRoutes from './history/routes.js'
 import selfMonitor from './plugins/self-monitor.js'
 import systemRoutes from './system/routes.js'
 import nodesRoutes from './nodes/routes.js'
+import nodePageRoutes from './nodes/page-routes.js'
 import alerts from './alerts/plugin.js'
 import slow from './slow/routes.js'
 import problems from './problems/routes.js'
@@ -64,6 +65,7 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(nodesRoutes)
   await app.register(queues, { clock })
   await app.register(commands, { clock, config })
+  await app.register(nodePageRoutes)
   await app.register(historyRoutes)
   await app.register(alerts, { clock, file: config.alertsFile, drainMs: config.alertsDrainMs })
   await app.register(slow, { clock })

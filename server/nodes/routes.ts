@@ -21,7 +21,7 @@ export default async function nodesRoutes(app: FastifyInstance) {
 
   const pulseView = latestViews()
 
-  /** What views/pulse/nodes.eta shows, from one snapshot: the page's region and the fragment alike. */
+  /** What views/nodes/nodes.eta shows, from one snapshot: the page's region and the fragment alike. */
   const nodesData = (snapshot: Snapshot, filter: string | undefined) => ({
     view: pulseView(snapshot, filter),
     filter: filter ?? '',
@@ -41,7 +41,7 @@ export default async function nodesRoutes(app: FastifyInstance) {
     const snapshot = app.collector.snapshot
     // app.view, unlike reply.view, leaves out what the auth plugin put in reply.locals
     const data = { ...reply.locals, title: 'Pulse', ...nodesData(snapshot, query.service) }
-    if (!acceptsGzip(request)) return sendPage(request, reply, await app.view('pulse/page', data, { layout: 'layout' }))
+    if (!acceptsGzip(request)) return sendPage(request, reply, await app.view('nodes/page', data, { layout: 'layout' }))
     // browsers: the page's shell around the nodes region compressed once per snapshot
     const gzipped = await gzipPulsePage(app, data, await nodesFragment(snapshot, query.service))
     return reply.type('text/html; charset=utf-8').header('vary', 'accept-encoding').header('content-encoding', 'gzip').send(gzipped)
