@@ -21,7 +21,7 @@ import collectorPlugin from '../plugins/collector.js'
 import { createQueuesCollector } from '../queues/collector-part.js'
 import { createSlowCollector } from '../slow/collector-part.js'
 import { DEFAULT_SLICE_MS } from '../runtime/slices.js'
-import type { ProblemList } from '../problems/record.js'
+import type { ProblemList } from '../collector/problem-record.js'
 
 export interface DoctorPassOptions {
   url: string

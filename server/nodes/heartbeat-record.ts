@@ -8,7 +8,7 @@ import { parseAgentJson, readHeartbeat, SECONDS_REASON } from '@gravito/quasar/p
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import { reportSkips } from '../collector/skip-report.js'
 import type { NodeRecord } from '../collector/snapshot.js'
-import { clockNoteOf, clockNoteReason } from './health.js'
+import { clockNoteOf, clockNoteReason } from '../collector/health.js'
 
 export function heartbeatRecord(key: string, ref: { service: string; nodeId: string }, raw: string, now: number, badData: BadDataLog, maxValueBytes: number): NodeRecord | null {
   const json = parseAgentJson(raw, maxValueBytes)

@@ -4,7 +4,7 @@
  * one-hour window, and the cut of long keys and reasons. Time is a number the test moves.
  */
 import t from 'tap'
-import { createProblemRecord, MAX_PROBLEMS, PROBLEM_KEY_LENGTH, PROBLEM_REASON_LENGTH, PROBLEM_WINDOW_MS } from '../../server/problems/record.js'
+import { createProblemRecord, MAX_PROBLEMS, PROBLEM_KEY_LENGTH, PROBLEM_REASON_LENGTH, PROBLEM_WINDOW_MS } from '../../server/collector/problem-record.js'
 import { createBadDataLog } from '../../server/collector/bad-data-log.js'
 import { shuffled } from './shuffle.js'
 
