@@ -1,9 +1,10 @@
 /**
  * The nodes area: the collector part that reads heartbeats, `/pulse` with its fragment and JSON,
- * and the node page.
+ * and the node page. Other areas add to the node cards through `app.nodeCardDecorators`.
  */
 import fp from 'fastify-plugin'
 import { createRedisNodeCollector } from './collector-part.js'
+import { createNodeCardDecorators } from './decorators.js'
 import nodesRoutes from './routes.js'
 import nodePageRoutes from './page-routes.js'
 
@@ -16,6 +17,8 @@ export interface NodesPluginOptions {
 
 export default fp<NodesPluginOptions>(
   async (app, options) => {
+    // declared before any route renders a card; areas registered later add to it
+    app.decorate('nodeCardDecorators', createNodeCardDecorators())
     app.collector.addPart(createRedisNodeCollector(app.redis, app.keys, { graceMs: options.graceMs, badData: app.badData, sliceMs: options.sliceMs }))
     await app.register(nodesRoutes)
     await app.register(nodePageRoutes)

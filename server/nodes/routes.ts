@@ -10,7 +10,6 @@ import { buildPulseView, type PulseView } from './service.js'
 import { gzipPulsePage, nodesApiPiece, renderNodesPiece } from './render.js'
 import { parseOr400 } from '../http/validate.js'
 import { viewHelpers as h } from './view-helpers.js'
-import { firingForNode } from '../alerts/service.js'
 import type { Snapshot } from '../collector/snapshot.js'
 import { readStatus, NODE_PARTS } from '../collector/part-status.js'
 
@@ -28,7 +27,8 @@ export default async function nodesRoutes(app: FastifyInstance) {
     redis: readStatus(snapshot, NODE_PARTS),
     h,
     spark: app.history.sparklines,
-    firing: firingOn(snapshot),
+    // what other areas show on the cards, from the same snapshot as the cards themselves
+    decorations: app.nodeCardDecorators.bind(snapshot),
   })
   const nodesFragment = (snapshot: Snapshot, filter: string | undefined) =>
     fragments(snapshot.version, filter ?? '', () => renderNodesPiece(app, nodesData(snapshot, filter)))
@@ -84,9 +84,4 @@ function latestViews(maxFilters = 64) {
     }
     return view
   }
-}
-
-/** The node cards' firing alerts, from the same snapshot as the cards themselves. */
-function firingOn(snapshot: Snapshot) {
-  return (service: string, nodeId: string) => firingForNode(snapshot, service, nodeId)
 }
