@@ -3,7 +3,7 @@
  * Both run alternately in the same process against the same Redis, so machine noise hits both.
  */
 import { Redis } from 'ioredis'
-import { createRedisNodeCollector } from '../server/collector/node-collector.js'
+import { createRedisNodeCollector } from '../server/nodes/collector-part.js'
 import { createBadDataLog } from '../server/collector/bad-data-log.js'
 import { createConsoleKeys } from '../server/redis/keys.js'
 import { writeNodes } from './fixtures.js'

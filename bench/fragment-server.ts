@@ -45,7 +45,7 @@ app.get('/naive/fragments/pulse/nodes', async (_request, reply) => {
   })
   const snapshot: Snapshot = { version: 0, generatedAt: Date.now(), redis: { up: true, downSince: null }, parts: {}, nodes: nodes.sort(byServiceThenNode) }
   // the same template and view model as ours; only where the data comes from differs
-  const html = await app.view('pulse/nodes', { view: buildPulseView(snapshot), filter: '', redis: readStatus(snapshot, NODE_PARTS), h, spark: app.history.sparklines, firing: () => [] })
+  const html = await app.view('nodes/nodes', { view: buildPulseView(snapshot), filter: '', redis: readStatus(snapshot, NODE_PARTS), h, spark: app.history.sparklines, decorations: {} })
   return reply.type('text/html').send(html)
 })
 

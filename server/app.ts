@@ -1,6 +1,6 @@
 /**
  * The whole console as one Fastify plugin, registered in order: infrastructure, data access, the
- * collector, then features. server.ts boots it; tests build it with `inject` and no listener.
+ * collector engine, then one line per area. server.ts boots it; tests build it with `inject` and no listener.
  */
 import type { FastifyInstance } from 'fastify'
 import formbody from '@fastify/formbody'
@@ -13,20 +13,18 @@ import rateLimits from './http/rate-limits.js'
 import nameParams from './http/name-params.js'
 import type { Clock } from './clock.js'
 import type { ZenithConfig } from './config.js'
-import views from './plugins/views.js'
+import views from './web/views-plugin.js'
 import auth from './auth/plugin.js'
-import redis from './plugins/redis.js'
-import collector from './plugins/collector.js'
+import redis from './redis/plugin.js'
+import collector from './collector/plugin.js'
+import nodes from './nodes/plugin.js'
 import history from './history/plugin.js'
-import historyRoutes from './history/routes.js'
-import selfMonitor from './plugins/self-monitor.js'
-import systemRoutes from './system/routes.js'
-import nodesRoutes from './nodes/routes.js'
-import alerts from './alerts/plugin.js'
-import slow from './slow/routes.js'
-import problems from './problems/routes.js'
+import system from './system/plugin.js'
 import queues from './queues/plugin.js'
 import commands from './commands/plugin.js'
+import alerts from './alerts/plugin.js'
+import slow from './slow/plugin.js'
+import problems from './problems/plugin.js'
 import { APP_VERSION } from './version.js'
 
 export interface AppOptions {
@@ -51,23 +49,19 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   // a weak shared password stops the boot before anything connects
   await app.register(passwordPolicy, { config })
 
-  // data access, then access control (sessions are kept in Redis), then collection
+  // data access, then access control (sessions are kept in Redis), then the collector engine
   await app.register(redis, { url: config.redisUrl, prefix: config.prefix })
   await app.register(auth, { config, clock })
   await app.register(rateLimits, { apiPerMinute: config.apiRateLimit, writesPerMinute: config.commandRateLimit })
-  await app.register(collector, { clock, tickMs: config.tickMs, graceMs: config.graceMs, autoStart: options.autoStart, sliceMs: config.loopSliceMs, partTimeoutMs: config.partTimeoutMs })
-  await app.register(history, { clock, sliceMs: config.loopSliceMs })
-  if (config.selfMonitor) {
-    await app.register(selfMonitor, { redisUrl: config.redisUrl, prefix: config.prefix, appVersion: APP_VERSION })
-  }
+  await app.register(collector, { clock, tickMs: config.tickMs, autoStart: options.autoStart, partTimeoutMs: config.partTimeoutMs })
 
-  // features
-  await app.register(systemRoutes, { clock })
-  await app.register(nodesRoutes)
+  // areas: each adds its collector part, if any, and its routes
+  await app.register(nodes, { graceMs: config.graceMs, sliceMs: config.loopSliceMs })
+  await app.register(history, { clock, sliceMs: config.loopSliceMs })
+  await app.register(system, { clock, selfMonitor: config.selfMonitor ? { redisUrl: config.redisUrl, prefix: config.prefix, appVersion: APP_VERSION } : null })
   await app.register(queues, { clock })
   await app.register(commands, { clock, config })
-  await app.register(historyRoutes)
   await app.register(alerts, { clock, file: config.alertsFile, drainMs: config.alertsDrainMs })
-  await app.register(slow, { clock })
+  await app.register(slow)
   await app.register(problems, { clock })
 }

@@ -5,7 +5,7 @@
  */
 import { isValidName, isValidQueueName } from '@gravito/quasar/protocol'
 import type { NodeRecord, Snapshot } from '../collector/snapshot.js'
-import { isLost } from '../nodes/health.js'
+import { isLost } from '../collector/health.js'
 
 export const METRICS = ['cpu', 'memory', 'disk', 'node_lost', 'queue_backlog', 'queue_failed'] as const
 export type MetricName = (typeof METRICS)[number]

@@ -1,6 +1,7 @@
 /**
  * The alerts feature: loads the rules (a bad file fails the boot), adds the alerts part to the
- * collector, evaluates every snapshot, and serves the pages. Decorates `app.alerts`.
+ * collector, evaluates every snapshot, and serves the pages. Decorates `app.alerts`, and adds the
+ * firing alerts to the node cards.
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
@@ -57,6 +58,8 @@ export default fp<AlertsPluginOptions>(
       firingForNode: (service: string, nodeId: string) => firingForNode(app.collector.snapshot, service, nodeId),
       idle: () => runtime.idle(),
     } satisfies AlertsService)
+    // the node cards show what fires for their node, judged on the snapshot they are drawn from
+    app.nodeCardDecorators.add('firing', (snapshot) => (service, nodeId) => firingForNode(snapshot, service, nodeId))
 
     // before Redis closes (onClose): abort deliveries, let the writes in progress finish, bounded
     // so that a backlog cannot hold the shutdown past its deadline
@@ -65,5 +68,5 @@ export default fp<AlertsPluginOptions>(
     app.log.info({ rules: config.rules.length, channels: config.channels.length, file: config.file }, 'alert rules loaded')
     await app.register(alertsRoutes, { config })
   },
-  { name: 'zenith-alerts', dependencies: ['zenith-collector', 'zenith-redis'] },
+  { name: 'zenith-alerts', dependencies: ['zenith-collector', 'zenith-redis', 'zenith-nodes'] },
 )

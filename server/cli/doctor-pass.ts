@@ -16,12 +16,13 @@ import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import type { Snapshot } from '../collector/snapshot.js'
-import redisPlugin from '../plugins/redis.js'
-import collectorPlugin from '../plugins/collector.js'
+import redisPlugin from '../redis/plugin.js'
+import collectorPlugin from '../collector/plugin.js'
+import { createRedisNodeCollector } from '../nodes/collector-part.js'
 import { createQueuesCollector } from '../queues/collector-part.js'
 import { createSlowCollector } from '../slow/collector-part.js'
 import { DEFAULT_SLICE_MS } from '../runtime/slices.js'
-import type { ProblemList } from '../problems/record.js'
+import type { ProblemList } from '../collector/problem-record.js'
 
 export interface DoctorPassOptions {
   url: string
@@ -59,13 +60,12 @@ export async function runDoctorPass(options: DoctorPassOptions): Promise<DoctorP
     await app.register(collectorPlugin, {
       clock: options.clock,
       tickMs: 2_000,
-      graceMs: 5 * 60_000,
       autoStart: false,
-      sliceMs: DEFAULT_SLICE_MS,
       partTimeoutMs: options.partTimeoutMs ?? 10_000,
     })
     await app.register(
       fp(async (scope) => {
+        scope.collector.addPart(createRedisNodeCollector(scope.redis, scope.keys, { graceMs: 5 * 60_000, badData: scope.badData, sliceMs: DEFAULT_SLICE_MS }))
         scope.collector.addPart(createQueuesCollector(scope.redis, scope.keys, scope.badData))
         scope.collector.addPart(createSlowCollector(scope.redis, scope.keys, scope.badData))
       }),

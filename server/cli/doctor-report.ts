@@ -6,8 +6,8 @@
  */
 import type { Snapshot } from '../collector/snapshot.js'
 import type { QueueRecord } from '../queues/records.js'
-import { clockNoteReason } from '../nodes/health.js'
-import type { Problem, ProblemList } from '../problems/record.js'
+import { clockNoteReason } from '../collector/health.js'
+import type { Problem, ProblemList } from '../collector/problem-record.js'
 import { newestFirst } from '../problems/service.js'
 
 export interface DoctorNode {

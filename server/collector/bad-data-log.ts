@@ -18,8 +18,8 @@
  */
 import type { FastifyBaseLogger } from 'fastify'
 import { cutText } from '@gravito/quasar/protocol'
-import { createProblemRecord, type ProblemRecord, type ProblemRecordOptions } from '../problems/record.js'
-import { textHash } from '../problems/text-hash.js'
+import { createProblemRecord, type ProblemRecord, type ProblemRecordOptions } from './problem-record.js'
+import { textHash } from './text-hash.js'
 
 export interface BadDataLog {
   report(key: string, reason: string): void

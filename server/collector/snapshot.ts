@@ -3,7 +3,7 @@
  * fragment and API answer is built from the latest snapshot, never from Redis directly.
  */
 import type { PartialHeartbeat, Skip } from '@gravito/quasar/protocol'
-import type { ClockNote } from '../nodes/health.js'
+import type { ClockNote } from './health.js'
 
 export interface NodeRecord {
   readonly service: string

@@ -1,9 +1,9 @@
 /**
  * The commands feature: signed commands to the agents that own a queue, their results, and the
- * audit log. Adds the commands part to the collector, and tells every template whether this viewer
- * may send commands (`auth.canSendCommands`: an operator, on a console that has QUASAR_TOKEN to
- * sign with), so the queue page's partials can hide the buttons otherwise, and gives them the last
- * command of each job (`auth.lastCommand`) so a row keeps showing it across polls and reloads.
+ * audit log. Adds the commands part to the collector, and decorates the queue page's job rows: whether
+ * this viewer may send commands (`canSendCommands`: an operator, on a console that has QUASAR_TOKEN
+ * to sign with), so the partials can hide the buttons otherwise, and the last command of each job
+ * (`lastCommand`).
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
@@ -28,13 +28,13 @@ export default fp<CommandsPluginOptions>(
     app.collector.addPart(createCommandsCollector(store, app.badData))
     const sender = createCommandSender({ store, clock: options.clock, token: options.config.quasarToken, snapshot: () => app.collector.snapshot })
 
-    app.addHook('onRequest', async (request, reply) => {
-      const auth = reply.locals?.auth as Record<string, unknown> | undefined
-      if (!auth) return
-      // `lastCommand` rides on `auth` because that is what the queue page hands its job rows
-      const lastCommand = (service: string, queue: string, jobId: string) => commandForJob(app.collector.snapshot, service, queue, jobId)
-      reply.locals = { ...reply.locals, auth: { ...auth, canSendCommands: sender.enabled && request.user?.role === 'operator', lastCommand, commandHelpers: commandViewHelpers } }
-    })
+    // the queue page's job rows: buttons for operators of a console that can sign, and the last
+    // command of each job so a row keeps showing it across polls and reloads
+    app.queueRowDecorators.add((snapshot, viewer) => ({
+      canSendCommands: sender.enabled && viewer.user?.role === 'operator',
+      lastCommand: (service: string, queue: string, jobId: string) => commandForJob(snapshot, service, queue, jobId),
+      commandHelpers: commandViewHelpers,
+    }))
 
     if (!sender.enabled) app.log.info({ event: 'commands_disabled' }, 'commands are off: no QUASAR_TOKEN to sign them with')
 

@@ -1,7 +1,8 @@
 /**
  * History: records every snapshot into Redis (a collector listener) and decorates `app.history`,
  * which serves recent samples from memory (sparklines, free per viewer) and longer ranges from
- * Redis (charts, read when a person opens a node or queue page).
+ * Redis (charts, read when a person opens a node or queue page). Serves the history API the charts
+ * read.
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
@@ -12,6 +13,7 @@ import type { RecentRing } from './recent-ring.js'
 import { toPoints, windowOf, type HistoryPoint } from './service.js'
 import { nodeSparklines, type NodeSparklines } from './sparkline.js'
 import { createHistoryStore } from './store.js'
+import historyRoutes from './routes.js'
 
 export interface HistoryService {
   /** the last raw samples of a node (at most 30, oldest first), from memory */
@@ -70,6 +72,8 @@ export default fp<HistoryPluginOptions>(
       exists: (kind: SeriesKind, service: string, id: string) => store.exists({ kind, service, id }, options.clock()),
       stats: recorder.stats,
     } satisfies HistoryService)
+
+    await app.register(historyRoutes)
   },
   { name: 'zenith-history', dependencies: ['zenith-collector', 'zenith-redis'] },
 )

@@ -9,7 +9,7 @@
  * written while the snapshot says Redis is down, and a failed write is logged once per outage.
  */
 import type { FastifyBaseLogger } from 'fastify'
-import { DEAD_AFTER_MS } from '../nodes/health.js'
+import { DEAD_AFTER_MS } from '../collector/health.js'
 import type { Snapshot } from '../collector/snapshot.js'
 import type { RowAdapter } from './adapters.js'
 import { decodeRaw, encodeSample } from './encoding.js'

@@ -1,55 +1,20 @@
 /**
- * The node page (`/pulse/{service}/{nodeId}`), its polled details fragment, and the history API
- * for nodes and queues. The page and fragment are built from the snapshot; the history API reads
- * Redis on request (opened by one person at a time, bounded by the retention), never per tick.
+ * The history API for nodes and queues, which the charts read. It reads Redis on request (opened
+ * by one person at a time, bounded by the retention), never per tick.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { parseOr400 } from '../http/validate.js'
-import { viewHelpers as h } from '../nodes/view-helpers.js'
-import { createFragmentCache } from '../render/fragment-cache.js'
-import { sendFragment } from '../render/send-fragment.js'
 import { queueRows } from './adapters.js'
 import type { Range, SeriesKind } from './metrics.js'
 import { nodeParamsSchema, queueParamsSchema, rangeQuerySchema } from './schemas.js'
-import { buildNodePage, findNode } from './service.js'
-import { readStatus, NODE_PARTS } from '../collector/part-status.js'
 
 export default async function historyRoutes(app: FastifyInstance) {
-  const fragments = createFragmentCache()
-
-  app.get('/pulse/:service/:nodeId', async (request, reply) => {
-    const params = parseOr400(nodeParamsSchema, request.params, reply)
-    if (!params) return reply
-    const query = parseOr400(rangeQuerySchema, request.query, reply)
-    if (!query) return reply
-    const snapshot = app.collector.snapshot
-    const view = buildNodePage(snapshot, params.service, params.nodeId, query.range)
-    const data = { title: `${params.nodeId} · ${params.service}`, section: 'Pulse', view, redis: readStatus(snapshot, NODE_PARTS), h }
-    if (!view.node) {
-      // a node past its grace period still has a page while its history is kept
-      const known = await app.history.exists('node', params.service, params.nodeId).catch(() => null)
-      if (known === null) return reply.code(503).viewAsync('history/node-missing', { ...data, reason: 'redis' }, { layout: 'layout' })
-      if (!known) return reply.code(404).viewAsync('history/node-missing', { ...data, reason: 'unknown' }, { layout: 'layout' })
-    }
-    return reply.viewAsync('history/node-page', data, { layout: 'layout' })
-  })
-
-  app.get('/pulse/:service/:nodeId/fragments/details', async (request, reply) => {
-    const params = parseOr400(nodeParamsSchema, request.params, reply)
-    if (!params) return reply
-    const snapshot = app.collector.snapshot
-    const fragment = await fragments(snapshot.version, `${params.service}:${params.nodeId}`, () =>
-      app.view('history/node-details', { view: buildNodePage(snapshot, params.service, params.nodeId, '1h'), redis: readStatus(snapshot, NODE_PARTS), h }),
-    )
-    return sendFragment(request, reply, fragment)
-  })
-
   app.get('/api/pulse/nodes/:service/:nodeId/history', async (request, reply) => {
     const params = parseOr400(nodeParamsSchema, request.params, reply)
     if (!params) return reply
     const query = parseOr400(rangeQuerySchema, request.query, reply)
     if (!query) return reply
-    const listed = findNode(app.collector.snapshot, params.service, params.nodeId) !== null
+    const listed = app.collector.snapshot.nodes.some((node) => node.service === params.service && node.nodeId === params.nodeId)
     return answer(request, reply, 'node', params.service, params.nodeId, query.range, listed)
   })
 

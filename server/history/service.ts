@@ -1,10 +1,8 @@
 /**
- * What the history API and the node page show, from stored buckets and the snapshot. Pure
- * functions: no request, no Redis.
+ * What the history API and the charts show, from stored buckets. Pure functions: no request, no
+ * Redis.
  */
-import { nodeApiUrl, nodeUrl, queueApiUrl } from '../http/urls.js'
-import type { Snapshot } from '../collector/snapshot.js'
-import { toNodeView, type NodeView } from '../nodes/service.js'
+import { queueApiUrl } from '../http/urls.js'
 import { decodeRaw, decodeRollup, type Values } from './encoding.js'
 import { METRICS, RANGE_PLAN, RANGES, type Range, type Resolution, type SeriesKind } from './metrics.js'
 import type { StoredBucket } from './store.js'
@@ -47,39 +45,6 @@ export interface RangeLink {
 
 export function rangeLinks(baseHref: string, current: Range): RangeLink[] {
   return RANGES.map((key) => ({ key, label: RANGE_PLAN[key].label, href: `${baseHref}?range=${key}`, current: key === current }))
-}
-
-export interface NodePageView {
-  service: string
-  nodeId: string
-  /** null when the node is no longer in the snapshot (only its history is left) */
-  node: NodeView | null
-  generatedAt: number
-  range: Range
-  rangeLabel: string
-  ranges: RangeLink[]
-  chartUrl: string
-  detailsUrl: string
-}
-
-export function findNode(snapshot: Snapshot, service: string, nodeId: string): NodeView | null {
-  const record = snapshot.nodes.find((node) => node.service === service && node.nodeId === nodeId)
-  return record ? toNodeView(record, snapshot.generatedAt) : null
-}
-
-export function buildNodePage(snapshot: Snapshot, service: string, nodeId: string, range: Range): NodePageView {
-  const path = nodeUrl(service, nodeId)
-  return {
-    service,
-    nodeId,
-    node: findNode(snapshot, service, nodeId),
-    generatedAt: snapshot.generatedAt,
-    range,
-    rangeLabel: RANGE_PLAN[range].label,
-    ranges: rangeLinks(path, range),
-    chartUrl: `${nodeApiUrl(service, nodeId)}/history?range=${range}`,
-    detailsUrl: `${path}/fragments/details`,
-  }
 }
 
 export interface QueueChartsView {

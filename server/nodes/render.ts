@@ -19,19 +19,19 @@ import { toNodeApi, type PulseView } from './service.js'
 // letters, digits and dashes only: the template writes it escaped, so it reaches the HTML unchanged
 const SLOT = `zenith-slot-${randomUUID()}`
 
-/** What views/pulse/nodes.eta reads (its includes read the same). */
+/** What views/nodes/nodes.eta reads (its includes read the same). */
 export interface NodesData {
   view: PulseView
   [name: string]: unknown
 }
 
-/** The nodes region (views/pulse/nodes.eta), compressed a service group at a time. */
+/** The nodes region (views/nodes/nodes.eta), compressed a service group at a time. */
 export async function renderNodesPiece(app: FastifyInstance, data: NodesData): Promise<DeflatedPiece> {
-  const [before, after] = splitAtSlot(await app.view('pulse/nodes', { ...data, groupsSlot: SLOT }))
+  const [before, after] = splitAtSlot(await app.view('nodes/nodes', { ...data, groupsSlot: SLOT }))
   const writer = createPieceWriter()
   await writer.write(before)
   // include() hands a partial its parent's data plus its own: the same data here
-  for (const group of data.view.services) await writer.write(await app.view('pulse/service-group', { ...data, group }))
+  for (const group of data.view.services) await writer.write(await app.view('nodes/service-group', { ...data, group }))
   await writer.write(after)
   return writer.end()
 }
@@ -41,7 +41,7 @@ export async function renderNodesPiece(app: FastifyInstance, data: NodesData): P
  * region's cached piece in it. Costs a render of the shell, not of the nodes.
  */
 export async function gzipPulsePage(app: FastifyInstance, pageData: object, nodes: RenderedFragment): Promise<Buffer> {
-  const [before, after] = splitAtSlot(await app.view('pulse/page', { ...pageData, nodesSlot: SLOT }, { layout: 'layout' }))
+  const [before, after] = splitAtSlot(await app.view('nodes/page', { ...pageData, nodesSlot: SLOT }, { layout: 'layout' }))
   return gzipOf(await Promise.all([deflateText(before), nodes.piece(), deflateText(after)]))
 }
 

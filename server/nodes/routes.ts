@@ -10,7 +10,6 @@ import { buildPulseView, type PulseView } from './service.js'
 import { gzipPulsePage, nodesApiPiece, renderNodesPiece } from './render.js'
 import { parseOr400 } from '../http/validate.js'
 import { viewHelpers as h } from './view-helpers.js'
-import { firingForNode } from '../alerts/service.js'
 import type { Snapshot } from '../collector/snapshot.js'
 import { readStatus, NODE_PARTS } from '../collector/part-status.js'
 
@@ -21,14 +20,15 @@ export default async function nodesRoutes(app: FastifyInstance) {
 
   const pulseView = latestViews()
 
-  /** What views/pulse/nodes.eta shows, from one snapshot: the page's region and the fragment alike. */
+  /** What views/nodes/nodes.eta shows, from one snapshot: the page's region and the fragment alike. */
   const nodesData = (snapshot: Snapshot, filter: string | undefined) => ({
     view: pulseView(snapshot, filter),
     filter: filter ?? '',
     redis: readStatus(snapshot, NODE_PARTS),
     h,
     spark: app.history.sparklines,
-    firing: firingOn(snapshot),
+    // what other areas show on the cards, from the same snapshot as the cards themselves
+    decorations: app.nodeCardDecorators.bind(snapshot),
   })
   const nodesFragment = (snapshot: Snapshot, filter: string | undefined) =>
     fragments(snapshot.version, filter ?? '', () => renderNodesPiece(app, nodesData(snapshot, filter)))
@@ -41,7 +41,7 @@ export default async function nodesRoutes(app: FastifyInstance) {
     const snapshot = app.collector.snapshot
     // app.view, unlike reply.view, leaves out what the auth plugin put in reply.locals
     const data = { ...reply.locals, title: 'Pulse', ...nodesData(snapshot, query.service) }
-    if (!acceptsGzip(request)) return sendPage(request, reply, await app.view('pulse/page', data, { layout: 'layout' }))
+    if (!acceptsGzip(request)) return sendPage(request, reply, await app.view('nodes/page', data, { layout: 'layout' }))
     // browsers: the page's shell around the nodes region compressed once per snapshot
     const gzipped = await gzipPulsePage(app, data, await nodesFragment(snapshot, query.service))
     return reply.type('text/html; charset=utf-8').header('vary', 'accept-encoding').header('content-encoding', 'gzip').send(gzipped)
@@ -84,9 +84,4 @@ function latestViews(maxFilters = 64) {
     }
     return view
   }
-}
-
-/** The node cards' firing alerts, from the same snapshot as the cards themselves. */
-function firingOn(snapshot: Snapshot) {
-  return (service: string, nodeId: string) => firingForNode(snapshot, service, nodeId)
 }

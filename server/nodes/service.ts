@@ -4,7 +4,7 @@
  */
 import type { PartialHeartbeat, Skip } from '@gravito/quasar/protocol'
 import type { NodeRecord, Snapshot } from '../collector/snapshot.js'
-import { healthOf, type ClockNote, type Health } from './health.js'
+import { healthOf, type ClockNote, type Health } from '../collector/health.js'
 
 export interface NodeView {
   service: string

@@ -6,7 +6,7 @@
  */
 import { isValidName, isValidQueueName } from '@gravito/quasar/protocol'
 import { nodeUrl, queueUrl } from '../http/urls.js'
-import type { Health } from './health.js'
+import type { Health } from '../collector/health.js'
 import type { NodeView } from './service.js'
 
 export const UNKNOWN = 'unknown'

@@ -4,7 +4,6 @@
  * Redis command; the fragment is rendered once per snapshot version (reports arrive during ticks).
  */
 import type { FastifyInstance } from 'fastify'
-import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import type { Snapshot } from '../collector/snapshot.js'
 import { parseOr400 } from '../http/validate.js'
@@ -20,23 +19,20 @@ const h = {
   listUrl: (query: ProblemsQuery) => (query.sort === 'newest' ? FRAGMENT_URL : `${FRAGMENT_URL}?sort=${query.sort}`),
 }
 
-export default fp(
-  async (app: FastifyInstance, options: { clock: Clock }) => {
-    const view = (snapshot: Snapshot, query: ProblemsQuery) => buildProblemsView(app.badData.problems, options.clock(), snapshot.redis.up, query)
-    registerPolledPage(app, {
-      page: { url: '/problems', template: 'problems/page', title: 'Problems' },
-      fragment: { url: FRAGMENT_URL, template: 'problems/list' },
-      query: problemsQuerySchema,
-      cacheKey: (query) => query.sort,
-      build: view,
-      helpers: h,
-    })
+export default async function problemsRoutes(app: FastifyInstance, options: { clock: Clock }) {
+  const view = (snapshot: Snapshot, query: ProblemsQuery) => buildProblemsView(app.badData.problems, options.clock(), snapshot.redis.up, query)
+  registerPolledPage(app, {
+    page: { url: '/problems', template: 'problems/page', title: 'Problems' },
+    fragment: { url: FRAGMENT_URL, template: 'problems/list' },
+    query: problemsQuerySchema,
+    cacheKey: (query) => query.sort,
+    build: view,
+    helpers: h,
+  })
 
-    app.get('/api/problems', async (request, reply) => {
-      const query = parseOr400(problemsQuerySchema, request.query, reply)
-      if (!query) return reply
-      return toProblemsApi(view(app.collector.snapshot, query))
-    })
-  },
-  { name: 'zenith-problems', dependencies: ['zenith-collector'] },
-)
+  app.get('/api/problems', async (request, reply) => {
+    const query = parseOr400(problemsQuerySchema, request.query, reply)
+    if (!query) return reply
+    return toProblemsApi(view(app.collector.snapshot, query))
+  })
+}

@@ -3,7 +3,7 @@
  * record: one list newest first, or grouped by key (keys ordered by their latest problem). Pure
  * functions of the record's list; the caller says what time it is.
  */
-import type { NotKept, Problem, ProblemList, ProblemRecord } from './record.js'
+import type { NotKept, Problem, ProblemList, ProblemRecord } from '../collector/problem-record.js'
 import type { ProblemsQuery } from './schemas.js'
 
 export interface ProblemGroup {

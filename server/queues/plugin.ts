@@ -1,10 +1,12 @@
 /**
  * The queues feature: its collector part (agents' snapshots, heartbeats, and queues discovered in
- * the console's Redis) and its pages and API.
+ * the console's Redis) and its pages and API. Other areas add to the job rows through
+ * `app.queueRowDecorators`.
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import { createQueuesCollector } from './collector-part.js'
+import { createQueueRowDecorators } from './decorators.js'
 import queuesRoutes from './routes.js'
 
 export interface QueuesPluginOptions {
@@ -14,6 +16,8 @@ export interface QueuesPluginOptions {
 export default fp<QueuesPluginOptions>(
   async (app, options) => {
     app.collector.addPart(createQueuesCollector(app.redis, app.keys, app.badData))
+    // declared before the routes render a row; areas registered later add to it
+    app.decorate('queueRowDecorators', createQueueRowDecorators())
     await app.register(queuesRoutes)
   },
   { name: 'zenith-queues', dependencies: ['zenith-collector', 'zenith-redis'] },

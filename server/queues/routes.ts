@@ -45,7 +45,7 @@ export default async function queuesRoutes(app: FastifyInstance) {
     if (!query) return reply
     const snapshot = app.collector.snapshot
     const view = buildQueuePage(snapshot, params.service, params.queue, query.page, query.range)
-    const data = { title: `${params.queue} · ${params.service}`, section: 'Queues', view, redis: readStatus(snapshot, ['queues']), h }
+    const data = { title: `${params.queue} · ${params.service}`, section: 'Queues', view, redis: readStatus(snapshot, ['queues']), h, decorations: app.queueRowDecorators.bind(snapshot, request) }
     if (!view.record) {
       // a queue no longer reported keeps its page while its history is kept
       const known = await app.history.exists('queue', params.service, params.queue).catch(() => null)
@@ -70,9 +70,10 @@ export default async function queuesRoutes(app: FastifyInstance) {
     if (!params) return reply
     const query = parseOr400(queuePageQuerySchema, request.query, reply)
     if (!query) return reply
-    const view = buildQueuePage(app.collector.snapshot, params.service, params.queue, query.page, query.range)
+    const snapshot = app.collector.snapshot
+    const view = buildQueuePage(snapshot, params.service, params.queue, query.page, query.range)
     if (!view.record) return notFound(reply, params.service, params.queue)
-    const html = await app.view('queues/failed-jobs', { view, h, auth: authOf(reply) })
+    const html = await app.view('queues/failed-jobs', { view, h, auth: authOf(reply), decorations: app.queueRowDecorators.bind(snapshot, request) })
     return sendFragment(request, reply, renderedFragment(html))
   })
 

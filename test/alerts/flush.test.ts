@@ -9,7 +9,7 @@ import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { startReceiver } from './receiver.js'
 import { alertsApi, rulesDir, tick } from './fixtures.js'
-import { STYLES, writeBeat, type FleetNode } from '../collector/fleet.js'
+import { STYLES, writeBeat, type FleetNode } from '../nodes/fleet.js'
 
 const redisServer = await startRedis()
 t.teardown(() => redisServer.stop())

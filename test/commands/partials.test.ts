@@ -13,14 +13,16 @@ t.teardown(() => app.close())
 
 const HOSTILE = `"><script>alert(1)</script>&'{}`
 const BOTH = ['RETRY_JOB', 'DELETE_JOB']
-const operator = { user: { username: 'olivia', role: 'operator' }, csrfToken: 'csrf-token', csrfHeaders: '', canSendCommands: true }
+const operator = { user: { username: 'olivia', role: 'operator' }, csrfToken: 'csrf-token', csrfHeaders: '' }
+// what the commands area adds to the rows of a viewer who may send commands
+const canSend = { canSendCommands: true }
 
 function jobActions(overrides: Record<string, unknown> = {}) {
-  return app.view('commands/job-actions', { service: 'billing', queue: 'emails', nodeId: 'worker-1', job: { id: '42' }, commands: BOTH, auth: operator, ...overrides })
+  return app.view('commands/job-actions', { service: 'billing', queue: 'emails', nodeId: 'worker-1', job: { id: '42' }, commands: BOTH, auth: operator, decorations: canSend, ...overrides })
 }
 
 function queueActions(overrides: Record<string, unknown> = {}) {
-  return app.view('commands/queue-actions', { service: 'billing', queue: 'emails', nodeId: 'worker-1', failed: 3, commands: BOTH, auth: operator, ...overrides })
+  return app.view('commands/queue-actions', { service: 'billing', queue: 'emails', nodeId: 'worker-1', failed: 3, commands: BOTH, auth: operator, decorations: canSend, ...overrides })
 }
 
 t.test('an operator of a console that can sign gets Retry and Delete', async (t) => {
@@ -35,8 +37,9 @@ t.test('an operator of a console that can sign gets Retry and Delete', async (t)
 
 t.test('nobody else does', async (t) => {
   const cases: [string, Record<string, unknown>][] = [
-    ['a viewer', { auth: { ...operator, user: { username: 'victor', role: 'viewer' }, canSendCommands: false } }],
-    ['commands disabled', { auth: { ...operator, canSendCommands: false } }],
+    ['a viewer', { auth: { ...operator, user: { username: 'victor', role: 'viewer' } }, decorations: { canSendCommands: false } }],
+    ['commands disabled', { decorations: { canSendCommands: false } }],
+    ['no row decorations', { decorations: undefined }],
     ['no auth', { auth: null }],
     ['no owning node', { nodeId: undefined }],
   ]
@@ -61,25 +64,25 @@ t.test('job ids from agents are escaped everywhere they appear', async (t) => {
 t.test('a job with a command pending or just finished shows its status, to every viewer, instead of buttons', async (t) => {
   const sent = { id: 'cmd-0000000001', type: 'RETRY_JOB', service: 'billing', nodeId: 'worker-1', queue: 'emails', jobId: '42', sentBy: 'olivia', sentAt: 1, expiresAt: 2 }
   const helpers = (await import('../../server/commands/view-helpers.js')).commandViewHelpers
-  const withLast = (record: unknown, auth: Record<string, unknown> = operator) => ({
-    ...auth,
+  const withLast = (record: unknown, decorations: Record<string, unknown> = canSend) => ({
+    ...decorations,
     commandHelpers: helpers,
     lastCommand: (service: string, queue: string, jobId: string) => (service === 'billing' && queue === 'emails' && jobId === '42' ? record : null),
   })
 
-  const pending = await jobActions({ auth: withLast({ ...sent, status: 'pending' }) })
+  const pending = await jobActions({ decorations: withLast({ ...sent, status: 'pending' }) })
   t.match(pending, /data-status="pending"/)
   t.match(pending, /hx-get="\/commands\/cmd-0000000001\/status"/, 'a pending status keeps polling itself')
   t.notMatch(pending, /Retry job 42/, 'no buttons while it is pending')
 
-  const failed = await jobActions({ auth: withLast({ ...sent, status: 'failed', reason: '<b>no such job</b>', finishedAt: 3 }) })
+  const failed = await jobActions({ decorations: withLast({ ...sent, status: 'failed', reason: '<b>no such job</b>', finishedAt: 3 }) })
   t.match(failed, /data-status="failed"/)
   t.match(failed, /&lt;b&gt;no such job&lt;\/b&gt;/, 'the agent\'s reason is escaped')
   t.notMatch(failed, /hx-trigger/, 'a final status does not poll')
 
-  const viewer = { ...operator, user: { username: 'victor', role: 'viewer' }, canSendCommands: false }
-  t.match(await jobActions({ auth: withLast({ ...sent, status: 'ok', finishedAt: 3 }, viewer) }), /Retried/, 'a viewer sees what happened too')
-  t.match(await jobActions({ job: { id: '43' }, auth: withLast({ ...sent, status: 'pending' }) }), /Retry job 43/, 'another job keeps its buttons')
+  const viewer = { ...operator, user: { username: 'victor', role: 'viewer' } }
+  t.match(await jobActions({ auth: viewer, decorations: withLast({ ...sent, status: 'ok', finishedAt: 3 }, { canSendCommands: false }) }), /Retried/, 'a viewer sees what happened too')
+  t.match(await jobActions({ job: { id: '43' }, decorations: withLast({ ...sent, status: 'pending' }) }), /Retry job 43/, 'another job keeps its buttons')
 })
 
 t.test('only the declared commands get buttons, and a read-only queue says why to every viewer', async (t) => {

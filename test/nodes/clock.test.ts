@@ -7,8 +7,8 @@ import t from 'tap'
 import { Redis } from 'ioredis'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
-import { keys, writeBeat, type FleetNode } from '../collector/fleet.js'
-import { CLOCK_SKEW_LIMIT_MS, clockNoteOf } from '../../server/nodes/health.js'
+import { keys, writeBeat, type FleetNode } from '../nodes/fleet.js'
+import { CLOCK_SKEW_LIMIT_MS, clockNoteOf } from '../../server/collector/health.js'
 
 const redisServer = await startRedis()
 t.teardown(() => redisServer.stop())

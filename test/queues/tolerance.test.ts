@@ -9,7 +9,7 @@ import { Redis } from 'ioredis'
 import { FAILED_JOB_LIMITS } from '@gravito/quasar/protocol'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
-import { keys as consoleKeys, random, recordingBadData, shuffle } from '../collector/fleet.js'
+import { keys as consoleKeys, random, recordingBadData, shuffle } from '../nodes/fleet.js'
 import { createAgentSnapshotReader } from '../../server/queues/agent-reader.js'
 import { after, writeSnapshot } from './helpers.js'
 

@@ -1,12 +1,12 @@
 /**
- * Builds the collector from the Redis plugin's connection and runs it while the app is up.
+ * Builds the collector engine from the Redis plugin's connection and runs it while the app is up.
+ * It reads nothing itself: each area's plugin adds its part while the app registers.
  * With `autoStart: false` (tests) nothing runs until `app.collector.refresh()` is called.
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
-import { Collector } from '../collector/collector.js'
-import { createBadDataLog, type BadDataCounter } from '../collector/bad-data-log.js'
-import { createRedisNodeCollector } from '../collector/node-collector.js'
+import { Collector } from './collector.js'
+import { createBadDataLog, type BadDataCounter } from './bad-data-log.js'
 import { waitUntilReady } from '../redis/connection.js'
 
 declare module 'fastify' {
@@ -27,9 +27,7 @@ export const STOP_WAIT_MS = 2_000
 export interface CollectorPluginOptions {
   clock: Clock
   tickMs: number
-  graceMs: number
   autoStart: boolean
-  sliceMs: number
   partTimeoutMs: number
 }
 
@@ -37,7 +35,6 @@ export default fp<CollectorPluginOptions>(
   async (app, options) => {
     const badData = createBadDataLog(app.log, options.clock)
     app.decorate('badData', badData)
-    const nodes = createRedisNodeCollector(app.redis, app.keys, { graceMs: options.graceMs, badData, sliceMs: options.sliceMs })
     // the probe has a connection of its own: behind a part's slow pipeline on the shared one, a
     // PING would wait for that part and report a busy read as an outage
     const probeConnection = app.redis.duplicate({ connectionName: 'zenith-console-probe' })
@@ -56,7 +53,6 @@ export default fp<CollectorPluginOptions>(
       },
       partTimeoutMs: options.partTimeoutMs,
     })
-    collector.addPart(nodes)
     app.decorate('collector', collector)
     // later plugins add their parts during registration; the loop starts once all are in
     if (options.autoStart) app.addHook('onReady', async () => collector.start())

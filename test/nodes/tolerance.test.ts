@@ -11,7 +11,7 @@ import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { keys, random, recordingBadData, shuffle, STYLES, writeBeat, type FleetNode } from './fleet.js'
-import { createRedisNodeCollector } from '../../server/collector/node-collector.js'
+import { createRedisNodeCollector } from '../../server/nodes/collector-part.js'
 import { metricsFromSnapshot } from '../../server/alerts/metrics.js'
 
 const redisServer = await startRedis()

@@ -28,7 +28,7 @@ import {
 } from '../../server/nodes/view-helpers.js'
 import { nodeUrl } from '../../server/http/urls.js'
 import type { NodeView } from '../../server/nodes/service.js'
-import type { Health } from '../../server/nodes/health.js'
+import type { Health } from '../../server/collector/health.js'
 
 const hostile = [NaN, Infinity, -Infinity, undefined, null, '12', {}, [], true]
 

@@ -4,10 +4,10 @@
  */
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
-import { connectRedis } from '../redis/connection.js'
-import { createConsoleKeys, type ConsoleKeys } from '../redis/keys.js'
-import { waitUntilReady } from '../redis/connection.js'
-import { watchRedisVersion, type RedisVersionWatch } from '../redis/version-check.js'
+import { connectRedis } from './connection.js'
+import { createConsoleKeys, type ConsoleKeys } from './keys.js'
+import { waitUntilReady } from './connection.js'
+import { watchRedisVersion, type RedisVersionWatch } from './version-check.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

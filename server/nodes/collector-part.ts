@@ -18,17 +18,16 @@
  * `maxNodes` keys (`maxNodesPerService` of one service) are tracked; new keys beyond that are
  * ignored and reported with a count.
  */
-import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { MAX_VALUE_BYTES, parseAgentJson, readHeartbeat, SECONDS_REASON } from '@gravito/quasar/protocol'
+import { MAX_VALUE_BYTES } from '@gravito/quasar/protocol'
 import type { ConsoleKeys } from '../redis/keys.js'
 import { createKeyFinder, MAX_MEMBERS_PER_INDEX, type KeyFinder, type KeyFinderOptions } from '../redis/key-finder.js'
-import { createNodeReader, type RawValue } from '../redis/node-reader.js'
-import { CLOCK_SKEW_LIMIT_MS, DEAD_AFTER_MS, clockNoteOf, clockNoteReason } from '../nodes/health.js'
+import { createNodeReader, type RawValue } from './store.js'
+import { CLOCK_SKEW_LIMIT_MS, DEAD_AFTER_MS } from '../collector/health.js'
+import { digestOfValue, heartbeatRecord } from './heartbeat-record.js'
 import { sliceTimer } from '../runtime/slices.js'
-import type { BadDataLog } from './bad-data-log.js'
-import { reportSkips } from './skip-report.js'
-import { byServiceThenNode, type CollectorPart, type NodeRecord } from './snapshot.js'
+import type { BadDataLog } from '../collector/bad-data-log.js'
+import { byServiceThenNode, type CollectorPart, type NodeRecord } from '../collector/snapshot.js'
 
 export interface NodeCollectorDeps {
   keys: ConsoleKeys
@@ -217,34 +216,9 @@ export function createNodeCollector(deps: NodeCollectorDeps): NodeCollector {
     // only recovers the parts, for values that changed
     const ref = keys.parseNode(value.key)
     if (!ref) return null
-    const json = parseAgentJson(value.raw, deps.maxValueBytes)
-    if (!json.ok) {
-      badData.report(value.key, json.error)
-      return null
-    }
-    const beat = readHeartbeat(json.value)
-    if (!beat.ok) {
-      badData.report(value.key, beat.error)
-      return null
-    }
-    reportSkips(badData, value.key, beat.skipped, beat.skippedTotal)
-    // a beat in seconds was read as seconds; it is flagged all the same, as the agent should know
-    const clockNote = beat.secondsTimestamp ? 'seconds' : clockNoteOf(beat.value.timestamp, now)
-    if (beat.secondsTimestamp) badData.report(value.key, `timestamp: ${SECONDS_REASON}`)
-    else if (clockNote) badData.report(value.key, clockNoteReason(clockNote))
-    digestOf.set(value.key, digest)
-    return {
-      service: ref.service,
-      nodeId: ref.nodeId,
-      heartbeat: beat.value,
-      lastSeenAt: beat.value.timestamp,
-      seenAt: now,
-      keyPresent: true,
-      goneAt: null,
-      ...(clockNote ? { clockNote } : {}),
-      ...(beat.skippedTotal > 0 ? { skipped: beat.skipped, skippedTotal: beat.skippedTotal } : {}),
-      ...(beat.legacyQueues ? { legacyAgent: true } : {}),
-    }
+    const record = heartbeatRecord(value.key, ref, value.raw, now, badData, deps.maxValueBytes)
+    if (record) digestOf.set(value.key, digest)
+    return record
   }
 
   /** The key is missing or no longer holds a beat: the node is dead, listed until the grace ends. */
@@ -264,14 +238,6 @@ export function createNodeCollector(deps: NodeCollectorDeps): NodeCollector {
   }
 
   return { key: 'nodes', initial: [], collect, sizes, lastTick: () => lastTick }
-}
-
-/**
- * Tells a value read again from a new one. An agent that forged a collision would only keep its
- * own node's previous reading on screen.
- */
-function digestOfValue(raw: string): string {
-  return createHash('sha1').update(raw).digest('base64url')
 }
 
 export interface RedisNodeCollectorOptions {

@@ -9,8 +9,8 @@
  * keys by slot and call this per group.
  */
 import type { Redis } from 'ioredis'
-import { createBatch, type Slot } from './batch.js'
-import { valueOf } from './key-errors.js'
+import { createBatch, type Slot } from '../redis/batch.js'
+import { valueOf } from '../redis/key-errors.js'
 
 export type RawValue =
   | { key: string; status: 'missing' }

@@ -186,7 +186,7 @@ t.test('agent text is escaped everywhere, attributes included', async (t) => {
       }],
     }],
   }
-  const html = await app.view('pulse/nodes', { view, filter: '', redis: { up: true, downSince: null, degraded: [] }, h: viewHelpers })
+  const html = await app.view('nodes/nodes', { view, filter: '', redis: { up: true, downSince: null, degraded: [] }, h: viewHelpers })
   t.notMatch(html, /<script|<b>svc|<i>/, 'no raw markup from names, ids or queue fields')
   t.match(html, 'id="node:&lt;b&gt;svc&lt;/b&gt;:&quot;&gt;&lt;script&gt;x&lt;/script&gt;"')
   t.match(html, '<span class="q-name">&lt;script&gt;q&lt;/script&gt;</span> <span class="q-driver">&lt;i&gt;</span>')

@@ -7,7 +7,7 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { startRedis } from '../helpers/redis-server.js'
-import { createRedisNodeCollector } from '../../server/collector/node-collector.js'
+import { createRedisNodeCollector } from '../../server/nodes/collector-part.js'
 import type { NodeRecord } from '../../server/collector/snapshot.js'
 import { STYLES, random, recordingBadData, shuffle, writeBeat, type FleetNode } from './fleet.js'
 

@@ -7,8 +7,8 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { startRedis } from '../helpers/redis-server.js'
-import { createRedisNodeCollector } from '../../server/collector/node-collector.js'
-import { healthOf } from '../../server/nodes/health.js'
+import { createRedisNodeCollector } from '../../server/nodes/collector-part.js'
+import { healthOf } from '../../server/collector/health.js'
 import { byServiceThenNode, type NodeRecord } from '../../server/collector/snapshot.js'
 import { STYLES, keys, random, recordingBadData, shuffle, writeBeat, type FleetNode } from './fleet.js'
 
