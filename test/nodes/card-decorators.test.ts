@@ -65,7 +65,7 @@ t.test('a registered decorator reaches the cards it names, from the snapshot bei
   for (const render of [1, 2]) {
     if (render === 2) await app.collector.refresh()
     const version = app.collector.snapshot.version
-    const byNode = cards((await app.inject('/pulse/fragments/nodes')).body)
+    const byNode = cards((await app.inject('/fragments/pulse/nodes')).body)
     t.same([...byNode.keys()].sort(), NODES, 'every node has a card')
     t.match(byNode.get('node-1'), `probe-node-1-v${version}`, `render ${render}: node-1 shows what the decorator gave for it, from snapshot ${version}`)
     t.match(byNode.get('node-3'), `probe-node-3-v${version}`)
@@ -77,7 +77,7 @@ t.test('a registered decorator reaches the cards it names, from the snapshot bei
 t.test('with none registered the cards render without it', async (t) => {
   const app = await consoleWith({})
   t.teardown(() => app.close())
-  const response = await app.inject('/pulse/fragments/nodes')
+  const response = await app.inject('/fragments/pulse/nodes')
   t.equal(response.statusCode, 200)
   const byNode = cards(response.body)
   t.same([...byNode.keys()].sort(), NODES, 'every node has a card')
