@@ -3,9 +3,9 @@
  * snapshot and the loaded rules: a viewer costs no Redis command.
  */
 import type { FastifyInstance } from 'fastify'
-import { parseOr400 } from '../http/validate.js'
-import { createFragmentCache } from '../render/fragment-cache.js'
-import { sendFragment } from '../render/send-fragment.js'
+import { parseOr400 } from '../web/validate.js'
+import { createFragmentCache } from '../web/fragment-cache.js'
+import { sendFragment } from '../web/send-fragment.js'
 import { viewHelpers } from '../nodes/view-helpers.js'
 import type { AlertRules } from './rules.js'
 import { alertsQuerySchema } from './schemas.js'

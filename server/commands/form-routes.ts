@@ -8,8 +8,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
-import { renderedFragment } from '../render/fragment-cache.js'
-import { sendFragment } from '../render/send-fragment.js'
+import { renderedFragment } from '../web/fragment-cache.js'
+import { sendFragment } from '../web/send-fragment.js'
 import { queuePath } from '../queues/service.js'
 import { commandParamsSchema, deleteFormSchema, jobFormSchema, queueFormSchema, retryAllFormSchema } from './schemas.js'
 import { planRetryAll, type CommandSender, type SendOutcome } from './sender.js'

@@ -3,7 +3,7 @@
  * `GET /api/pulse/command/:id` (its status, from the snapshot) and `GET /api/pulse/audit`.
  */
 import type { FastifyInstance } from 'fastify'
-import { parseOr400 } from '../http/validate.js'
+import { parseOr400 } from '../web/validate.js'
 import { auditQuerySchema, commandParamsSchema, commandRequestSchema } from './schemas.js'
 import type { CommandSender } from './sender.js'
 import { toAuditApi, toCommandApi } from './service.js'

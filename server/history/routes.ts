@@ -4,10 +4,10 @@
  * Redis on request (opened by one person at a time, bounded by the retention), never per tick.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { parseOr400 } from '../http/validate.js'
+import { parseOr400 } from '../web/validate.js'
 import { viewHelpers as h } from '../nodes/view-helpers.js'
-import { createFragmentCache } from '../render/fragment-cache.js'
-import { sendFragment } from '../render/send-fragment.js'
+import { createFragmentCache } from '../web/fragment-cache.js'
+import { sendFragment } from '../web/send-fragment.js'
 import { queueRows } from './adapters.js'
 import type { Range, SeriesKind } from './metrics.js'
 import { nodeParamsSchema, queueParamsSchema, rangeQuerySchema } from './schemas.js'

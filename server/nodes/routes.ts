@@ -3,12 +3,12 @@
  * from the collector's latest snapshot and cost no Redis command.
  */
 import type { FastifyInstance } from 'fastify'
-import { createFragmentCache } from '../render/fragment-cache.js'
-import { acceptsGzip, sendFragment, sendPage } from '../render/send-fragment.js'
+import { createFragmentCache } from '../web/fragment-cache.js'
+import { acceptsGzip, sendFragment, sendPage } from '../web/send-fragment.js'
 import { pulseQuerySchema } from './schemas.js'
 import { buildPulseView, type PulseView } from './service.js'
 import { gzipPulsePage, nodesApiPiece, renderNodesPiece } from './render.js'
-import { parseOr400 } from '../http/validate.js'
+import { parseOr400 } from '../web/validate.js'
 import { viewHelpers as h } from './view-helpers.js'
 import { firingForNode } from '../alerts/service.js'
 import type { Snapshot } from '../collector/snapshot.js'

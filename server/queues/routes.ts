@@ -6,10 +6,10 @@
  * token), so it is rendered per request; the table and the counts are rendered once per snapshot.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { parseOr400 } from '../http/validate.js'
-import { createFragmentCache, renderedFragment } from '../render/fragment-cache.js'
-import { sendFragment } from '../render/send-fragment.js'
-import { registerPolledPage } from '../render/polled-page.js'
+import { parseOr400 } from '../web/validate.js'
+import { createFragmentCache, renderedFragment } from '../web/fragment-cache.js'
+import { sendFragment } from '../web/send-fragment.js'
+import { registerPolledPage } from '../web/polled-page.js'
 import { jobsQuerySchema, queuePageQuerySchema, queueParamsSchema, queuesQuerySchema, type QueuesQuery } from './schemas.js'
 import { buildQueuePage, buildQueuesView, findQueue, TABLE_FRAGMENT_URL, toJobsApi, toQueuesApi } from './service.js'
 import { queueViewHelpers as h } from './view-helpers.js'

@@ -4,8 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { parseOr400 } from '../http/validate.js'
-import { registerPolledPage } from '../render/polled-page.js'
+import { parseOr400 } from '../web/validate.js'
+import { registerPolledPage } from '../web/polled-page.js'
 import { viewHelpers } from '../nodes/view-helpers.js'
 import type { Clock } from '../clock.js'
 import { createSlowCollector } from './collector-part.js'

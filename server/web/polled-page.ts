@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { z } from 'zod'
 import type { Snapshot } from '../collector/snapshot.js'
-import { parseOr400 } from '../http/validate.js'
+import { parseOr400 } from './validate.js'
 import { createFragmentCache } from './fragment-cache.js'
 import { sendFragment } from './send-fragment.js'
 
