@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { parseOr400 } from '../web/validate.js'
 import { createFragmentCache } from '../web/fragment-cache.js'
 import { sendFragment } from '../web/send-fragment.js'
-import { viewHelpers } from '../nodes/view-helpers.js'
+import { formatHelpers } from '../web/format.js'
 import type { AlertRules } from './rules.js'
 import { alertsQuerySchema } from './schemas.js'
 import { buildAlertsView, toAlertsApi } from './service.js'
@@ -15,7 +15,7 @@ export const FRAGMENT_URL = '/alerts/fragments/board'
 
 /** Formatting for the alerts templates: the pulse helpers plus the fragment URL. */
 const h = {
-  ...viewHelpers,
+  ...formatHelpers,
   boardUrl: (filter: string) => (filter ? `${FRAGMENT_URL}?service=${encodeURIComponent(filter)}` : FRAGMENT_URL),
 }
 

@@ -9,14 +9,14 @@ import type { Clock } from '../clock.js'
 import type { Snapshot } from '../collector/snapshot.js'
 import { parseOr400 } from '../web/validate.js'
 import { registerPolledPage } from '../web/polled-page.js'
-import { viewHelpers } from '../nodes/view-helpers.js'
+import { formatHelpers } from '../web/format.js'
 import { problemsQuerySchema, type ProblemsQuery } from './schemas.js'
 import { buildProblemsView, toProblemsApi } from './service.js'
 
 export const FRAGMENT_URL = '/problems/fragments/list'
 
 const h = {
-  ...viewHelpers,
+  ...formatHelpers,
   listUrl: (query: ProblemsQuery) => (query.sort === 'newest' ? FRAGMENT_URL : `${FRAGMENT_URL}?sort=${query.sort}`),
 }
 

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { parseOr400 } from '../web/validate.js'
 import { registerPolledPage } from '../web/polled-page.js'
-import { viewHelpers } from '../nodes/view-helpers.js'
+import { formatHelpers } from '../web/format.js'
 import type { Clock } from '../clock.js'
 import { createSlowCollector } from './collector-part.js'
 import { slowQuerySchema } from './schemas.js'
@@ -15,7 +15,7 @@ import { buildSlowView, toSlowApi, type SlowFilter } from './service.js'
 export const FRAGMENT_URL = '/slow/fragments/board'
 
 const h = {
-  ...viewHelpers,
+  ...formatHelpers,
   boardUrl: (filter: SlowFilter) => {
     const query = new URLSearchParams()
     if (filter.service) query.set('service', filter.service)
