@@ -9,6 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
 import { renderedFragment } from '../web/fragment-cache.js'
+import { isHtmx } from '../web/request.js'
 import { sendFragment } from '../web/send-fragment.js'
 import { queuePath } from '../queues/service.js'
 import { commandParamsSchema, deleteFormSchema, jobFormSchema, queueFormSchema, retryAllFormSchema } from './schemas.js'
@@ -103,10 +104,6 @@ export default async function commandFormRoutes(app: FastifyInstance, options: {
     if (!isHtmx(request)) return reply.redirect(h.commandUrl(record.id), 303)
     return reply.viewAsync('commands/status', { record, h })
   }
-}
-
-function isHtmx(request: FastifyRequest): boolean {
-  return request.headers['hx-request'] !== undefined
 }
 
 function username(request: FastifyRequest): string {
