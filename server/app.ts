@@ -13,6 +13,7 @@ import rateLimits from './http/rate-limits.js'
 import type { Clock } from './clock.js'
 import type { ZenithConfig } from './config.js'
 import views from './plugins/views.js'
+import requestValidation from './web/validate.js'
 import auth from './auth/plugin.js'
 import redis from './plugins/redis.js'
 import collector from './plugins/collector.js'
@@ -46,6 +47,7 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(loadShedding, { maxEventLoopDelayMs: config.shedEventLoopDelayMs, sampleIntervalMs: config.shedSampleIntervalMs })
   await app.register(formbody)
   await app.register(views)
+  await app.register(requestValidation)
   // a weak shared password stops the boot before anything connects
   await app.register(passwordPolicy, { config })
 

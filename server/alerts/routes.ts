@@ -3,7 +3,7 @@
  * snapshot and the loaded rules: a viewer costs no Redis command.
  */
 import type { FastifyInstance } from 'fastify'
-import { parseOr400 } from '../web/validate.js'
+import type { ZodTypeProvider } from '../web/validate.js'
 import { createFragmentCache } from '../web/fragment-cache.js'
 import { sendFragment } from '../web/send-fragment.js'
 import { formatHelpers } from '../web/format.js'
@@ -20,18 +20,17 @@ const h = {
 }
 
 export default async function alertsRoutes(app: FastifyInstance, options: { config: AlertRules }) {
+  const routes = app.withTypeProvider<ZodTypeProvider>()
   const fragments = createFragmentCache()
 
-  app.get('/alerts', async (request, reply) => {
-    const query = parseOr400(alertsQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/alerts', { schema: { querystring: alertsQuerySchema } }, async (request, reply) => {
+    const { query } = request
     const view = buildAlertsView(app.collector.snapshot, options.config, query.service)
     return reply.viewAsync('alerts/page', { title: 'Alerts', view, h }, { layout: 'layout' })
   })
 
-  app.get(FRAGMENT_URL, async (request, reply) => {
-    const query = parseOr400(alertsQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get(FRAGMENT_URL, { schema: { querystring: alertsQuerySchema } }, async (request, reply) => {
+    const { query } = request
     const snapshot = app.collector.snapshot
     const fragment = await fragments(snapshot.version, query.service ?? '', () =>
       app.view('alerts/board', { view: buildAlertsView(snapshot, options.config, query.service), h }),
@@ -39,9 +38,8 @@ export default async function alertsRoutes(app: FastifyInstance, options: { conf
     return sendFragment(request, reply, fragment)
   })
 
-  app.get('/api/pulse/alerts', async (request, reply) => {
-    const query = parseOr400(alertsQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/api/pulse/alerts', { schema: { querystring: alertsQuerySchema } }, async (request, reply) => {
+    const { query } = request
     return toAlertsApi(app.collector.snapshot, query.service)
   })
 }

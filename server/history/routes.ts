@@ -4,7 +4,7 @@
  * Redis on request (opened by one person at a time, bounded by the retention), never per tick.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { parseOr400 } from '../web/validate.js'
+import type { ZodTypeProvider } from '../web/validate.js'
 import { viewHelpers as h } from '../nodes/view-helpers.js'
 import { createFragmentCache } from '../web/fragment-cache.js'
 import { sendFragment } from '../web/send-fragment.js'
@@ -15,13 +15,11 @@ import { buildNodePage, findNode } from './service.js'
 import { readStatus, NODE_PARTS } from '../collector/part-status.js'
 
 export default async function historyRoutes(app: FastifyInstance) {
+  const routes = app.withTypeProvider<ZodTypeProvider>()
   const fragments = createFragmentCache()
 
-  app.get('/pulse/:service/:nodeId', async (request, reply) => {
-    const params = parseOr400(nodeParamsSchema, request.params, reply)
-    if (!params) return reply
-    const query = parseOr400(rangeQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/pulse/:service/:nodeId', { schema: { params: nodeParamsSchema, querystring: rangeQuerySchema } }, async (request, reply) => {
+    const { params, query } = request
     const snapshot = app.collector.snapshot
     const view = buildNodePage(snapshot, params.service, params.nodeId, query.range)
     const data = { title: `${params.nodeId} · ${params.service}`, section: 'Pulse', view, redis: readStatus(snapshot, NODE_PARTS), h }
@@ -34,9 +32,8 @@ export default async function historyRoutes(app: FastifyInstance) {
     return reply.viewAsync('history/node-page', data, { layout: 'layout' })
   })
 
-  app.get('/pulse/:service/:nodeId/fragments/details', async (request, reply) => {
-    const params = parseOr400(nodeParamsSchema, request.params, reply)
-    if (!params) return reply
+  routes.get('/pulse/:service/:nodeId/fragments/details', { schema: { params: nodeParamsSchema } }, async (request, reply) => {
+    const { params } = request
     const snapshot = app.collector.snapshot
     const fragment = await fragments(snapshot.version, `${params.service}:${params.nodeId}`, () =>
       app.view('history/node-details', { view: buildNodePage(snapshot, params.service, params.nodeId, '1h'), redis: readStatus(snapshot, NODE_PARTS), h }),
@@ -44,20 +41,14 @@ export default async function historyRoutes(app: FastifyInstance) {
     return sendFragment(request, reply, fragment)
   })
 
-  app.get('/api/pulse/nodes/:service/:nodeId/history', async (request, reply) => {
-    const params = parseOr400(nodeParamsSchema, request.params, reply)
-    if (!params) return reply
-    const query = parseOr400(rangeQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/api/pulse/nodes/:service/:nodeId/history', { schema: { params: nodeParamsSchema, querystring: rangeQuerySchema } }, async (request, reply) => {
+    const { params, query } = request
     const listed = findNode(app.collector.snapshot, params.service, params.nodeId) !== null
     return answer(request, reply, 'node', params.service, params.nodeId, query.range, listed)
   })
 
-  app.get('/api/pulse/queues/:service/:queue/history', async (request, reply) => {
-    const params = parseOr400(queueParamsSchema, request.params, reply)
-    if (!params) return reply
-    const query = parseOr400(rangeQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/api/pulse/queues/:service/:queue/history', { schema: { params: queueParamsSchema, querystring: rangeQuerySchema } }, async (request, reply) => {
+    const { params, query } = request
     const listed = queueRows(app.collector.snapshot).some((row) => row.service === params.service && row.id === params.queue)
     return answer(request, reply, 'queue', params.service, params.queue, query.range, listed)
   })

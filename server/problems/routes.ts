@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import type { Snapshot } from '../collector/snapshot.js'
-import { parseOr400 } from '../web/validate.js'
+import type { ZodTypeProvider } from '../web/validate.js'
 import { registerPolledPage } from '../web/polled-page.js'
 import { formatHelpers } from '../web/format.js'
 import { problemsQuerySchema, type ProblemsQuery } from './schemas.js'
@@ -22,6 +22,7 @@ const h = {
 
 export default fp(
   async (app: FastifyInstance, options: { clock: Clock }) => {
+    const routes = app.withTypeProvider<ZodTypeProvider>()
     const view = (snapshot: Snapshot, query: ProblemsQuery) => buildProblemsView(app.badData.problems, options.clock(), snapshot.redis.up, query)
     registerPolledPage(app, {
       page: { url: '/problems', template: 'problems/page', title: 'Problems' },
@@ -32,9 +33,8 @@ export default fp(
       helpers: h,
     })
 
-    app.get('/api/problems', async (request, reply) => {
-      const query = parseOr400(problemsQuerySchema, request.query, reply)
-      if (!query) return reply
+    routes.get('/api/problems', { schema: { querystring: problemsQuerySchema } }, async (request, reply) => {
+      const { query } = request
       return toProblemsApi(view(app.collector.snapshot, query))
     })
   },

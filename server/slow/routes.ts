@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { parseOr400 } from '../web/validate.js'
+import type { ZodTypeProvider } from '../web/validate.js'
 import { registerPolledPage } from '../web/polled-page.js'
 import { formatHelpers } from '../web/format.js'
 import type { Clock } from '../clock.js'
@@ -27,6 +27,7 @@ const h = {
 
 export default fp(
   async (app: FastifyInstance, options: { clock: Clock }) => {
+    const routes = app.withTypeProvider<ZodTypeProvider>()
     app.collector.addPart(createSlowCollector(app.redis, app.keys, app.badData))
     registerPolledPage(app, {
       page: { url: '/slow', template: 'slow/page', title: 'Slow' },
@@ -37,9 +38,8 @@ export default fp(
       helpers: h,
     })
 
-    app.get('/api/pulse/slow', async (request, reply) => {
-      const query = parseOr400(slowQuerySchema, request.query, reply)
-      if (!query) return reply
+    routes.get('/api/pulse/slow', { schema: { querystring: slowQuerySchema } }, async (request, reply) => {
+      const { query } = request
       return toSlowApi(app.collector.snapshot, query)
     })
   },
