@@ -105,8 +105,6 @@ export const rulesFileSchema = z
       })
     })
   })
-
-export type RulesFile = z.output<typeof rulesFileSchema>
 export type RuleInput = z.output<typeof ruleSchema>
 export type ChannelConfig = z.output<typeof channelSchema>
 

@@ -52,5 +52,3 @@ export const commandViewHelpers = {
   auditUrl,
   queuePath,
 }
-
-export type CommandViewHelpers = typeof commandViewHelpers

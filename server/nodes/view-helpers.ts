@@ -197,5 +197,3 @@ export const viewHelpers = {
   queueUrl: queueUrlOf,
   nodeDomId,
 }
-
-export type ViewHelpers = typeof viewHelpers

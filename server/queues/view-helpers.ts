@@ -62,5 +62,3 @@ export function queueMarkers(record: { isPaused?: boolean; paused?: number; rate
 }
 
 export const queueViewHelpers = { ...formatHelpers, nodeUrl, driverBadge, rate, age, queueMarkers }
-
-export type QueueViewHelpers = typeof queueViewHelpers
