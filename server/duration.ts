@@ -1,16 +1,19 @@
-/** Durations in a rules file: `500ms`, `3s`, `2m`, `1h`, or a number of milliseconds (`0`). */
+/**
+ * Durations as people write them, for the command line and the alert rules file alike: `500ms`,
+ * `30s`, `5m`, `1h`, or a bare number of milliseconds.
+ */
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const
 
-/** The longest duration a rule may use; anything longer is almost surely a typo. */
-export const MAX_DURATION_MS = 7 * 24 * 3_600_000
-
-export function parseDuration(input: string | number): number | null {
-  if (typeof input === 'number') return Number.isInteger(input) && input >= 0 ? input : null
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(input.trim())
+/**
+ * The milliseconds `text` says, or null when it is no duration. With `bareMs: false` a number
+ * without a unit is refused unless it is `0`, where a unit is expected and `300` is more likely a
+ * forgotten `s` than 300 ms.
+ */
+export function parseDuration(text: string, { bareMs = true }: { bareMs?: boolean } = {}): number | null {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text)
   if (!match) return null
   const unit = match[2] as keyof typeof UNIT_MS | undefined
-  // a bare number is milliseconds, but only `0` reads naturally without a unit
-  if (!unit && Number(match[1]) !== 0) return null
+  if (!unit && !bareMs && Number(match[1]) !== 0) return null
   return Math.round(Number(match[1]) * UNIT_MS[unit ?? 'ms'])
 }
 
