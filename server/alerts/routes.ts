@@ -13,7 +13,7 @@ import { buildAlertsView, toAlertsApi } from './service.js'
 
 export const FRAGMENT_URL = '/alerts/fragments/board'
 
-/** Formatting for the alerts templates: the pulse helpers plus the fragment URL. */
+/** Formatting for the alerts templates: the shared formatters plus the fragment URL. */
 const h = {
   ...formatHelpers,
   boardUrl: (filter: string) => (filter ? `${FRAGMENT_URL}?service=${encodeURIComponent(filter)}` : FRAGMENT_URL),
