@@ -14,6 +14,7 @@ import nameParams from './http/name-params.js'
 import type { Clock } from './clock.js'
 import type { ZenithConfig } from './config.js'
 import views from './web/views-plugin.js'
+import requestValidation from './web/validate.js'
 import auth from './auth/plugin.js'
 import redis from './redis/plugin.js'
 import collector from './collector/plugin.js'
@@ -46,6 +47,7 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(formbody)
   await app.register(nameParams)
   await app.register(views)
+  await app.register(requestValidation)
   // a weak shared password stops the boot before anything connects
   await app.register(passwordPolicy, { config })
 

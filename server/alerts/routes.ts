@@ -3,35 +3,34 @@
  * snapshot and the loaded rules: a viewer costs no Redis command.
  */
 import type { FastifyInstance } from 'fastify'
-import { parseOr400 } from '../http/validate.js'
-import { createFragmentCache } from '../render/fragment-cache.js'
-import { sendFragment } from '../render/send-fragment.js'
-import { viewHelpers } from '../nodes/view-helpers.js'
+import type { ZodTypeProvider } from '../web/validate.js'
+import { createFragmentCache } from '../web/fragment-cache.js'
+import { sendFragment } from '../web/send-fragment.js'
+import { formatHelpers } from '../web/format.js'
 import type { AlertRules } from './rules.js'
 import { alertsQuerySchema } from './schemas.js'
 import { buildAlertsView, toAlertsApi } from './service.js'
 
 export const FRAGMENT_URL = '/alerts/fragments/board'
 
-/** Formatting for the alerts templates: the pulse helpers plus the fragment URL. */
+/** Formatting for the alerts templates: the shared formatters plus the fragment URL. */
 const h = {
-  ...viewHelpers,
+  ...formatHelpers,
   boardUrl: (filter: string) => (filter ? `${FRAGMENT_URL}?service=${encodeURIComponent(filter)}` : FRAGMENT_URL),
 }
 
 export default async function alertsRoutes(app: FastifyInstance, options: { config: AlertRules }) {
+  const routes = app.withTypeProvider<ZodTypeProvider>()
   const fragments = createFragmentCache()
 
-  app.get('/alerts', async (request, reply) => {
-    const query = parseOr400(alertsQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/alerts', { schema: { querystring: alertsQuerySchema } }, async (request, reply) => {
+    const { query } = request
     const view = buildAlertsView(app.collector.snapshot, options.config, query.service)
     return reply.viewAsync('alerts/page', { title: 'Alerts', view, h }, { layout: 'layout' })
   })
 
-  app.get(FRAGMENT_URL, async (request, reply) => {
-    const query = parseOr400(alertsQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get(FRAGMENT_URL, { schema: { querystring: alertsQuerySchema } }, async (request, reply) => {
+    const { query } = request
     const snapshot = app.collector.snapshot
     const fragment = await fragments(snapshot.version, query.service ?? '', () =>
       app.view('alerts/board', { view: buildAlertsView(snapshot, options.config, query.service), h }),
@@ -39,9 +38,8 @@ export default async function alertsRoutes(app: FastifyInstance, options: { conf
     return sendFragment(request, reply, fragment)
   })
 
-  app.get('/api/pulse/alerts', async (request, reply) => {
-    const query = parseOr400(alertsQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/api/pulse/alerts', { schema: { querystring: alertsQuerySchema } }, async (request, reply) => {
+    const { query } = request
     return toAlertsApi(app.collector.snapshot, query.service)
   })
 }

@@ -234,8 +234,6 @@ export function createAlertRuntime(deps: AlertRuntimeDeps) {
   return { onSnapshot, onDelivery, idle, close }
 }
 
-export type AlertRuntime = ReturnType<typeof createAlertRuntime>
-
 function toSeed(alert: FiringAlert): FiringSeed & { alert: FiringAlert } {
   const target: MetricTarget = {
     id: alert.target,

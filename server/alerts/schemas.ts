@@ -5,13 +5,17 @@
 import { z } from 'zod'
 import { nameSchema, queueNameSchema } from '@gravito/quasar/protocol'
 import { channelUrlProblem } from './channels/url.js'
-import { MAX_DURATION_MS, parseDuration } from './duration.js'
+import { parseDuration } from '../duration.js'
 import { METRICS, PERCENT_METRICS, QUEUE_METRICS } from './metrics.js'
 
 // ---- rules file -------------------------------------------------------------------------------
 
+/** The longest duration a rule may use; anything longer is almost surely a typo. */
+const MAX_DURATION_MS = 7 * 24 * 3_600_000
+
+// a number is milliseconds; a string needs its unit (only `0` reads naturally without one)
 const durationSchema = z.union([z.string().max(32), z.number()]).transform((input, ctx) => {
-  const ms = parseDuration(input)
+  const ms = typeof input === 'number' ? (Number.isInteger(input) && input >= 0 ? input : null) : parseDuration(input, { bareMs: false })
   if (ms === null) {
     ctx.addIssue({ code: 'custom', message: `"${input}" is not a duration (use 500ms, 3s, 2m or 1h)` })
     return z.NEVER
@@ -105,8 +109,6 @@ export const rulesFileSchema = z
       })
     })
   })
-
-export type RulesFile = z.output<typeof rulesFileSchema>
 export type RuleInput = z.output<typeof ruleSchema>
 export type ChannelConfig = z.output<typeof channelSchema>
 

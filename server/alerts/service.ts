@@ -6,7 +6,7 @@ import type { Snapshot } from '../collector/snapshot.js'
 import { alertsOf, type AlertHistoryEntry, type AlertsPart, type FiringAlert } from './collector-part.js'
 import { describeCondition, formatValue, metricLabel } from './channels/message.js'
 import { maskUrl } from './channels/url.js'
-import { formatDuration } from './duration.js'
+import { formatDuration } from '../duration.js'
 import type { AlertRules } from './rules.js'
 import { readStatus, type ReadStatus } from '../collector/part-status.js'
 

@@ -1,7 +1,8 @@
 /**
- * What the auth plugin's hooks and routes share, and the small request helpers they all use.
+ * What the auth plugin's hooks and routes share.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { isApiPath, isHtmx, pathOf } from '../web/request.js'
 import type { Clock } from '../clock.js'
 import type { Credentials } from './credentials.js'
 import type { LoginLimiter } from './login-limiter.js'
@@ -32,19 +33,6 @@ export interface RequestAuth {
 export const ANONYMOUS: AuthUser = { username: 'anonymous', role: 'operator' }
 
 export const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
-
-export function pathOf(url: string): string {
-  const end = url.search(/[?#]/)
-  return end === -1 ? url : url.slice(0, end)
-}
-
-export function isApiPath(path: string): boolean {
-  return path === '/api' || path.startsWith('/api/')
-}
-
-export function isHtmx(request: FastifyRequest): boolean {
-  return request.headers['hx-request'] !== undefined
-}
 
 /** Secure cookies when the browser reached us over https (directly, or via a trusted proxy). */
 export function cookieBase(request: FastifyRequest) {

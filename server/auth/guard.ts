@@ -9,7 +9,8 @@
  * - preValidation (after body parsing): state-changing requests carry their session's CSRF token.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ANONYMOUS, WRITE_METHODS, isApiPath, isHtmx, pathOf, refuse, sessionsUnavailable, type AuthContext, type RequestAuth } from './context.js'
+import { isApiPath, isHtmx, pathOf } from '../web/request.js'
+import { ANONYMOUS, WRITE_METHODS, refuse, sessionsUnavailable, type AuthContext, type RequestAuth } from './context.js'
 import { SESSION_COOKIE, csrfToken, loginUrl, safeEqual } from './session.js'
 
 /** Route patterns anyone may reach: probes, static assets, the login form itself. */

@@ -1,7 +1,7 @@
 /**
- * Access control: who may look and who may act. Decorates `request.user`, `app.requireRole(role)`
- * and `app.auth`; puts `auth` ({ user, session, csrfToken, csrfHeaders }) into every template's
- * data through `reply.locals`. Fails boot with one line on a bad users file or an exposed open
+ * Access control: who may look and who may act. Decorates `request.user` and
+ * `app.requireRole(role)`; puts `auth` ({ user, session, csrfToken, csrfHeaders }) into every
+ * template's data through `reply.locals`. Fails boot with one line on a bad users file or an exposed open
  * console, and says once at boot when it runs without a password. Sessions and login counts are
  * kept in Redis (the app's connection), so it registers after the Redis plugin.
  *
@@ -17,7 +17,7 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import type { Clock } from '../clock.js'
 import type { ZenithConfig } from '../config.js'
 import { refuse, type AuthContext, type RequestAuth } from './context.js'
-import { createCredentials, type LoginMode } from './credentials.js'
+import { createCredentials } from './credentials.js'
 import { checkExposure } from './exposure.js'
 import { installGuard } from './guard.js'
 import { createLoginLimiter } from './login-limiter.js'
@@ -39,14 +39,8 @@ declare module 'fastify' {
     locals: Record<string, unknown> | undefined
   }
   interface FastifyInstance {
-    /** preHandler refusing (403) anyone below `role`, e.g. `{ preHandler: app.requireRole('operator') }` */
+    /** a hook refusing (403) anyone below `role`; as `preValidation` it refuses before the route's schema is checked */
     requireRole(role: Role): preHandlerAsyncHookHandler
-    auth: {
-      loginMode: LoginMode
-      apiToken: boolean
-      /** re-reads the users file now (the watcher calls it on a change); ends sessions it invalidates */
-      reloadUsers(): Promise<void>
-    }
   }
 }
 
@@ -71,6 +65,7 @@ export default fp<AuthPluginOptions>(
 
     await app.register(fastifyCookie, { secret: keys.cookie })
 
+    /** re-reads the users file (the watcher calls it on a change); ends the sessions it invalidates */
     async function reloadUsers(): Promise<void> {
       if (config.usersFile === undefined) return
       let next: Awaited<ReturnType<typeof loadUsersFile>>
@@ -108,7 +103,6 @@ export default fp<AuthPluginOptions>(
     }
 
     app.decorateRequest('user', null)
-    app.decorate('auth', { loginMode: credentials.mode, apiToken: config.apiToken !== undefined, reloadUsers })
     app.decorate('requireRole', (role: Role) => {
       const needed = ROLES.indexOf(role)
       return async (request: FastifyRequest, reply: FastifyReply) => {

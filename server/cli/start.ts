@@ -10,7 +10,7 @@ import { checkExposure } from '../auth/cli.js'
 import { loadAlertRules } from '../alerts/rules.js'
 import { checkPasswordPolicy } from '../security/password-policy.js'
 import { configSchema, describeConfigError, type ZenithConfig } from '../config.js'
-import { formatDuration, parseDuration } from './duration.js'
+import { formatDuration, parseDuration } from '../duration.js'
 import { limitHeapGrowth } from '../runtime/heap-growth.js'
 import { UsageError } from './errors.js'
 import { parseTrustProxy } from '../http/trust-proxy.js'
@@ -38,7 +38,7 @@ export const START_FLAGS: StartFlag[] = [
   { flags: '--host <host>', env: 'HOST', key: 'host', description: 'interface to listen on (0.0.0.0 for all)' },
   { flags: '--public-url <url>', env: 'ZENITH_PUBLIC_URL', key: 'publicUrl', description: 'the URL people open, e.g. https://zenith.example.com; other host names are refused' },
   { flags: '--prefix <prefix>', env: 'QUASAR_PREFIX', key: 'prefix', description: 'key prefix the agents write under' },
-  { flags: '--grace <duration>', env: 'ZENITH_GRACE', key: 'graceMs', description: 'how long a dead node stays listed (ms, or 30s, 5m, 1h)', parse: parseDuration, showDefault: formatDuration },
+  { flags: '--grace <duration>', env: 'ZENITH_GRACE', key: 'graceMs', description: 'how long a dead node stays listed (ms, or 30s, 5m, 1h)', parse: parseDurationFlag, showDefault: formatDuration },
   { flags: '--data-dir <dir>', env: 'ZENITH_DATA_DIR', key: 'dataDir', description: 'where the embedded redis-server keeps its data' },
   { flags: '--log-level <level>', env: 'LOG_LEVEL', key: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent' },
   { flags: '--no-self-monitor', env: 'ZENITH_SELF_MONITOR', key: 'selfMonitor', description: 'do not show the console itself as service "zenith"' },
@@ -138,6 +138,12 @@ function parseSwitch(env: string, text: string): boolean {
   if (/^(1|true|yes|on)$/i.test(text.trim())) return true
   if (/^(0|false|no|off)$/i.test(text.trim())) return false
   throw new UsageError(`error: environment variable ${env} must be 1 or 0 (true/false, yes/no, on/off), got '${text}'`)
+}
+
+function parseDurationFlag(text: string): number {
+  const ms = parseDuration(text)
+  if (ms === null) throw new Error('must be milliseconds or a number with ms, s, m or h (e.g. 300000, 30s, 5m)')
+  return ms
 }
 
 function parsePort(text: string): number {

@@ -3,7 +3,7 @@
  * and the result, newest first, from the latest snapshot.
  */
 import type { FastifyInstance } from 'fastify'
-import { registerPolledPage } from '../render/polled-page.js'
+import { registerPolledPage } from '../web/polled-page.js'
 import { auditQuerySchema } from './schemas.js'
 import { buildAuditView } from './service.js'
 import { AUDIT_FRAGMENT_URL, commandViewHelpers as h } from './view-helpers.js'

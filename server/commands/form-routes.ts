@@ -7,9 +7,10 @@
  * the global CSRF rule applies to every POST.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { z } from 'zod'
-import { renderedFragment } from '../render/fragment-cache.js'
-import { sendFragment } from '../render/send-fragment.js'
+import { renderedFragment } from '../web/fragment-cache.js'
+import { isHtmx } from '../web/request.js'
+import type { ZodTypeProvider } from '../web/validate.js'
+import { sendFragment } from '../web/send-fragment.js'
 import { queuePath } from '../queues/service.js'
 import { commandParamsSchema, deleteFormSchema, jobFormSchema, queueFormSchema, retryAllFormSchema } from './schemas.js'
 import { planRetryAll, type CommandSender, type SendOutcome } from './sender.js'
@@ -18,34 +19,32 @@ import { commandViewHelpers as h } from './view-helpers.js'
 
 export default async function commandFormRoutes(app: FastifyInstance, options: { sender: CommandSender }) {
   const { sender } = options
-  const operator = { preHandler: app.requireRole('operator') }
+  const routes = app.withTypeProvider<ZodTypeProvider>()
+  // the role is checked before the form is validated: a viewer is refused whatever it sent
+  const operator = { preValidation: app.requireRole('operator') }
 
-  app.post('/commands/retry', operator, async (request, reply) => {
-    const form = parseForm(jobFormSchema, request, reply)
-    if (!form) return reply
+  routes.post('/commands/retry', { ...operator, schema: { body: jobFormSchema } }, async (request, reply) => {
+    const form = request.body
     const { jobId, ...target } = form
     return answerSent(request, reply, await sender.send(target, 'RETRY_JOB', jobId, username(request)), queuePath(form.service, form.queue))
   })
 
-  app.get('/commands/delete', operator, async (request, reply) => {
-    const form = parseForm(jobFormSchema, request, reply)
-    if (!form) return reply
+  routes.get('/commands/delete', { ...operator, schema: { querystring: jobFormSchema } }, async (request, reply) => {
+    const form = request.query
     // no confirmation for a delete the queue's agent would never be sent
     const check = checkTarget(app.collector.snapshot, form, ['DELETE_JOB'])
     if (!check.ok) return refuse(request, reply, check.code, check.message, queuePath(form.service, form.queue))
     return reply.viewAsync('commands/confirm-delete', { title: 'Delete a job', section: 'Queues', form, h }, { layout: 'layout' })
   })
 
-  app.post('/commands/delete', operator, async (request, reply) => {
-    const form = parseForm(deleteFormSchema, request, reply)
-    if (!form) return reply
+  routes.post('/commands/delete', { ...operator, schema: { body: deleteFormSchema } }, async (request, reply) => {
+    const form = request.body
     const { jobId, confirmed: _, ...target } = form
     return answerSent(request, reply, await sender.send(target, 'DELETE_JOB', jobId, username(request)), queuePath(form.service, form.queue))
   })
 
-  app.get('/commands/retry-all', operator, async (request, reply) => {
-    const form = parseForm(queueFormSchema, request, reply)
-    if (!form) return reply
+  routes.get('/commands/retry-all', { ...operator, schema: { querystring: queueFormSchema } }, async (request, reply) => {
+    const form = request.query
     if (!sender.enabled) return refuse(request, reply, 503, sender.disabledMessage, queuePath(form.service, form.queue))
     const planned = planRetryAll(app.collector.snapshot, form)
     if (!planned.ok) return refuse(request, reply, planned.code, planned.message, queuePath(form.service, form.queue))
@@ -53,9 +52,8 @@ export default async function commandFormRoutes(app: FastifyInstance, options: {
     return reply.viewAsync('commands/confirm-retry-all', { title: 'Retry all failed jobs', section: 'Queues', form, plan: planned.plan, h }, { layout: 'layout' })
   })
 
-  app.post('/commands/retry-all', operator, async (request, reply) => {
-    const form = parseForm(retryAllFormSchema, request, reply)
-    if (!form) return reply
+  routes.post('/commands/retry-all', { ...operator, schema: { body: retryAllFormSchema } }, async (request, reply) => {
+    const form = request.body
     const { confirmed: _, ...target } = form
     const outcome = await sender.retryAll(target, username(request))
     if (!outcome.ok) return refuse(request, reply, outcome.code, outcome.message, queuePath(form.service, form.queue))
@@ -64,33 +62,29 @@ export default async function commandFormRoutes(app: FastifyInstance, options: {
     return reply.viewAsync('commands/batch-status', { batch, h })
   })
 
-  app.get('/commands/:id', async (request, reply) => {
-    const params = parseForm(commandParamsSchema, request, reply, 'params')
-    if (!params) return reply
+  routes.get('/commands/:id', { schema: { params: commandParamsSchema } }, async (request, reply) => {
+    const params = request.params
     const record = await sender.lookupAnywhere(params.id).catch(() => null)
     if (!record) return refuse(request, reply, 404, `no command ${params.id}: unknown, or older than the audit log keeps`, '/audit')
     return reply.viewAsync('commands/command-page', { title: 'Command', section: 'Audit', record, h }, { layout: 'layout' })
   })
 
-  app.get('/commands/:id/status', async (request, reply) => {
-    const params = parseForm(commandParamsSchema, request, reply, 'params')
-    if (!params) return reply
+  routes.get('/commands/:id/status', { schema: { params: commandParamsSchema } }, async (request, reply) => {
+    const params = request.params
     const record = await sender.lookupAnywhere(params.id).catch(() => null)
     if (!record) return reply.code(404).viewAsync('commands/error', { message: 'unknown command' })
     return sendFragment(request, reply, renderedFragment(await app.view('commands/status', { record, h })))
   })
 
-  app.get('/commands/batches/:id', async (request, reply) => {
-    const params = parseForm(commandParamsSchema, request, reply, 'params')
-    if (!params) return reply
+  routes.get('/commands/batches/:id', { schema: { params: commandParamsSchema } }, async (request, reply) => {
+    const params = request.params
     const batch = sender.batch(params.id)
     if (!batch) return refuse(request, reply, 404, `no batch ${params.id}`, '/audit')
     return reply.viewAsync('commands/batch-page', { title: 'Retry all', section: 'Audit', batch, h }, { layout: 'layout' })
   })
 
-  app.get('/commands/batches/:id/status', async (request, reply) => {
-    const params = parseForm(commandParamsSchema, request, reply, 'params')
-    if (!params) return reply
+  routes.get('/commands/batches/:id/status', { schema: { params: commandParamsSchema } }, async (request, reply) => {
+    const params = request.params
     const batch = sender.batch(params.id)
     if (!batch) return reply.code(404).viewAsync('commands/error', { message: 'unknown batch' })
     return sendFragment(request, reply, renderedFragment(await app.view('commands/batch-status', { batch, h })))
@@ -105,10 +99,6 @@ export default async function commandFormRoutes(app: FastifyInstance, options: {
   }
 }
 
-function isHtmx(request: FastifyRequest): boolean {
-  return request.headers['hx-request'] !== undefined
-}
-
 function username(request: FastifyRequest): string {
   return request.user?.username ?? 'unknown'
 }
@@ -118,19 +108,4 @@ function refuse(request: FastifyRequest, reply: FastifyReply, code: 400 | 404 | 
   reply.code(code)
   if (isHtmx(request)) return reply.viewAsync('commands/error', { message })
   return reply.viewAsync('commands/error-page', { title: 'Command not sent', section: 'Queues', heading: code === 404 ? 'Not found' : 'Command not sent', message, back }, { layout: 'layout' })
-}
-
-/** Form fields (body for POST, query for GET) or route params; a bad one answers 400. */
-function parseForm<S extends z.ZodType>(schema: S, request: FastifyRequest, reply: FastifyReply, from?: 'params'): z.infer<S> | null {
-  const input = from === 'params' ? request.params : request.method === 'GET' ? request.query : request.body
-  const parsed = schema.safeParse(input)
-  if (parsed.success) return parsed.data
-  const issue = parsed.error.issues[0]
-  const field = issue?.path.join('.') || 'input'
-  // the route returns `reply`, so the refusal must be sent here
-  void refuse(request, reply, 400, `invalid ${field}: ${issue?.message ?? 'bad value'}`, '/queues').then(
-    (html) => reply.send(html),
-    (error: unknown) => reply.send(error),
-  )
-  return null
 }

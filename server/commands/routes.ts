@@ -3,17 +3,17 @@
  * `GET /api/pulse/command/:id` (its status, from the snapshot) and `GET /api/pulse/audit`.
  */
 import type { FastifyInstance } from 'fastify'
-import { parseOr400 } from '../http/validate.js'
+import type { ZodTypeProvider } from '../web/validate.js'
 import { auditQuerySchema, commandParamsSchema, commandRequestSchema } from './schemas.js'
 import type { CommandSender } from './sender.js'
 import { toAuditApi, toCommandApi } from './service.js'
 
 export default async function commandApiRoutes(app: FastifyInstance, options: { sender: CommandSender }) {
+  const routes = app.withTypeProvider<ZodTypeProvider>()
   const { sender } = options
 
-  app.post('/api/pulse/command', { preHandler: app.requireRole('operator') }, async (request, reply) => {
-    const body = parseOr400(commandRequestSchema, request.body, reply)
-    if (!body) return reply
+  routes.post('/api/pulse/command', { preValidation: app.requireRole('operator'), schema: { body: commandRequestSchema } }, async (request, reply) => {
+    const { body } = request
     const { type, jobId, ...target } = body
     const outcome = await sender.send(target, type, jobId, request.user?.username ?? 'unknown')
     if (!outcome.ok) return reply.code(outcome.code).send({ error: ERRORS[outcome.code], message: outcome.message })
@@ -21,17 +21,15 @@ export default async function commandApiRoutes(app: FastifyInstance, options: { 
     return reply.code(202).header('location', `/api/pulse/command/${id}`).send({ id })
   })
 
-  app.get('/api/pulse/command/:id', async (request, reply) => {
-    const params = parseOr400(commandParamsSchema, request.params, reply)
-    if (!params) return reply
+  routes.get('/api/pulse/command/:id', { schema: { params: commandParamsSchema } }, async (request, reply) => {
+    const { params } = request
     const record = await sender.lookupAnywhere(params.id).catch(() => null)
     if (!record) return reply.code(404).send({ error: 'Not Found', message: `no command ${params.id}` })
     return toCommandApi(record)
   })
 
-  app.get('/api/pulse/audit', async (request, reply) => {
-    const query = parseOr400(auditQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/api/pulse/audit', { schema: { querystring: auditQuerySchema } }, async (request, reply) => {
+    const { query } = request
     return toAuditApi(app.collector.snapshot, query)
   })
 }

@@ -20,7 +20,6 @@ export const commandRequestSchema = z.strictObject({
   type: z.enum(COMMAND_TYPES, { error: `type must be one of ${COMMAND_TYPES.join(', ')}` }),
   jobId: jobIdSchema,
 })
-export type CommandRequest = z.infer<typeof commandRequestSchema>
 
 export const commandParamsSchema = z.object({ id: commandIdSchema })
 

@@ -86,14 +86,6 @@ export function toCommandApi(record: CommandRecord) {
   }
 }
 
-export const STATUS_LABELS: Record<CommandStatus, string> = {
-  pending: 'pending',
-  ok: 'done',
-  failed: 'failed',
-  rejected: 'rejected',
-  expired: 'expired',
-}
-
 export interface BatchView {
   id: string
   total: number

@@ -2,7 +2,7 @@
  * Formatting for the commands and audit templates: the shared helpers plus how a command reads.
  * Pure functions of their arguments.
  */
-import { viewHelpers } from '../nodes/view-helpers.js'
+import { formatHelpers } from '../web/format.js'
 import { queuePath } from '../queues/service.js'
 import type { CommandRecord, CommandStatus } from './schemas.js'
 import type { BatchView } from './service.js'
@@ -43,7 +43,7 @@ export function auditUrl(service: string | undefined): string {
 }
 
 export const commandViewHelpers = {
-  ...viewHelpers,
+  ...formatHelpers,
   statusText,
   typeLabel,
   commandUrl,
@@ -52,5 +52,3 @@ export const commandViewHelpers = {
   auditUrl,
   queuePath,
 }
-
-export type CommandViewHelpers = typeof commandViewHelpers

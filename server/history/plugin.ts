@@ -21,8 +21,6 @@ export interface HistoryService {
   recentQueue(service: string, queue: string): readonly RecentPoint[]
   /** the node card's sparklines (CPU, memory, lag) as SVG strings, from memory */
   sparklines(service: string, nodeId: string): NodeSparklines
-  /** changes whenever recent samples change: part of a cache key for anything showing them */
-  readonly version: number
   /** one range of a series from Redis, oldest first */
   read(kind: SeriesKind, service: string, id: string, range: Range): Promise<{ bucketMs: number; points: HistoryPoint[] }>
   /** whether Redis still holds any history of the series (up to 7 days after its last sample) */
@@ -61,9 +59,6 @@ export default fp<HistoryPluginOptions>(
       recent: (service: string, nodeId: string) => recorder.recent('node', service, nodeId).points(),
       recentQueue: (service: string, queue: string) => recorder.recent('queue', service, queue).points(),
       sparklines,
-      get version() {
-        return recorder.version
-      },
       async read(kind: SeriesKind, service: string, id: string, range: Range) {
         const { resolution, from, to } = windowOf(range, options.clock())
         const buckets = await store.read({ kind, service, id }, resolution, from, to)

@@ -50,8 +50,6 @@ export interface HistoryRecorder {
   record(snapshot: Snapshot): Promise<void>
   /** the last samples of one series, oldest first; a new ring object whenever they change */
   recent(kind: SeriesKind, service: string, id: string): RecentRing
-  /** changes whenever a ring changes, for caches of what is rendered from them */
-  readonly version: number
   readonly stats: RecorderStats
 }
 
@@ -68,7 +66,6 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
   const timer = options.now ?? (() => performance.now())
   const series = new Map<string, SeriesState>()
   let failing = false
-  let version = 0
   const stats: RecorderStats = { samples: 0, written: 0, fills: 0, durationMs: 0 }
 
   function collect(snapshot: Snapshot): { writes: SampleWrite[]; fills: SeriesState[] } {
@@ -106,11 +103,9 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
     }
     // series gone from the snapshot (a node past its grace period) are forgotten; their Redis
     // history expires on its own
-    let forgotten = 0
     if (complete) {
-      for (const id of series.keys()) if (!seen.has(id) && series.delete(id)) forgotten++
+      for (const id of series.keys()) if (!seen.has(id)) series.delete(id)
     }
-    if (writes.length > 0 || forgotten > 0) version++
     return { writes, fills }
   }
 
@@ -143,7 +138,6 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
         state.filled = true
         state.ring = state.ring.with(fromStore(state.ref.kind, result.fills[i] ?? []))
       })
-      if (fills.length > 0) version++
       Object.assign(stats, { samples: writes.length, written: result.written, fills: fills.length, durationMs: timer() - started })
       log.debug({ ...stats }, 'history written')
       if (failing) log.info('history writes resumed')
@@ -157,9 +151,6 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
   return {
     record,
     recent: (kind, service, id) => series.get(seriesId(kind, service, id))?.ring ?? NO_SAMPLES[kind],
-    get version() {
-      return version
-    },
     stats,
   }
 }

@@ -3,26 +3,22 @@
  * by one person at a time, bounded by the retention), never per tick.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { parseOr400 } from '../http/validate.js'
+import type { ZodTypeProvider } from '../web/validate.js'
 import { queueRows } from './adapters.js'
 import type { Range, SeriesKind } from './metrics.js'
 import { nodeParamsSchema, queueParamsSchema, rangeQuerySchema } from './schemas.js'
 
 export default async function historyRoutes(app: FastifyInstance) {
-  app.get('/api/pulse/nodes/:service/:nodeId/history', async (request, reply) => {
-    const params = parseOr400(nodeParamsSchema, request.params, reply)
-    if (!params) return reply
-    const query = parseOr400(rangeQuerySchema, request.query, reply)
-    if (!query) return reply
+  const routes = app.withTypeProvider<ZodTypeProvider>()
+
+  routes.get('/api/pulse/nodes/:service/:nodeId/history', { schema: { params: nodeParamsSchema, querystring: rangeQuerySchema } }, async (request, reply) => {
+    const { params, query } = request
     const listed = app.collector.snapshot.nodes.some((node) => node.service === params.service && node.nodeId === params.nodeId)
     return answer(request, reply, 'node', params.service, params.nodeId, query.range, listed)
   })
 
-  app.get('/api/pulse/queues/:service/:queue/history', async (request, reply) => {
-    const params = parseOr400(queueParamsSchema, request.params, reply)
-    if (!params) return reply
-    const query = parseOr400(rangeQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/api/pulse/queues/:service/:queue/history', { schema: { params: queueParamsSchema, querystring: rangeQuerySchema } }, async (request, reply) => {
+    const { params, query } = request
     const listed = queueRows(app.collector.snapshot).some((row) => row.service === params.service && row.id === params.queue)
     return answer(request, reply, 'queue', params.service, params.queue, query.range, listed)
   })

@@ -7,6 +7,3 @@ export const queueParamsSchema = z.object({ service: nameSchema, queue: queueNam
 
 /** `?range=`; absent means the last hour, anything else outside the list is a 400 */
 export const rangeQuerySchema = z.object({ range: z.enum(RANGES).default('1h') })
-
-export type NodeParams = z.infer<typeof nodeParamsSchema>
-export type QueueParams = z.infer<typeof queueParamsSchema>

@@ -15,6 +15,7 @@ import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest, preHandlerHookHandler, RouteOptions } from 'fastify'
 import { SESSION_COOKIE } from '../auth/session.js'
+import { isApiPath } from '../web/request.js'
 
 export interface RateLimitOptions {
   /** JSON API requests per minute and caller */
@@ -61,7 +62,7 @@ export default fp<RateLimitOptions>(
       const methods = Array.isArray(route.method) ? route.method : [route.method]
       if (methods.some((method) => WRITE_METHODS.has(method))) {
         if (!UNLIMITED_WRITES.has(route.url)) appendPreHandler(route, writes)
-      } else if (route.url === '/api' || route.url.startsWith('/api/')) {
+      } else if (isApiPath(route.url)) {
         appendPreHandler(route, api)
       }
     })

@@ -3,22 +3,20 @@
  * snapshot. Only the page of a node no longer listed asks Redis, whether its history is still kept.
  */
 import type { FastifyInstance } from 'fastify'
-import { parseOr400 } from '../http/validate.js'
+import type { ZodTypeProvider } from '../web/validate.js'
 import { viewHelpers as h } from './view-helpers.js'
-import { createFragmentCache } from '../render/fragment-cache.js'
-import { sendFragment } from '../render/send-fragment.js'
+import { createFragmentCache } from '../web/fragment-cache.js'
+import { sendFragment } from '../web/send-fragment.js'
 import { nodeParamsSchema, rangeQuerySchema } from '../history/schemas.js'
 import { buildNodePage } from './page.js'
 import { readStatus, NODE_PARTS } from '../collector/part-status.js'
 
 export default async function nodePageRoutes(app: FastifyInstance) {
+  const routes = app.withTypeProvider<ZodTypeProvider>()
   const fragments = createFragmentCache()
 
-  app.get('/pulse/:service/:nodeId', async (request, reply) => {
-    const params = parseOr400(nodeParamsSchema, request.params, reply)
-    if (!params) return reply
-    const query = parseOr400(rangeQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/pulse/:service/:nodeId', { schema: { params: nodeParamsSchema, querystring: rangeQuerySchema } }, async (request, reply) => {
+    const { params, query } = request
     const snapshot = app.collector.snapshot
     const view = buildNodePage(snapshot, params.service, params.nodeId, query.range)
     const data = { title: `${params.nodeId} · ${params.service}`, section: 'Pulse', view, redis: readStatus(snapshot, NODE_PARTS), h }
@@ -31,9 +29,8 @@ export default async function nodePageRoutes(app: FastifyInstance) {
     return reply.viewAsync('nodes/node-page', data, { layout: 'layout' })
   })
 
-  app.get('/pulse/:service/:nodeId/fragments/details', async (request, reply) => {
-    const params = parseOr400(nodeParamsSchema, request.params, reply)
-    if (!params) return reply
+  routes.get('/pulse/:service/:nodeId/fragments/details', { schema: { params: nodeParamsSchema } }, async (request, reply) => {
+    const { params } = request
     const snapshot = app.collector.snapshot
     const fragment = await fragments(snapshot.version, `${params.service}:${params.nodeId}`, () =>
       app.view('nodes/node-details', { view: buildNodePage(snapshot, params.service, params.nodeId, '1h'), redis: readStatus(snapshot, NODE_PARTS), h }),

@@ -12,8 +12,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { createPieceWriter, deflateText, gzipOf, type DeflatedPiece } from '../render/gzip-pieces.js'
-import type { RenderedFragment } from '../render/fragment-cache.js'
+import { createPieceWriter, deflateText, gzipOf, type DeflatedPiece } from '../web/gzip-pieces.js'
+import type { RenderedFragment } from '../web/fragment-cache.js'
 import { toNodeApi, type PulseView } from './service.js'
 
 // letters, digits and dashes only: the template writes it escaped, so it reaches the HTML unchanged

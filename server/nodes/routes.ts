@@ -3,17 +3,18 @@
  * from the collector's latest snapshot and cost no Redis command.
  */
 import type { FastifyInstance } from 'fastify'
-import { createFragmentCache } from '../render/fragment-cache.js'
-import { acceptsGzip, sendFragment, sendPage } from '../render/send-fragment.js'
+import { createFragmentCache } from '../web/fragment-cache.js'
+import { acceptsGzip, sendFragment, sendPage } from '../web/send-fragment.js'
 import { pulseQuerySchema } from './schemas.js'
 import { buildPulseView, type PulseView } from './service.js'
 import { gzipPulsePage, nodesApiPiece, renderNodesPiece } from './render.js'
-import { parseOr400 } from '../http/validate.js'
+import type { ZodTypeProvider } from '../web/validate.js'
 import { viewHelpers as h } from './view-helpers.js'
 import type { Snapshot } from '../collector/snapshot.js'
 import { readStatus, NODE_PARTS } from '../collector/part-status.js'
 
 export default async function nodesRoutes(app: FastifyInstance) {
+  const routes = app.withTypeProvider<ZodTypeProvider>()
   // the nodes region, shared by its polls and by the page that embeds it
   const fragments = createFragmentCache()
   const apiAnswers = createFragmentCache()
@@ -35,9 +36,8 @@ export default async function nodesRoutes(app: FastifyInstance) {
 
   app.get('/', async (_request, reply) => reply.redirect('/pulse'))
 
-  app.get('/pulse', async (request, reply) => {
-    const query = parseOr400(pulseQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/pulse', { schema: { querystring: pulseQuerySchema } }, async (request, reply) => {
+    const { query } = request
     const snapshot = app.collector.snapshot
     // app.view, unlike reply.view, leaves out what the auth plugin put in reply.locals
     const data = { ...reply.locals, title: 'Pulse', ...nodesData(snapshot, query.service) }
@@ -47,15 +47,13 @@ export default async function nodesRoutes(app: FastifyInstance) {
     return reply.type('text/html; charset=utf-8').header('vary', 'accept-encoding').header('content-encoding', 'gzip').send(gzipped)
   })
 
-  app.get('/fragments/pulse/nodes', async (request, reply) => {
-    const query = parseOr400(pulseQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/fragments/pulse/nodes', { schema: { querystring: pulseQuerySchema } }, async (request, reply) => {
+    const { query } = request
     return sendFragment(request, reply, await nodesFragment(app.collector.snapshot, query.service))
   })
 
-  app.get('/api/pulse/nodes', async (request, reply) => {
-    const query = parseOr400(pulseQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/api/pulse/nodes', { schema: { querystring: pulseQuerySchema } }, async (request, reply) => {
+    const { query } = request
     // cached per snapshot like the fragments: with thousands of nodes the JSON is megabytes, and
     // every client polling between two ticks shares one serialisation and one gzip of it
     const snapshot = app.collector.snapshot

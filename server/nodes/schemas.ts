@@ -5,5 +5,3 @@ import { nameSchema } from '@gravito/quasar/protocol'
 export const pulseQuerySchema = z.object({
   service: z.preprocess((value) => (value === '' ? undefined : value), nameSchema.optional()),
 })
-
-export type PulseQuery = z.infer<typeof pulseQuerySchema>

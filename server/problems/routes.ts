@@ -6,20 +6,21 @@
 import type { FastifyInstance } from 'fastify'
 import type { Clock } from '../clock.js'
 import type { Snapshot } from '../collector/snapshot.js'
-import { parseOr400 } from '../http/validate.js'
-import { registerPolledPage } from '../render/polled-page.js'
-import { viewHelpers } from '../nodes/view-helpers.js'
+import type { ZodTypeProvider } from '../web/validate.js'
+import { registerPolledPage } from '../web/polled-page.js'
+import { formatHelpers } from '../web/format.js'
 import { problemsQuerySchema, type ProblemsQuery } from './schemas.js'
 import { buildProblemsView, toProblemsApi } from './service.js'
 
 export const FRAGMENT_URL = '/problems/fragments/list'
 
 const h = {
-  ...viewHelpers,
+  ...formatHelpers,
   listUrl: (query: ProblemsQuery) => (query.sort === 'newest' ? FRAGMENT_URL : `${FRAGMENT_URL}?sort=${query.sort}`),
 }
 
 export default async function problemsRoutes(app: FastifyInstance, options: { clock: Clock }) {
+  const routes = app.withTypeProvider<ZodTypeProvider>()
   const view = (snapshot: Snapshot, query: ProblemsQuery) => buildProblemsView(app.badData.problems, options.clock(), snapshot.redis.up, query)
   registerPolledPage(app, {
     page: { url: '/problems', template: 'problems/page', title: 'Problems' },
@@ -30,9 +31,5 @@ export default async function problemsRoutes(app: FastifyInstance, options: { cl
     helpers: h,
   })
 
-  app.get('/api/problems', async (request, reply) => {
-    const query = parseOr400(problemsQuerySchema, request.query, reply)
-    if (!query) return reply
-    return toProblemsApi(view(app.collector.snapshot, query))
-  })
+  routes.get('/api/problems', { schema: { querystring: problemsQuerySchema } }, async (request) => toProblemsApi(view(app.collector.snapshot, request.query)))
 }

@@ -83,5 +83,3 @@ export function createAgentSnapshotReader(redis: Redis, keys: ConsoleKeys, badDa
     return value
   }
 }
-
-export type AgentSnapshotReader = ReturnType<typeof createAgentSnapshotReader>

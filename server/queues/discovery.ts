@@ -141,5 +141,3 @@ export function createQueueScanner(redis: Redis, keys: ConsoleKeys, badData: Bad
     generation: () => generation,
   }
 }
-
-export type QueueScanner = ReturnType<typeof createQueueScanner>

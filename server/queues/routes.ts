@@ -6,16 +6,18 @@
  * token), so it is rendered per request; the table and the counts are rendered once per snapshot.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { parseOr400 } from '../http/validate.js'
-import { createFragmentCache, renderedFragment } from '../render/fragment-cache.js'
-import { sendFragment } from '../render/send-fragment.js'
-import { registerPolledPage } from '../render/polled-page.js'
-import { jobsQuerySchema, queuePageQuerySchema, queueParamsSchema, queuesQuerySchema, type QueuesQuery } from './schemas.js'
+import type { ZodTypeProvider } from '../web/validate.js'
+import { createFragmentCache, renderedFragment } from '../web/fragment-cache.js'
+import { sendFragment } from '../web/send-fragment.js'
+import { registerPolledPage } from '../web/polled-page.js'
+import { queueParamsSchema } from '../history/schemas.js'
+import { jobsQuerySchema, queuePageQuerySchema, queuesQuerySchema, type QueuesQuery } from './schemas.js'
 import { buildQueuePage, buildQueuesView, findQueue, TABLE_FRAGMENT_URL, toJobsApi, toQueuesApi } from './service.js'
 import { queueViewHelpers as h } from './view-helpers.js'
 import { readStatus } from '../collector/part-status.js'
 
 export default async function queuesRoutes(app: FastifyInstance) {
+  const routes = app.withTypeProvider<ZodTypeProvider>()
   const summaries = createFragmentCache()
   const apiAnswers = createFragmentCache()
   const tableKey = (query: QueuesQuery) => [query.service, query.driver, query.sort, query.dir].join('|')
@@ -29,20 +31,16 @@ export default async function queuesRoutes(app: FastifyInstance) {
     helpers: h,
   })
 
-  app.get('/api/pulse/queues', async (request, reply) => {
-    const query = parseOr400(queuesQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/api/pulse/queues', { schema: { querystring: queuesQuerySchema } }, async (request, reply) => {
+    const { query } = request
     // cached per snapshot like the fragments: pollers between two ticks share one serialisation
     const snapshot = app.collector.snapshot
     const answer = await apiAnswers(snapshot.version, tableKey(query), async () => JSON.stringify(toQueuesApi(snapshot, query)))
     return sendFragment(request, reply, answer, 'application/json; charset=utf-8')
   })
 
-  app.get('/queues/:service/:queue', async (request, reply) => {
-    const params = parseOr400(queueParamsSchema, request.params, reply)
-    if (!params) return reply
-    const query = parseOr400(queuePageQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/queues/:service/:queue', { schema: { params: queueParamsSchema, querystring: queuePageQuerySchema } }, async (request, reply) => {
+    const { params, query } = request
     const snapshot = app.collector.snapshot
     const view = buildQueuePage(snapshot, params.service, params.queue, query.page, query.range)
     const data = { title: `${params.queue} · ${params.service}`, section: 'Queues', view, redis: readStatus(snapshot, ['queues']), h, decorations: app.queueRowDecorators.bind(snapshot, request) }
@@ -55,9 +53,8 @@ export default async function queuesRoutes(app: FastifyInstance) {
     return reply.viewAsync('queues/queue-page', data, { layout: 'layout' })
   })
 
-  app.get('/queues/:service/:queue/fragments/summary', async (request, reply) => {
-    const params = parseOr400(queueParamsSchema, request.params, reply)
-    if (!params) return reply
+  routes.get('/queues/:service/:queue/fragments/summary', { schema: { params: queueParamsSchema } }, async (request, reply) => {
+    const { params } = request
     const snapshot = app.collector.snapshot
     const fragment = await summaries(snapshot.version, `${params.service}:${params.queue}`, () =>
       app.view('queues/summary', { view: buildQueuePage(snapshot, params.service, params.queue, 1, '1h'), redis: readStatus(snapshot, ['queues']), h }),
@@ -65,11 +62,8 @@ export default async function queuesRoutes(app: FastifyInstance) {
     return sendFragment(request, reply, fragment)
   })
 
-  app.get('/queues/:service/:queue/fragments/failed', async (request, reply) => {
-    const params = parseOr400(queueParamsSchema, request.params, reply)
-    if (!params) return reply
-    const query = parseOr400(queuePageQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/queues/:service/:queue/fragments/failed', { schema: { params: queueParamsSchema, querystring: queuePageQuerySchema } }, async (request, reply) => {
+    const { params, query } = request
     const snapshot = app.collector.snapshot
     const view = buildQueuePage(snapshot, params.service, params.queue, query.page, query.range)
     if (!view.record) return notFound(reply, params.service, params.queue)
@@ -77,11 +71,8 @@ export default async function queuesRoutes(app: FastifyInstance) {
     return sendFragment(request, reply, renderedFragment(html))
   })
 
-  app.get('/api/pulse/queues/:service/:queue/jobs', async (request, reply) => {
-    const params = parseOr400(queueParamsSchema, request.params, reply)
-    if (!params) return reply
-    const query = parseOr400(jobsQuerySchema, request.query, reply)
-    if (!query) return reply
+  routes.get('/api/pulse/queues/:service/:queue/jobs', { schema: { params: queueParamsSchema, querystring: jobsQuerySchema } }, async (request, reply) => {
+    const { params, query } = request
     const record = findQueue(app.collector.snapshot, params.service, params.queue)
     if (!record) return notFound(reply, params.service, params.queue)
     return toJobsApi(record, query.state)

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { nameSchema, queueDriverSchema, queueNameSchema } from '@gravito/quasar/protocol'
+import { nameSchema, queueDriverSchema } from '@gravito/quasar/protocol'
 import { RANGES } from '../history/metrics.js'
 
 /** The filter form's "all" options submit empty values. */
@@ -18,8 +18,6 @@ export const queuesQuerySchema = z.object({
 })
 
 export type QueuesQuery = z.infer<typeof queuesQuerySchema>
-
-export const queueParamsSchema = z.object({ service: nameSchema, queue: queueNameSchema })
 
 const pageNumber = z.preprocess(blankIsAbsent, z.coerce.number().int().min(1).max(10_000).default(1))
 

@@ -1,8 +1,9 @@
 /**
- * Formatting for the queue templates, on top of the pulse helpers. Pure, and total: a missing or
+ * Formatting for the queue templates, on top of the shared formatters. Pure, and total: a missing or
  * unusable number reads "–".
  */
-import { DASH, duration, num, viewHelpers } from '../nodes/view-helpers.js'
+import { nodeUrl } from '../http/urls.js'
+import { DASH, duration, formatHelpers, num } from '../web/format.js'
 
 const DRIVER_LABELS: Record<string, string> = {
   bullmq: 'BullMQ',
@@ -60,6 +61,4 @@ export function queueMarkers(record: { isPaused?: boolean; paused?: number; rate
   return markers
 }
 
-export const queueViewHelpers = { ...viewHelpers, driverBadge, rate, age, queueMarkers }
-
-export type QueueViewHelpers = typeof queueViewHelpers
+export const queueViewHelpers = { ...formatHelpers, nodeUrl, driverBadge, rate, age, queueMarkers }

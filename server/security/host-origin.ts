@@ -13,6 +13,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Clock } from '../clock.js'
 import { isLoopback } from '../auth/exposure.js'
+import { isApiPath, pathOf } from '../web/request.js'
 import { allowedHosts } from './allowed-hosts.js'
 
 export interface HostOriginOptions {
@@ -70,7 +71,6 @@ export default fp<HostOriginOptions>(
 )
 
 function answer(request: FastifyRequest, reply: FastifyReply, code: 403 | 421, error: string, message: string) {
-  const path = request.url.split(/[?#]/)[0]!
-  if (path === '/api' || path.startsWith('/api/')) return reply.code(code).send({ error, message })
+  if (isApiPath(pathOf(request.url))) return reply.code(code).send({ error, message })
   return reply.code(code).type('text/plain; charset=utf-8').send(message)
 }

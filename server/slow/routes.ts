@@ -3,16 +3,16 @@
  * a viewer costs no Redis command.
  */
 import type { FastifyInstance } from 'fastify'
-import { parseOr400 } from '../http/validate.js'
-import { registerPolledPage } from '../render/polled-page.js'
-import { viewHelpers } from '../nodes/view-helpers.js'
+import type { ZodTypeProvider } from '../web/validate.js'
+import { registerPolledPage } from '../web/polled-page.js'
+import { formatHelpers } from '../web/format.js'
 import { slowQuerySchema } from './schemas.js'
 import { buildSlowView, toSlowApi, type SlowFilter } from './service.js'
 
 export const FRAGMENT_URL = '/slow/fragments/board'
 
 const h = {
-  ...viewHelpers,
+  ...formatHelpers,
   boardUrl: (filter: SlowFilter) => {
     const query = new URLSearchParams()
     if (filter.service) query.set('service', filter.service)
@@ -23,6 +23,7 @@ const h = {
 }
 
 export default async function slowRoutes(app: FastifyInstance) {
+  const routes = app.withTypeProvider<ZodTypeProvider>()
   registerPolledPage(app, {
     page: { url: '/slow', template: 'slow/page', title: 'Slow' },
     fragment: { url: FRAGMENT_URL, template: 'slow/board' },
@@ -32,9 +33,5 @@ export default async function slowRoutes(app: FastifyInstance) {
     helpers: h,
   })
 
-  app.get('/api/pulse/slow', async (request, reply) => {
-    const query = parseOr400(slowQuerySchema, request.query, reply)
-    if (!query) return reply
-    return toSlowApi(app.collector.snapshot, query)
-  })
+  routes.get('/api/pulse/slow', { schema: { querystring: slowQuerySchema } }, async (request) => toSlowApi(app.collector.snapshot, request.query))
 }

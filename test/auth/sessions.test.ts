@@ -141,7 +141,7 @@ t.test('a users-file password change ends that user\'s sessions on every replica
   const current = JSON.parse(readFileSync(usersFile, 'utf8')) as { users: { username: string; passwordHash: string }[] }
   const text = JSON.stringify({ users: entries.map((e) => (e.username === 'alice' ? e : current.users.find((u) => u.username === e.username)!)) })
   writeFileSync(usersFile, text)
-  await one.auth.reloadUsers()
+  await eventually(() => logLines.some((line) => line.includes('"users_file_reloaded"')), 'the watcher reads the change')
 
   for (const session of alice) {
     // asked first: replica one would also end a session it finds with an old password

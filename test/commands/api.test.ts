@@ -127,6 +127,7 @@ t.test('a viewer cannot send commands; an operator and the API token can, and ar
   const viewer = await loginAs(app, 'victor')
   const refused = await app.inject(post(body, { cookie: viewer.cookie, 'x-csrf-token': viewer.csrf }))
   t.equal(refused.statusCode, 403)
+  t.equal((await app.inject(post({ service: 'bad name' }, { cookie: viewer.cookie, 'x-csrf-token': viewer.csrf }))).statusCode, 403, 'a bad body too: the role is checked before the fields')
   t.equal(await redis.exists(keys.commandStream('billing', 'api-6')), 0, 'nothing sent for the viewer')
   t.equal((await app.inject(post(body))).statusCode, 401, 'nobody at all')
 

@@ -167,6 +167,7 @@ t.test('a viewer sees no buttons and is refused every command form', async (t) =
   t.equal((await app.inject({ method: 'POST', url: '/commands/retry-all', headers, payload: form({ service: 'billing', nodeId: 'form-5', queue: worker.name, confirmed: 'yes', _csrf: viewer.csrf }) })).statusCode, 403)
   t.equal((await app.inject({ url: `/commands/delete?${form(fields)}`, headers: { cookie: viewer.cookie } })).statusCode, 403)
   t.equal((await app.inject({ url: `/commands/retry-all?service=billing&nodeId=form-5&queue=${worker.name}`, headers: { cookie: viewer.cookie } })).statusCode, 403)
+  t.equal((await app.inject({ method: 'POST', url: '/commands/retry', headers, payload: form({ service: 'a:b', _csrf: viewer.csrf }) })).statusCode, 403, 'a bad form too: the role is checked before the fields')
   t.equal(await redis.exists(keys.commandStream('billing', 'form-5')), 0, 'nothing sent')
 
   const operator = await loginAs(app, 'olivia')

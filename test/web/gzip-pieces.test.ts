@@ -1,7 +1,7 @@
 /** Separately compressed pieces join into one gzip body that any gunzip reads back whole. */
 import t from 'tap'
 import { crc32, gunzipSync } from 'node:zlib'
-import { createPieceWriter, crc32Combine, deflateText, gzipOf, pieceOfGzip } from '../../server/render/gzip-pieces.js'
+import { createPieceWriter, crc32Combine, deflateText, gzipOf, pieceOfGzip } from '../../server/web/gzip-pieces.js'
 
 /** deterministic text of a given length, with multibyte characters among ASCII */
 function textOf(seed: number, length: number): string {

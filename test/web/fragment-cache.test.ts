@@ -1,7 +1,7 @@
 /** Cached fragments keep only their gzip once large, and still answer every client the same body. */
 import t from 'tap'
 import { gunzipSync } from 'node:zlib'
-import { createFragmentCache, GZIP_FROM_BYTES, renderedFragment, storedFragment } from '../../server/render/fragment-cache.js'
+import { createFragmentCache, GZIP_FROM_BYTES, renderedFragment, storedFragment } from '../../server/web/fragment-cache.js'
 
 // multibyte text: a body must come back byte for byte whichever way it is sent
 const large = (seed: string) => `<p>${seed} · naïve … ✓ 🚀</p>\n`.repeat(5_000)

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { z } from 'zod'
 import type { Snapshot } from '../collector/snapshot.js'
-import { parseOr400 } from '../http/validate.js'
+import type { ZodTypeProvider } from './validate.js'
 import { createFragmentCache } from './fragment-cache.js'
 import { sendFragment } from './send-fragment.js'
 
@@ -23,17 +23,17 @@ export interface PolledPageSpec<S extends z.ZodType, V> {
 
 export function registerPolledPage<S extends z.ZodType, V>(app: FastifyInstance, spec: PolledPageSpec<S, V>): void {
   const fragments = createFragmentCache()
+  const routes = app.withTypeProvider<ZodTypeProvider>()
+  const schema = { querystring: spec.query }
 
-  app.get(spec.page.url, async (request, reply) => {
-    const query = parseOr400(spec.query, request.query, reply)
-    if (!query) return reply
+  routes.get(spec.page.url, { schema }, async (request, reply) => {
+    const query = request.query as z.infer<S>
     const view = spec.build(app.collector.snapshot, query)
     return reply.viewAsync(spec.page.template, { title: spec.page.title, view, h: spec.helpers }, { layout: 'layout' })
   })
 
-  app.get(spec.fragment.url, async (request, reply) => {
-    const query = parseOr400(spec.query, request.query, reply)
-    if (!query) return reply
+  routes.get(spec.fragment.url, { schema }, async (request, reply) => {
+    const query = request.query as z.infer<S>
     const snapshot = app.collector.snapshot
     const fragment = await fragments(snapshot.version, spec.cacheKey(query), () =>
       app.view(spec.fragment.template, { view: spec.build(snapshot, query), h: spec.helpers }),

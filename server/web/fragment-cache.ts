@@ -118,5 +118,3 @@ export function createFragmentCache(maxEntries = 256) {
     return entry
   }
 }
-
-export type FragmentCache = ReturnType<typeof createFragmentCache>
