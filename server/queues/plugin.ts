@@ -12,7 +12,7 @@ export interface QueuesPluginOptions {
 }
 
 export default fp<QueuesPluginOptions>(
-  async (app, options) => {
+  async (app) => {
     app.collector.addPart(createQueuesCollector(app.redis, app.keys, app.badData))
     await app.register(queuesRoutes)
   },

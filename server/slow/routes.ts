@@ -26,7 +26,7 @@ const h = {
 }
 
 export default fp(
-  async (app: FastifyInstance, options: { clock: Clock }) => {
+  async (app: FastifyInstance, _options: { clock: Clock }) => {
     app.collector.addPart(createSlowCollector(app.redis, app.keys, app.badData))
     registerPolledPage(app, {
       page: { url: '/slow', template: 'slow/page', title: 'Slow' },

@@ -87,6 +87,7 @@ t.test('agent text cannot drive the terminal', async (t) => {
   await redis.set('gravito:quasar:node:svc:\u001b[2J\u202eevil', '{}', 'EX', 30)
   const text = await doctor()
   t.equal(text.code, 1)
+  // eslint-disable-next-line no-control-regex
   t.notMatch(text.out, /[\u001b\u202e]/, 'no escape or bidi character reaches the terminal')
   t.ok(text.out.includes('gravito:quasar:node:svc:\\u001b[2J\\u202eevil'), 'they are shown as escapes')
   t.ok(JSON.parse((await doctor('--json')).out).problems[0].key.includes('\u001b'), 'JSON keeps the key as it is: JSON escapes it')
