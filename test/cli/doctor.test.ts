@@ -5,19 +5,15 @@
  * 2 unreachable). The in-process runs use the CLI's own entry with its output captured.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { runCli as runInProcess } from '../../server/cli/program.js'
 import { DOCTOR_PARTS, MAX_TICKS, ticksFor, walkableKeys } from '../../server/cli/doctor-pass.js'
-import { startRedis, freePort } from '../helpers/redis-server.js'
+import { useRedis, freePort } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { badKeys, goodKeys, problemsOf, seed, KIND_COUNT } from '../problems/bad-keys.js'
 import { cleanEnv, runCli as runBin } from './run-cli.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 async function doctor(...args: string[]) {
   let out = ''

@@ -4,14 +4,11 @@
  */
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { createSlowStreamScanner } from '../../server/slow/stream-scan.js'
 import { keys, type Report } from './helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { redis: admin } = await useRedis(t)
 
 t.test('a pass over 20,000 other keys: three steps a tick, 25 services at most', async (t) => {
   for (let chunk = 0; chunk < 20; chunk++) {
