@@ -28,7 +28,7 @@ export async function benchFragments(url: string, nodes: number, durationSec: nu
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   try {
-    const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string]
+    const [line] = (await once(createInterface({ input: server.stdout }), 'line')) as [string]
     const base = `http://127.0.0.1:${line.trim()}`
     const results: LoadResult[] = []
     for (const [handler, path] of [

@@ -6,7 +6,7 @@
  * not installed), called exactly as that adapter calls them. Prints the port once the console's
  * snapshot holds every queue. Args: redis URL, then the queue names.
  */
-import Fastify, { type HTTPMethods } from 'fastify'
+import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import { Queue } from 'bullmq'
 import { createBullBoard } from '@bull-board/api'
@@ -43,7 +43,7 @@ createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue)), serve
 for (const route of captured.routes) {
   for (const path of ([] as string[]).concat(route.route)) {
     app.route({
-      method: ([] as string[]).concat(route.method).map((m) => m.toUpperCase()) as HTTPMethods[],
+      method: ([] as string[]).concat(route.method).map((m) => m.toUpperCase()),
       url: `/bull-board${path}`,
       handler: async (request, reply) => {
         const response = await route.handler({

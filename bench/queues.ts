@@ -11,7 +11,6 @@ import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
-import autocannon from 'autocannon'
 import { createBadDataLog } from '../server/collector/bad-data-log.js'
 import type { Snapshot } from '../server/collector/snapshot.js'
 import { createQueuesCollector } from '../server/queues/collector-part.js'
@@ -68,7 +67,7 @@ export async function benchQueues(url: string, queueCount: number, jobsPerQueue:
 
   const server = spawn(process.execPath, ['--import', 'tsx', new URL('./queues-server.ts', import.meta.url).pathname, url, ...names], { stdio: ['ignore', 'pipe', 'inherit'] })
   try {
-    const [line] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string]
+    const [line] = (await once(createInterface({ input: server.stdout }), 'line')) as [string]
     const base = `http://127.0.0.1:${line.trim()}`
     const results: QueuesBenchResult['load'] = []
     for (const [handler, path] of [

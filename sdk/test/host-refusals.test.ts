@@ -9,16 +9,12 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
-import { startRedis } from '../../test/helpers/redis-server.js'
+import { useRedis } from '../../test/helpers/redis-server.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const hostScript = fileURLToPath(new URL('./hosts/refused-agent.ts', import.meta.url))
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { server: redisServer, redis: admin } = await useRedis(t)
 
 interface HostReport {
   allSeen: boolean

@@ -36,7 +36,7 @@ export function createDispatcher(options: DispatcherOptions) {
     if (closing.signal.aborted) return
     if (queue.length >= maxQueued) {
       const dropped = queue.shift()!
-      report(dropped, { ok: false, attempts: 0, error: 'dropped: delivery queue full' })
+      void report(dropped, { ok: false, attempts: 0, error: 'dropped: delivery queue full' })
     }
     queue.push(delivery)
     pump()

@@ -87,7 +87,7 @@ export async function loadAlertRules(path: string): Promise<AlertRules> {
     if (buffer.byteLength > MAX_FILE_BYTES) throw new Error(`larger than ${MAX_FILE_BYTES} bytes`)
     text = buffer.toString('utf8')
   } catch (error) {
-    throw new Error(`cannot read alerts file ${path}: ${firstLine(error)}`)
+    throw new Error(`cannot read alerts file ${path}: ${firstLine(error)}`, { cause: error })
   }
   return parseAlertRules(text, path)
 }
@@ -98,7 +98,7 @@ export function parseAlertRules(text: string, path: string): AlertRules {
   try {
     input = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text)
   } catch (error) {
-    throw new Error(`alerts file ${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${firstLine(error)}`)
+    throw new Error(`alerts file ${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${firstLine(error)}`, { cause: error })
   }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new Error(`alerts file ${path}: must be an object with channels and rules`)
@@ -145,7 +145,7 @@ function describeIssue(error: z.ZodError, input: object): string {
   let node: unknown = input
   for (const part of issue.path) {
     where += typeof part === 'number' ? `[${part}]` : `${where ? '.' : ''}${String(part)}`
-    node = typeof node === 'object' && node !== null ? (node as Record<PropertyKey, unknown>)[part as PropertyKey] : undefined
+    node = typeof node === 'object' && node !== null ? (node as Record<PropertyKey, unknown>)[part] : undefined
     const name = typeof node === 'object' && node !== null ? (node as Record<string, unknown>).name : undefined
     if (typeof part === 'number' && typeof name === 'string' && name.length <= 64) where += ` (${name})`
   }

@@ -121,6 +121,7 @@ function toDoctorQueue(queue: QueueRecord): DoctorQueue {
 }
 
 /** C0, DEL, C1, line and paragraph separators, bidi embeddings, overrides and isolates */
+// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
 
 export function terminalSafe(text: string): string {

@@ -63,7 +63,7 @@ export class Collector {
   }
 
   addPart<K extends keyof SnapshotParts>(part: CollectorPart<K>): void {
-    const runner = createPartRunner(part as unknown as CollectorPart, { log: this.options.log, timeoutMs: this.partTimeoutMs })
+    const runner = createPartRunner(part, { log: this.options.log, timeoutMs: this.partTimeoutMs })
     this.#runners.push(runner)
     this.#snapshot = Object.freeze({ ...this.#snapshot, [part.key]: part.initial, parts: { ...this.#snapshot.parts, [part.key]: runner.status } })
   }

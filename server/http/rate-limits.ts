@@ -61,8 +61,10 @@ export default fp<RateLimitOptions>(
     app.addHook('onRoute', (route) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method]
       if (methods.some((method) => WRITE_METHODS.has(method))) {
+        // eslint-disable-next-line @typescript-eslint/no-misused-promises -- Fastify awaits async hooks
         if (!UNLIMITED_WRITES.has(route.url)) appendPreHandler(route, writes)
       } else if (isApiPath(route.url)) {
+        // eslint-disable-next-line @typescript-eslint/no-misused-promises -- Fastify awaits async hooks
         appendPreHandler(route, api)
       }
     })

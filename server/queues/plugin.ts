@@ -14,7 +14,7 @@ export interface QueuesPluginOptions {
 }
 
 export default fp<QueuesPluginOptions>(
-  async (app, options) => {
+  async (app) => {
     app.collector.addPart(createQueuesCollector(app.redis, app.keys, app.badData))
     // declared before the routes render a row; areas registered later add to it
     app.decorate('queueRowDecorators', createQueueRowDecorators())

@@ -85,5 +85,5 @@ function notFound(reply: FastifyReply, service: string, queue: string) {
 
 /** what the auth plugin put in reply.locals for this viewer (app.view does not merge locals itself) */
 function authOf(reply: FastifyReply): unknown {
-  return (reply.locals as Record<string, unknown> | undefined)?.auth ?? null
+  return reply.locals?.auth ?? null
 }

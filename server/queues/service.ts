@@ -7,7 +7,7 @@ import type { Snapshot } from '../collector/snapshot.js'
 import { queueUrl } from '../http/urls.js'
 import { buildQueueCharts, type QueueChartsView } from '../history/service.js'
 import type { Range } from '../history/metrics.js'
-import { isReadOnly, type QueueRecord, type QueuesPart } from './records.js'
+import { isReadOnly, type QueueRecord } from './records.js'
 import type { QueueSort, QueuesQuery, SortDir } from './schemas.js'
 import { readStatus, type ReadStatus } from '../collector/part-status.js'
 
@@ -16,7 +16,7 @@ export const TABLE_LIMIT = 500
 export const JOBS_PER_PAGE = 10
 
 export function queuesOf(snapshot: Snapshot): readonly QueueRecord[] {
-  return (snapshot.queues as QueuesPart | undefined)?.items ?? []
+  return snapshot.queues?.items ?? []
 }
 
 /** the queue page's URL, under the name the command views know it by */

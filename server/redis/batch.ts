@@ -63,7 +63,7 @@ export function createBatch(redis: Pick<Redis, 'pipeline'>): Batch {
         throw new Error(`a batch slot must queue one command, not ${pipeline.length - before}`)
       }
       const slot = new ReplySlot<T>()
-      slots.push(slot as ReplySlot<unknown>)
+      slots.push(slot)
       return slot
     },
     get size() {

@@ -262,7 +262,7 @@ export function shareOut(requests: readonly number[], budget: number): number[] 
   order.forEach((index, rank) => {
     const share = Math.floor(left / (order.length - rank))
     given[index] = Math.max(0, Math.min(requests[index]!, share))
-    left -= given[index]!
+    left -= given[index]
   })
   return given
 }

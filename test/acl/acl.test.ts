@@ -7,7 +7,7 @@ import t from 'tap'
 import { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
 import { startPulse } from '@gravito/quasar'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { documentedAclLines, documentedUserUrl, setUserArgs } from '../helpers/documented-acl.js'
@@ -15,10 +15,7 @@ import { sampleHeartbeat } from '../helpers/heartbeat.js'
 
 const keys = createKeys()
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { server: redisServer, redis: admin } = await useRedis(t)
 const userUrl = (user: string) => documentedUserUrl(redisServer.url, user)
 
 t.test('the documented ACL lines are accepted by Redis', async (t) => {

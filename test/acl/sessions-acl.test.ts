@@ -5,17 +5,14 @@
  */
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { documentedAclLines, documentedUserUrl, setUserArgs } from '../helpers/documented-acl.js'
 import { createConsoleKeys } from '../../server/redis/keys.js'
 import { hashSessionId } from '../../server/auth/session-store.js'
 import { login, probeRoutes, submitLogin, writeUsersFile } from '../auth/helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { server: redisServer, redis: admin } = await useRedis(t)
 const keys = createConsoleKeys('gravito:quasar:')
 
 const agentLine = documentedAclLines.find((line) => line.startsWith('ACL SETUSER agent-billing '))!

@@ -4,16 +4,12 @@
  * the agent reports it afterwards.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { JSON_HEADERS, waitForFinal } from '../commands/fixture.js'
 import { AGENT_KINDS } from './reference-agent.js'
 import { get, plan, refreshUntil, runPlan, startAgentAndConsole } from './console-fixture.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 for (const [seed, kind] of AGENT_KINDS.entries()) {
   // the queue is of driver "other": it takes commands because its entry declares them

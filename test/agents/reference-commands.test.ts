@@ -5,16 +5,12 @@
  * over the same stream runs nothing again. A token under 16 characters turns commands off.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { COMMAND_TTL_MS, createKeys, signCommand, type UnsignedCommand } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { deliver, resultOf, sendSigned, TOKEN, unsignedCommand } from '../commands/signed.js'
 import { AGENT_KINDS, referenceAgent } from './reference-agent.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const keys = createKeys()
 
 for (const kind of AGENT_KINDS) {

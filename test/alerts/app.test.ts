@@ -1,18 +1,14 @@
 import t from 'tap'
-import { Redis } from 'ioredis'
 import Fastify from 'fastify'
 import zenith from '../../server/app.js'
 import { parseConfig } from '../../server/config.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { startReceiver } from './receiver.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { alertsApi, rulesDir, tick, writeBeat } from './fixtures.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const files = rulesDir()
 t.teardown(() => files.remove())
 

@@ -3,19 +3,15 @@
  * fragment and shows a new firing alert, then its history, without a reload.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { cspViolations, launchBrowser, recordCspViolations } from '../helpers/browser.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { rulesDir, writeBeat } from './fixtures.js'
 import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js'
 
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const files = rulesDir()
 t.teardown(() => files.remove())
 

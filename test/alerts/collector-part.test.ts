@@ -1,15 +1,11 @@
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { createConsoleKeys } from '../../server/redis/keys.js'
 import { createAlertsCollector, HISTORY_EVENTS, HISTORY_MAX_AGE_MS } from '../../server/alerts/collector-part.js'
 import { createAlertStore } from '../../server/alerts/store.js'
 import type { HistoryEvent } from '../../server/alerts/schemas.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { redis } = await useRedis(t)
 const keys = createConsoleKeys('gravito:quasar:')
 const store = createAlertStore(redis, keys)
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0)

@@ -4,17 +4,13 @@
  * still alert within 45 s of its last beat. Driven through the app with a fake clock.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { startReceiver } from './receiver.js'
 import { alertsApi, rulesDir, tick } from './fixtures.js'
 import { STYLES, writeBeat, type FleetNode } from '../nodes/fleet.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const files = rulesDir()
 t.teardown(() => files.remove())
 

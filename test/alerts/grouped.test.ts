@@ -4,18 +4,14 @@
  * real HTTP receivers for a webhook and a Slack channel, and a fake clock.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { startReceiver, type Receiver } from './receiver.js'
 import { WRITE_BATCH } from '../../server/alerts/runtime.js'
 import { HISTORY_EVENTS } from '../../server/alerts/schemas.js'
 import { alertsApi, dropBeats, rulesDir, tick, writeBeats, type BeatSpec } from './fixtures.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const files = rulesDir()
 t.teardown(() => files.remove())
 

@@ -1,14 +1,10 @@
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { rulesDir, tick, writeBeat } from './fixtures.js'
 
 t.test('a firing alert shows on the affected node card, and leaves it when resolved', async (t) => {
-  const redisServer = await startRedis()
-  t.teardown(() => redisServer.stop())
-  const redis = new Redis(redisServer.url)
-  t.teardown(() => redis.quit())
+  const { server: redisServer, redis } = await useRedis(t)
   const files = rulesDir()
   t.teardown(() => files.remove())
   const rulesFile = files.write('card.json', { rules: [{ name: 'cpu-high', metric: 'cpu', above: 90, for: '2s' }] })

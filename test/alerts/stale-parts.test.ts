@@ -4,7 +4,6 @@
  * real HTTP receiver; one tick every 10 s of a fake clock.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import pino from 'pino'
 import { Collector } from '../../server/collector/collector.js'
 import type { CollectorPart, NodeRecord } from '../../server/collector/snapshot.js'
@@ -14,17 +13,14 @@ import { createAlertRuntime } from '../../server/alerts/runtime.js'
 import { createDispatcher } from '../../server/alerts/dispatcher.js'
 import { parseAlertRules } from '../../server/alerts/rules.js'
 import { createConsoleKeys } from '../../server/redis/keys.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { startReceiver } from './receiver.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
 const TICK_MS = 10_000
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { redis } = await useRedis(t)
 const keys = createConsoleKeys('gravito:quasar:')
 
 t.beforeEach(async () => {

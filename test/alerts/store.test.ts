@@ -5,15 +5,12 @@
  */
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { createConsoleKeys } from '../../server/redis/keys.js'
 import { alertField, createAlertStore, type CloseResult, type FireResult } from '../../server/alerts/store.js'
 import type { FiringRecord } from '../../server/alerts/schemas.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { redis } = await useRedis(t)
 const keys = createConsoleKeys('gravito:quasar:')
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0)
 const COOLDOWN = 60_000

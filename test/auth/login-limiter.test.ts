@@ -3,15 +3,11 @@
  * clears. Login-level behaviour (429 pages, Retry-After, replicas) is in login-limits.test.ts.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { createLoginLimiter, type LoginLimits } from '../../server/auth/login-limiter.js'
 import { createConsoleKeys } from '../../server/redis/keys.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { redis } = await useRedis(t)
 
 /** a hand-moved clock; this file needs no app, so it does not import the app helper */
 function fakeClock() {

@@ -3,15 +3,11 @@
  * what a success clears, the lock-out answer, and replicas sharing one count through Redis.
  */
 import t, { type Test } from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { startRedis, useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock, type TestAppOptions } from '../helpers/app.js'
 import { probeRoutes, submitLogin, writeUsersFile } from './helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { server: redisServer, redis: admin } = await useRedis(t)
 // every test starts with no counts left over from another
 t.beforeEach(async () => void (await admin.flushdb()))
 

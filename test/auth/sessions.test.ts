@@ -5,19 +5,15 @@
  */
 import t, { type Test } from 'tap'
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs'
-import { Redis } from 'ioredis'
 import { createConsoleKeys } from '../../server/redis/keys.js'
 import { hashSessionId, MAX_SESSIONS_PER_USER, SESSION_IDLE_MS, SESSION_TTL_MS } from '../../server/auth/session-store.js'
 import { hashPassword } from '../../server/auth/passwords.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { startRedis, useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock, type TestAppOptions } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { FORM, cookieHeader, hiddenField, login, probeRoutes, writeUsersFile } from './helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { server: redisServer, redis: admin } = await useRedis(t)
 t.beforeEach(async () => void (await admin.flushdb()))
 const keys = createConsoleKeys('gravito:quasar:')
 

@@ -4,15 +4,11 @@
  * from a peer that is not a trusted proxy, both headers are ignored.
  */
 import t, { type Test } from 'tap'
-import { Redis } from 'ioredis'
 import { createServer } from '../../server/server.js'
 import { parseConfig, type ZenithConfigInput } from '../../server/config.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { server: redisServer, redis: admin } = await useRedis(t)
 t.beforeEach(async () => void (await admin.flushdb()))
 
 const PASSWORD = 'proxied console password'

@@ -5,19 +5,15 @@
  * 2 unreachable). The in-process runs use the CLI's own entry with its output captured.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { runCli as runInProcess } from '../../server/cli/program.js'
 import { DOCTOR_PARTS, MAX_TICKS, ticksFor, walkableKeys } from '../../server/cli/doctor-pass.js'
-import { startRedis, freePort } from '../helpers/redis-server.js'
+import { useRedis, freePort } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { badKeys, goodKeys, problemsOf, seed, KIND_COUNT } from '../problems/bad-keys.js'
 import { cleanEnv, runCli as runBin } from './run-cli.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 async function doctor(...args: string[]) {
   let out = ''
@@ -87,6 +83,7 @@ t.test('agent text cannot drive the terminal', async (t) => {
   await redis.set('gravito:quasar:node:svc:\u001b[2J\u202eevil', '{}', 'EX', 30)
   const text = await doctor()
   t.equal(text.code, 1)
+  // eslint-disable-next-line no-control-regex
   t.notMatch(text.out, /[\u001b\u202e]/, 'no escape or bidi character reaches the terminal')
   t.ok(text.out.includes('gravito:quasar:node:svc:\\u001b[2J\\u202eevil'), 'they are shown as escapes')
   t.ok(JSON.parse((await doctor('--json')).out).problems[0].key.includes('\u001b'), 'JSON keeps the key as it is: JSON escapes it')

@@ -5,17 +5,13 @@
  * before its replies were paired with their commands.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { Collector } from '../../server/collector/collector.js'
 import type { CollectorPart } from '../../server/collector/snapshot.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 let readerThrows = false
 // the queues part is wrapped as the app adds it: a bug that throws inside it, on demand

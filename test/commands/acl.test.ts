@@ -8,7 +8,7 @@ import t from 'tap'
 import { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
 import { startPulse } from '@gravito/quasar'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { eventually } from '../helpers/eventually.js'
 import { documentedAclLines, documentedUserUrl, setUserArgs } from '../helpers/documented-acl.js'
 import { failingQueue } from './bullmq.js'
@@ -17,10 +17,7 @@ import { TOKEN } from './signed.js'
 
 const keys = createKeys()
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { server: redisServer, redis: admin } = await useRedis(t)
 for (const line of documentedAclLines) await admin.call('ACL', 'SETUSER', ...setUserArgs(line))
 const userUrl = (user: string) => documentedUserUrl(redisServer.url, user)
 

@@ -4,9 +4,8 @@
  * disallowed type (400, nothing sent), unknown or read-only target, viewer, commands disabled.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { createKeys, signCommand } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { eventually } from '../helpers/eventually.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { fakeClock } from '../helpers/app.js'
@@ -15,10 +14,7 @@ import { COMMAND_TTL_MS } from '@gravito/quasar/protocol'
 import { JSON_HEADERS, loginAs, startConsole, startWorker, waitForFailed, waitForFinal } from './fixture.js'
 import { TOKEN } from './signed.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const keys = createKeys()
 
 const post = (body: unknown, headers: Record<string, string> = {}) => ({ method: 'POST' as const, url: '/api/pulse/command', headers: { ...JSON_HEADERS, ...headers }, payload: JSON.stringify(body) })
@@ -161,10 +157,7 @@ t.test('unknown and malformed command ids', async (t) => {
 
 t.test('a command nobody answers is marked expired once past its expiry', async (t) => {
   // a Redis of its own: every tick of this test must succeed, whatever the other tests left behind
-  const ownServer = await startRedis()
-  t.teardown(() => ownServer.stop())
-  const redis = new Redis(ownServer.url)
-  t.teardown(() => redis.quit())
+  const { server: ownServer, redis } = await useRedis(t)
   const clock = fakeClock(Date.now())
   const app = await startConsole(t, { redisUrl: ownServer.url, clock })
   // a node that reports a queue and then goes quiet: no agent reads its stream

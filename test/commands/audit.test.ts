@@ -4,15 +4,11 @@
  * console replicas; still there after a console restart.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { AUDIT_MAX_AGE_MS, AUDIT_MAXLEN } from '../../server/commands/store.js'
 import { JSON_HEADERS, loginAs, startConsole, startWorker, waitForFailed, waitForFinal } from './fixture.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 const API_TOKEN = 'audit-api-token-0123456789'
 

@@ -5,17 +5,13 @@
  * of a declaration are reported as bad data, once per snapshot value.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { beat, keys, writeSnapshot } from '../queues/helpers.js'
 import { agentQueueCapability, READ_ONLY_REASONS } from '../../server/commands/capability.js'
 import { findQueue } from '../../server/queues/service.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 const BOTH = ['RETRY_JOB', 'DELETE_JOB']
 const metrics = { waiting: 1 }

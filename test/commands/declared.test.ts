@@ -6,18 +6,14 @@
  * nothing in its stream.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { createKeys, WAKE_UP_MESSAGE } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { eventually } from '../helpers/eventually.js'
 import { findQueue } from '../../server/queues/service.js'
 import { JSON_HEADERS, startConsole, waitForFinal } from './fixture.js'
 import { startDeclaredAgent } from './declared-agent.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const keys = createKeys()
 
 t.beforeEach(async () => {

@@ -4,18 +4,14 @@
  * retry-all cap, and the status fragment that stops polling once final.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { eventually } from '../helpers/eventually.js'
 import { FORM } from '../auth/helpers.js'
 import { RETRY_ALL_CAP } from '../../server/commands/service.js'
 import { loginAs, startConsole, startWorker, waitForFailed } from './fixture.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const keys = createKeys()
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString()

@@ -7,21 +7,17 @@
  * tick never fails. Past the expiry every unanswered command is closed as expired.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { COMMAND_TTL_MS, MAX_COMMAND_RESULT_BYTES, signCommand, type CommandResult } from '@gravito/quasar/protocol'
 import { createConsoleKeys } from '../../server/redis/keys.js'
 import { createCommandStore } from '../../server/commands/store.js'
 import { createCommandsCollector, EXPIRY_GRACE_MS, type CommandsPart } from '../../server/commands/collector-part.js'
 import type { SentCommand } from '../../server/commands/schemas.js'
 import type { Snapshot } from '../../server/collector/snapshot.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { newCommandId, TOKEN } from './signed.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const keys = createConsoleKeys('gravito:quasar:')
 
 const SERVICES = ['billing', 'payments', 'search', 'mail']

@@ -4,9 +4,8 @@
  * ROW_STATUS_MS; then the buttons come back if the agent still lists the job.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { COMMAND_TTL_MS, createKeys } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { eventually } from '../helpers/eventually.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { fakeClock } from '../helpers/app.js'
@@ -17,10 +16,7 @@ import { JSON_HEADERS, startConsole } from './fixture.js'
 const keys = createKeys()
 
 t.test('pending, then expired, then the buttons again', async (t) => {
-  const server = await startRedis()
-  t.teardown(() => server.stop())
-  const redis = new Redis(server.url)
-  t.teardown(() => redis.quit())
+  const { server: server, redis } = await useRedis(t)
   const clock = fakeClock(Date.now())
   const app = await startConsole(t, { redisUrl: server.url, clock })
   // a node that lists two failed jobs and never reads its command stream

@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Redis, type RedisOptions } from 'ioredis'
+import type { Test } from 'tap'
 
 export interface TestRedis {
   url: string
@@ -93,4 +95,18 @@ function ping(port: number): Promise<boolean> {
       resolve(false)
     })
   })
+}
+
+/**
+ * A private redis-server for one test file or subtest and a client connected to it, both closed in
+ * `t.teardown` (client first, so it says goodbye to a live server).
+ */
+export async function useRedis(t: Pick<Test, 'teardown'>, options: RedisOptions = {}): Promise<{ server: TestRedis; redis: Redis }> {
+  const server = await startRedis()
+  const redis = new Redis(server.url, options)
+  t.teardown(async () => {
+    await redis.quit().catch(() => redis.disconnect())
+    await server.stop()
+  })
+  return { server, redis }
 }

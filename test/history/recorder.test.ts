@@ -5,7 +5,7 @@
  */
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { startRedis, useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { beat, historyApi, storedBuckets } from './helpers.js'
@@ -15,10 +15,7 @@ const MINUTE = 60 * SECOND
 const HOUR = 60 * MINUTE
 const DAY = 24 * HOUR
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 t.beforeEach(async () => {
   await redis.flushall()

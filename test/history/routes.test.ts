@@ -3,16 +3,12 @@
  * 404s, queue history fed by a queues collector part, and the page's markup.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { beat, historyApi } from './helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 const clock = fakeClock()
 /** what the queues part reports at the next tick */

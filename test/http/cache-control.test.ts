@@ -6,11 +6,10 @@
 import t from 'tap'
 import Fastify, { type RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
 import zenith from '../../server/app.js'
 import { parseConfig } from '../../server/config.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { login } from '../auth/helpers.js'
@@ -18,10 +17,7 @@ import { login } from '../auth/helpers.js'
 const PASSWORD = 'a long shared password'
 const API_TOKEN = 'api-token-0123456789'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 const clock = fakeClock()
 const keys = createKeys()

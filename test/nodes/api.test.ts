@@ -1,16 +1,12 @@
 /** /api/pulse/nodes is served from one serialisation per snapshot, with an ETag and gzip. */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { gunzipSync } from 'node:zlib'
 import { createKeys } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const keys = createKeys()
 const clock = fakeClock()
 const app = await buildTestApp({ redisUrl: redisServer.url, clock })

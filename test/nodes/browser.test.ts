@@ -4,12 +4,11 @@
  * served under the console's strict CSP, and any violation fails the test.
  */
 import t, { type Test } from 'tap'
-import { Redis } from 'ioredis'
 import type { Page } from 'playwright-core'
 import { createKeys } from '@gravito/quasar/protocol'
 import type { FastifyInstance } from 'fastify'
 import { cspViolations, launchBrowser, recordCspViolations } from '../helpers/browser.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { eventually } from '../helpers/eventually.js'
@@ -18,10 +17,7 @@ import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js
 const LANGUAGES = ['node', 'bun', 'deno', 'php', 'go', 'python', 'other'] as const
 const keys = createKeys()
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 const browser = await launchBrowser(t)
 

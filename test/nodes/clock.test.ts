@@ -4,16 +4,12 @@
  * by the console's fake clock, and are flagged on their card, their page, the API and the log.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { keys, writeBeat, type FleetNode } from '../nodes/fleet.js'
 import { CLOCK_SKEW_LIMIT_MS, clockNoteOf } from '../../server/collector/health.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 const DAY = 86_400_000
 const GRACE = 60_000

@@ -1,6 +1,5 @@
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { MAX_VALUE_BYTES } from '@gravito/quasar/protocol'
@@ -10,10 +9,7 @@ import { createNodeReader } from '../../server/nodes/store.js'
 import { createBadDataLog } from '../../server/collector/bad-data-log.js'
 import { createConsoleKeys } from '../../server/redis/keys.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 t.beforeEach(async () => {
   await redis.flushall()

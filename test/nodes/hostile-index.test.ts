@@ -4,8 +4,7 @@
  * Driven tick by tick with a fake time against a real Redis.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { createRedisNodeCollector } from '../../server/nodes/collector-part.js'
 import { createBadDataLog } from '../../server/collector/bad-data-log.js'
 import { healthOf } from '../../server/collector/health.js'
@@ -13,10 +12,7 @@ import type { NodeRecord } from '../../server/collector/snapshot.js'
 import { shareOut } from '../../server/redis/key-finder.js'
 import { bytesSent, keys, recordingBadData, writeBeat, type FleetNode } from './fleet.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { redis } = await useRedis(t)
 
 const START = Date.UTC(2026, 10, 23, 12)
 const YEAR = 365 * 86_400_000

@@ -4,20 +4,16 @@
  * shows the values under the cursor in its legend.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import type { Page } from 'playwright-core'
 import type { FastifyInstance } from 'fastify'
 import { launchBrowser } from '../helpers/browser.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { beat } from '../history/helpers.js'
 import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js'
 
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 // half an hour of history up to now, recorded by a console on a fake clock
 const seedClock = fakeClock(Date.now() - 30 * 60_000)

@@ -5,17 +5,13 @@
  * the grace period; nodes never appear twice and the order is by service, then node.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { createRedisNodeCollector } from '../../server/nodes/collector-part.js'
 import { healthOf } from '../../server/collector/health.js'
 import { byServiceThenNode, type NodeRecord } from '../../server/collector/snapshot.js'
 import { STYLES, keys, random, recordingBadData, shuffle, writeBeat, type FleetNode } from './fleet.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { redis } = await useRedis(t)
 
 const GRACE = 20_000
 const SERVICES = ['api', 'billing', 'older', 'php', 'search', 'web']

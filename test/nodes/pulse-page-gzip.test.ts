@@ -1,17 +1,13 @@
 /** The /pulse page is gzipped for clients that accept it, and still carries the viewer's session. */
 import t from 'tap'
 import { gunzipSync } from 'node:zlib'
-import { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { login, probeRoutes } from '../auth/helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const keys = createKeys()
 
 t.test('a logged-in viewer gets the same page gzipped, with its session in it', async (t) => {

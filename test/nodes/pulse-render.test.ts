@@ -5,17 +5,14 @@
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { startRedis, useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { viewHelpers } from '../../server/nodes/view-helpers.js'
 import type { PulseView } from '../../server/nodes/service.js'
 
 const keys = createKeys()
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 t.beforeEach(async () => {
   await redis.flushall()

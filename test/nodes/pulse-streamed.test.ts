@@ -6,19 +6,15 @@
  */
 import t, { type Test } from 'tap'
 import { gunzipSync } from 'node:zlib'
-import { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
 import type { FastifyInstance } from 'fastify'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { buildPulseView, toNodesApi } from '../../server/nodes/service.js'
 
 const keys = createKeys()
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 interface Fleet {
   services: number

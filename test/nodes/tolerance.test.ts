@@ -6,18 +6,14 @@
  * Quasar agent's beat is read with its queue counts and marked as legacy.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { keys, random, recordingBadData, shuffle, STYLES, writeBeat, type FleetNode } from './fleet.js'
 import { createRedisNodeCollector } from '../../server/nodes/collector-part.js'
 import { metricsFromSnapshot } from '../../server/alerts/metrics.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 type Beat = Record<string, any>
 

@@ -5,16 +5,12 @@
  * apart.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { createRedisNodeCollector } from '../../server/nodes/collector-part.js'
 import type { NodeRecord } from '../../server/collector/snapshot.js'
 import { STYLES, random, recordingBadData, shuffle, writeBeat, type FleetNode } from './fleet.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { redis } = await useRedis(t)
 
 type Change = 'untouched' | 'same bytes' | 'same length' | 'longer'
 const CHANGES: readonly Change[] = ['untouched', 'same bytes', 'same length', 'longer']

@@ -3,17 +3,13 @@
  * keys whose names carry markup show as text, on first paint and after a poll swaps the list.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { cspViolations, launchBrowser, recordCspViolations } from '../helpers/browser.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const browser = await launchBrowser(t)
 
 const HOSTILE = [

@@ -4,16 +4,12 @@
  * the bound, the one-hour window (fake clock), the empty state, escaping, and the viewer login.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { badKeys, goodKeys, KIND_COUNT, problemsOf, seed, type ShownProblem } from './bad-keys.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 /** heartbeats reach the queues part through the previous tick's nodes: two ticks read everything */
 async function ticks(app: FastifyInstance, clock: ReturnType<typeof fakeClock>, count = 2) {

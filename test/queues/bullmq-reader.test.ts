@@ -10,15 +10,12 @@ import { Redis } from 'ioredis'
 import { Queue, Worker } from 'bullmq'
 import type { FastifyInstance } from 'fastify'
 import { FAILED_JOB_LIMITS } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { createBullmqReader } from '../../server/queues/bullmq-reader.js'
 import { buildFleet, JOB_KINDS, planFleet, type Fleet } from './bullmq-fleet.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const connection = { url: redisServer.url }
 
 /** a field over this many bytes is not read; PROTOCOL.md words what stands for it */

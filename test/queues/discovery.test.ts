@@ -5,19 +5,15 @@
  * a queue an agent also reports shown once; the walk bounded per tick and continued on the next.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { Queue, Worker } from 'bullmq'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { createQueueScanner } from '../../server/queues/discovery.js'
 import { createConsoleKeys } from '../../server/redis/keys.js'
 import { keys, laravelPayload, writeSnapshot } from './helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const connection = { url: redisServer.url }
 
 t.test('BullMQ queues with real failed jobs, discovered read-only', async (t) => {

@@ -6,16 +6,13 @@
  */
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { createLaravelReader } from '../../server/queues/laravel-reader.js'
 import { laravelPayload } from './helpers.js'
 import { seededRandom, shuffle } from './bullmq-fleet.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 interface Made {
   service: string

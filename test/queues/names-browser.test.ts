@@ -5,10 +5,9 @@
  * its own in Redis, the name percent-encoded inside the hash tag.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
 import { cspViolations, launchBrowser, recordCspViolations } from '../helpers/browser.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { queueKeyPart } from '../../server/redis/keys.js'
@@ -16,10 +15,7 @@ import { queueKeyPart } from '../../server/redis/keys.js'
 const NAME = 'envoi <b>#1</b> a/b?x=1&y=2 {high} %20 été 🚀'
 const PREFIX = '{bull}'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const browser = await launchBrowser(t)
 
 t.test('an odd name: linked, opened, named exactly, polled, and its history kept under its own key', async (t) => {

@@ -6,21 +6,17 @@
  * them, and reachable through every queue URL. Then Laravel queues `{high}` and `a:b`.
  */
 import t, { type Test } from 'tap'
-import { Redis } from 'ioredis'
 import { Queue, Worker } from 'bullmq'
 import type { FastifyInstance } from 'fastify'
 import { createBullmqProbe } from '../../sdk/src/queues/bullmq.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { queueUrl, queueApiUrl } from '../../server/http/urls.js'
 import { discoveredService } from '../../server/queues/collector-part.js'
 import { buildBullmqFleet, seededRandom, shuffled, STATES, type QueueSpec } from '../scenarios/bullmq-fleet.js'
 import { laravelPayload } from './helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 const LONG = `nightly-${'reconciliation-'.repeat(6)}job`
 const NAMES = ['send email', 'correo-électronique', 'emails@v2', LONG, 'a/b?c#d', '<b>bold</b> & co']

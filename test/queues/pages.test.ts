@@ -5,15 +5,11 @@
  * escaped, the history charts; node cards linking their queues to these pages.
  */
 import t, { type Test } from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { after, beat, writeSnapshot } from './helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 /** the names in table order */
 function rowNames(html: string): string[] {

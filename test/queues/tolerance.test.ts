@@ -5,18 +5,14 @@
  * reaches the bad-data log as `field: reason`.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { FAILED_JOB_LIMITS } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { keys as consoleKeys, random, recordingBadData, shuffle } from '../nodes/fleet.js'
 import { createAgentSnapshotReader } from '../../server/queues/agent-reader.js'
 import { after, writeSnapshot } from './helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 type Entry = Record<string, any>
 const counts = { waiting: 12, active: 2, delayed: 1, failed: 3 }

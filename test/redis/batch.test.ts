@@ -1,12 +1,9 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { createBatch, type Slot } from '../../server/redis/batch.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 t.test('each slot holds its own reply when items queue different numbers of commands', async (t) => {
   await redis.flushall()

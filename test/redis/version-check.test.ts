@@ -7,16 +7,12 @@
 import t from 'tap'
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { parseRedisVersion, versionWarnings } from '../../server/redis/version-check.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const direct = new Redis(redisServer.url)
-t.teardown(() => direct.quit())
+const { server: redisServer, redis: direct } = await useRedis(t)
 const realVersion = parseRedisVersion(await direct.info('server'))!
 
 /** A proxy that answers INFO with `version` in place of the real one; `dropAll` forces reconnects. */

@@ -7,16 +7,12 @@
  * for most seeds; a single-queue test cannot see it.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { buildBullmqFleet, expectedCounts, intendedJobCounts, queueSpecs } from './bullmq-fleet.js'
 import { expectHealthyTick } from './console-health.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { server: redisServer, redis: admin } = await useRedis(t)
 
 const QUEUES = 12
 

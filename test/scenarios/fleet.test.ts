@@ -12,9 +12,8 @@
  * field (issue 9) this fleet raised no alert at all in 50 minutes.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { startPulse } from '@gravito/quasar'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
@@ -25,10 +24,7 @@ import { buildBullmqFleet, expectedCounts, queueSpecs, STATES, type QueueSpec } 
 import { expectHealthyTick } from './console-health.js'
 import { phpAgentBeat, pythonAgentBeat } from './agents/raw.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { server: redisServer, redis: admin } = await useRedis(t)
 const files = rulesDir()
 t.teardown(() => files.remove())
 

@@ -9,7 +9,7 @@ import t from 'tap'
 import { Worker } from 'node:worker_threads'
 import { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { eventually } from '../helpers/eventually.js'
@@ -87,10 +87,7 @@ async function writeCorpus(redis: Redis, now: number) {
 }
 
 t.test('the console stays live and answering through a hostile keyspace', async (t) => {
-  const redisServer = await startRedis()
-  t.teardown(() => redisServer.stop())
-  const redis = new Redis(redisServer.url)
-  t.teardown(() => redis.quit())
+  const { server: redisServer, redis } = await useRedis(t)
   // the corpus writer shares this process's event loop with the console (a 10 MB SET, 20,000 node
   // writes): load shedding would refuse requests because of the test's own work, which no
   // deployment has; shedding has its own test, here the console itself must keep answering

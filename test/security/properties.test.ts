@@ -6,9 +6,8 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
-import { Redis } from 'ioredis'
 import { createKeys, isValidName, parseAgentJson, readHeartbeat, readQueueSnapshot } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 
@@ -93,10 +92,7 @@ t.test('names round-trip through the key builders; anything else never parses', 
 })
 
 t.test('every agent string is escaped on every page that shows it', async (t) => {
-  const redisServer = await startRedis()
-  t.teardown(() => redisServer.stop())
-  const redis = new Redis(redisServer.url)
-  t.teardown(() => redis.quit())
+  const { server: redisServer, redis } = await useRedis(t)
   const app = await buildTestApp({ redisUrl: redisServer.url })
   t.teardown(() => app.close())
   const keys = createKeys()

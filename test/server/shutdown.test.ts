@@ -17,7 +17,7 @@ import type { CollectorPart } from '../../server/collector/snapshot.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
-import { cleanEnv, logLines, spawnCli } from '../cli/run-cli.js'
+import { logLines, spawnCli } from '../cli/run-cli.js'
 
 const silentLog = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, fatal() {}, child: () => silentLog, level: 'silent' } as never
 

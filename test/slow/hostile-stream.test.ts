@@ -6,15 +6,11 @@
  * the Redis side), and the bytes Redis sends per tick stay under the read budget.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { DEFAULT_SLOW_LIMITS } from '../../server/slow/collector-part.js'
 import { addEntry, outputBytes, slowCollector } from './helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { server: redisServer, redis: admin } = await useRedis(t)
 
 const HOSTILE_ENTRIES = 20
 const TEN_MB = 10 * 1024 * 1024

@@ -4,18 +4,14 @@
  * bad entries and wrong-type keys skipped; agent strings escaped on the page.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
 import { startPulse } from '@gravito/quasar'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { percentile } from '../../server/slow/service.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const keys = createKeys()
 
 async function add(service: string, fields: Record<string, string | number>) {

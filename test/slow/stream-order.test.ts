@@ -6,15 +6,11 @@
  * budget; once the writers stop, every entry is there.
  */
 import t, { type Test } from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { compareIds, ENTRIES_PER_SERVICE, type SlowEntryRecord } from '../../server/slow/collector-part.js'
 import { addEntry, slowCollector } from './helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { server: redisServer, redis: admin } = await useRedis(t)
 
 /** a small deterministic generator, so a failing seed can be replayed */
 function random(seed: number) {

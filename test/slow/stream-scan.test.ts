@@ -4,14 +4,11 @@
  */
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { createSlowStreamScanner } from '../../server/slow/stream-scan.js'
 import { keys, type Report } from './helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { redis: admin } = await useRedis(t)
 
 t.test('a pass over 20,000 other keys: three steps a tick, 25 services at most', async (t) => {
   for (let chunk = 0; chunk < 20; chunk++) {
@@ -44,7 +41,7 @@ t.test('a pass over 20,000 other keys: three steps a tick, 25 services at most',
   t.ok(reports.some((r) => r.key === `${keys.prefix}slow:no*pe` && /name rule/.test(r.reason)))
 
   scans = 0
-  await scanner.step((now += 2_000))
+  await scanner.step(now + 2_000)
   t.equal(scans, 0, 'no new pass before 60 s have passed since the last one started')
 
   // a pass with room for every service, after one stream is gone

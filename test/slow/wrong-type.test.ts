@@ -5,15 +5,11 @@
  * script runs with exactly the rights docs/security.md gives.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { documentedAclLines, documentedUserUrl, setUserArgs } from '../helpers/documented-acl.js'
 import { addEntry, keys, slowCollector } from './helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const admin = new Redis(redisServer.url)
-t.teardown(() => admin.quit())
+const { server: redisServer, redis: admin } = await useRedis(t)
 for (const line of documentedAclLines) await admin.call('ACL', 'SETUSER', ...setUserArgs(line))
 
 const entry = (name: string, timestamp: number) => ({ kind: 'job', name, durationMs: 1200, timestamp, nodeId: 'n1' })

@@ -113,5 +113,5 @@ function unwrapOptional(schema: z.ZodType): z.ZodType {
 
 function objectShape(schema: z.ZodType): Shape | null {
   const base = unwrapOptional(schema)
-  return base instanceof z.ZodObject ? (base.shape as Shape) : null
+  return base instanceof z.ZodObject ? base.shape : null
 }

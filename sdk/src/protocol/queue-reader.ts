@@ -191,7 +191,7 @@ function readMetrics(input: unknown, field: string, hasError: boolean, skips: Sk
     if (!hasError) skips.add(field, 'missing: no counts')
     return {}
   }
-  return (readValue(queueMetricsSchema, input, field, skips) ?? {}) as Partial<QueueMetrics>
+  return readValue(queueMetricsSchema, input, field, skips) ?? {}
 }
 
 function readFailedJobs(input: unknown, skips: SkipList): FailedJob[] | undefined {

@@ -75,7 +75,7 @@ function checkedOptions(options: unknown, driver: MonitoredDriver): MonitorQueue
   if (failedPageSize !== undefined && !(Number.isInteger(failedPageSize) && (failedPageSize as number) >= 0 && (failedPageSize as number) <= FAILED_JOB_LIMITS.page)) {
     throw new TypeError(`failedPageSize must be an integer from 0 to ${FAILED_JOB_LIMITS.page}, got ${show(failedPageSize)}`)
   }
-  return record as MonitorQueueOptions
+  return record
 }
 
 function checkString(field: string, value: unknown, min: number, max: number): void {

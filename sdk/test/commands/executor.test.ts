@@ -5,8 +5,7 @@
  * is back; execution is paced.
  */
 import t, { type Test } from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../../../test/helpers/redis-server.js'
+import { useRedis } from '../../../test/helpers/redis-server.js'
 import { eventually } from '../../../test/helpers/eventually.js'
 import { failingQueue } from '../../../test/commands/bullmq.js'
 import { deliver, resultOf, sendSigned, TOKEN, unsignedCommand } from '../../../test/commands/signed.js'
@@ -17,10 +16,7 @@ import { startAgent } from './agent.js'
 const unhandled: unknown[] = []
 process.on('unhandledRejection', (reason) => unhandled.push(reason))
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const keys = createKeys()
 
 let queueNumber = 0

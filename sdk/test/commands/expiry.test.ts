@@ -6,8 +6,7 @@
  * every other check passes, so removing that one check lets the command run.
  */
 import t, { type Test } from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../../../test/helpers/redis-server.js'
+import { useRedis } from '../../../test/helpers/redis-server.js'
 import { deliver, resultOf, TOKEN, unsignedCommand } from '../../../test/commands/signed.js'
 import {
   COMMAND_CLOCK_SKEW_MS,
@@ -21,10 +20,7 @@ import {
   type QueueProbe,
 } from '../../src/index.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { redis } = await useRedis(t)
 const keys = createKeys()
 
 let nodeNumber = 0

@@ -4,17 +4,13 @@
  * short token is rejected as from an agent without a token. At 16 characters it is used.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../../../test/helpers/redis-server.js'
+import { useRedis } from '../../../test/helpers/redis-server.js'
 import { eventually } from '../../../test/helpers/eventually.js'
 import { resultOf, sendSigned, unsignedCommand } from '../../../test/commands/signed.js'
 import { createKeys, QUASAR_TOKEN_MIN_LENGTH } from '../../src/index.js'
 import { startAgent } from './agent.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const keys = createKeys()
 
 t.equal(QUASAR_TOKEN_MIN_LENGTH, 16)

@@ -5,15 +5,12 @@
  */
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { startRedis } from '../../../test/helpers/redis-server.js'
+import { useRedis } from '../../../test/helpers/redis-server.js'
 import { eventually } from '../../../test/helpers/eventually.js'
 import { createKeys, WAKE_UP_MESSAGE } from '../../src/protocol/index.js'
 import { openWakeUp } from '../../src/commands/wake-up.js'
 
-const server = await startRedis()
-t.teardown(() => server.stop())
-const redis = new Redis(server.url)
-t.teardown(() => redis.quit())
+const { server: server, redis } = await useRedis(t)
 const keys = createKeys()
 
 t.test('any message on the channel wakes the agent: JSON, the legacy word, anything', async (t) => {

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
-import { startRedis } from '../../../test/helpers/redis-server.js'
+import { startRedis, useRedis } from '../../../test/helpers/redis-server.js'
 import { eventually } from '../../../test/helpers/eventually.js'
 import { heartbeatSchema, MAX_VALUE_BYTES, readHeartbeat, readQueueSnapshot, type ReadQueueSnapshot } from '../../src/protocol/index.js'
 import { QuasarAgent, startPulse } from '../../src/index.js'
@@ -15,10 +15,7 @@ import { connectionOf, failJobs } from './fixtures.js'
 const unhandled: unknown[] = []
 process.on('unhandledRejection', (reason) => unhandled.push(reason))
 
-const transportServer = await startRedis()
-t.teardown(() => transportServer.stop())
-const transport = new Redis(transportServer.url)
-t.teardown(() => transport.quit())
+const { server: transportServer, redis: transport } = await useRedis(t)
 
 async function snapshotOf(service: string): Promise<ReadQueueSnapshot> {
   const raw = await transport.get(`gravito:quasar:queues:${service}`)
@@ -41,10 +38,7 @@ async function beatOf(service: string, nodeId: string) {
 }
 
 t.test('dual connections: queues read from the app Redis, heartbeat and snapshot written to the transport', async (t) => {
-  const appServer = await startRedis()
-  t.teardown(() => appServer.stop())
-  const app = new Redis(appServer.url)
-  t.teardown(() => app.quit())
+  const { server: appServer, redis: app } = await useRedis(t)
   const queue = new Queue('emails', { connection: connectionOf(appServer.url) })
   t.teardown(() => queue.close())
   const [failed] = await failJobs(queue, [{ name: 'send', data: { to: 'x@example.com' } }])
@@ -81,10 +75,7 @@ t.test('dual connections: queues read from the app Redis, heartbeat and snapshot
 })
 
 t.test('the app connection may be an ioredis instance the caller owns; it is left open', async (t) => {
-  const appServer = await startRedis()
-  t.teardown(() => appServer.stop())
-  const app = new Redis(appServer.url)
-  t.teardown(() => app.quit())
+  const { redis: app } = await useRedis(t)
   await app.rpush('work', 'x')
   const agent = startPulse({ service: 'own-app', nodeId: 'n1', url: transportServer.url, app, intervalMs: 60_000 }).monitorQueue('work', 'redis-list')
   t.equal(agent.appRedis, app)

@@ -4,9 +4,8 @@
  * Worker and BullMQ's getters see afterwards.
  */
 import t, { type Test } from 'tap'
-import { Redis } from 'ioredis'
 import { Queue, Worker } from 'bullmq'
-import { startRedis } from '../../../test/helpers/redis-server.js'
+import { useRedis } from '../../../test/helpers/redis-server.js'
 import { eventually } from '../../../test/helpers/eventually.js'
 import { FAILED_JOB_LIMITS, snapshotQueueSchema } from '../../src/protocol/index.js'
 import { createBullmqProbe } from '../../src/queues/bullmq.js'
@@ -15,10 +14,7 @@ import { connectionOf, failJobs, work } from './fixtures.js'
 const unhandled: unknown[] = []
 process.on('unhandledRejection', (reason) => unhandled.push(reason))
 
-const server = await startRedis()
-t.teardown(() => server.stop())
-const redis = new Redis(server.url)
-t.teardown(() => redis.quit())
+const { server: server, redis } = await useRedis(t)
 const connection = connectionOf(server.url)
 
 function queueNamed(t: Test, name: string, prefix?: string): Queue {

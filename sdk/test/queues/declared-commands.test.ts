@@ -5,17 +5,13 @@
  * console's own rule, so the two cannot drift apart.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../../../test/helpers/redis-server.js'
+import { useRedis } from '../../../test/helpers/redis-server.js'
 import { eventually } from '../../../test/helpers/eventually.js'
 import { readQueueSnapshot, type ReadQueueSnapshot } from '../../src/protocol/index.js'
 import { QuasarAgent } from '../../src/index.js'
 import { agentQueueCapability } from '../../../server/commands/capability.js'
 
-const server = await startRedis()
-t.teardown(() => server.stop())
-const redis = new Redis(server.url)
-t.teardown(() => redis.quit())
+const { server: server, redis } = await useRedis(t)
 delete process.env.QUASAR_TOKEN
 
 async function snapshotAfterBeat(options: { service: string; token?: string; commands?: boolean }): Promise<ReadQueueSnapshot> {

@@ -4,16 +4,12 @@
  * popping the retried job with Laravel's own pop script.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../../../test/helpers/redis-server.js'
+import { useRedis } from '../../../test/helpers/redis-server.js'
 import { snapshotQueueSchema } from '../../src/protocol/index.js'
 import { createLaravelProbe } from '../../src/queues/laravel.js'
 import { laravelWriter, microtime, payload, phpException, type LaravelPayload } from './laravel-writer.js'
 
-const server = await startRedis()
-t.teardown(() => server.stop())
-const redis = new Redis(server.url)
-t.teardown(() => redis.quit())
+const { redis } = await useRedis(t)
 
 // whole seconds, near the real time: Horizon's records expire relative to the real clock
 const NOW = Math.floor(Date.now() / 1000) * 1000

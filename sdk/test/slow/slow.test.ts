@@ -9,17 +9,14 @@ import express from 'express'
 import { once } from 'node:events'
 import { Redis } from 'ioredis'
 import { Queue, Worker } from 'bullmq'
-import { startRedis } from '../../../test/helpers/redis-server.js'
+import { startRedis, useRedis } from '../../../test/helpers/redis-server.js'
 import { eventually } from '../../../test/helpers/eventually.js'
 import { quasarExpress, quasarFastify, readSlowEntry, SLOW_STREAM_MAXLEN, startPulse, withSlowJobs, type SlowEntry } from '../../src/index.js'
 
 const unhandled: unknown[] = []
 process.on('unhandledRejection', (reason) => unhandled.push(reason))
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 /** A clock the code under test reads and the handlers move: "this took 80 ms" is `clock.advance(80)`. */
 function fakeClock() {

@@ -43,13 +43,12 @@ export async function deliver(channel: ChannelConfig, message: ChannelMessage, o
   const closing = options.signal ?? new AbortController().signal
   const body = JSON.stringify(payloadFor(channel, message))
   let attempts = 0
-  let error = 'not sent'
   for (;;) {
     if (closing.aborted) return { ok: false, attempts, error: 'console closing' }
     attempts++
     const result = await post(channel.url, message.id, body, options.timeoutMs ?? DEFAULT_TIMEOUT_MS, closing)
     if (result.ok) return { ok: true, attempts }
-    error = result.error
+    const error = result.error
     const wait = backoff[attempts - 1]
     if (!result.retry || wait === undefined) return { ok: false, attempts, error }
     try {
