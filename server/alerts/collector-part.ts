@@ -3,7 +3,7 @@
  * every replica shows the same). The history stream is read incrementally: after the first read
  * only entries newer than the last one seen are fetched, so a quiet tick costs three small replies.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import type { z } from 'zod'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart } from '../collector/snapshot.js'
@@ -58,7 +58,7 @@ const READ_BATCH = 1000
 
 type StreamEntry = [id: string, fields: string[]]
 
-export function createAlertsCollector(redis: Redis, keys: ConsoleKeys, badData: BadDataLog): CollectorPart<'alerts'> {
+export function createAlertsCollector(redis: RedisClient, keys: ConsoleKeys, badData: BadDataLog): CollectorPart<'alerts'> {
   /** events in stream order (oldest first), with the deliveries seen so far */
   const events = new Map<string, AlertHistoryEntry>()
   let lastId: string | null = null

@@ -16,7 +16,7 @@
  * 5,000 nodes) costs two round trips per batch instead of two per alert.
  */
 import { createHash } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import { createBatch, type Batch, type Slot } from '../redis/batch.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import type { DeliveryRecord, FiringRecord, HistoryEvent } from './schemas.js'
@@ -73,7 +73,7 @@ export type FireResult = { owner: false } | { owner: true; send: boolean }
 /** owner: this replica closed the episode; `announce`: a firing message had gone out for it */
 export type CloseResult = { owner: false } | { owner: true; announce: boolean }
 
-export function createAlertStore(redis: Redis, keys: ConsoleKeys) {
+export function createAlertStore(redis: RedisClient, keys: ConsoleKeys) {
   const firing = keys.alertsFiring()
   const notified = keys.alertsNotified()
   const history = keys.alertsHistory()

@@ -3,7 +3,7 @@
  * The connection is closed with the app.
  */
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import { connectRedis } from '../redis/connection.js'
 import { createConsoleKeys, type ConsoleKeys } from '../redis/keys.js'
 import { waitUntilReady } from '../redis/connection.js'
@@ -11,7 +11,7 @@ import { watchRedisVersion, type RedisVersionWatch } from '../redis/version-chec
 
 declare module 'fastify' {
   interface FastifyInstance {
-    redis: Redis
+    redis: RedisClient
     keys: ConsoleKeys
     /** the server's version and what it is too old for, checked at start and on reconnect */
     redisVersion: RedisVersionWatch

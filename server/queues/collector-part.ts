@@ -13,7 +13,7 @@
  * Throughput is computed here from successive readings (./throughput.ts). Bad keys are skipped and
  * logged; they never cost the other queues their tick.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import { isValidName, shortHash, validNameFrom, type ReadQueue, type ReadQueueSnapshot } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart, NodeRecord, Snapshot } from '../collector/snapshot.js'
@@ -35,7 +35,7 @@ declare module '../collector/snapshot.js' {
 /** services whose snapshots are read per tick; more than this and the rest wait for a later version */
 const MAX_SERVICES = 2_000
 
-export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: BadDataLog, options: ScannerOptions = {}): CollectorPart<'queues'> {
+export function createQueuesCollector(redis: RedisClient, keys: ConsoleKeys, badData: BadDataLog, options: ScannerOptions = {}): CollectorPart<'queues'> {
   const everyMs = options.everyMs ?? 10_000
   const scanner = createQueueScanner(redis, keys, badData, options)
   const readSnapshots = createAgentSnapshotReader(redis, keys, badData)

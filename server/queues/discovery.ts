@@ -10,7 +10,7 @@
  * queues of the previous pass are kept, plus whatever the current pass has found so far; when it
  * ends, its findings replace them (so a deleted queue disappears).
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import { createBatch, type Slot } from '../redis/batch.js'
 import { readKey } from '../redis/key-errors.js'
@@ -52,7 +52,7 @@ export function refId(ref: DiscoveredRef): string {
   return `${ref.driver}|${ref.prefix}|${ref.queue}`
 }
 
-export function createQueueScanner(redis: Redis, keys: ConsoleKeys, badData: BadDataLog, options: ScannerOptions = {}) {
+export function createQueueScanner(redis: RedisClient, keys: ConsoleKeys, badData: BadDataLog, options: ScannerOptions = {}) {
   const { everyMs = 10_000, stepsPerTick = 20, maxFound = 2_000 } = options
   let done: Pick<Pass, 'refs' | 'services'> = { refs: new Map(), services: new Set() }
   let pass: Pass | null = null

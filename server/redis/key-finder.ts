@@ -16,7 +16,7 @@
  *   pass starts at most once per `scanIntervalMs`, and each tick advances the cursor a bounded
  *   number of steps: a huge keyspace is covered over several ticks instead of stalling one.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './client.js'
 import { isValidName } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import { createBatch } from './batch.js'
@@ -75,7 +75,7 @@ export const MAX_MEMBERS_PER_INDEX = 10_000
 export const MAX_MEMBERS_PER_TICK = 50_000
 export const MAX_INDEX_KEYS = 10_000
 
-export function createKeyFinder(redis: Redis, keys: ConsoleKeys, options: KeyFinderOptions) {
+export function createKeyFinder(redis: RedisClient, keys: ConsoleKeys, options: KeyFinderOptions) {
   const { badData } = options
   const fullIndexEveryMs = options.fullIndexEveryMs ?? 30_000
   const scanIntervalMs = options.scanIntervalMs ?? 10_000

@@ -10,7 +10,7 @@
  * timing out) forever. New entries are read first, oldest first and without gaps; once a stream
  * is caught up, the leftover of its share backfills its history, newest first.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import { readSlowEntry, type SlowEntry } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart, Snapshot } from '../collector/snapshot.js'
@@ -78,7 +78,7 @@ interface StreamState {
   entries: SlowEntryRecord[]
 }
 
-export function createSlowCollector(redis: Redis, keys: ConsoleKeys, badData: BadDataLog, options: SlowCollectorOptions = {}): CollectorPart<'slow'> {
+export function createSlowCollector(redis: RedisClient, keys: ConsoleKeys, badData: BadDataLog, options: SlowCollectorOptions = {}): CollectorPart<'slow'> {
   const limits = { ...DEFAULT_SLOW_LIMITS, ...options.limits }
   const maxServices = options.scan?.maxServices ?? 2_000
   const scanner = createSlowStreamScanner(redis, keys, badData, { ...options.scan, maxServices })

@@ -11,7 +11,7 @@
  * the backfill of a service's history). Both share the call's entry count and byte budget.
  */
 import { z } from 'zod'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import type { Batch, Slot } from '../redis/batch.js'
 
 /**
@@ -154,7 +154,7 @@ export interface StreamRead {
 }
 
 /** Makes the script callable on `redis` and its pipelines (EVALSHA, EVAL once per connection). */
-export function defineStreamRead(redis: Pick<Redis, 'defineCommand'>): void {
+export function defineStreamRead(redis: Pick<RedisClient, 'defineCommand'>): void {
   redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: SCRIPT })
 }
 

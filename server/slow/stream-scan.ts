@@ -6,7 +6,7 @@
  * Until a pass ends, the services of the previous pass are kept, plus those the current pass has
  * found so far; when it ends its findings replace them, so a deleted stream stops being read.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 
@@ -23,7 +23,7 @@ interface Pass {
 
 const SCAN_COUNT = 1000
 
-export function createSlowStreamScanner(redis: Pick<Redis, 'scan'>, keys: ConsoleKeys, badData: BadDataLog, options: SlowScanOptions = {}) {
+export function createSlowStreamScanner(redis: Pick<RedisClient, 'scan'>, keys: ConsoleKeys, badData: BadDataLog, options: SlowScanOptions = {}) {
   const { everyMs = 10_000, stepsPerTick = 10, maxServices = 2_000 } = options
   let done: ReadonlySet<string> = new Set()
   let pass: Pass | null = null
