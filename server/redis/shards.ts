@@ -75,7 +75,7 @@ export interface ShardScanOptions {
   count: number
 }
 
-export function createShardScan(client: RedisClient, options: ShardScanOptions): ShardScan {
+export function createShardScan(client: ScanSource, options: ShardScanOptions): ShardScan {
   /** the shards of the pass under way and their cursors; null between passes */
   let cursors: Map<Scannable, string> | null = null
 
@@ -99,8 +99,10 @@ export function createShardScan(client: RedisClient, options: ShardScanOptions):
 }
 
 type Scannable = Pick<RedisClient, 'scan'>
+/** a client, or anything that scans like one (a test counting its SCANs) */
+export type ScanSource = RedisClient | Scannable
 
 /** The connections to SCAN for the whole keyspace: every master of a Cluster, else the one server. */
-export function shardsOf(client: RedisClient): Scannable[] {
-  return isCluster(client) ? client.nodes('master') : [client]
+export function shardsOf(client: ScanSource): Scannable[] {
+  return 'isCluster' in client && isCluster(client) ? client.nodes('master') : [client]
 }
