@@ -12,7 +12,8 @@
  */
 import { z } from 'zod'
 import type { RedisClient } from '../redis/client.js'
-import type { Batch, Slot } from '../redis/batch.js'
+import type { Slot } from '../redis/batch.js'
+import type { SlotGroupedBatch } from '../redis/shards.js'
 
 /**
  * KEYS[1] the stream. ARGV: after ('' skips the forward phase), before ('' skips the backfill,
@@ -160,9 +161,9 @@ export function defineStreamRead(redis: Pick<RedisClient, 'defineCommand'>): voi
 
 type ScriptPipeline = Record<typeof COMMAND, (key: string, ...args: (string | number)[]) => unknown>
 
-export function queueStreamRead(batch: Batch, key: string, cursor: StreamCursor, bounds: StreamReadBounds): Slot<unknown> {
+export function queueStreamRead(batch: SlotGroupedBatch, key: string, cursor: StreamCursor, bounds: StreamReadBounds): Slot<unknown> {
   const args = [cursor.after ?? '', cursor.before ?? '', bounds.count, bounds.callBytes, bounds.valueBytes, bounds.nameBytes, bounds.maxFields, bounds.rawBytes]
-  return batch.add((pipeline) => (pipeline as unknown as ScriptPipeline)[COMMAND](key, ...args))
+  return batch.add(key, (pipeline) => (pipeline as unknown as ScriptPipeline)[COMMAND](key, ...args))
 }
 
 const byteCount = z.number().int().nonnegative()
