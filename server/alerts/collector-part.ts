@@ -3,12 +3,10 @@
  * every replica shows the same). The history stream is read incrementally: after the first read
  * only entries newer than the last one seen are fetched, so a quiet tick costs three small replies.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import type { z } from 'zod'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart } from '../collector/snapshot.js'
-import { createBatch } from '../redis/batch.js'
-import { readKey, type KeyRead } from '../redis/key-errors.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import {
   deliveryRecordSchema,
@@ -19,7 +17,7 @@ import {
   type FiringRecord,
   type HistoryEvent,
 } from './schemas.js'
-import { alertField, HISTORY_MAXLEN } from './store.js'
+import { alertField, createAlertStateReader, type StreamEntry } from './store.js'
 
 export interface FiringAlert extends FiringRecord {
   /** a firing message went out for this episode */
@@ -56,33 +54,15 @@ export { HISTORY_EVENTS }
 export const HISTORY_MAX_AGE_MS = 7 * 24 * 3_600_000
 const READ_BATCH = 1000
 
-type StreamEntry = [id: string, fields: string[]]
-
-export function createAlertsCollector(redis: Redis, keys: ConsoleKeys, badData: BadDataLog): CollectorPart<'alerts'> {
+export function createAlertsCollector(redis: RedisClient, keys: ConsoleKeys, badData: BadDataLog): CollectorPart<'alerts'> {
   /** events in stream order (oldest first), with the deliveries seen so far */
   const events = new Map<string, AlertHistoryEntry>()
   let lastId: string | null = null
   let published: AlertsPart = { firing: [], history: [] }
+  const readState = createAlertStateReader(redis, keys, badData)
 
   async function collect(now: number): Promise<AlertsPart> {
-    const firingKey = keys.alertsFiring()
-    const notifiedKey = keys.alertsNotified()
-    const stream = keys.alertsHistory()
-    const batch = createBatch(redis)
-    const firingSlot = batch.add<Record<string, string>>((p) => p.hgetall(firingKey))
-    const notifiedSlot = batch.add<Record<string, string>>((p) => p.hgetall(notifiedKey))
-    const entriesSlot =
-      lastId === null
-        ? batch.add<StreamEntry[]>((p) => p.xrevrange(stream, '+', '-', 'COUNT', HISTORY_MAXLEN))
-        : batch.add<StreamEntry[]>((p) => p.xrange(stream, `(${lastId}`, '+', 'COUNT', READ_BATCH))
-    await batch.exec()
-    // a key of the wrong type (something else wrote it) reads as empty, reported, rather than
-    // failing the tick, which would mark all of Redis as unreachable
-    const firingHash = orEmpty(readKey(firingSlot, firingKey, badData), {})
-    const notifiedHash = orEmpty(readKey(notifiedSlot, notifiedKey, badData), {})
-    let entries = orEmpty(readKey(entriesSlot, stream, badData), [])
-    if (lastId === null) entries = entries.reverse()
-
+    const { firing: firingHash, notified: notifiedHash, entries } = await readState(lastId, READ_BATCH)
     const changed = entries.length > 0 ? absorb(entries) : false
     const expired = prune(now)
     const firing = readFiring(firingHash, notifiedHash)
@@ -133,10 +113,6 @@ function readFiring(firingHash: Record<string, string>, notifiedHash: Record<str
     if (record) firing.push({ ...record, notified: notifiedHash[alertField(record.rule, record.target)] === '1' })
   }
   return firing.sort((a, b) => a.firedAt - b.firedAt || (alertField(a.rule, a.target) < alertField(b.rule, b.target) ? -1 : 1))
-}
-
-function orEmpty<T>(read: KeyRead<T>, empty: T): T {
-  return read.ok ? read.value : empty
 }
 
 function parseJson<T>(raw: string, schema: z.ZodType<T>): T | null {

@@ -3,9 +3,9 @@
  * one snapshot. The engine sees only this, so a new data source (queues) plugs in here without the
  * engine or its tests changing.
  */
-import { isValidName, isValidQueueName } from '@gravito/quasar/protocol'
 import type { NodeRecord, Snapshot } from '../collector/snapshot.js'
 import { isLost } from '../collector/health.js'
+import { queueRecordsOf, type QueuesPart } from '../queues/records.js'
 
 export const METRICS = ['cpu', 'memory', 'disk', 'node_lost', 'queue_backlog', 'queue_failed'] as const
 export type MetricName = (typeof METRICS)[number]
@@ -120,35 +120,20 @@ function addQueue(samples: MetricSample[], item: QueueItem): void {
   if (item.failed !== undefined) samples.push({ target, metric: 'queue_failed', value: item.failed })
 }
 
-/**
- * The queues part of the snapshot, read structurally: it is contributed by another collector part
- * and may be absent. Accepts a list of `{ service, name, waiting, paused, failed }` (counts at the top level
- * or under `metrics`), or an object holding that list as `items`.
- */
-export function queueItems(snapshot: object): QueueItem[] {
-  const part: unknown = (snapshot as { queues?: unknown }).queues
-  const list: unknown = Array.isArray(part) ? part : isObject(part) ? part.items : undefined
-  if (!Array.isArray(list)) return []
-  const items: QueueItem[] = []
-  for (const entry of list) {
-    if (!isObject(entry) || !isValidName(entry.service) || !isValidQueueName(entry.name)) continue
-    const counts = isObject(entry.metrics) ? entry.metrics : entry
-    const item: QueueItem = { service: entry.service, name: entry.name }
-    const waiting = count(counts.waiting)
-    const failed = count(counts.failed)
-    const paused = count(counts.paused)
+/** The alerts' view of the snapshot's queue records: a count the reader did not measure is left out. */
+export function queueItems(snapshot: { readonly queues?: QueuesPart }): QueueItem[] {
+  return queueRecordsOf(snapshot).map((record) => {
+    const item: QueueItem = { service: record.service, name: record.name }
+    const waiting = count(record.waiting)
+    const failed = count(record.failed)
+    const paused = count(record.paused)
     if (waiting !== undefined) item.waiting = waiting
     if (paused !== undefined) item.paused = paused
     if (failed !== undefined) item.failed = failed
-    items.push(item)
-  }
-  return items
+    return item
+  })
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null
-}
-
-function count(value: unknown): number | undefined {
+function count(value: number | null | undefined): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined
 }

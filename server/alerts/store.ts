@@ -16,9 +16,12 @@
  * 5,000 nodes) costs two round trips per batch instead of two per alert.
  */
 import { createHash } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import { createBatch, type Batch, type Slot } from '../redis/batch.js'
 import type { ConsoleKeys } from '../redis/keys.js'
+import type { BadDataLog } from '../collector/bad-data-log.js'
+import { readKey, type KeyRead } from '../redis/key-errors.js'
+import { pipelineBySlot } from '../redis/shards.js'
 import type { DeliveryRecord, FiringRecord, HistoryEvent } from './schemas.js'
 
 /** The field of a rule and target in the firing and notified hashes. */
@@ -73,7 +76,7 @@ export type FireResult = { owner: false } | { owner: true; send: boolean }
 /** owner: this replica closed the episode; `announce`: a firing message had gone out for it */
 export type CloseResult = { owner: false } | { owner: true; announce: boolean }
 
-export function createAlertStore(redis: Redis, keys: ConsoleKeys) {
+export function createAlertStore(redis: RedisClient, keys: ConsoleKeys) {
   const firing = keys.alertsFiring()
   const notified = keys.alertsNotified()
   const history = keys.alertsHistory()
@@ -194,4 +197,46 @@ function valueOf<T>(slot: Slot<T>): T {
 
 function claimArgs(now: number, cooldownMs: number): [string, string, string] {
   return [String(now), String(now + cooldownMs), String(Math.max(1, cooldownMs))]
+}
+
+export type StreamEntry = [id: string, fields: string[]]
+
+/** The alerts' state as one tick reads it; a key that could not be read is empty (and reported). */
+export interface AlertStateRead {
+  firing: Record<string, string>
+  notified: Record<string, string>
+  /** history entries in stream order, oldest first */
+  entries: StreamEntry[]
+}
+
+/**
+ * What the alerts collector part reads each tick, in one round trip: both hashes and the history
+ * stream, the newest HISTORY_MAXLEN entries on the first read, then those after `lastId`. A key of
+ * the wrong type (something else wrote it) reads as empty, reported, rather than failing the tick,
+ * which would mark all of Redis as unreachable.
+ */
+export function createAlertStateReader(redis: RedisClient, keys: ConsoleKeys, badData: BadDataLog) {
+  return async function readAlertState(lastId: string | null, readBatch: number): Promise<AlertStateRead> {
+    const firingKey = keys.alertsFiring()
+    const notifiedKey = keys.alertsNotified()
+    const stream = keys.alertsHistory()
+    const batch = pipelineBySlot(redis)
+    const firingSlot = batch.add<Record<string, string>>(firingKey, (p) => p.hgetall(firingKey))
+    const notifiedSlot = batch.add<Record<string, string>>(notifiedKey, (p) => p.hgetall(notifiedKey))
+    const entriesSlot =
+      lastId === null
+        ? batch.add<StreamEntry[]>(stream, (p) => p.xrevrange(stream, '+', '-', 'COUNT', HISTORY_MAXLEN))
+        : batch.add<StreamEntry[]>(stream, (p) => p.xrange(stream, `(${lastId}`, '+', 'COUNT', readBatch))
+    await batch.exec()
+    const entries = orEmpty(readKey(entriesSlot, stream, badData), [])
+    return {
+      firing: orEmpty(readKey(firingSlot, firingKey, badData), {}),
+      notified: orEmpty(readKey(notifiedSlot, notifiedKey, badData), {}),
+      entries: lastId === null ? entries.reverse() : entries,
+    }
+  }
+}
+
+function orEmpty<T>(read: KeyRead<T>, empty: T): T {
+  return read.ok ? read.value : empty
 }

@@ -14,7 +14,7 @@
  * script, so a burst of parallel attempts cannot all get past the limit. Times come from the
  * console's clock; the keys' TTL only collects windows nobody asks about again.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import type { Clock } from '../clock.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 
@@ -78,7 +78,7 @@ type LimiterCommands = {
   zenithLoginSucceeded(accountKey: string, addressKey: string, now: number): Promise<number>
 }
 
-export function createLoginLimiter(redis: Redis, keys: ConsoleKeys, clock: Clock, limits: LoginLimits = DEFAULT_LOGIN_LIMITS): LoginLimiter {
+export function createLoginLimiter(redis: RedisClient, keys: ConsoleKeys, clock: Clock, limits: LoginLimits = DEFAULT_LOGIN_LIMITS): LoginLimiter {
   // ioredis sends EVAL once per connection, then EVALSHA, and reloads after a NOSCRIPT
   redis.defineCommand('zenithLoginAttempt', { numberOfKeys: 2, lua: ATTEMPT_SCRIPT })
   redis.defineCommand('zenithLoginSucceeded', { numberOfKeys: 2, lua: SUCCEEDED_SCRIPT })

@@ -11,7 +11,7 @@
  * Every method throws when Redis does not answer: the guard then fails closed.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import { z } from 'zod'
 import { createBatch } from '../redis/batch.js'
 import type { ConsoleKeys } from '../redis/keys.js'
@@ -67,7 +67,7 @@ export function hashSessionId(id: string): string {
   return createHash('sha256').update(id).digest('base64url')
 }
 
-export function createSessionStore(redis: Redis, keys: ConsoleKeys): SessionStore {
+export function createSessionStore(redis: RedisClient, keys: ConsoleKeys): SessionStore {
   /** the session's keys share one slot, so MULTI keeps them consistent on a Cluster too */
   const transaction = () => createBatch({ pipeline: () => redis.multi() })
 

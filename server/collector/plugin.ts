@@ -7,7 +7,7 @@ import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import { Collector } from './collector.js'
 import { createBadDataLog, type BadDataCounter } from './bad-data-log.js'
-import { waitUntilReady } from '../redis/connection.js'
+import { duplicateConnection, waitUntilReady } from '../redis/connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,7 +37,7 @@ export default fp<CollectorPluginOptions>(
     app.decorate('badData', badData)
     // the probe has a connection of its own: behind a part's slow pipeline on the shared one, a
     // PING would wait for that part and report a busy read as an outage
-    const probeConnection = app.redis.duplicate({ connectionName: 'zenith-console-probe' })
+    const probeConnection = duplicateConnection(app.redis, 'zenith-console-probe')
     probeConnection.on('error', () => {})
     // as for the main connection: give the first connect a moment, or the first tick reads as an outage
     if (app.redis.status === 'ready') await waitUntilReady(probeConnection, 3000)

@@ -4,7 +4,7 @@
  * a command from the pending hash to the audit log in one script: the `HDEL` decides which
  * console replica records it, so two replicas never both log the same command.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import { COMMAND_FIELD, COMMAND_STREAM_MAXLEN, MAX_COMMAND_RESULT_BYTES, WAKE_UP_MESSAGE, type SignedCommand } from '@gravito/quasar/protocol'
 import { createBatch, type Slot } from '../redis/batch.js'
 import type { ConsoleKeys } from '../redis/keys.js'
@@ -43,7 +43,7 @@ export interface ResultReads<C> {
   readonly legacy: ResultRead
 }
 
-export function createCommandStore(redis: Redis, keys: ConsoleKeys) {
+export function createCommandStore(redis: RedisClient, keys: ConsoleKeys) {
   const pending = keys.auditPending()
   const log = keys.auditLog()
 

@@ -3,8 +3,8 @@
  * source (queues) plugs in as one more adapter. Everything read here came from agents: numbers are
  * taken only when finite and not negative, anything else is recorded as missing.
  */
-import { isValidName, isValidQueueName } from '@gravito/quasar/protocol'
 import type { Snapshot } from '../collector/snapshot.js'
+import { queueRecordsOf } from '../queues/records.js'
 import type { SeriesRef } from './store.js'
 
 export interface SeriesRow extends SeriesRef {
@@ -41,30 +41,15 @@ export const nodeRows: RowAdapter = (snapshot) =>
     }
   })
 
-/**
- * Per queue: waiting, failed, throughput. The queues part of the snapshot comes from another
- * collector part and may be absent, so it is read structurally: a list of
- * `{ service, name, waiting, failed, throughput?, timestamp? }` (counts at the top level or under
- * `metrics`), or an object holding that list as `items`.
- */
-export const queueRows: RowAdapter = (snapshot) => {
-  const part: unknown = (snapshot as { queues?: unknown }).queues
-  const list: unknown = Array.isArray(part) ? part : isObject(part) ? part.items : undefined
-  if (!Array.isArray(list)) return []
-  const rows: SeriesRow[] = []
-  for (const entry of list) {
-    if (!isObject(entry) || !isValidName(entry.service) || !isValidQueueName(entry.name)) continue
-    const counts = isObject(entry.metrics) ? entry.metrics : entry
-    rows.push({
-      kind: 'queue',
-      service: entry.service,
-      id: entry.name,
-      t: nonNegative(entry.timestamp) ?? nonNegative(entry.updatedAt) ?? snapshot.generatedAt,
-      values: [nonNegative(counts.waiting), nonNegative(counts.failed), nonNegative(counts.throughput ?? entry.throughput)],
-    })
-  }
-  return rows
-}
+/** Per queue: waiting, failed, throughput, at the time the counts were read. */
+export const queueRows: RowAdapter = (snapshot) =>
+  queueRecordsOf(snapshot).map((record) => ({
+    kind: 'queue',
+    service: record.service,
+    id: record.name,
+    t: record.timestamp,
+    values: [nonNegative(record.waiting), nonNegative(record.failed), nonNegative(record.throughput)],
+  }))
 
 function nonNegative(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null
@@ -74,8 +59,4 @@ function diff(total: unknown, free: unknown): number | null {
   const t = nonNegative(total)
   const f = nonNegative(free)
   return t !== null && f !== null ? Math.max(0, t - f) : null
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

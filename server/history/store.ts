@@ -3,7 +3,8 @@
  * chunk keys of 120 buckets each (see metrics.ts); a write touches its chunk, a read asks for the
  * chunks covering its window, so both stay bounded whatever the retention holds.
  */
-import type { ChainableCommander, Redis, Result } from 'ioredis'
+import type { ChainableCommander, Result } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import { bucketOf, RAW, ROLLUPS, TEN_MINUTES, type Resolution, type SeriesKind } from './metrics.js'
 import { WRITE_SCRIPT } from './rollup-script.js'
@@ -55,7 +56,7 @@ export interface HistoryStore {
   exists(ref: SeriesRef, now: number): Promise<boolean>
 }
 
-export function createHistoryStore(redis: Redis, keys: ConsoleKeys, options: { sliceMs?: number } = {}): HistoryStore {
+export function createHistoryStore(redis: RedisClient, keys: ConsoleKeys, options: { sliceMs?: number } = {}): HistoryStore {
   // ioredis sends EVAL once per connection, then EVALSHA, and reloads after a NOSCRIPT
   redis.defineCommand('zenithHistoryWrite', { numberOfKeys: 6, lua: WRITE_SCRIPT })
 

@@ -18,7 +18,7 @@
  * `maxNodes` keys (`maxNodesPerService` of one service) are tracked; new keys beyond that are
  * ignored and reported with a count.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import { MAX_VALUE_BYTES } from '@gravito/quasar/protocol'
 import type { ConsoleKeys } from '../redis/keys.js'
 import { createKeyFinder, MAX_MEMBERS_PER_INDEX, type KeyFinder, type KeyFinderOptions } from '../redis/key-finder.js'
@@ -252,7 +252,7 @@ export interface RedisNodeCollectorOptions {
 }
 
 /** The node collector over one Redis, as the console runs it (the benchmark and tests too). */
-export function createRedisNodeCollector(redis: Redis, keys: ConsoleKeys, options: RedisNodeCollectorOptions): NodeCollector {
+export function createRedisNodeCollector(redis: RedisClient, keys: ConsoleKeys, options: RedisNodeCollectorOptions): NodeCollector {
   const { finder, ...rest } = options
   const maxNodes = options.maxNodes ?? MAX_NODES
   return createNodeCollector({

@@ -8,7 +8,7 @@
  * Multi-key commands need every key in one slot on Redis Cluster; a cluster reader would group
  * keys by slot and call this per group.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import { createBatch, type Slot } from '../redis/batch.js'
 import { valueOf } from '../redis/key-errors.js'
 
@@ -20,7 +20,7 @@ export type RawValue =
 
 const CHUNK = 500
 
-export function createNodeReader(redis: Redis, maxBytes: number) {
+export function createNodeReader(redis: RedisClient, maxBytes: number) {
   /** keys last seen holding a value over maxBytes */
   const oversized = new Set<string>()
 

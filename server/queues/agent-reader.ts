@@ -6,7 +6,7 @@
  * not every tick. A value is parsed only when it changed: agents rewrite every 10 s, the console
  * reads every 2 s. Any bad key is skipped and logged (rate-limited); the other keys are unaffected.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import { MAX_VALUE_BYTES, parseAgentJson, readQueueSnapshot, type ReadQueueSnapshot } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import { reportSkips } from '../collector/skip-report.js'
@@ -14,7 +14,7 @@ import { createBatch, type Slot } from '../redis/batch.js'
 import { readKey } from '../redis/key-errors.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 
-export function createAgentSnapshotReader(redis: Redis, keys: ConsoleKeys, badData: BadDataLog, maxBytes = MAX_VALUE_BYTES) {
+export function createAgentSnapshotReader(redis: RedisClient, keys: ConsoleKeys, badData: BadDataLog, maxBytes = MAX_VALUE_BYTES) {
   /** last raw value per key and what it parsed to (null: it did not) */
   const parsed = new Map<string, { raw: string; value: ReadQueueSnapshot | null }>()
   const oversized = new Set<string>()

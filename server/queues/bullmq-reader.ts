@@ -18,7 +18,7 @@
  * queue key drops that queue, a job hash drops that job, a metrics counter drops `processed`.
  * Any other error (connection lost, timeout) is thrown.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import { FAILED_JOB_LIMITS, type FailedJob } from '@gravito/quasar/protocol'
 import { BULLMQ_READ_NAMES, bullmqJobAgeRead, bullmqReads, bullmqState, bullmqWaitingSince, isBullmqMeta, oldestWaitingMs, BULLMQ_OPTIONAL_READS, UNREADABLE, type BullmqReadName, type BullmqReplies } from '@gravito/quasar/layouts'
 import type { BadDataLog } from '../collector/bad-data-log.js'
@@ -74,7 +74,7 @@ interface QueueRead {
   failed: ({ cached: FailedJob } | { unread: UnreadJob })[]
 }
 
-export function createBullmqReader(redis: Redis, badData: BadDataLog) {
+export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
   /** `[prefix, queue, jobId, failedAt]` as JSON (names may hold any separator) → the job as read */
   let jobCache = new Map<string, FailedJob>()
 

@@ -13,15 +13,15 @@
  * Throughput is computed here from successive readings (./throughput.ts). Bad keys are skipped and
  * logged; they never cost the other queues their tick.
  */
-import type { Redis } from 'ioredis'
-import { isValidName, shortHash, validNameFrom, type ReadQueue, type ReadQueueSnapshot } from '@gravito/quasar/protocol'
+import type { RedisClient } from '../redis/client.js'
+import { shortHash, validNameFrom, type ReadQueue, type ReadQueueSnapshot } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart, NodeRecord, Snapshot } from '../collector/snapshot.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import { createAgentSnapshotReader } from './agent-reader.js'
-import { createBullmqReader } from './bullmq-reader.js'
 import { createQueueScanner, refId, type DiscoveredRef, type ScannerOptions } from './discovery.js'
-import { createLaravelReader } from './laravel-reader.js'
+import { discoveryDriver, DISCOVERY_DRIVERS } from './drivers/registry.js'
+import type { DiscoveryDriver } from './drivers/contract.js'
 import { byServiceThenName, queueId, sameQueue, type QueueRecord, type QueuesPart } from './records.js'
 import { agentQueueCapability, DISCOVERED_CAPABILITY } from '../commands/capability.js'
 import { createThroughput } from './throughput.js'
@@ -35,12 +35,11 @@ declare module '../collector/snapshot.js' {
 /** services whose snapshots are read per tick; more than this and the rest wait for a later version */
 const MAX_SERVICES = 2_000
 
-export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: BadDataLog, options: ScannerOptions = {}): CollectorPart<'queues'> {
+export function createQueuesCollector(redis: RedisClient, keys: ConsoleKeys, badData: BadDataLog, options: ScannerOptions = {}): CollectorPart<'queues'> {
   const everyMs = options.everyMs ?? 10_000
   const scanner = createQueueScanner(redis, keys, badData, options)
   const readSnapshots = createAgentSnapshotReader(redis, keys, badData)
-  const readBullmq = createBullmqReader(redis, badData)
-  const readLaravel = createLaravelReader(redis, badData)
+  const readers = (options.drivers ?? DISCOVERY_DRIVERS).map((driver) => ({ driver: driver.driver, read: driver.createReader(redis, badData) }))
   const throughput = createThroughput()
   let discovered: QueueRecord[] = []
   let lastReadAt = Number.NEGATIVE_INFINITY
@@ -50,19 +49,16 @@ export function createQueuesCollector(redis: Redis, keys: ConsoleKeys, badData: 
     readGeneration = scanner.generation()
     lastReadAt = now
     const refs = scanner.refs()
-    const [bullmq, laravel] = await Promise.all([
-      readBullmq(refs.filter((ref) => ref.driver === 'bullmq'), now),
-      readLaravel(refs.filter((ref) => ref.driver === 'laravel'), now),
-    ])
-    const services = discoveredServices(refs)
+    const readings = await Promise.all(readers.map(({ driver, read }) => read(refs.filter((ref) => ref.driver === driver), now)))
+    const services = discoveredServices(refs, options.drivers)
     const records: QueueRecord[] = []
-    for (const [ref, reading] of bullmq) {
-      const service = services.get(refId(ref))!
-      const rate = throughput.observe(`discovered|${service}|${ref.queue}`, now, reading)
-      records.push({ service, name: ref.queue, prefix: ref.prefix, driver: 'bullmq', source: 'discovered', ...DISCOVERED_CAPABILITY, ...reading, ...(rate === undefined ? {} : { throughput: rate }), timestamp: now })
-    }
-    for (const [ref, reading] of laravel) {
-      records.push({ service: services.get(refId(ref))!, name: ref.queue, prefix: ref.prefix, driver: 'laravel', source: 'discovered', ...DISCOVERED_CAPABILITY, failed: null, ...reading, timestamp: now })
+    for (const counts of readings) {
+      for (const [ref, reading] of counts) {
+        const service = services.get(refId(ref))!
+        // a driver without completed or processed counts gives no rate
+        const rate = throughput.observe(`discovered|${service}|${ref.queue}`, now, reading)
+        records.push({ service, name: ref.queue, prefix: ref.prefix, driver: ref.driver, source: 'discovered', ...DISCOVERED_CAPABILITY, ...reading, ...(rate === undefined ? {} : { throughput: rate }), timestamp: now })
+      }
     }
     discovered = records
   }
@@ -177,18 +173,9 @@ function queueOwners(nodes: readonly NodeRecord[]): Map<string, Owner> {
   return owners
 }
 
-/**
- * The service a discovered queue is shown under: its key prefix, readable and a valid name. A
- * BullMQ prefix that is a valid name is its own service (`bull`); any other is cleaned and tagged
- * with its hash (`{bull}` → `bull-…`, `app:bull` → `app-bull-…`), so distinct prefixes stay
- * distinct. A Laravel prefix loses its trailing separator (`laravel_database_` →
- * `laravel_database`); no prefix is `laravel`.
- */
-export function discoveredService(ref: DiscoveredRef): string {
-  if (ref.driver === 'bullmq') return validNameFrom(ref.prefix)
-  const trimmed = ref.prefix.replace(/[_.:-]+$/, '')
-  if (trimmed === '') return ref.prefix === '' ? 'laravel' : validNameFrom(ref.prefix)
-  return isValidName(trimmed) ? trimmed : validNameFrom(ref.prefix)
+/** The service a discovered queue is shown under: its key prefix, readable and a valid name, as its driver reads it. */
+export function discoveredService(ref: DiscoveredRef, drivers: readonly DiscoveryDriver[] = DISCOVERY_DRIVERS): string {
+  return discoveryDriver(ref.driver, drivers).serviceOf(ref.prefix)
 }
 
 /**
@@ -196,12 +183,12 @@ export function discoveredService(ref: DiscoveredRef): string {
  * share a name (a BullMQ prefix `laravel` and Laravel keys without a prefix), every one but the
  * first, in a fixed order, gets its hash, so they are never shown as one service.
  */
-export function discoveredServices(refs: readonly DiscoveredRef[]): Map<string, string> {
+export function discoveredServices(refs: readonly DiscoveredRef[], drivers: readonly DiscoveryDriver[] = DISCOVERY_DRIVERS): Map<string, string> {
   const owner = new Map<string, string>()
   const result = new Map<string, string>()
   for (const ref of [...refs].sort((a, b) => (refId(a) < refId(b) ? -1 : 1))) {
     const origin = `${ref.driver}|${ref.prefix}`
-    let service = discoveredService(ref)
+    let service = discoveredService(ref, drivers)
     const taken = owner.get(service)
     if (taken !== undefined && taken !== origin) service = validNameFrom(`${service}-${shortHash(origin)}`)
     owner.set(service, origin)

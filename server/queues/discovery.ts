@@ -1,8 +1,9 @@
 /**
- * Finds queues in the console's Redis without any agent: BullMQ queues by their `{prefix}:{queue}:meta`
- * hash, Laravel queues by their `{prefix}queues:{queue}` list (or its `:delayed`/`:reserved` sets).
- * The same walk collects the services that write a protocol queue snapshot (`…queues:{service}`
- * matches the Laravel pattern too; protocol keys are recognised first and never taken for Laravel).
+ * Finds queues in the console's Redis without any agent: one SCAN walk per discovery driver
+ * (./drivers/registry.ts; BullMQ by its `{prefix}:{queue}:meta` hash, Laravel by its
+ * `{prefix}queues:{queue}` list or its `:delayed`/`:reserved` sets). The same walks collect the
+ * services that write a protocol queue snapshot (`…queues:{service}` matches the Laravel pattern
+ * too; protocol keys are recognised first and never taken for any driver's).
  *
  * SCAN cost grows with the whole keyspace, not the matches, so a pass is split
  * across ticks: at most `stepsPerTick` SCAN steps of COUNT 1000 per tick, the cursor continued on
@@ -10,34 +11,30 @@
  * queues of the previous pass are kept, plus whatever the current pass has found so far; when it
  * ends, its findings replace them (so a deleted queue disappears).
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import { createBatch, type Slot } from '../redis/batch.js'
 import { readKey } from '../redis/key-errors.js'
 import { isValidQueueName } from '@gravito/quasar/protocol'
-import { BULLMQ_META_PATTERN, LARAVEL_PATTERN, parseBullmqMeta, parseLaravelKey, type ConsoleKeys } from '../redis/keys.js'
+import type { ConsoleKeys } from '../redis/keys.js'
+import type { DiscoveredRef, DiscoveryDriver } from './drivers/contract.js'
+import { DISCOVERY_DRIVERS } from './drivers/registry.js'
 
-/**
- * A discovered queue's identity within the console's Redis: its driver, the queue system's key
- * prefix (`bull`, `{bull}`, `app:bull`, `laravel_database_`) and its name, each as found.
- */
-export interface DiscoveredRef {
-  readonly driver: 'bullmq' | 'laravel'
-  readonly prefix: string
-  readonly queue: string
-}
+export type { DiscoveredRef } from './drivers/contract.js'
 
 export interface ScannerOptions {
   everyMs?: number
   stepsPerTick?: number
   /** queues and protocol services kept per pass */
   maxFound?: number
+  /** the queue systems looked for; the registry's unless a test brings its own */
+  drivers?: readonly DiscoveryDriver[]
 }
 
 interface Pass {
   startedAt: number
-  metaCursor: string | null
-  laravelCursor: string | null
+  /** each driver's walk: its cursor, or null once the walk is over */
+  cursors: Map<DiscoveryDriver, string | null>
   refs: Map<string, DiscoveredRef>
   services: Set<string>
 }
@@ -52,27 +49,27 @@ export function refId(ref: DiscoveredRef): string {
   return `${ref.driver}|${ref.prefix}|${ref.queue}`
 }
 
-export function createQueueScanner(redis: Redis, keys: ConsoleKeys, badData: BadDataLog, options: ScannerOptions = {}) {
-  const { everyMs = 10_000, stepsPerTick = 20, maxFound = 2_000 } = options
+export function createQueueScanner(redis: RedisClient, keys: ConsoleKeys, badData: BadDataLog, options: ScannerOptions = {}) {
+  const { everyMs = 10_000, stepsPerTick = 20, maxFound = 2_000, drivers = DISCOVERY_DRIVERS } = options
   let done: Pick<Pass, 'refs' | 'services'> = { refs: new Map(), services: new Set() }
   let pass: Pass | null = null
   let lastStartAt = Number.NEGATIVE_INFINITY
   /** bumped whenever the set of refs may have changed, so callers re-read counts only then */
   let generation = 0
 
-  function take(key: string, into: Pass): void {
+  function take(key: string, driver: DiscoveryDriver, into: Pass): void {
     const service = keys.parseQueues(key)
     if (service !== null) {
       if (into.services.size < maxFound) into.services.add(service)
       return
     }
-    // a protocol-shaped key whose service breaks the name rule is an agent's bad key, not Laravel's
+    // a protocol-shaped key whose service breaks the name rule is an agent's bad key, no driver's
     if (key.startsWith(`${keys.prefix}queues:`)) {
       badData.report(key, 'key name outside the name rule')
       return
     }
-    const laravel = parseLaravelKey(key)
-    if (laravel) add(into, { driver: 'laravel', ...laravel }, key)
+    const found = driver.refOf(key)
+    if (found) add(into, { driver: driver.driver, ...found }, key)
   }
 
   function add(into: Pass, ref: DiscoveredRef, key: string): void {
@@ -91,24 +88,18 @@ export function createQueueScanner(redis: Redis, keys: ConsoleKeys, badData: Bad
       // `now < lastStartAt`: the clock moved back; start over rather than wait for it
       if (now - lastStartAt < everyMs && now >= lastStartAt) return
       lastStartAt = now
-      pass = { startedAt: now, metaCursor: '0', laravelCursor: '0', refs: new Map(), services: new Set() }
+      pass = { startedAt: now, cursors: new Map(drivers.map((driver) => [driver, '0'])), refs: new Map(), services: new Set() }
     }
     const current = pass
-    for (let steps = 0; steps < stepsPerTick && (current.metaCursor !== null || current.laravelCursor !== null); steps++) {
+    const walking = () => [...current.cursors].filter((entry): entry is [DiscoveryDriver, string] => entry[1] !== null)
+    for (let steps = 0; steps < stepsPerTick && walking().length > 0; steps++) {
+      // every walk's next step in one round trip; a driver's keys are taken in the registry's order
       const batch = createBatch(redis)
-      const scan = (cursor: string | null, pattern: string) => (cursor === null ? null : batch.add<ScanReply>((p) => p.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT)))
-      const metaStep = scan(current.metaCursor, BULLMQ_META_PATTERN)
-      const laravelStep = scan(current.laravelCursor, LARAVEL_PATTERN)
+      const scans = walking().map(([driver, cursor]) => ({ driver, step: batch.add<ScanReply>((p) => p.scan(cursor, 'MATCH', driver.pattern, 'COUNT', SCAN_COUNT)) }))
       await batch.exec()
-      if (metaStep) {
-        current.metaCursor = next(metaStep, (key) => {
-          const meta = parseBullmqMeta(key)
-          if (meta) add(current, { driver: 'bullmq', ...meta }, key)
-        })
-      }
-      if (laravelStep) current.laravelCursor = next(laravelStep, (key) => take(key, current))
+      for (const { driver, step } of scans) current.cursors.set(driver, next(step, (key) => take(key, driver, current)))
     }
-    if (current.metaCursor === null && current.laravelCursor === null) {
+    if (walking().length === 0) {
       if (current.refs.size !== done.refs.size || [...done.refs.keys()].some((id) => !current.refs.has(id))) generation++
       done = { refs: current.refs, services: current.services }
       pass = null

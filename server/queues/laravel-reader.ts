@@ -8,7 +8,7 @@
  * (a JSON object naming its `job` or `displayName`), so an unrelated `queues:…` list stays out.
  * The oldest waiting age comes from the payload's `pushedAt` (Horizon) or `createdAt` (Laravel 11+).
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import { laravelPayload, laravelPushedAt, laravelReads } from '@gravito/quasar/layouts'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import { createBatch, type Slot } from '../redis/batch.js'
@@ -23,7 +23,7 @@ export interface LaravelReading {
   oldestWaitingMs?: number
 }
 
-export function createLaravelReader(redis: Redis, badData: BadDataLog) {
+export function createLaravelReader(redis: RedisClient, badData: BadDataLog) {
   /**
    * A reply on one of the queue's keys. A `queues:…` key of another type is some other
    * application's key, not bad agent data: skipped without a report. Other key errors (NOPERM) are

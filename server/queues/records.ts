@@ -1,9 +1,8 @@
 /**
  * One queue as the snapshot holds it, whichever way it was found: reported by an agent
  * (`source: 'agent'`) or found in the console's own Redis (`'discovered'`, always read-only).
- * `service`, `name`, `waiting`, `failed`, `throughput` and `timestamp` sit at the top level because
- * the history recorder and the alert rules read them structurally (server/history/adapters.ts,
- * server/alerts/metrics.ts).
+ * The history recorder and the alert rules read these records through `queueRecordsOf`, by this
+ * type (server/history/adapters.ts, server/alerts/metrics.ts).
  */
 import type { CommandType, FailedJob, QueueDriver, Skip } from '@gravito/quasar/protocol'
 
@@ -65,6 +64,11 @@ export interface QueueRecord {
 export interface QueuesPart {
   /** sorted by service, then name */
   readonly items: readonly QueueRecord[]
+}
+
+/** The snapshot's queue records, none until the queues part has been added. */
+export function queueRecordsOf(snapshot: { readonly queues?: QueuesPart }): readonly QueueRecord[] {
+  return snapshot.queues?.items ?? []
 }
 
 export function isReadOnly(record: Pick<QueueRecord, 'commands'>): boolean {

@@ -4,6 +4,7 @@
  * fails fast while Redis is away and the collector keeps serving its last snapshot.
  */
 import { Redis, type RedisOptions } from 'ioredis'
+import { isCluster, type RedisClient } from './client.js'
 
 export function consoleRedisOptions(connectionName: string): RedisOptions {
   return {
@@ -25,8 +26,13 @@ export function connectRedis(url: string, connectionName: string): Redis {
   return redis
 }
 
+/** A second connection to the same server or cluster, named for CLIENT LIST; errors are the caller's to listen for. */
+export function duplicateConnection(redis: RedisClient, connectionName: string): RedisClient {
+  return isCluster(redis) ? redis.duplicate(undefined, { redisOptions: { ...redis.options.redisOptions, connectionName } }) : redis.duplicate({ connectionName })
+}
+
 /** Resolves when the connection is ready or after `timeoutMs`, whichever comes first. */
-export async function waitUntilReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+export async function waitUntilReady(redis: RedisClient, timeoutMs: number): Promise<boolean> {
   if (redis.status === 'ready') return true
   return new Promise((resolve) => {
     const done = (ready: boolean) => {

@@ -16,10 +16,11 @@
  *   pass starts at most once per `scanIntervalMs`, and each tick advances the cursor a bounded
  *   number of steps: a huge keyspace is covered over several ticks instead of stalling one.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './client.js'
 import { isValidName } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import { createBatch } from './batch.js'
+import { createShardScan } from './shards.js'
 import type { ConsoleKeys } from './keys.js'
 
 export interface KeyFinderOptions {
@@ -75,7 +76,7 @@ export const MAX_MEMBERS_PER_INDEX = 10_000
 export const MAX_MEMBERS_PER_TICK = 50_000
 export const MAX_INDEX_KEYS = 10_000
 
-export function createKeyFinder(redis: Redis, keys: ConsoleKeys, options: KeyFinderOptions) {
+export function createKeyFinder(redis: RedisClient, keys: ConsoleKeys, options: KeyFinderOptions) {
   const { badData } = options
   const fullIndexEveryMs = options.fullIndexEveryMs ?? 30_000
   const scanIntervalMs = options.scanIntervalMs ?? 10_000
@@ -88,7 +89,10 @@ export function createKeyFinder(redis: Redis, keys: ConsoleKeys, options: KeyFin
   const indexHead = keys.serviceNodeIndexPattern().slice(0, -1)
   let lastIndexRead: number | null = null
   let lastFullIndexRead = Number.NEGATIVE_INFINITY
-  let cursor = '0'
+  // every master's keyspace on a Cluster, the one server's otherwise
+  const scan = createShardScan(redis, { match: keys.nodeDiscoveryPattern(), count: scanCount })
+  /** a SCAN pass is under way, continued on the next tick */
+  let scanning = false
   let passStartedAt = Number.NEGATIVE_INFINITY
   /** per-service indexes not followed in the current SCAN pass, for one report per pass */
   let indexKeysRefused = 0
@@ -193,19 +197,19 @@ export function createKeyFinder(redis: Redis, keys: ConsoleKeys, options: KeyFin
 
   /** Advances the SCAN safety net, if a pass is due or under way; returns the heartbeat keys found. */
   async function scanStep(now: number): Promise<string[]> {
-    if (cursor === '0' && now - passStartedAt < scanIntervalMs && now >= passStartedAt) return []
-    if (cursor === '0') passStartedAt = now
+    if (!scanning && now - passStartedAt < scanIntervalMs && now >= passStartedAt) return []
+    if (!scanning) passStartedAt = now
+    scanning = true
     const found: string[] = []
-    for (let step = 0; step < scanSteps; step++) {
-      const [next, batch] = await redis.scan(cursor, 'MATCH', keys.nodeDiscoveryPattern(), 'COUNT', scanCount)
+    for (let step = 0; step < scanSteps && scanning; step++) {
+      const { keys: batch, finished } = await scan.step()
       for (const key of batch) {
         if (key.startsWith(nodeHead)) found.push(key)
         else if (key.startsWith(indexHead)) follow(key, now)
       }
-      cursor = next
-      if (cursor === '0') break
+      if (finished) scanning = false
     }
-    if (cursor === '0' && indexKeysRefused > 0) {
+    if (!scanning && indexKeysRefused > 0) {
       badData.report(keys.serviceNodeIndexPattern(), `${indexKeysRefused} node indexes not followed: the console follows at most ${maxIndexKeys}`)
       indexKeysRefused = 0
     }

@@ -3,7 +3,7 @@
  * The connection is closed with the app.
  */
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './client.js'
 import { connectRedis } from './connection.js'
 import { createConsoleKeys, type ConsoleKeys } from './keys.js'
 import { waitUntilReady } from './connection.js'
@@ -11,7 +11,7 @@ import { watchRedisVersion, type RedisVersionWatch } from './version-check.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    redis: Redis
+    redis: RedisClient
     keys: ConsoleKeys
     /** the server's version and what it is too old for, checked at start and on reconnect */
     redisVersion: RedisVersionWatch

@@ -4,7 +4,7 @@
  * warning in the log and in `/readyz`, not a refusal: agents cannot read their commands below
  * 6.2, and the slow log is not read below 7.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from './client.js'
 import type { FastifyBaseLogger } from 'fastify'
 
 interface Requirement {
@@ -43,7 +43,7 @@ export interface RedisVersionState {
  * they change, so a reconnect to the same server logs nothing new. A failed INFO (Redis went away
  * again) keeps the last state; the next `ready` checks again.
  */
-export function watchRedisVersion(redis: Redis, log: FastifyBaseLogger) {
+export function watchRedisVersion(redis: RedisClient, log: FastifyBaseLogger) {
   let state: RedisVersionState = { version: null, warnings: [] }
   let checking: Promise<void> | null = null
 

@@ -10,11 +10,12 @@
  * timing out) forever. New entries are read first, oldest first and without gaps; once a stream
  * is caught up, the leftover of its share backfills its history, newest first.
  */
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/client.js'
 import { readSlowEntry, type SlowEntry } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart, Snapshot } from '../collector/snapshot.js'
-import { createBatch, type Slot } from '../redis/batch.js'
+import type { Slot } from '../redis/batch.js'
+import { pipelineBySlot } from '../redis/shards.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import { isKeyError, shortReason } from '../redis/key-errors.js'
 import { defineStreamRead, parseStreamRead, queueStreamRead, type StreamEntry, type StreamReadBounds } from './stream-read.js'
@@ -78,7 +79,7 @@ interface StreamState {
   entries: SlowEntryRecord[]
 }
 
-export function createSlowCollector(redis: Redis, keys: ConsoleKeys, badData: BadDataLog, options: SlowCollectorOptions = {}): CollectorPart<'slow'> {
+export function createSlowCollector(redis: RedisClient, keys: ConsoleKeys, badData: BadDataLog, options: SlowCollectorOptions = {}): CollectorPart<'slow'> {
   const limits = { ...DEFAULT_SLOW_LIMITS, ...options.limits }
   const maxServices = options.scan?.maxServices ?? 2_000
   const scanner = createSlowStreamScanner(redis, keys, badData, { ...options.scan, maxServices })
@@ -100,7 +101,7 @@ export function createSlowCollector(redis: Redis, keys: ConsoleKeys, badData: Ba
     }
     const list = [...services].sort()
     const window = readWindow(list)
-    const batch = createBatch(redis)
+    const batch = pipelineBySlot(redis)
     const reads = window.services.map((service) => {
       const state = streams.get(service) ?? { newestId: null, oldestId: null, backfilled: false, entries: [] }
       const cursor = state.newestId === null ? { after: null, before: '+' } : { after: state.newestId, before: state.backfilled ? null : state.oldestId }

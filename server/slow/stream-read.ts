@@ -11,8 +11,9 @@
  * the backfill of a service's history). Both share the call's entry count and byte budget.
  */
 import { z } from 'zod'
-import type { Redis } from 'ioredis'
-import type { Batch, Slot } from '../redis/batch.js'
+import type { RedisClient } from '../redis/client.js'
+import type { Slot } from '../redis/batch.js'
+import type { SlotGroupedBatch } from '../redis/shards.js'
 
 /**
  * KEYS[1] the stream. ARGV: after ('' skips the forward phase), before ('' skips the backfill,
@@ -154,15 +155,15 @@ export interface StreamRead {
 }
 
 /** Makes the script callable on `redis` and its pipelines (EVALSHA, EVAL once per connection). */
-export function defineStreamRead(redis: Pick<Redis, 'defineCommand'>): void {
+export function defineStreamRead(redis: Pick<RedisClient, 'defineCommand'>): void {
   redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: SCRIPT })
 }
 
 type ScriptPipeline = Record<typeof COMMAND, (key: string, ...args: (string | number)[]) => unknown>
 
-export function queueStreamRead(batch: Batch, key: string, cursor: StreamCursor, bounds: StreamReadBounds): Slot<unknown> {
+export function queueStreamRead(batch: SlotGroupedBatch, key: string, cursor: StreamCursor, bounds: StreamReadBounds): Slot<unknown> {
   const args = [cursor.after ?? '', cursor.before ?? '', bounds.count, bounds.callBytes, bounds.valueBytes, bounds.nameBytes, bounds.maxFields, bounds.rawBytes]
-  return batch.add((pipeline) => (pipeline as unknown as ScriptPipeline)[COMMAND](key, ...args))
+  return batch.add(key, (pipeline) => (pipeline as unknown as ScriptPipeline)[COMMAND](key, ...args))
 }
 
 const byteCount = z.number().int().nonnegative()

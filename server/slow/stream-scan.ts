@@ -6,7 +6,7 @@
  * Until a pass ends, the services of the previous pass are kept, plus those the current pass has
  * found so far; when it ends its findings replace them, so a deleted stream stops being read.
  */
-import type { Redis } from 'ioredis'
+import { createShardScan, type ScanSource } from '../redis/shards.js'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 
@@ -17,36 +17,36 @@ export interface SlowScanOptions {
 }
 
 interface Pass {
-  cursor: string
   services: Set<string>
 }
 
 const SCAN_COUNT = 1000
 
-export function createSlowStreamScanner(redis: Pick<Redis, 'scan'>, keys: ConsoleKeys, badData: BadDataLog, options: SlowScanOptions = {}) {
+export function createSlowStreamScanner(redis: ScanSource, keys: ConsoleKeys, badData: BadDataLog, options: SlowScanOptions = {}) {
   const { everyMs = 10_000, stepsPerTick = 10, maxServices = 2_000 } = options
   let done: ReadonlySet<string> = new Set()
   let pass: Pass | null = null
   let lastStartAt = Number.NEGATIVE_INFINITY
+  // every master's keyspace on a Cluster; the pass's cursors live in here
+  const scan = createShardScan(redis, { match: keys.slowPattern(), count: SCAN_COUNT })
 
   async function step(now: number): Promise<void> {
     if (!pass) {
       // `now < lastStartAt`: the clock moved back; start over rather than wait for it
       if (now - lastStartAt < everyMs && now >= lastStartAt) return
       lastStartAt = now
-      pass = { cursor: '0', services: new Set() }
+      pass = { services: new Set() }
     }
     const current = pass
     for (let steps = 0; steps < stepsPerTick; steps++) {
-      const [cursor, found] = await redis.scan(current.cursor, 'MATCH', keys.slowPattern(), 'COUNT', SCAN_COUNT)
+      const { keys: found, finished } = await scan.step()
       for (const key of found) {
         const service = keys.parseSlow(key)
         if (service === null) badData.report(key, 'key name outside the name rule')
         else if (current.services.size < maxServices) current.services.add(service)
         else badData.report(keys.slowPattern(), `more than ${maxServices} slow streams; the rest are not read`)
       }
-      current.cursor = cursor
-      if (cursor === '0') {
+      if (finished) {
         done = current.services
         pass = null
         return

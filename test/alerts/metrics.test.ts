@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { NodeRecord, Snapshot } from '../../server/collector/snapshot.js'
 import { metricsFromSnapshot } from '../../server/alerts/metrics.js'
+import type { QueueRecord } from '../../server/queues/records.js'
 import type { Heartbeat } from '@gravito/quasar/protocol'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 
@@ -69,23 +70,29 @@ t.test('the backlog counts the jobs a paused queue holds', async (t) => {
   ])
 })
 
-t.test('queue metrics plug in from the snapshot queues part, whichever of the two shapes it has', async (t) => {
+t.test('queue metrics come from the queue records; a count not measured gives no sample', async (t) => {
+  const record = (name: string, counts: Partial<QueueRecord>): QueueRecord => ({ service: 'billing', name, driver: 'bullmq', source: 'agent', commands: [], waiting: null, active: null, delayed: null, failed: null, timestamp: NOW, ...counts })
   const items = [
-    { service: 'billing', name: 'emails', waiting: 1200, failed: 31, active: 2 },
-    { service: 'billing', name: 'reports', metrics: { waiting: 3 } },
-    { service: 'bad:name', name: 'x', waiting: 5 },
-    { service: 'billing', name: 'neg', waiting: -1, failed: Number.NaN },
+    record('emails', { waiting: 1200, failed: 31, active: 2 }),
+    record('reports', { waiting: 3 }),
+    record('broken', { error: 'WRONGTYPE' }),
+    record('found', { source: 'discovered', waiting: 0, failed: 0, paused: 5, isPaused: true }),
+    { ...record('index', { failed: 4 }), service: 'search' },
   ]
   const expected = [
     ['billing/emails', 'queue_backlog', 1200],
     ['billing/emails', 'queue_failed', 31],
     ['billing/reports', 'queue_backlog', 3],
+    ['billing/found', 'queue_backlog', 5],
+    ['billing/found', 'queue_failed', 0],
+    ['search/index', 'queue_failed', 4],
   ]
-  t.same(values(snapshot([], { queues: items })), expected)
   t.same(values(snapshot([], { queues: { items } })), expected)
-  t.same(values(snapshot([], { queues: 'nonsense' })), [])
+  const reversed = values(snapshot([], { queues: { items: [...items].reverse() } }))
+  t.same([...reversed].sort(), [...expected].sort(), 'the same samples in any order of records')
+  t.same(values(snapshot([], { queues: { items: [] } })), [])
   t.same(values(snapshot([])), [], 'no queues part at all')
-  const sample = metricsFromSnapshot(snapshot([], { queues: items })).samples[0]!
+  const sample = metricsFromSnapshot(snapshot([], { queues: { items } })).samples[0]!
   t.same([sample.target.service, sample.target.queue, sample.target.nodeId], ['billing', 'emails', undefined])
 })
 

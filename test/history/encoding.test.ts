@@ -6,6 +6,7 @@ import t from 'tap'
 import { decodeRaw, decodeRollup, encodeSample } from '../../server/history/encoding.js'
 import { nodeRows, queueRows } from '../../server/history/adapters.js'
 import type { Snapshot } from '../../server/collector/snapshot.js'
+import type { QueueRecord } from '../../server/queues/records.js'
 
 t.test('samples are scaled integers; bad values are left empty', async (t) => {
   t.equal(encodeSample('node', [42.25, 12.5, 62.5, 150e6, 1.234]), '423,125,625,143,123')
@@ -54,23 +55,25 @@ t.test('node rows read what the agent sent and nothing else', async (t) => {
   ])
 })
 
-t.test('queue rows: structural, tolerant of absence and of the two list shapes', async (t) => {
+t.test('queue rows: one per queue record, unmeasured counts left empty, each at its own read time', async (t) => {
   t.same(queueRows(snapshot({})), [], 'no queues part yet')
-  t.same(queueRows(snapshot({ queues: 'nonsense' })), [])
-  const list = [
-    { service: 'billing', name: 'emails', waiting: 3, failed: 1, throughput: 2.5 },
-    { service: 'billing', name: 'pdf', metrics: { waiting: 7, failed: -1 }, timestamp: 4_000 },
-    { service: 'bad:name', name: 'x', waiting: 1 },
-    // queue names are the queue system's: any text but control characters, kept as data
-    { service: 'billing', name: '__proto__*', waiting: 1 },
-    { service: 'billing', name: 'bad\u0001name', waiting: 1 },
-    null,
+  t.same(queueRows(snapshot({ queues: { items: [] } })), [])
+  const record = (name: string, counts: Partial<QueueRecord>): QueueRecord => ({ service: 'billing', name, driver: 'bullmq', source: 'agent', commands: [], waiting: null, active: null, delayed: null, failed: null, timestamp: 4_000, ...counts })
+  const items = [
+    record('emails', { waiting: 3, failed: 1, throughput: 2.5, timestamp: 4_500 }),
+    // an entry the reader could not read: no count is a zero
+    record('pdf', { error: 'WRONGTYPE', timestamp: 4_100 }),
+    record('__proto__*', { waiting: 1, failed: 0 }),
+    record('found', { source: 'discovered', waiting: 0, failed: 7, active: 2, delayed: 1, timestamp: 5_000 }),
+    { ...record('other', { waiting: 9, failed: 2, throughput: 0 }), service: 'search' },
   ]
   const expected = [
-    { kind: 'queue', service: 'billing', id: 'emails', t: 5_000, values: [3, 1, 2.5] },
-    { kind: 'queue', service: 'billing', id: 'pdf', t: 4_000, values: [7, null, null] },
-    { kind: 'queue', service: 'billing', id: '__proto__*', t: 5_000, values: [1, null, null] },
+    { kind: 'queue', service: 'billing', id: 'emails', t: 4_500, values: [3, 1, 2.5] },
+    { kind: 'queue', service: 'billing', id: 'pdf', t: 4_100, values: [null, null, null] },
+    { kind: 'queue', service: 'billing', id: '__proto__*', t: 4_000, values: [1, 0, null] },
+    { kind: 'queue', service: 'billing', id: 'found', t: 5_000, values: [0, 7, null] },
+    { kind: 'queue', service: 'search', id: 'other', t: 4_000, values: [9, 2, 0] },
   ]
-  t.same(queueRows(snapshot({ queues: list })), expected)
-  t.same(queueRows(snapshot({ queues: { items: list } })), expected)
+  t.same(queueRows(snapshot({ queues: { items } })), expected)
+  t.same(queueRows(snapshot({ queues: { items: [...items].reverse() } })), [...expected].reverse(), 'in the order of the part')
 })

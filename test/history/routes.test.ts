@@ -7,25 +7,27 @@ import type { FastifyInstance } from 'fastify'
 import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { beat, historyApi } from './helpers.js'
+import type { CollectorPart } from '../../server/collector/snapshot.js'
+import type { QueuesPart } from '../../server/queues/records.js'
 
 const { server: redisServer, redis } = await useRedis(t)
 
 const clock = fakeClock()
 /** what the queues part reports at the next tick */
-let queues: Record<string, unknown>[] = []
+let queues: QueuesPart = { items: [] }
 const app: FastifyInstance = await buildTestApp({
   redisUrl: redisServer.url,
   clock,
   graceMs: 60_000,
-  // a queues part shaped like the one the queue area contributes
-  routes: (scope) => scope.collector.addPart({ key: 'queues', initial: [], collect: async () => queues } as never),
+  // a queues part of the queue area's type, without the queue area's readers
+  routes: (scope) => scope.collector.addPart({ key: 'queues', initial: { items: [] }, collect: async () => queues } satisfies CollectorPart<'queues'>),
 })
 t.teardown(() => app.close())
 
 // ten minutes of a live node and a queue, one tick per 10 s
 for (let i = 0; i < 60; i++) {
   await beat(redis, clock(), { cpu: 20 + (i % 3) }, 'billing', 'node-1', { hostname: '<b>web-1</b>' })
-  queues = [{ service: 'billing', name: 'emails', waiting: i, failed: Math.floor(i / 10), throughput: 12.5 }]
+  queues = { items: [{ service: 'billing', name: 'emails', driver: 'bullmq', source: 'agent', commands: [], waiting: i, active: null, delayed: null, failed: Math.floor(i / 10), throughput: 12.5, timestamp: clock() }] }
   await app.collector.refresh()
   clock.advance(10_000)
 }
