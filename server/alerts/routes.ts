@@ -38,7 +38,7 @@ export default async function alertsRoutes(app: FastifyInstance, options: { conf
     return sendFragment(request, reply, fragment)
   })
 
-  routes.get('/api/pulse/alerts', { schema: { querystring: alertsQuerySchema } }, async (request, reply) => {
+  routes.get('/api/pulse/alerts', { schema: { querystring: alertsQuerySchema } }, async (request) => {
     const { query } = request
     return toAlertsApi(app.collector.snapshot, query.service)
   })

@@ -28,7 +28,7 @@ export default async function commandApiRoutes(app: FastifyInstance, options: { 
     return toCommandApi(record)
   })
 
-  routes.get('/api/pulse/audit', { schema: { querystring: auditQuerySchema } }, async (request, reply) => {
+  routes.get('/api/pulse/audit', { schema: { querystring: auditQuerySchema } }, async (request) => {
     const { query } = request
     return toAuditApi(app.collector.snapshot, query)
   })

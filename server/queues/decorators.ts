@@ -26,6 +26,6 @@ export function createQueueRowDecorators(): QueueRowDecorators {
   const decorators: QueueRowDecorator[] = []
   return {
     add: (decorator) => void decorators.push(decorator),
-    bind: (snapshot, viewer) => Object.assign({}, ...decorators.map((decorator) => decorator(snapshot, viewer))),
+    bind: (snapshot, viewer) => Object.assign({}, ...decorators.map((decorator) => decorator(snapshot, viewer))) as QueueRowDecorations,
   }
 }
