@@ -12,6 +12,7 @@ import { startRedis } from '../helpers/redis-server.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { fakeClock } from '../helpers/app.js'
 import views from '../../server/web/views-plugin.js'
+import requestValidation from '../../server/web/validate.js'
 import redisPlugin from '../../server/redis/plugin.js'
 import collector from '../../server/collector/plugin.js'
 import nodes from '../../server/nodes/plugin.js'
@@ -31,6 +32,7 @@ for (const id of NODES) await redis.set(keys.node('billing', id), JSON.stringify
 async function consoleWith(decorators: Record<string, NodeCardDecorator>) {
   const app = Fastify({ logger: { level: 'silent' } })
   await app.register(views)
+  await app.register(requestValidation)
   await app.register(redisPlugin, { url: redisServer.url, prefix: 'gravito:quasar:' })
   await app.register(collector, { clock, tickMs: 2_000, autoStart: false, partTimeoutMs: 10_000 })
   await app.register(nodes, { graceMs: 60_000, sliceMs: 50 })
