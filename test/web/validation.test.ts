@@ -30,7 +30,7 @@ const API_CASES: [string, string, unknown?][] = [
 
 const PAGE_CASES = ['/pulse?service=bad*name', '/slow?kind=query', '/problems?sort=sideways', '/alerts?service=a:b', '/queues/billing/em%0Aails', '/pulse/billing/node-1?range=1y', '/commands/no*such', '/audit?service=a:b', '/queues?sort=sideways']
 
-const FRAGMENT_CASES = ['/pulse/fragments/nodes?service=bad*name', '/slow/fragments/board?kind=query', '/problems/fragments/list?sort=sideways', '/alerts/fragments/board?service=a:b', '/queues/billing/em%0Aails/fragments/summary', '/commands/no*such/status', '/audit/fragments/log?service=a:b', '/queues/fragments/table?sort=sideways']
+const FRAGMENT_CASES = ['/fragments/pulse/nodes?service=bad*name', '/slow/fragments/board?kind=query', '/problems/fragments/list?sort=sideways', '/alerts/fragments/board?service=a:b', '/queues/billing/em%0Aails/fragments/summary', '/commands/no*such/status', '/audit/fragments/log?service=a:b', '/fragments/queues/table?sort=sideways']
 
 t.test('under /api/ a bad request is answered 400 as JSON, naming the field', async (t) => {
   for (const [method, url, body] of API_CASES) {
