@@ -26,8 +26,9 @@ const FILE_NAME = /\.(ts|mjs|js|json|md|eta|ya?ml|png|css|sh)$/
 /** Backticked spans outside fenced blocks, and the words of shell examples, that name a repository path. */
 function repositoryPaths(markdown: string): string[] {
   const shellWords = [...markdown.matchAll(FENCE)].filter(([, lang]) => lang === 'sh').flatMap(([, , body]) => body!.split(/\s+/))
-  const spans = [...markdown.replace(FENCE, '').matchAll(/`([^`\n]+)`/g)].map(([, span]) => span!)
-  const candidates = [...spans, ...shellWords.filter((word) => word.includes('/'))]
+  // a span may hold a command (`node scripts/unit-tests.mjs --list`): each of its words is looked at
+  const spanWords = [...markdown.replace(FENCE, '').matchAll(/`([^`\n]+)`/g)].flatMap(([, span]) => span!.split(/\s+/))
+  const candidates = [...spanWords, ...shellWords.filter((word) => word.includes('/'))]
   // not paths: URLs and routes (`/pulse`), package names (`@gravito/…`), key patterns, code, flags
   const looksLikePath = (text: string) => !/^[/@~-]|[\s:{}*=(),#$'"]/.test(text) && (text.includes('/') || FILE_NAME.test(text))
   return [...new Set(candidates.filter(looksLikePath))]
@@ -54,7 +55,10 @@ function npmScripts(markdown: string): string[] {
 
 /** Relative link targets, without their `#anchor`. */
 function relativeLinks(markdown: string): string[] {
-  return [...markdown.replace(FENCE, '').matchAll(/\]\(([^)\s]+)\)/g)].map(([, target]) => target!).filter((target) => !/^([a-z]+:|#)/.test(target)).map((target) => target.replace(/#.*$/, ''))
+  return [...markdown.replace(FENCE, '').matchAll(/\]\(([^)\s]+)\)/g)]
+    .map(([, target]) => target!)
+    .filter((target) => !/^([a-z]+:|#)/.test(target))
+    .map((target) => target.replace(/#.*$/, ''))
 }
 
 for (const guide of GUIDES) {
@@ -99,21 +103,26 @@ for (const doc of ['README.md', ...GUIDES]) {
 t.test("the README's More section links both guides", async (t) => {
   const readme = read('README.md')
   const more = readme.slice(readme.indexOf('## More'))
-  t.same(relativeLinks(more).filter((link) => GUIDES.includes(link)).sort(), [...GUIDES].sort())
+  t.same(
+    relativeLinks(more)
+      .filter((link) => GUIDES.includes(link))
+      .sort(),
+    [...GUIDES].sort(),
+  )
 })
 
 t.test('the checks catch what they are for', async (t) => {
   const doc = [
-    'See `server/app.ts`, `server/<area>/plugin.ts`, `server/nope.ts` and `server/<area>/nope.ts`.',
+    'See `server/app.ts`, `server/<area>/plugin.ts`, `server/nope.ts`, `server/<area>/nope.ts` and `node scripts/nope.mjs --list`.',
     'Not paths: `/pulse`, `@gravito/quasar/layouts`, `{prefix}:{queue}:meta`, `app.collector.refresh()`.',
     '```sh\nnpx tap test/nope.test.ts\nnpm run dev && npm run nope\n```',
     '[ok](PROTOCOL.md#keys) [gone](GONE.md) [web](https://example.com)',
   ].join('\n')
   const paths = repositoryPaths(doc)
-  t.same(paths.sort(), ['server/<area>/nope.ts', 'server/<area>/plugin.ts', 'server/app.ts', 'server/nope.ts', 'test/nope.test.ts'])
+  t.same(paths.sort(), ['scripts/nope.mjs', 'server/<area>/nope.ts', 'server/<area>/plugin.ts', 'server/app.ts', 'server/nope.ts', 'test/nope.test.ts'])
   t.same(
     paths.filter((path) => !pathExists(path)),
-    ['server/<area>/nope.ts', 'server/nope.ts', 'test/nope.test.ts'],
+    ['scripts/nope.mjs', 'server/<area>/nope.ts', 'server/nope.ts', 'test/nope.test.ts'],
   )
   t.same(npmScripts(doc), ['dev', 'nope'])
   t.same(relativeLinks(doc), ['PROTOCOL.md', 'GONE.md'])
