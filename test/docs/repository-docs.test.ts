@@ -2,12 +2,13 @@
  * ARCHITECTURE.md and CONTRIBUTING.md name files, folders and npm scripts; code moves, and a guide
  * that sends the reader to a file that is gone is worse than none. Every repository path written
  * in backticks (or in a shell example) must exist, a `<placeholder>` segment standing for any
- * entry of its folder; every `npm run <script>` must be a script of package.json; and every
- * relative link of these two documents and the README must resolve.
+ * entry of its folder; every `npm run <script>` must be a script of package.json; every
+ * relative link of these two documents and the README must resolve; and every `.md` document a
+ * source file or template cites must be in the repository, since a reader cannot follow the rest.
  */
 import t from 'tap'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -108,6 +109,26 @@ t.test("the README's More section links both guides", async (t) => {
       .filter((link) => GUIDES.includes(link))
       .sort(),
     [...GUIDES].sort(),
+  )
+})
+
+t.test('every document a source file cites is in the repository', async (t) => {
+  const sourceFiles = (dir: string): string[] =>
+    readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
+      const path = `${dir}/${entry.name}`
+      if (entry.isDirectory()) return entry.name === 'node_modules' || entry.name === 'dist' ? [] : sourceFiles(path)
+      return /\.(ts|mjs|js|eta)$/.test(entry.name) ? [path] : []
+    })
+  const self = 'test/docs/repository-docs.test.ts'
+  const files = ['server', 'sdk/src', 'sdk/test', 'test', 'scripts', 'bench', 'views'].flatMap(sourceFiles).filter((file) => file !== self)
+  const cited = files.flatMap((file) =>
+    [...read(file).matchAll(/(?<![\w/.-])((?:\.\.?\/)*[\w./-]*\w\.md)\b/g)].map(([, name]) => ({ file, name: name!, path: name!.startsWith('.') ? join(dirname(file), name!) : name! })),
+  )
+  t.ok(cited.length >= 20, `found ${cited.length} citations`)
+  t.same(
+    cited.filter(({ path }) => !existsSync(join(ROOT, path))).map(({ file, name }) => `${file}: ${name}`),
+    [],
+    'documents cited but not in the repository',
   )
 })
 
