@@ -1,9 +1,11 @@
 /**
  * Runs the reference agents of examples/ as an operator would: their own runtime (Debian's php-cli
  * with php-redis, /usr/bin/python3 with python3-redis), their own command line, only environment
- * variables in. `once` is one command pass, one work pass and one beat.
+ * variables in. `once` is one command pass, one work pass and one beat; `start` runs the agent as
+ * a service does, one long-lived process, so what it keeps in memory between commands counts.
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { once as eventOf } from 'node:events'
 import { fileURLToPath } from 'node:url'
 
 export const AGENT_KINDS = ['php', 'python'] as const
@@ -27,6 +29,14 @@ export interface ReferenceAgent {
   /** `extraEnv` for this run only (WORK_BATCH=0: report without running jobs) */
   once(extraEnv?: Record<string, string>): Promise<AgentRun>
   enqueue(queue: string, name: string, data?: unknown): Promise<string>
+  /** the agent's own loop (beat every INTERVAL seconds, commands as they arrive) until `stop` */
+  start(extraEnv?: Record<string, string>): RunningAgent
+}
+
+export interface RunningAgent {
+  /** what it logged so far */
+  stderr(): string
+  stop(): Promise<void>
 }
 
 export function referenceAgent(kind: AgentKind, env: Record<string, string>): ReferenceAgent {
@@ -39,6 +49,22 @@ export function referenceAgent(kind: AgentKind, env: Record<string, string>): Re
       const answer = await run(['--enqueue', queue, name, JSON.stringify(data)])
       if (answer.code !== 0) throw new Error(`${kind} agent --enqueue failed: ${answer.stderr}`)
       return answer.stdout.trim()
+    },
+    start: (extraEnv = {}) => startAgent(kind, { ...env, ...extraEnv }),
+  }
+}
+
+function startAgent(kind: AgentKind, env: Record<string, string>): RunningAgent {
+  const { command, script } = scripts[kind]
+  const child = spawn(command, [script], { env: { PATH: process.env.PATH ?? '', PYTHONDONTWRITEBYTECODE: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const exited = eventOf(child, 'exit')
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  return {
+    stderr: () => stderr,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      await exited
     },
   }
 }
