@@ -16,6 +16,7 @@ import type { ZenithConfig } from './config.js'
 import views from './web/views-plugin.js'
 import requestValidation from './web/validate.js'
 import auth from './auth/plugin.js'
+import { SESSION_COOKIE } from './auth/session.js'
 import redis from './redis/plugin.js'
 import collector from './collector/plugin.js'
 import nodes from './nodes/plugin.js'
@@ -54,7 +55,7 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   // data access, then access control (sessions are kept in Redis), then the collector engine
   await app.register(redis, { url: config.redisUrl, prefix: config.prefix })
   await app.register(auth, { config, clock })
-  await app.register(rateLimits, { apiPerMinute: config.apiRateLimit, writesPerMinute: config.commandRateLimit })
+  await app.register(rateLimits, { apiPerMinute: config.apiRateLimit, writesPerMinute: config.commandRateLimit, sessionCookie: SESSION_COOKIE })
   await app.register(collector, { clock, tickMs: config.tickMs, autoStart: options.autoStart, partTimeoutMs: config.partTimeoutMs })
 
   // areas: each adds its collector part, if any, and its routes

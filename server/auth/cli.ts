@@ -7,7 +7,7 @@
 import type { Readable, Writable } from 'node:stream'
 import { hashPassword, parseHash, verifyPassword } from './passwords.js'
 
-export { checkExposure, isLoopback, type ExposureCheck } from './exposure.js'
+export { checkExposure, type ExposureCheck } from './exposure.js'
 export { loadUsersFile, UsersFileError } from './users.js'
 
 export interface HashPasswordIo {

@@ -3,20 +3,12 @@
  * loopback, unless `--insecure` says otherwise. The CLI calls `checkExposure` before listening
  * (error → exit 2); the auth plugin calls it at boot and logs the warning.
  */
-import { isIPv4, isIPv6 } from 'node:net'
 import type { ZenithConfig } from '../config.js'
+import { isLoopback } from '../security/loopback.js'
 
 export type ExposureConfig = Pick<ZenithConfig, 'host' | 'password' | 'usersFile' | 'apiToken' | 'insecure'>
 
 export type ExposureCheck = { ok: true; warning?: string } | { ok: false; error: string }
-
-export function isLoopback(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase()
-  if (bare === 'localhost' || bare.endsWith('.localhost')) return true
-  if (isIPv4(bare)) return bare.startsWith('127.')
-  if (isIPv6(bare)) return bare === '::1' || /^::ffff:127\./.test(bare) || bare === '0:0:0:0:0:0:0:1'
-  return false
-}
 
 export function checkExposure(config: ExposureConfig): ExposureCheck {
   if (config.password !== undefined && config.usersFile !== undefined) {

@@ -20,10 +20,10 @@ import type { FastifyBaseLogger } from 'fastify'
 import { cutText } from '@gravito/quasar/protocol'
 import { createProblemRecord, type ProblemRecord, type ProblemRecordOptions } from './problem-record.js'
 import { textHash } from './text-hash.js'
+import type { SkippedKeyLog } from '../redis/key-errors.js'
 
-export interface BadDataLog {
-  report(key: string, reason: string): void
-}
+/** What a collector part reports bad agent data to: the same narrow shape the Redis readers take. */
+export type BadDataLog = SkippedKeyLog
 
 export interface BadDataCounter extends BadDataLog {
   /** reports (logged or not) in the last complete window, for a page to show */

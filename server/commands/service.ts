@@ -31,7 +31,7 @@ export function commandsOf(snapshot: Snapshot): CommandsPart {
 
 /**
  * A command may go to a node the console knows, for a queue an agent reports, that this node
- * monitors, and only of a type declared for that queue (server/commands/capability.ts).
+ * monitors, and only of a type declared for that queue (server/queues/capability.ts).
  */
 export function checkTarget(snapshot: Snapshot, target: Target, types: readonly CommandType[]): TargetCheck {
   const node = snapshot.nodes.find((n) => n.service === target.service && n.nodeId === target.nodeId)

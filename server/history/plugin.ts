@@ -19,7 +19,7 @@ export interface HistoryService {
   /** the last raw samples of a node (at most 30, oldest first), from memory */
   recent(service: string, nodeId: string): readonly RecentPoint[]
   recentQueue(service: string, queue: string): readonly RecentPoint[]
-  /** the node card's sparklines (CPU, memory, lag) as SVG strings, from memory */
+  /** the node card's sparklines (CPU, memory, lag), measured from memory, for views/history/sparkline.eta */
   sparklines(service: string, nodeId: string): NodeSparklines
   /** one range of a series from Redis, oldest first */
   read(kind: SeriesKind, service: string, id: string, range: Range): Promise<{ bucketMs: number; points: HistoryPoint[] }>
@@ -46,13 +46,13 @@ export default fp<HistoryPluginOptions>(
     const recorder = createHistoryRecorder({ store, adapters: [nodeRows, queueRows], log: app.log.child({ area: 'history' }) })
     app.collector.onSnapshot((snapshot) => recorder.record(snapshot))
     // a ring is replaced, never changed in place, when a sample arrives: the same ring object
-    // always draws the same SVG, so each card's sparklines are built once per new sample
+    // always measures the same drawing, so each card's sparklines are measured once per new sample
     const drawn = new WeakMap<RecentRing, NodeSparklines>()
     const sparklines = (service: string, nodeId: string): NodeSparklines => {
       const ring = recorder.recent('node', service, nodeId)
-      let svg = drawn.get(ring)
-      if (!svg) drawn.set(ring, (svg = nodeSparklines(ring)))
-      return svg
+      let lines = drawn.get(ring)
+      if (!lines) drawn.set(ring, (lines = nodeSparklines(ring)))
+      return lines
     }
 
     app.decorate('history', {

@@ -1,8 +1,9 @@
 /**
  * Server-rendered sparklines: a small inline SVG polyline, no JavaScript, so an htmx swap of the
- * card redraws it like any other markup. The output is built only from numbers this module formats
- * itself plus a label and class names it filters, so it is safe to emit raw (`<%~ %>`); stroke and
- * colour come from SVG attributes and CSS classes (the CSP forbids style attributes).
+ * card redraws it like any other markup. This module only measures: it turns samples into the
+ * numbers of one drawing (formatted here, so every replica draws the same bytes), and the partial
+ * views/history/sparkline.eta writes the SVG with every attribute escaped. Stroke and colour come
+ * from SVG attributes and CSS classes (the CSP forbids style attributes).
  */
 import { NODE_METRICS } from './metrics.js'
 import { RecentRing, type RecentPoint } from './recent-ring.js'
@@ -19,20 +20,31 @@ export interface SparklineOptions {
   className?: string
 }
 
+/** One sparkline as the partial draws it; coordinates are already formatted. */
+export interface Sparkline {
+  /** `sparkline`, the filtered extra classes, and `sparkline-empty` when nothing is drawn */
+  readonly classes: string
+  readonly width: number
+  readonly height: number
+  /** the accessible name; absent, the drawing is hidden from assistive technology */
+  readonly label?: string
+  /** the line and its last point; null when no value is finite (a dashed baseline instead) */
+  readonly line: { readonly points: string; readonly lastX: string; readonly lastY: string } | null
+  /** where the dashed "no data yet" baseline runs */
+  readonly baselineY: string
+}
+
 const PAD = 1.5
 
-export function sparklineSvg(values: readonly unknown[], options: SparklineOptions = {}): string {
+export function sparkline(values: readonly unknown[], options: SparklineOptions = {}): Sparkline {
   const width = dimension(options.width, 120)
   const height = dimension(options.height, 24)
   const finite = values.filter((value): value is number => typeof value === 'number' && Number.isFinite(value))
   const classes = ['sparkline', ...classTokens(options.className)]
   if (finite.length === 0) classes.push('sparkline-empty')
-  const label = options.label ? ` role="img" aria-label="${escapeAttribute(options.label)}"` : ' aria-hidden="true"'
-  const open = `<svg class="${classes.join(' ')}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" preserveAspectRatio="none"${label} focusable="false">`
-  if (finite.length === 0) {
-    // a dashed baseline says "no data yet" without pretending a value
-    return flat([open, `<line class="sparkline-none" x1="0" y1="${fmt(height - PAD)}" x2="${width}" y2="${fmt(height - PAD)}" stroke="currentColor" stroke-dasharray="2 3" stroke-width="1"/>`, '</svg>'])
-  }
+  const base = { classes: classes.join(' '), width, height, ...(options.label ? { label: options.label } : {}), baselineY: fmt(height - PAD) }
+  // a dashed baseline says "no data yet" without pretending a value
+  if (finite.length === 0) return { ...base, line: null }
   let low = isFiniteNumber(options.min) ? options.min : Math.min(...finite)
   let high = isFiniteNumber(options.max) ? options.max : Math.max(...finite)
   if (high < low) [low, high] = [high, low]
@@ -44,29 +56,16 @@ export function sparklineSvg(values: readonly unknown[], options: SparklineOptio
   // one point still draws a level line across, so a new node shows where it is
   const series = finite.length === 1 ? [finite[0]!, finite[0]!] : finite
   const step = (width - 2 * PAD) / (series.length - 1)
+  // `join` copies the text into one string: the node cards' drawings are kept between renders,
+  // and a string built with `+` is a tree of all its pieces (2,400 cards held 6 MB of them)
   const points = series.map((value, i) => `${fmt(PAD + i * step)},${fmt(y(value))}`).join(' ')
-  const last = series[series.length - 1]!
-  return flat([
-    open,
-    `<polyline class="sparkline-line" points="${points}" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round" stroke-linecap="round" vector-effect="non-scaling-stroke"/>`,
-    `<circle class="sparkline-last" cx="${fmt(width - PAD)}" cy="${fmt(y(last))}" r="1.5" fill="currentColor"/>`,
-    '</svg>',
-  ])
-}
-
-/**
- * One string in one piece. Joined with `+` or a template, a string is a tree of the pieces it
- * was made from; the node cards' sparklines are kept between renders, and 2,400 cards' worth of
- * such trees held 6 MB of pieces for about 3 MB of text. `join` copies the text into one string.
- */
-function flat(parts: string[]): string {
-  return parts.join('')
+  return { ...base, line: { points, lastX: fmt(width - PAD), lastY: fmt(y(series[series.length - 1]!)) } }
 }
 
 export interface NodeSparklines {
-  cpu: string
-  memory: string
-  lag: string
+  cpu: Sparkline
+  memory: Sparkline
+  lag: Sparkline
 }
 
 /** The node card's three sparklines from the in-memory recent samples (oldest first). */
@@ -76,9 +75,9 @@ export function nodeSparklines(samples: RecentRing | readonly RecentPoint[], opt
     return samples instanceof RecentRing ? samples.column(index) : samples.map((point) => point.values[index])
   }
   return {
-    cpu: sparklineSvg(column('cpuSystem'), { ...options, min: 0, max: 100, label: 'CPU (system) over the last 5 minutes', className: 'sparkline-cpu' }),
-    memory: sparklineSvg(column('memoryUsedPct'), { ...options, min: 0, max: 100, label: 'Memory used over the last 5 minutes', className: 'sparkline-memory' }),
-    lag: sparklineSvg(column('lagMs'), { ...options, min: 0, label: 'Event-loop lag over the last 5 minutes', className: 'sparkline-lag' }),
+    cpu: sparkline(column('cpuSystem'), { ...options, min: 0, max: 100, label: 'CPU (system) over the last 5 minutes', className: 'sparkline-cpu' }),
+    memory: sparkline(column('memoryUsedPct'), { ...options, min: 0, max: 100, label: 'Memory used over the last 5 minutes', className: 'sparkline-memory' }),
+    lag: sparkline(column('lagMs'), { ...options, min: 0, label: 'Event-loop lag over the last 5 minutes', className: 'sparkline-lag' }),
   }
 }
 
@@ -96,8 +95,4 @@ function classTokens(value: unknown): string[] {
 
 function fmt(n: number): string {
   return String(Math.round(n * 10) / 10)
-}
-
-function escapeAttribute(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }

@@ -14,7 +14,6 @@ import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest, preHandlerHookHandler, RouteOptions } from 'fastify'
-import { SESSION_COOKIE } from '../auth/session.js'
 import { isApiPath } from '../web/request.js'
 
 export interface RateLimitOptions {
@@ -22,6 +21,8 @@ export interface RateLimitOptions {
   apiPerMinute: number
   /** writes (commands) per minute and caller */
   writesPerMinute: number
+  /** the cookie that names a login session: handed over by the app, since access control sits above this layer */
+  sessionCookie: string
 }
 
 const WINDOW_MS = 60_000
@@ -30,10 +31,10 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const UNLIMITED_WRITES = new Set(['/login', '/logout'])
 
 /** Who is asking, hashed: the counters never hold a token or a cookie. */
-export function callerKey(request: FastifyRequest): string {
+export function callerKey(request: FastifyRequest, sessionCookie: string): string {
   const authorization = request.headers.authorization
   if (typeof authorization === 'string' && /^bearer\s/i.test(authorization)) return `token:${digest(authorization)}`
-  const session = request.cookies?.[SESSION_COOKIE]
+  const session = request.cookies?.[sessionCookie]
   if (session) return `session:${digest(session)}`
   return `address:${request.ip}`
 }
@@ -49,7 +50,7 @@ export default fp<RateLimitOptions>(
       app.rateLimit({
         max,
         timeWindow: WINDOW_MS,
-        keyGenerator: callerKey,
+        keyGenerator: (request) => callerKey(request, options.sessionCookie),
         errorResponseBuilder: (_request, context) =>
           Object.assign(new Error(`too many ${what}: at most ${context.max} a minute for each token or session; retry in ${context.after}`), { statusCode: 429 }),
       })

@@ -23,7 +23,7 @@ import { createQueueScanner, refId, type DiscoveredRef, type ScannerOptions } fr
 import { discoveryDriver, DISCOVERY_DRIVERS } from './drivers/registry.js'
 import type { DiscoveryDriver } from './drivers/contract.js'
 import { byServiceThenName, queueId, sameQueue, type QueueRecord, type QueuesPart } from './records.js'
-import { agentQueueCapability, DISCOVERED_CAPABILITY } from '../commands/capability.js'
+import { agentQueueCapability, DISCOVERED_CAPABILITY } from './capability.js'
 import { createThroughput } from './throughput.js'
 
 declare module '../collector/snapshot.js' {

@@ -21,7 +21,7 @@ export interface QueueRecord {
   readonly source: QueueSource
   /**
    * the commands the console offers and accepts for this queue: what its node declares (see
-   * server/commands/capability.ts); empty means read-only, and `readOnlyReason` says why
+   * server/queues/capability.ts); empty means read-only, and `readOnlyReason` says why
    */
   readonly commands: readonly CommandType[]
   /** why no command is offered, in plain words (set exactly when `commands` is empty) */

@@ -4,8 +4,15 @@
  * Anything else (the connection dropped, a timeout, a Redis still loading) concerns every key: it
  * is thrown, and the part reading fails as a whole.
  */
-import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { Slot } from './batch.js'
+
+/**
+ * Where a reader reports a key it skipped, and why. Declared here so the seam knows no engine:
+ * the collector's bad-data log satisfies it (rate-limited in the log, kept in the problem record).
+ */
+export interface SkippedKeyLog {
+  report(key: string, reason: string): void
+}
 
 const KEY_ERROR = /^(WRONGTYPE|NOPERM|ERR)\b/
 
@@ -25,7 +32,7 @@ export type KeyRead<T> = { readonly ok: true; readonly value: T } | { readonly o
  * The reply of a command on `key`. A key error is reported under `key` and comes back as not ok,
  * for the caller to skip what depends on it; any other error is thrown.
  */
-export function readKey<T>(slot: Slot<T>, key: string, badData: BadDataLog): KeyRead<T> {
+export function readKey<T>(slot: Slot<T>, key: string, badData: SkippedKeyLog): KeyRead<T> {
   const reply = slot.reply
   if (reply.ok) return reply
   if (!isKeyError(reply.error)) throw reply.error

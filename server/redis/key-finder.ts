@@ -18,17 +18,17 @@
  */
 import type { RedisClient } from './client.js'
 import { isValidName } from '@gravito/quasar/protocol'
-import type { BadDataLog } from '../collector/bad-data-log.js'
 import { createBatch } from './batch.js'
 import { createShardScan } from './shards.js'
 import type { ConsoleKeys } from './keys.js'
+import type { SkippedKeyLog } from './key-errors.js'
 
 export interface KeyFinderOptions {
   /** index entries older than this are ignored (and pruned) */
   indexWindowMs: number
   /** index entries scored further ahead of the console's clock are ignored (and pruned) */
   futureLimitMs: number
-  badData: BadDataLog
+  badData: SkippedKeyLog
   /** members read from one per-service index per tick */
   maxMembersPerIndex?: number
   /** members read from all indexes together per tick; the legacy index may take all of it */

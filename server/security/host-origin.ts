@@ -12,9 +12,9 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Clock } from '../clock.js'
-import { isLoopback } from '../auth/exposure.js'
 import { isApiPath, pathOf } from '../web/request.js'
 import { allowedHosts } from './allowed-hosts.js'
+import { isLoopback } from './loopback.js'
 
 export interface HostOriginOptions {
   publicUrl: string | undefined

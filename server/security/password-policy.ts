@@ -6,7 +6,6 @@
  * strength cannot be checked here and is not.
  */
 import fp from 'fastify-plugin'
-import type { ZenithConfig } from '../config.js'
 
 export const MIN_PASSWORD_LENGTH = 12
 
@@ -60,6 +59,16 @@ export const WEAK_PASSWORDS: readonly string[] = [
 
 const WEAK = new Set(WEAK_PASSWORDS.map((password) => password.toLowerCase()))
 
+/**
+ * The two settings the policy reads, as the parsed config holds them. Named here rather than
+ * picked from the config type: the config imports its URL and proxy rules from this layer, and
+ * this layer imports nothing back.
+ */
+export interface PasswordSettings {
+  readonly password?: string | undefined
+  readonly insecure: boolean
+}
+
 export type PasswordPolicyCheck = { ok: true; warning?: string } | { ok: false; error: string }
 
 /** Why `password` is too weak, or null when it is not. */
@@ -70,7 +79,7 @@ export function passwordWeakness(password: string): string | null {
   return null
 }
 
-export function checkPasswordPolicy(config: Pick<ZenithConfig, 'password' | 'insecure'>): PasswordPolicyCheck {
+export function checkPasswordPolicy(config: PasswordSettings): PasswordPolicyCheck {
   if (config.password === undefined) return { ok: true }
   const weakness = passwordWeakness(config.password)
   if (weakness === null) return { ok: true }
@@ -82,7 +91,7 @@ export function checkPasswordPolicy(config: Pick<ZenithConfig, 'password' | 'ins
 }
 
 /** The same check at boot, for consoles built without the CLI (tests, embedders). */
-export default fp<{ config: Pick<ZenithConfig, 'password' | 'insecure'> }>(
+export default fp<{ config: PasswordSettings }>(
   async (app, options) => {
     const check = checkPasswordPolicy(options.config)
     if (!check.ok) throw new Error(check.error)

@@ -1,5 +1,12 @@
 import t from 'tap'
-import { nodeSparklines, sparklineSvg } from '../../server/history/sparkline.js'
+import { Eta } from 'eta'
+import { VIEWS_DIR } from '../../server/paths.js'
+import { nodeSparklines, sparkline, type Sparkline, type SparklineOptions } from '../../server/history/sparkline.js'
+
+// the real partial, as the node card includes it
+const eta = new Eta({ views: VIEWS_DIR })
+const draw = (line: Sparkline): string => eta.render('/history/sparkline', line)
+const sparklineSvg = (values: readonly unknown[], options?: SparklineOptions): string => draw(sparkline(values, options))
 
 /** Every attribute value of the SVG, and the text between tags: what could carry markup. */
 function attributeValues(svg: string): string[] {
@@ -57,18 +64,26 @@ t.test('flat series and values outside a fixed scale stay inside the box', async
 
 t.test('options are filtered: label escaped, classes and sizes checked', async (t) => {
   const svg = sparklineSvg([1, 2], { label: 'CPU "<5 min>" & more', className: 'ok-class bad"class <x> also_ok', width: -3, height: 1e9 })
-  t.match(svg, 'aria-label="CPU &#34;&#60;5 min&#62;&#34; &#38; more"')
+  t.match(svg, 'aria-label="CPU &quot;&lt;5 min&gt;&quot; &amp; more"', 'the partial escapes the label')
   t.match(svg, 'class="sparkline ok-class also_ok"')
   t.match(svg, 'width="120" height="24"', 'unusable sizes fall back to the defaults')
   t.match(sparklineSvg([1, 2]), 'aria-hidden="true"', 'no label: hidden from assistive technology')
 })
 
+t.test('one SVG element on one line: the card places it inline', async (t) => {
+  for (const values of [[], [1], [1, 2, 3]]) {
+    const svg = sparklineSvg(values, { label: 'CPU' })
+    t.notMatch(svg, /\n/, `${values.length} values: no line break`)
+    t.equal(svg.match(/<svg /g)?.length, 1)
+  }
+})
+
 t.test('node sparklines: CPU and memory on a 0..100 scale, lag on its own', async (t) => {
   const points = [10, 20, 30].map((cpu, i) => ({ t: i * 10_000, values: [cpu, 5, 50, 1e8, i === 1 ? null : 2] }))
   const lines = nodeSparklines(points)
-  t.match(lines.cpu, 'sparkline-cpu')
-  t.equal(pointsOf(lines.cpu).length, 3)
-  t.ok(pointsOf(lines.memory).every(([, y]) => y === pointsOf(lines.memory)[0]![1]))
-  t.equal(pointsOf(lines.lag).length, 2, 'a missing lag sample is left out')
-  t.match(nodeSparklines([]).cpu, 'sparkline-empty')
+  t.match(draw(lines.cpu), 'sparkline-cpu')
+  t.equal(pointsOf(draw(lines.cpu)).length, 3)
+  t.ok(pointsOf(draw(lines.memory)).every(([, y]) => y === pointsOf(draw(lines.memory))[0]![1]))
+  t.equal(pointsOf(draw(lines.lag)).length, 2, 'a missing lag sample is left out')
+  t.match(draw(nodeSparklines([]).cpu), 'sparkline-empty')
 })

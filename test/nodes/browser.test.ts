@@ -3,16 +3,14 @@
  * on a free port with a real Redis and the collector running on its own short tick. The page is
  * served under the console's strict CSP, and any violation fails the test.
  */
-import t, { type Test } from 'tap'
+import t from 'tap'
 import type { Page } from 'playwright-core'
 import { createKeys } from '@gravito/quasar/protocol'
-import type { FastifyInstance } from 'fastify'
-import { cspViolations, launchBrowser, recordCspViolations } from '../helpers/browser.js'
+import { cspViolations, launchBrowser } from '../helpers/browser.js'
 import { useRedis } from '../helpers/redis-server.js'
-import { buildTestApp } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { eventually } from '../helpers/eventually.js'
-import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js'
+import { keepBeating, openPulse, startConsole, waitForNodes, type FakeNode } from './pulse-browser.js'
 
 const LANGUAGES = ['node', 'bun', 'deno', 'php', 'go', 'python', 'other'] as const
 const keys = createKeys()
@@ -20,64 +18,6 @@ const keys = createKeys()
 const { server: redisServer, redis } = await useRedis(t)
 
 const browser = await launchBrowser(t)
-
-interface Console {
-  app: FastifyInstance
-  base: string
-  /** what the server answered to each poll */
-  fragmentStatuses: number[]
-  /** moves the console's clock ahead of real time: nodes that did not beat since look silent that long */
-  skipAhead(ms: number): void
-}
-
-/**
- * A console of its own per test (over an emptied Redis), listening on a free port with the
- * collector on a 200 ms tick: dead nodes of an earlier test would otherwise linger for the grace
- * period.
- */
-async function startConsole(t: Test): Promise<Console> {
-  await redis.flushall()
-  // health is judged by the console's clock, so a node is made stale or dead by moving that clock
-  // past its last beat, not by writing an old timestamp
-  let offset = 0
-  const app = await buildTestApp({ redisUrl: redisServer.url, autoStart: true, tickMs: 200, clock: () => Date.now() + offset })
-  t.teardown(() => app.close())
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
-  const fragmentStatuses: number[] = []
-  app.server.on('request', (request, response) => {
-    if (request.url?.startsWith('/fragments/pulse/nodes')) response.on('finish', () => fragmentStatuses.push(response.statusCode))
-  })
-  return { app, base, fragmentStatuses, skipAhead: (ms) => void (offset += ms) }
-}
-
-interface FakeNode {
-  service: string
-  nodeId: string
-  payload: Record<string, unknown>
-  /** written once, then silent: keepBeating leaves it alone */
-  silent?: boolean
-}
-
-/** Rewrites every node's heartbeat now, as agents beating would; returns a stop function. */
-function keepBeating(nodes: FakeNode[], everyMs = 200): () => void {
-  let written = false
-  const write = async () => {
-    const now = Date.now()
-    const pipeline = redis.pipeline()
-    for (const node of nodes) {
-      if (node.silent && written) continue
-      pipeline.set(keys.node(node.service, node.nodeId), JSON.stringify({ ...node.payload, timestamp: now }), 'EX', 30)
-      pipeline.zadd(keys.nodeIndex(), now, keys.indexMember(node.service, node.nodeId))
-    }
-    await pipeline.exec()
-    written = true
-  }
-  void write()
-  const timer = setInterval(() => void write().catch(() => {}), everyMs)
-  return () => clearInterval(timer)
-}
 
 function fleet(): FakeNode[] {
   const nodes: FakeNode[] = []
@@ -101,13 +41,6 @@ function fleet(): FakeNode[] {
   return nodes
 }
 
-async function openPulse(page: Page, base: string, url = '/pulse') {
-  await recordCspViolations(page)
-  const response = await page.goto(base + url)
-  if (response?.headers()['content-security-policy'] !== CSP) throw new Error('the page is not served under the console CSP')
-  await page.waitForFunction(() => 'htmx' in window)
-}
-
 /** Records whether the polled region ever lost all its cards (a blanked swap). */
 async function watchForBlanking(page: Page) {
   await page.evaluate(() => {
@@ -121,9 +54,9 @@ async function watchForBlanking(page: Page) {
 }
 
 t.test('cards update in place on poll: no navigation, no scroll jump', async (t) => {
-  const { app, base } = await startConsole(t)
+  const { app, base } = await startConsole(t, redis, redisServer.url)
   const nodes = fleet()
-  const stop = keepBeating(nodes)
+  const stop = keepBeating(redis, nodes)
   t.teardown(stop)
   await waitForNodes(app, nodes.length)
 
@@ -169,7 +102,7 @@ t.test('cards update in place on poll: no navigation, no scroll jump', async (t)
 })
 
 t.test('an unchanged fragment is not stored by the browser, and a bare 304 leaves the region as it was', async (t) => {
-  const { app, base, fragmentStatuses, skipAhead } = await startConsole(t)
+  const { app, base, fragmentStatuses, skipAhead } = await startConsole(t, redis, redisServer.url)
   // nodes that stopped beating a minute ago: their markup ("1 min ago", dead) holds still, so
   // successive polls get the same ETag; fresh nodes' "4 s ago" changes every second
   const at = Date.now()
@@ -207,9 +140,9 @@ t.test('an unchanged fragment is not stored by the browser, and a bare 304 leave
 })
 
 t.test('the service filter: with htmx it swaps the region and keeps polling the filtered URL', async (t) => {
-  const { app, base } = await startConsole(t)
+  const { app, base } = await startConsole(t, redis, redisServer.url)
   const nodes = fleet()
-  const stop = keepBeating(nodes)
+  const stop = keepBeating(redis, nodes)
   t.teardown(stop)
   await waitForNodes(app, nodes.length)
 
@@ -250,8 +183,8 @@ t.test('the service filter: with htmx it swaps the region and keeps polling the 
 })
 
 t.test('htmx is locked down: no eval, no script from a response; failed polls say so', async (t) => {
-  const { app, base } = await startConsole(t)
-  const stop = keepBeating(fleet().slice(0, 2))
+  const { app, base } = await startConsole(t, redis, redisServer.url)
+  const stop = keepBeating(redis, fleet().slice(0, 2))
   t.teardown(stop)
   await waitForNodes(app, 2)
   const context = await browser.newContext()
@@ -289,79 +222,3 @@ t.test('htmx is locked down: no eval, no script from a response; failed polls sa
   await page.locator('article.node').first().waitFor()
   t.same(await cspViolations(page), [], 'no CSP violation: eval was refused before the browser had to block it')
 })
-
-t.test('screenshots, light and dark', async (t) => {
-  const { app, base, skipAhead } = await startConsole(t)
-  const nodes = showcase()
-  // a node silent for 95 s whose key is still there: dead, with its last values
-  const dead = { ...sampleHeartbeat({ timestamp: Date.now(), id: 'api-4', service: 'api', hostname: 'ip-10-0-3-17', version: '22.11.0', appVersion: '3.8.0' }), runtime: { uptime: 86_400 * 2 + 3600 * 5, framework: 'fastify' } }
-  await redis.set(keys.node('api', 'api-4'), JSON.stringify(dead), 'EX', 300)
-  await waitForNodes(app, 1)
-  skipAhead(74_000)
-  // then the others, one of which beats once and falls silent for 21 s: stale
-  const stop = keepBeating(nodes)
-  t.teardown(stop)
-  await waitForNodes(app, nodes.length + 1)
-  skipAhead(21_000)
-
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } })
-  t.teardown(() => context.close())
-  const page = await context.newPage()
-  await openPulse(page, base)
-  await page.waitForFunction(() => document.querySelectorAll('.node-dead').length === 1 && document.querySelectorAll('.node-stale').length === 1)
-  await page.screenshot({ path: '/tmp/pulse.png', fullPage: true })
-  await page.emulateMedia({ colorScheme: 'dark' })
-  t.equal(await page.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches), true)
-  const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor)
-  t.not(background, 'rgb(244, 245, 247)', 'the dark theme applies')
-  await page.screenshot({ path: '/tmp/pulse-dark.png', fullPage: true })
-  t.same(await cspViolations(page), [])
-})
-
-/** A small, varied fleet that looks like a real one, for the screenshots. */
-function showcase(): FakeNode[] {
-  const gib = 1024 ** 3
-  const node = (service: string, nodeId: string, fields: Record<string, unknown>, extra: Partial<FakeNode> = {}): FakeNode => {
-    const i = Number(nodeId.at(-1))
-    return {
-      service,
-      nodeId,
-      ...extra,
-      payload: {
-        ...sampleHeartbeat({ timestamp: 0, id: nodeId, service }),
-        cpu: { system: 18 + ((i * 23) % 60), process: 4 + ((i * 7) % 14), cores: 4 },
-        memory: { system: { total: 16 * gib, free: (5 + i) * gib, used: (11 - i) * gib }, process: { rss: (180 + i * 95) * 1024 ** 2, heapTotal: 120e6, heapUsed: 90e6 } },
-        disk: { path: '/', total: 200 * gib, free: (60 + i * 17) * gib },
-        eventLoop: { lagMs: 0.4 + i * 0.7, p99Ms: 6 + i * 5 },
-        ...fields,
-      },
-    }
-  }
-  const api = { language: 'node', version: '22.11.0', appVersion: '3.8.1', platform: 'linux' }
-  const billing = { language: 'php', version: '8.3.14', appVersion: '2025.11.2', platform: 'linux', eventLoop: undefined }
-  const queues = (failed: number) => [
-    { name: 'emails', driver: 'bullmq', metrics: { waiting: 12 + failed * 40, active: 4, failed } },
-    { name: 'invoices', driver: 'bullmq', metrics: { waiting: 3, active: 1, failed: 0 } },
-    { name: 'webhooks', driver: 'bullmq', metrics: { waiting: 0, active: 2, failed: failed > 0 ? 1 : 0 } },
-  ]
-  return [
-    node('api', 'api-1', { ...api, hostname: 'ip-10-0-1-21', runtime: { uptime: 86_400 * 6 + 3600 * 3, framework: 'fastify' } }),
-    node('api', 'api-2', { ...api, hostname: 'ip-10-0-1-54', runtime: { uptime: 86_400 * 6 + 3600 * 2, framework: 'fastify' } }),
-    node('api', 'api-3', { ...api, hostname: 'ip-10-0-2-9', runtime: { uptime: 3600 * 7 + 60 * 12, framework: 'fastify' } }),
-    node('billing', 'billing-1', { ...billing, hostname: 'billing-7d9f-x2k', runtime: { uptime: 86_400 + 3600 * 4, framework: 'laravel' } }),
-    node('billing', 'billing-2', { ...billing, hostname: 'billing-7d9f-q8m', runtime: { uptime: 3600 * 2 + 60 * 40, framework: 'laravel' } }, { silent: true }),
-    node('edge', 'edge-1', { language: 'go', version: 'go1.23.4', appVersion: 'v0.19.3', hostname: 'edge-fra-1', platform: 'linux', runtime: { uptime: 86_400 * 12 } }),
-    node('edge', 'edge-2', { language: 'bun', version: '1.1.38', appVersion: 'v0.19.3', hostname: 'edge-ams-1', platform: 'linux', runtime: { uptime: 60 * 5 + 2 } }),
-    node('edge', 'edge-3', { language: 'python', version: '3.12.7', appVersion: '1.4.0', hostname: 'edge-ml-1', platform: 'linux', runtime: { uptime: 3600 * 30, framework: 'fastapi' }, disk: { path: '/data', total: 500 * gib, free: 31 * gib } }),
-    node('worker', 'worker-1', { ...api, appVersion: '3.8.1', hostname: 'worker-5c6b-a1', runtime: { uptime: 86_400 * 3 + 3600 * 9 }, queues: queues(0) }),
-    node('worker', 'worker-2', { ...api, appVersion: '3.8.1', hostname: 'worker-5c6b-b7', runtime: { uptime: 86_400 * 3 + 3600 * 9 }, queues: queues(7) }),
-  ]
-}
-
-async function waitForNodes(app: FastifyInstance, count: number) {
-  await eventually(async () => {
-    const body = (await app.inject('/api/pulse/nodes')).json() as { services: { nodes: unknown[] }[] }
-    return body.services.reduce((sum, s) => sum + s.nodes.length, 0) >= count
-  }, `${count} nodes in the snapshot`)
-}
-

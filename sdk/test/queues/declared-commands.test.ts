@@ -9,7 +9,7 @@ import { useRedis } from '../../../test/helpers/redis-server.js'
 import { eventually } from '../../../test/helpers/eventually.js'
 import { readQueueSnapshot, type ReadQueueSnapshot } from '../../src/protocol/index.js'
 import { QuasarAgent } from '../../src/index.js'
-import { agentQueueCapability } from '../../../server/commands/capability.js'
+import { agentQueueCapability } from '../../../server/queues/capability.js'
 
 const { server: server, redis } = await useRedis(t)
 delete process.env.QUASAR_TOKEN

@@ -7,8 +7,8 @@
 import t from 'tap'
 import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
-import { beat, keys, writeSnapshot } from '../queues/helpers.js'
-import { agentQueueCapability, READ_ONLY_REASONS } from '../../server/commands/capability.js'
+import { beat, keys, writeSnapshot } from './helpers.js'
+import { agentQueueCapability, READ_ONLY_REASONS } from '../../server/queues/capability.js'
 import { findQueue } from '../../server/queues/service.js'
 
 const { server: redisServer, redis } = await useRedis(t)
