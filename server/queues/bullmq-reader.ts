@@ -24,7 +24,6 @@ import { BULLMQ_READ_NAMES, bullmqJobAgeRead, bullmqReads, bullmqState, bullmqWa
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { Slot } from '../redis/batch.js'
 import { pipelineBySlot, type SlotGroupedBatch } from '../redis/shards.js'
-import type { ChainableCommander } from 'ioredis'
 import { readKey } from '../redis/key-errors.js'
 import { bullmqKeys } from '../redis/keys.js'
 import { failedJobOf, LARGE_FIELDS, type LargeField } from './bullmq-jobs.js'
@@ -235,6 +234,6 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
 }
 
 /** one layout read in a slot-grouped pipeline, under the key it touches */
-function queueRead<T>(batch: SlotGroupedBatch, read: { readonly key: string; readonly enqueue: (pipeline: ChainableCommander) => unknown }): Slot<T> {
+function queueRead<T>(batch: SlotGroupedBatch, read: { readonly key: string; readonly enqueue: Parameters<SlotGroupedBatch['add']>[1] }): Slot<T> {
   return batch.add<T>(read.key, read.enqueue)
 }
