@@ -17,11 +17,11 @@
  */
 import { createHash } from 'node:crypto'
 import type { RedisClient } from '../redis/client.js'
-import { createBatch, type Batch, type Slot } from '../redis/batch.js'
+import type { Slot } from '../redis/batch.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import { readKey, type KeyRead } from '../redis/key-errors.js'
-import { pipelineBySlot } from '../redis/shards.js'
+import { pipelineBySlot, type SlotGroupedBatch } from '../redis/shards.js'
 import type { DeliveryRecord, FiringRecord, HistoryEvent } from './schemas.js'
 
 /** The field of a rule and target in the firing and notified hashes. */
@@ -87,7 +87,8 @@ export function createAlertStore(redis: RedisClient, keys: ConsoleKeys) {
    * alert, not its neighbours.
    */
   function transitions() {
-    const batch = createBatch(redis)
+    // every alert key shares the `{alerts}` hash tag: one slot, one pipeline, on a Cluster too
+    const batch = pipelineBySlot(redis)
     const call = scriptCaller(batch)
     return {
       /** Opens an episode at `now`; with `wantMessage`, also claims the cool-down for its message. */
@@ -118,10 +119,10 @@ export function createAlertStore(redis: RedisClient, keys: ConsoleKeys) {
 
   /** History events appended together by `exec`; each reader returns its event's stream id. */
   function events() {
-    const batch = createBatch(redis)
+    const batch = pipelineBySlot(redis)
     return {
       record(event: HistoryEvent): () => string {
-        const slot = batch.add<string | null>((p) => p.xadd(history, 'MAXLEN', '~', HISTORY_MAXLEN, '*', 'e', JSON.stringify(event)))
+        const slot = batch.add<string | null>(history, (p) => p.xadd(history, 'MAXLEN', '~', HISTORY_MAXLEN, '*', 'e', JSON.stringify(event)))
         return () => {
           const id = valueOf(slot)
           if (!id) throw new Error('XADD returned no id')
@@ -177,15 +178,18 @@ export type AlertStore = ReturnType<typeof createAlertStore>
  * connection answers in order, so the script is there even right after a Redis restart or a
  * SCRIPT FLUSH, and no NOSCRIPT reply ever needs a second round trip.
  */
-function scriptCaller(batch: Batch) {
-  const loaded = new Set<Script>()
-  return (script: Script, keys: string[], args: string[]): Slot<number> => {
-    if (!loaded.has(script)) {
-      loaded.add(script)
+function scriptCaller(batch: SlotGroupedBatch) {
+  /** script and first key: the load goes under the call's first key, into the pipeline (and the Cluster node) that runs the call */
+  const loaded = new Set<string>()
+  return (script: Script, keys: [string, ...string[]], args: string[]): Slot<number> => {
+    const [first] = keys
+    const loadedAs = `${script.sha} ${first}`
+    if (!loaded.has(loadedAs)) {
+      loaded.add(loadedAs)
       // its reply (the SHA1 we already know) is not read: a failed load shows as NOSCRIPT below
-      batch.add<string>((p) => p.script('LOAD', script.lua))
+      batch.add<string>(first, (p) => p.script('LOAD', script.lua))
     }
-    return batch.add<number>((p) => p.evalsha(script.sha, keys.length, ...keys, ...args))
+    return batch.add<number>(first, (p) => p.evalsha(script.sha, keys.length, ...keys, ...args))
   }
 }
 

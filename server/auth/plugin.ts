@@ -3,7 +3,9 @@
  * `app.requireRole(role)`; puts `auth` ({ user, session, csrfToken, csrfHeaders }) into every
  * template's data through `reply.locals`. Fails boot with one line on a bad users file or an exposed open
  * console, and says once at boot when it runs without a password. Sessions and login counts are
- * kept in Redis (the app's connection), so it registers after the Redis plugin.
+ * kept in Redis (the app's connection), so it registers after the Redis plugin. The area's Redis
+ * I/O lives in two stores, session-store.ts and login-limiter.ts: their keys, callers and scripts
+ * share nothing, and one file holding both would pass 300 lines.
  *
  * The users file is watched (a stat every USERS_FILE_POLL_MS, which also sees an editor that
  * replaces the file): a changed password or a removed user ends that user's sessions at once.

@@ -1,12 +1,13 @@
 /**
  * The commands' Redis side. Sending records the command in the pending hash (who, when, what),
- * appends it to the node's stream and publishes the wake-up (`{"type":"wake"}`), all in one pipeline. Finishing moves
+ * appends it to the node's stream and publishes the wake-up (`{"type":"wake"}`), in one pipeline per slot. Finishing moves
  * a command from the pending hash to the audit log in one script: the `HDEL` decides which
  * console replica records it, so two replicas never both log the same command.
  */
 import type { RedisClient } from '../redis/client.js'
 import { COMMAND_FIELD, COMMAND_STREAM_MAXLEN, MAX_COMMAND_RESULT_BYTES, WAKE_UP_MESSAGE, type SignedCommand } from '@gravito/quasar/protocol'
-import { createBatch, type Slot } from '../redis/batch.js'
+import type { Slot } from '../redis/batch.js'
+import { pipelineBySlot } from '../redis/shards.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import type { FinishedCommand, SentCommand } from './schemas.js'
 
@@ -52,18 +53,19 @@ export function createCommandStore(redis: RedisClient, keys: ConsoleKeys) {
    * of them may have gone out, and their pending records then end as a result or as expired.
    */
   async function send(commands: readonly Outgoing[]): Promise<void> {
-    const pipeline = redis.pipeline()
-    const channels = new Set<string>()
+    const batch = pipelineBySlot(redis)
+    const slots: Slot<unknown>[] = []
+    /** each node's channel, with its stream: the wake-up rides in the pipeline that holds the XADD, after it */
+    const wakeUps = new Map<string, string>()
     for (const { signed, sent } of commands) {
-      pipeline.hset(pending, sent.id, JSON.stringify(sent))
-      pipeline.xadd(keys.commandStream(sent.service, sent.nodeId), 'MAXLEN', '~', COMMAND_STREAM_MAXLEN, '*', COMMAND_FIELD, JSON.stringify(signed))
-      channels.add(keys.commandChannel(sent.service, sent.nodeId))
+      const stream = keys.commandStream(sent.service, sent.nodeId)
+      slots.push(batch.add(pending, (pipeline) => pipeline.hset(pending, sent.id, JSON.stringify(sent))))
+      slots.push(batch.add(stream, (pipeline) => pipeline.xadd(stream, 'MAXLEN', '~', COMMAND_STREAM_MAXLEN, '*', COMMAND_FIELD, JSON.stringify(signed))))
+      wakeUps.set(keys.commandChannel(sent.service, sent.nodeId), stream)
     }
-    for (const channel of channels) pipeline.publish(channel, WAKE_UP_MESSAGE)
-    const replies = (await pipeline.exec()) ?? []
-    const failed = replies.find(([error]) => error)
-    if (failed) throw failed[0]
-    if (replies.length === 0) throw new Error('Redis is not reachable')
+    for (const [channel, stream] of wakeUps) slots.push(batch.add(stream, (pipeline) => pipeline.publish(channel, WAKE_UP_MESSAGE)))
+    await batch.exec()
+    for (const slot of slots) if (!slot.reply.ok) throw slot.reply.error
   }
 
   /** Every pending command's JSON, by id. */
@@ -84,12 +86,16 @@ export function createCommandStore(redis: RedisClient, keys: ConsoleKeys) {
    * gone, a permission) throws: it is not one agent's doing.
    */
   async function readResults<C extends Pick<SentCommand, 'id' | 'service'>>(commands: readonly C[]): Promise<ResultReads<C>[]> {
-    const batch = createBatch(redis)
-    const slots = commands.map((command) => ({
-      command,
-      current: batch.add<Buffer>((pipeline) => pipeline.getrangeBuffer(keys.commandResult(command.service, command.id), 0, MAX_COMMAND_RESULT_BYTES)),
-      legacy: batch.add<Buffer>((pipeline) => pipeline.getrangeBuffer(keys.legacyCommandResult(command.id), 0, MAX_COMMAND_RESULT_BYTES)),
-    }))
+    const batch = pipelineBySlot(redis)
+    const slots = commands.map((command) => {
+      const current = keys.commandResult(command.service, command.id)
+      const legacy = keys.legacyCommandResult(command.id)
+      return {
+        command,
+        current: batch.add<Buffer>(current, (pipeline) => pipeline.getrangeBuffer(current, 0, MAX_COMMAND_RESULT_BYTES)),
+        legacy: batch.add<Buffer>(legacy, (pipeline) => pipeline.getrangeBuffer(legacy, 0, MAX_COMMAND_RESULT_BYTES)),
+      }
+    })
     await batch.exec()
     return slots.map(({ command, current, legacy }) => ({ command, current: resultRead(current), legacy: resultRead(legacy) }))
   }
@@ -98,8 +104,9 @@ export function createCommandStore(redis: RedisClient, keys: ConsoleKeys) {
   async function finish(records: readonly FinishedCommand[], now: number): Promise<string[]> {
     if (records.length === 0) return []
     const minId = String(Math.max(0, now - AUDIT_MAX_AGE_MS))
-    const batch = createBatch(redis)
-    const moves = records.map((record) => ({ record, moved: batch.add<number>((pipeline) => pipeline.eval(FINISH, 2, pending, log, record.id, JSON.stringify(record), AUDIT_MAXLEN, minId)) }))
+    // pending and log share the `{audit}` hash tag: one slot, so the script runs on a Cluster too
+    const batch = pipelineBySlot(redis)
+    const moves = records.map((record) => ({ record, moved: batch.add<number>(pending, (pipeline) => pipeline.eval(FINISH, 2, pending, log, record.id, JSON.stringify(record), AUDIT_MAXLEN, minId)) }))
     await batch.exec()
     return moves.flatMap(({ record, moved }) => {
       const reply = moved.reply

@@ -9,7 +9,8 @@ import type { ConsoleKeys } from '../redis/keys.js'
 import { bucketOf, RAW, ROLLUPS, TEN_MINUTES, type Resolution, type SeriesKind } from './metrics.js'
 import { WRITE_SCRIPT } from './rollup-script.js'
 import { sliceTimer } from '../runtime/slices.js'
-import { createBatch, type Batch, type Slot } from '../redis/batch.js'
+import type { Slot } from '../redis/batch.js'
+import { pipelineBySlot, type SlotGroupedBatch } from '../redis/shards.js'
 import { valueOf } from '../redis/key-errors.js'
 
 /** commands per pipeline: a pipeline is built and written in one synchronous stretch */
@@ -91,7 +92,7 @@ export function createHistoryStore(redis: RedisClient, keys: ConsoleKeys, option
   }
 
   /** HMGET per chunk for the raw buckets in (now - count buckets, now]: each chunk's buckets beside their reply */
-  function queueFill(batch: Batch, ref: SeriesRef, now: number, count: number): { buckets: number[]; values: Slot<(string | null)[]> }[] {
+  function queueFill(batch: SlotGroupedBatch, ref: SeriesRef, now: number, count: number): { buckets: number[]; values: Slot<(string | null)[]> }[] {
     const newest = bucketOf(now, RAW.bucketMs)
     const byChunk = new Map<string, number[]>()
     for (let i = count - 1; i >= 0; i--) {
@@ -101,7 +102,7 @@ export function createHistoryStore(redis: RedisClient, keys: ConsoleKeys, option
       if (!fields) byChunk.set(key, (fields = []))
       fields.push(t)
     }
-    return [...byChunk].map(([key, buckets]) => ({ buckets, values: batch.add((p) => p.hmget(key, ...buckets.map(String))) }))
+    return [...byChunk].map(([key, buckets]) => ({ buckets, values: batch.add(key, (p) => p.hmget(key, ...buckets.map(String))) }))
   }
 
   return {
@@ -109,7 +110,8 @@ export function createHistoryStore(redis: RedisClient, keys: ConsoleKeys, option
       if (writes.length === 0 && fills.length === 0) return { fills: [], written: 0 }
       // fills first, then writes, in batches of at most PIPELINE_COMMANDS: each is built and
       // sent in one synchronous stretch, and the loop is handed back between them
-      let batch = createBatch(redis)
+      // a series' keys share a hash tag: one slot per series, grouped by slot on a Cluster
+      let batch = pipelineBySlot(redis)
       const filling = fills.map((ref) => queueFill(batch, ref, now, count))
       const writing: Slot<number>[] = []
       const sent: Promise<void>[] = []
@@ -124,9 +126,9 @@ export function createHistoryStore(redis: RedisClient, keys: ConsoleKeys, option
         if (batch.size >= PIPELINE_COMMANDS) {
           send()
           if (slice.due()) await slice.pause()
-          batch = createBatch(redis)
+          batch = pipelineBySlot(redis)
         }
-        writing.push(batch.add((p) => queueWrite(p, sample)))
+        writing.push(batch.add(keyOf(sample, RAW, sample.bucket), (p) => queueWrite(p, sample)))
       }
       send()
       await Promise.all(sent)
@@ -147,10 +149,11 @@ export function createHistoryStore(redis: RedisClient, keys: ConsoleKeys, option
     },
 
     async read(ref, resolution, from, to) {
-      const batch = createBatch(redis)
+      const batch = pipelineBySlot(redis)
       const chunks: Slot<Record<string, string>>[] = []
       for (let chunk = bucketOf(from - resolution.bucketMs, resolution.chunkMs); chunk <= to; chunk += resolution.chunkMs) {
-        chunks.push(batch.add((p) => p.hgetall(keyOf(ref, resolution, chunk))))
+        const key = keyOf(ref, resolution, chunk)
+        chunks.push(batch.add(key, (p) => p.hgetall(key)))
       }
       await batch.exec()
       const buckets: StoredBucket[] = []

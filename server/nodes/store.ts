@@ -5,11 +5,12 @@
  *   TYPE check in a second round trip, which only runs when some key came back nil;
  * - a huge value is read once, recognised by its length, then left out of the MGET and watched
  *   with STRLEN until it shrinks, so a 10 MB value costs the wire once, not every tick.
- * Multi-key commands need every key in one slot on Redis Cluster; a cluster reader would group
- * keys by slot and call this per group.
+ * Multi-key commands need every key in one slot on Redis Cluster: MGETs are cut per slot there
+ * (`groupBySlot`) and pipelined per slot (`pipelineBySlot`); on one Redis that is one pipeline.
  */
 import type { RedisClient } from '../redis/client.js'
-import { createBatch, type Slot } from '../redis/batch.js'
+import type { Slot } from '../redis/batch.js'
+import { groupBySlot, pipelineBySlot } from '../redis/shards.js'
 import { valueOf } from '../redis/key-errors.js'
 
 export type RawValue =
@@ -27,13 +28,15 @@ export function createNodeReader(redis: RedisClient, maxBytes: number) {
   return async function readValues(keys: readonly string[]): Promise<RawValue[]> {
     const normal = keys.filter((key) => !oversized.has(key))
     const watched = keys.filter((key) => oversized.has(key))
-    const batch = createBatch(redis)
+    const batch = pipelineBySlot(redis)
     const chunks: { keys: string[]; values: Slot<(string | null)[]> }[] = []
-    for (let start = 0; start < normal.length; start += CHUNK) {
-      const chunk = normal.slice(start, start + CHUNK)
-      chunks.push({ keys: chunk, values: batch.add((p) => p.mget(...chunk)) })
+    for (const group of groupBySlot(redis, normal)) {
+      for (let start = 0; start < group.length; start += CHUNK) {
+        const chunk = group.slice(start, start + CHUNK)
+        chunks.push({ keys: chunk, values: batch.add(chunk[0]!, (p) => p.mget(...chunk)) })
+      }
     }
-    const sizes = watched.map((key) => ({ key, size: batch.add<number>((p) => p.strlen(key)) }))
+    const sizes = watched.map((key) => ({ key, size: batch.add<number>(key, (p) => p.strlen(key)) }))
     await batch.exec()
 
     const values: RawValue[] = []
@@ -69,8 +72,8 @@ export function createNodeReader(redis: RedisClient, maxBytes: number) {
   /** TYPE and GET together: tells a missing key from one of another type, and reads the rest. */
   async function readOneByOne(keys: string[]): Promise<RawValue[]> {
     if (keys.length === 0) return []
-    const batch = createBatch(redis)
-    const asked = keys.map((key) => ({ key, type: batch.add<string>((p) => p.type(key)), value: batch.add<string | null>((p) => p.get(key)) }))
+    const batch = pipelineBySlot(redis)
+    const asked = keys.map((key) => ({ key, type: batch.add<string>(key, (p) => p.type(key)), value: batch.add<string | null>(key, (p) => p.get(key)) }))
     await batch.exec()
     return asked.map(({ key, type, value }): RawValue => {
       const kind = valueOf(type)

@@ -10,7 +10,8 @@ import type { RedisClient } from '../redis/client.js'
 import { MAX_VALUE_BYTES, parseAgentJson, readQueueSnapshot, type ReadQueueSnapshot } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import { reportSkips } from '../collector/skip-report.js'
-import { createBatch, type Slot } from '../redis/batch.js'
+import type { Slot } from '../redis/batch.js'
+import { pipelineBySlot } from '../redis/shards.js'
 import { readKey } from '../redis/key-errors.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 
@@ -25,14 +26,14 @@ export function createAgentSnapshotReader(redis: RedisClient, keys: ConsoleKeys,
       parsed.clear()
       return result
     }
-    const batch = createBatch(redis)
+    const batch = pipelineBySlot(redis)
     type Asked = { service: string; key: string } & ({ size: Slot<number> } | { value: Slot<string | null> })
     const asked = services.map((service): Asked => {
       const key = keys.queues(service)
       // a key found too large is only measured until it shrinks
       return oversized.has(key)
-        ? { service, key, size: batch.add((p) => p.strlen(key)) }
-        : { service, key, value: batch.add((p) => p.get(key)) }
+        ? { service, key, size: batch.add(key, (p) => p.strlen(key)) }
+        : { service, key, value: batch.add(key, (p) => p.get(key)) }
     })
     await batch.exec()
     const seen = new Set<string>()

@@ -22,7 +22,8 @@ import type { RedisClient } from '../redis/client.js'
 import { FAILED_JOB_LIMITS, type FailedJob } from '@gravito/quasar/protocol'
 import { BULLMQ_READ_NAMES, bullmqJobAgeRead, bullmqReads, bullmqState, bullmqWaitingSince, isBullmqMeta, oldestWaitingMs, BULLMQ_OPTIONAL_READS, UNREADABLE, type BullmqReadName, type BullmqReplies } from '@gravito/quasar/layouts'
 import type { BadDataLog } from '../collector/bad-data-log.js'
-import { createBatch, type Slot } from '../redis/batch.js'
+import type { Slot } from '../redis/batch.js'
+import { pipelineBySlot, type SlotGroupedBatch } from '../redis/shards.js'
 import { readKey } from '../redis/key-errors.js'
 import { bullmqKeys } from '../redis/keys.js'
 import { failedJobOf, LARGE_FIELDS, type LargeField } from './bullmq-jobs.js'
@@ -82,20 +83,20 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
     const result = new Map<DiscoveredRef, BullmqReading>()
     if (refs.length === 0) return result
 
-    const first = createBatch(redis)
+    const first = pipelineBySlot(redis)
     const asked = refs.map((ref): QueueSlots => {
       const keys = bullmqKeys(ref.prefix, ref.queue)
       const reads = bullmqReads(keys)
       return {
         ref,
-        reads: Object.fromEntries(BULLMQ_READ_NAMES.map((name) => [name, { key: reads[name].key, slot: first.add(reads[name].enqueue) }])) as QueueSlots['reads'],
-        failedPage: first.add((p) => p.zrevrange(keys.failed, 0, FAILED_JOB_LIMITS.page - 1, 'WITHSCORES')),
+        reads: Object.fromEntries(BULLMQ_READ_NAMES.map((name) => [name, { key: reads[name].key, slot: queueRead(first, reads[name]) }])) as QueueSlots['reads'],
+        failedPage: first.add(keys.failed, (p) => p.zrevrange(keys.failed, 0, FAILED_JOB_LIMITS.page - 1, 'WITHSCORES')),
       }
     })
     await first.exec()
 
     // second round trip: the jobs next in line (their age), and each new failed job's small fields and sizes
-    const second = createBatch(redis)
+    const second = pipelineBySlot(redis)
     const nextCache = new Map<string, FailedJob>()
     const read = asked.flatMap((slots): QueueRead[] => {
       const queue = readQueue(slots)
@@ -106,7 +107,7 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
       return [{
         ref,
         reading: queue.reading,
-        nextInLine: queue.nextInLine.map((id) => ({ id, hash: second.add(bullmqJobAgeRead(keys, id).enqueue) })),
+        nextInLine: queue.nextInLine.map((id) => ({ id, hash: queueRead(second, bullmqJobAgeRead(keys, id)) })),
         failed: queue.failed.map(([id, failedAt]) => {
           const cacheKey = JSON.stringify([ref.prefix, ref.queue, id, failedAt])
           const cached = jobCache.get(cacheKey)
@@ -119,8 +120,8 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
               id,
               failedAt,
               cacheKey,
-              small: second.add((p) => p.hmget(job(id), 'name', 'atm', 'attemptsMade', 'finishedOn')),
-              sizes: Object.fromEntries(LARGE_FIELDS.map((field) => [field, second.add((p) => p.hstrlen(job(id), field))])) as Record<LargeField, Slot<number>>,
+              small: second.add(job(id), (p) => p.hmget(job(id), 'name', 'atm', 'attemptsMade', 'finishedOn')),
+              sizes: Object.fromEntries(LARGE_FIELDS.map((field) => [field, second.add(job(id), (p) => p.hstrlen(job(id), field))])) as Record<LargeField, Slot<number>>,
               large: {},
             },
           }
@@ -130,7 +131,7 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
     await second.exec()
 
     // third round trip: the large fields that are small enough to be worth reading
-    const third = createBatch(redis)
+    const third = pipelineBySlot(redis)
     for (const queue of read) {
       const oldest = oldestOf(queue, now)
       if (oldest !== undefined) queue.reading.oldestWaitingMs = oldest
@@ -140,7 +141,7 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
         const job = entry.unread
         for (const field of LARGE_FIELDS) {
           const size = readKey(job.sizes[field], jobKey(job.id), badData)
-          if (size.ok && size.value > 0 && size.value <= FIELD_READ_CAP) job.large[field] = third.add((p) => p.hget(jobKey(job.id), field))
+          if (size.ok && size.value > 0 && size.value <= FIELD_READ_CAP) job.large[field] = third.add(jobKey(job.id), (p) => p.hget(jobKey(job.id), field))
         }
       }
     }
@@ -230,4 +231,9 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
     }
     return failedJobOf(job.id, job.failedAt, small.value, sizes, large)
   }
+}
+
+/** one layout read in a slot-grouped pipeline, under the key it touches */
+function queueRead<T>(batch: SlotGroupedBatch, read: { readonly key: string; readonly enqueue: Parameters<SlotGroupedBatch['add']>[1] }): Slot<T> {
+  return batch.add<T>(read.key, read.enqueue)
 }

@@ -18,8 +18,8 @@ import { shortHash, validNameFrom, type ReadQueue, type ReadQueueSnapshot } from
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart, NodeRecord, Snapshot } from '../collector/snapshot.js'
 import type { ConsoleKeys } from '../redis/keys.js'
-import { createAgentSnapshotReader } from './agent-reader.js'
-import { createQueueScanner, refId, type DiscoveredRef, type ScannerOptions } from './discovery.js'
+import { refId, type DiscoveredRef, type ScannerOptions } from './discovery.js'
+import { createQueueStore } from './store.js'
 import { discoveryDriver, DISCOVERY_DRIVERS } from './drivers/registry.js'
 import type { DiscoveryDriver } from './drivers/contract.js'
 import { byServiceThenName, queueId, sameQueue, type QueueRecord, type QueuesPart } from './records.js'
@@ -37,9 +37,8 @@ const MAX_SERVICES = 2_000
 
 export function createQueuesCollector(redis: RedisClient, keys: ConsoleKeys, badData: BadDataLog, options: ScannerOptions = {}): CollectorPart<'queues'> {
   const everyMs = options.everyMs ?? 10_000
-  const scanner = createQueueScanner(redis, keys, badData, options)
-  const readSnapshots = createAgentSnapshotReader(redis, keys, badData)
-  const readers = (options.drivers ?? DISCOVERY_DRIVERS).map((driver) => ({ driver: driver.driver, read: driver.createReader(redis, badData) }))
+  const store = createQueueStore(redis, keys, badData, options)
+  const scanner = store.discovery
   const throughput = createThroughput()
   let discovered: QueueRecord[] = []
   let lastReadAt = Number.NEGATIVE_INFINITY
@@ -49,7 +48,7 @@ export function createQueuesCollector(redis: RedisClient, keys: ConsoleKeys, bad
     readGeneration = scanner.generation()
     lastReadAt = now
     const refs = scanner.refs()
-    const readings = await Promise.all(readers.map(({ driver, read }) => read(refs.filter((ref) => ref.driver === driver), now)))
+    const readings = await store.readDiscovered(refs, now)
     const services = discoveredServices(refs, options.drivers)
     const records: QueueRecord[] = []
     for (const counts of readings) {
@@ -68,7 +67,7 @@ export function createQueuesCollector(redis: RedisClient, keys: ConsoleKeys, bad
     const services = new Set(scanner.services())
     for (const node of previous.nodes) if (services.size < MAX_SERVICES) services.add(node.service)
     const due = now - lastReadAt >= everyMs || now < lastReadAt || scanner.generation() !== readGeneration
-    const [snapshots] = await Promise.all([readSnapshots([...services].slice(0, MAX_SERVICES)), due ? readDiscovered(now) : null])
+    const [snapshots] = await Promise.all([store.readSnapshots([...services].slice(0, MAX_SERVICES)), due ? readDiscovered(now) : null])
 
     const owners = queueOwners(previous.nodes)
     const items = new Map<string, QueueRecord>()

@@ -13,8 +13,8 @@
  */
 import type { RedisClient } from '../redis/client.js'
 import type { BadDataLog } from '../collector/bad-data-log.js'
-import { createBatch, type Slot } from '../redis/batch.js'
-import { readKey } from '../redis/key-errors.js'
+import { isKeyError, shortReason } from '../redis/key-errors.js'
+import { createShardScan, type ShardScan } from '../redis/shards.js'
 import { isValidQueueName } from '@gravito/quasar/protocol'
 import type { ConsoleKeys } from '../redis/keys.js'
 import type { DiscoveredRef, DiscoveryDriver } from './drivers/contract.js'
@@ -33,8 +33,8 @@ export interface ScannerOptions {
 
 interface Pass {
   startedAt: number
-  /** each driver's walk: its cursor, or null once the walk is over */
-  cursors: Map<DiscoveryDriver, string | null>
+  /** each driver's walk over every shard, or null once the walk is over */
+  walks: Map<DiscoveryDriver, ShardScan | null>
   refs: Map<string, DiscoveredRef>
   services: Set<string>
 }
@@ -42,8 +42,6 @@ interface Pass {
 const SCAN_COUNT = 1000
 /** a prefix longer than this is no queue system's: the key is someone else's */
 const PREFIX_MAX = 256
-
-type ScanReply = [cursor: string, keys: string[]]
 
 export function refId(ref: DiscoveredRef): string {
   return `${ref.driver}|${ref.prefix}|${ref.queue}`
@@ -88,16 +86,15 @@ export function createQueueScanner(redis: RedisClient, keys: ConsoleKeys, badDat
       // `now < lastStartAt`: the clock moved back; start over rather than wait for it
       if (now - lastStartAt < everyMs && now >= lastStartAt) return
       lastStartAt = now
-      pass = { startedAt: now, cursors: new Map(drivers.map((driver) => [driver, '0'])), refs: new Map(), services: new Set() }
+      // a fresh walk per pass: each covers every master of a Cluster, the one server otherwise
+      pass = { startedAt: now, walks: new Map(drivers.map((driver) => [driver, createShardScan(redis, { match: driver.pattern, count: SCAN_COUNT })])), refs: new Map(), services: new Set() }
     }
     const current = pass
-    const walking = () => [...current.cursors].filter((entry): entry is [DiscoveryDriver, string] => entry[1] !== null)
+    const walking = () => [...current.walks].filter((entry): entry is [DiscoveryDriver, ShardScan] => entry[1] !== null)
     for (let steps = 0; steps < stepsPerTick && walking().length > 0; steps++) {
-      // every walk's next step in one round trip; a driver's keys are taken in the registry's order
-      const batch = createBatch(redis)
-      const scans = walking().map(([driver, cursor]) => ({ driver, step: batch.add<ScanReply>((p) => p.scan(cursor, 'MATCH', driver.pattern, 'COUNT', SCAN_COUNT)) }))
-      await batch.exec()
-      for (const { driver, step } of scans) current.cursors.set(driver, next(step, (key) => take(key, driver, current)))
+      // every walk's next step at once (one round trip); a driver's keys are taken in the registry's order
+      const results = await Promise.all(walking().map(async ([driver, walk]) => ({ driver, step: await settle(walk) })))
+      for (const { driver, step } of results) current.walks.set(driver, next(step, current.walks.get(driver)!, (key) => take(key, driver, current)))
     }
     if (walking().length === 0) {
       if (current.refs.size !== done.refs.size || [...done.refs.keys()].some((id) => !current.refs.has(id))) generation++
@@ -106,13 +103,16 @@ export function createQueueScanner(redis: RedisClient, keys: ConsoleKeys, badDat
     }
   }
 
-  /** the next cursor, or null when this pattern's walk is over (finished, or refused by Redis) */
-  function next(step: Slot<ScanReply>, onKey: (key: string) => void): string | null {
-    const reply = readKey(step, 'SCAN', badData)
-    if (!reply.ok) return null
-    const [cursor, batch] = reply.value
-    for (const key of batch) onKey(key)
-    return cursor === '0' ? null : cursor
+  /** the walk still under way, or null when this pattern's walk is over (finished, or refused by Redis) */
+  function next(step: ScanStepRead, walk: ShardScan, onKey: (key: string) => void): ShardScan | null {
+    if (!step.ok) {
+      // a refused SCAN (NOPERM) ends only this walk; anything else concerns every key and is thrown
+      if (!isKeyError(step.error)) throw step.error
+      badData.report('SCAN', shortReason(step.error))
+      return null
+    }
+    for (const key of step.keys) onKey(key)
+    return step.finished ? null : walk
   }
 
   return {
@@ -130,5 +130,17 @@ export function createQueueScanner(redis: RedisClient, keys: ConsoleKeys, badDat
       return new Set([...done.services, ...pass.services])
     },
     generation: () => generation,
+  }
+}
+
+type ScanStepRead = { readonly ok: true; readonly keys: string[]; readonly finished: boolean } | { readonly ok: false; readonly error: unknown }
+
+/** one step of a walk, its error kept for the caller (the other walks' steps are still taken) */
+async function settle(walk: ShardScan): Promise<ScanStepRead> {
+  try {
+    const { keys, finished } = await walk.step()
+    return { ok: true, keys, finished }
+  } catch (error) {
+    return { ok: false, error }
   }
 }

@@ -11,7 +11,8 @@
 import type { RedisClient } from '../redis/client.js'
 import { laravelPayload, laravelPushedAt, laravelReads } from '@gravito/quasar/layouts'
 import type { BadDataLog } from '../collector/bad-data-log.js'
-import { createBatch, type Slot } from '../redis/batch.js'
+import type { Slot } from '../redis/batch.js'
+import { pipelineBySlot } from '../redis/shards.js'
 import { isKeyError, shortReason } from '../redis/key-errors.js'
 import { laravelKeys } from '../redis/keys.js'
 import type { DiscoveredRef } from './discovery.js'
@@ -40,15 +41,15 @@ export function createLaravelReader(redis: RedisClient, badData: BadDataLog) {
   return async function readLaravel(refs: readonly DiscoveredRef[], now: number): Promise<Map<DiscoveredRef, LaravelReading>> {
     const result = new Map<DiscoveredRef, LaravelReading>()
     if (refs.length === 0) return result
-    const batch = createBatch(redis)
+    const batch = pipelineBySlot(redis)
     const asked = refs.map((ref) => {
       const reads = laravelReads(laravelKeys(ref.prefix, ref.queue))
       return {
         ref,
-        waiting: { key: reads.waiting.key, slot: batch.add<number>(reads.waiting.enqueue) },
-        active: { key: reads.active.key, slot: batch.add<number>(reads.active.enqueue) },
-        delayed: { key: reads.delayed.key, slot: batch.add<number>(reads.delayed.enqueue) },
-        oldest: { key: reads.head.key, slot: batch.add<string | null>(reads.head.enqueue) },
+        waiting: { key: reads.waiting.key, slot: batch.add<number>(reads.waiting.key, reads.waiting.enqueue) },
+        active: { key: reads.active.key, slot: batch.add<number>(reads.active.key, reads.active.enqueue) },
+        delayed: { key: reads.delayed.key, slot: batch.add<number>(reads.delayed.key, reads.delayed.enqueue) },
+        oldest: { key: reads.head.key, slot: batch.add<string | null>(reads.head.key, reads.head.enqueue) },
       }
     })
     await batch.exec()

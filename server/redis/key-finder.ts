@@ -18,7 +18,7 @@
  */
 import type { RedisClient } from './client.js'
 import { isValidName } from '@gravito/quasar/protocol'
-import { createBatch } from './batch.js'
+import { pipelineBySlot } from './shards.js'
 import { createShardScan } from './shards.js'
 import type { ConsoleKeys } from './keys.js'
 import type { SkippedKeyLog } from './key-errors.js'
@@ -107,11 +107,12 @@ export function createKeyFinder(redis: RedisClient, keys: ConsoleKeys, options: 
     const full = lastIndexRead === null || now - lastFullIndexRead >= fullIndexEveryMs || now < lastIndexRead
     const oldest = now - options.indexWindowMs
     const newest = now + options.futureLimitMs
-    const counting = createBatch(redis)
+    // one index key per service: its own slot on a Cluster, so each round trip goes out per slot
+    const counting = pipelineBySlot(redis)
     const plans = [legacy, ...byService.values()].map((source) => {
       const whole = full || source.readAt === null
       const since = whole ? oldest : Math.max(oldest, lastIndexRead! - INDEX_OVERLAP_MS)
-      return { source, whole, since, count: counting.add<number>((p) => p.zcount(source.key, since, newest)) }
+      return { source, whole, since, count: counting.add<number>(source.key, (p) => p.zcount(source.key, since, newest)) }
     })
     await counting.exec()
 
@@ -125,10 +126,10 @@ export function createKeyFinder(redis: RedisClient, keys: ConsoleKeys, options: 
       readable.map((plan) => Math.min(plan.wanted, plan.source.service === null ? perTick : perIndex)),
       perTick,
     )
-    const reading = createBatch(redis)
+    const reading = pipelineBySlot(redis)
     const reads = readable.map((plan, i) => {
       const limit = limits[i]!
-      return { ...plan, limit, members: limit > 0 ? reading.add<string[]>((p) => p.zrangebyscore(plan.source.key, plan.since, newest, 'WITHSCORES', 'LIMIT', 0, limit)) : null }
+      return { ...plan, limit, members: limit > 0 ? reading.add<string[]>(plan.source.key, (p) => p.zrangebyscore(plan.source.key, plan.since, newest, 'WITHSCORES', 'LIMIT', 0, limit)) : null }
     })
     await reading.exec()
 
@@ -229,11 +230,11 @@ export function createKeyFinder(redis: RedisClient, keys: ConsoleKeys, options: 
 
   /** Removes members older than the window or further ahead than the future limit. */
   async function pruneIndex(now: number): Promise<void> {
-    const batch = createBatch(redis)
+    const batch = pipelineBySlot(redis)
     const prunes = [legacy, ...byService.values()].map((source) => ({
       source,
-      old: batch.add<number>((p) => p.zremrangebyscore(source.key, '-inf', `(${now - options.indexWindowMs}`)),
-      ahead: batch.add<number>((p) => p.zremrangebyscore(source.key, `(${now + options.futureLimitMs}`, '+inf')),
+      old: batch.add<number>(source.key, (p) => p.zremrangebyscore(source.key, '-inf', `(${now - options.indexWindowMs}`)),
+      ahead: batch.add<number>(source.key, (p) => p.zremrangebyscore(source.key, `(${now + options.futureLimitMs}`, '+inf')),
     }))
     await batch.exec()
     for (const { source, old, ahead } of prunes) {

@@ -58,6 +58,22 @@ export function pipelineBySlot(client: RedisClient): SlotGroupedBatch {
   }
 }
 
+/**
+ * `keys` split into groups a multi-key command (MGET, DEL, EXISTS) may take at once: one group
+ * per hash slot on a Cluster, a single group on one Redis. Order within a group is kept.
+ */
+export function groupBySlot(client: RedisClient, keys: readonly string[]): string[][] {
+  if (!isCluster(client)) return keys.length === 0 ? [] : [[...keys]]
+  const groups = new Map<number, string[]>()
+  for (const key of keys) {
+    const slot = calculateSlot(key)
+    const group = groups.get(slot)
+    if (group) group.push(key)
+    else groups.set(slot, [key])
+  }
+  return [...groups.values()]
+}
+
 export interface ShardScanStep {
   /** keys the step found, from every shard still in the pass */
   keys: string[]

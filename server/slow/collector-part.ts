@@ -14,12 +14,12 @@ import type { RedisClient } from '../redis/client.js'
 import { readSlowEntry, type SlowEntry } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart, Snapshot } from '../collector/snapshot.js'
-import type { Slot } from '../redis/batch.js'
-import { pipelineBySlot } from '../redis/shards.js'
+import type { Reply } from '../redis/batch.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import { isKeyError, shortReason } from '../redis/key-errors.js'
-import { defineStreamRead, parseStreamRead, queueStreamRead, type StreamEntry, type StreamReadBounds } from './stream-read.js'
-import { createSlowStreamScanner, type SlowScanOptions } from './stream-scan.js'
+import { parseStreamRead, type StreamEntry, type StreamReadBounds } from './stream-read.js'
+import type { SlowScanOptions } from './stream-scan.js'
+import { createSlowStore } from './store.js'
 
 export interface SlowEntryRecord extends SlowEntry {
   readonly service: string
@@ -82,17 +82,16 @@ interface StreamState {
 export function createSlowCollector(redis: RedisClient, keys: ConsoleKeys, badData: BadDataLog, options: SlowCollectorOptions = {}): CollectorPart<'slow'> {
   const limits = { ...DEFAULT_SLOW_LIMITS, ...options.limits }
   const maxServices = options.scan?.maxServices ?? 2_000
-  const scanner = createSlowStreamScanner(redis, keys, badData, { ...options.scan, maxServices })
+  const store = createSlowStore(redis, keys, badData, { ...options.scan, maxServices })
   const streams = new Map<string, StreamState>()
   /** where the next tick's window of streams starts when there are more than one tick reads */
   let rotation = 0
   let changed = true
   let current: SlowPart = { entries: [] }
-  defineStreamRead(redis)
 
   async function collect(now: number, previous: Snapshot): Promise<SlowPart> {
-    await scanner.step(now)
-    const services = new Set(scanner.services())
+    await store.scanStep(now)
+    const services = new Set(store.scannedServices())
     for (const node of previous.nodes) if (services.size < maxServices) services.add(node.service)
     for (const service of streams.keys()) {
       if (services.has(service)) continue
@@ -101,14 +100,12 @@ export function createSlowCollector(redis: RedisClient, keys: ConsoleKeys, badDa
     }
     const list = [...services].sort()
     const window = readWindow(list)
-    const batch = pipelineBySlot(redis)
-    const reads = window.services.map((service) => {
+    const requests = window.services.map((service) => {
       const state = streams.get(service) ?? { newestId: null, oldestId: null, backfilled: false, entries: [] }
       const cursor = state.newestId === null ? { after: null, before: '+' } : { after: state.newestId, before: state.backfilled ? null : state.oldestId }
-      return { service, state, slot: queueStreamRead(batch, keys.slow(service), cursor, window.bounds) }
+      return { service, state, cursor }
     })
-    await batch.exec()
-    for (const read of reads) if (apply(read.service, read.state, read.slot)) changed = true
+    for (const read of await store.readStreams(requests, window.bounds)) if (apply(read.service, read.state, read.reply)) changed = true
     // the share of each service shrinks as services arrive: every stream is held to it, read or not
     const perService = Math.min(ENTRIES_PER_SERVICE, Math.max(window.bounds.count, Math.floor(limits.keptEntries / Math.max(1, list.length))))
     for (const state of streams.values()) {
@@ -146,9 +143,8 @@ export function createSlowCollector(redis: RedisClient, keys: ConsoleKeys, badDa
   }
 
   /** takes one stream's read into its state; true if the state changed */
-  function apply(service: string, state: StreamState, slot: Slot<unknown>): boolean {
+  function apply(service: string, state: StreamState, reply: Reply<unknown>): boolean {
     const key = keys.slow(service)
-    const reply = slot.reply
     if (!reply.ok) {
       if (!isKeyError(reply.error)) throw reply.error
       badData.report(key, /^WRONGTYPE /.test(reply.error.message) ? reply.error.message.slice('WRONGTYPE '.length) : shortReason(reply.error))
