@@ -193,9 +193,10 @@ t.test('a forged result for another target is ignored', async (t) => {
   t.match(await waitForFinal(app, id), { status: 'rejected', reason: /bad signature/ })
   t.equal(worker.queue.runs.get(worker.queue.failedIds[0]!), 1, 'never executed')
 
-  // another service's agent writing a result for a pending command is not believed
-  const second = (await app.inject(post({ service: 'billing', nodeId: 'api-8', type: 'DELETE_JOB', queue: worker.name, jobId: worker.queue.failedIds[0]! }))).json().id as string
+  // another service's agent writing a result for a pending command is not believed; the agent is
+  // stopped first, or it could reject the command itself before the forged result is read
   await worker.agent.stop()
+  const second = (await app.inject(post({ service: 'billing', nodeId: 'api-8', type: 'DELETE_JOB', queue: worker.name, jobId: worker.queue.failedIds[0]! }))).json().id as string
   const forged = JSON.stringify({ id: second, status: 'ok', service: 'payments', nodeId: 'p-1', finishedAt: Date.now() })
   // at its own service's key (never read for a billing command) and at the legacy shared one
   await redis.set(keys.commandResult('payments', second), forged)
