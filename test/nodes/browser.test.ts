@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import type { Page } from 'playwright-core'
 import { createKeys } from '@gravito/quasar/protocol'
 import type { FastifyInstance } from 'fastify'
-import { cspViolations, launchBrowser, recordCspViolations } from '../helpers/browser.js'
+import { cspViolations, launchBrowser, listenLocally, openPage, recordCspViolations, recordPageErrors } from '../helpers/browser.js'
 import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
@@ -42,9 +42,7 @@ async function startConsole(t: Test): Promise<Console> {
   let offset = 0
   const app = await buildTestApp({ redisUrl: redisServer.url, autoStart: true, tickMs: 200, clock: () => Date.now() + offset })
   t.teardown(() => app.close())
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+  const base = await listenLocally(app)
   const fragmentStatuses: number[] = []
   app.server.on('request', (request, response) => {
     if (request.url?.startsWith('/fragments/pulse/nodes')) response.on('finish', () => fragmentStatuses.push(response.statusCode))
@@ -101,6 +99,15 @@ function fleet(): FakeNode[] {
   return nodes
 }
 
+/** The console with the whole fleet beating and listed, as most tests here start. */
+async function consoleWithFleet(t: Test): Promise<Console & { nodes: FakeNode[] }> {
+  const started = await startConsole(t)
+  const nodes = fleet()
+  t.teardown(keepBeating(nodes))
+  await waitForNodes(started.app, nodes.length)
+  return { ...started, nodes }
+}
+
 async function openPulse(page: Page, base: string, url = '/pulse') {
   await recordCspViolations(page)
   const response = await page.goto(base + url)
@@ -121,20 +128,10 @@ async function watchForBlanking(page: Page) {
 }
 
 t.test('cards update in place on poll: no navigation, no scroll jump', async (t) => {
-  const { app, base } = await startConsole(t)
-  const nodes = fleet()
-  const stop = keepBeating(nodes)
-  t.teardown(stop)
-  await waitForNodes(app, nodes.length)
+  const { base, nodes } = await consoleWithFleet(t)
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } })
-  t.teardown(() => context.close())
-  const page = await context.newPage()
-  const errors: string[] = []
-  page.on('pageerror', (error) => errors.push(error.message))
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text())
-  })
+  const page = await openPage(t, browser, { viewport: { width: 1280, height: 720 } })
+  const errors = recordPageErrors(page)
   await openPulse(page, base)
 
   const target = page.locator('[id="node:api:api-06"]')
@@ -180,9 +177,7 @@ t.test('an unchanged fragment is not stored by the browser, and a bare 304 leave
   await waitForNodes(app, 3)
   skipAhead(65_000)
 
-  const context = await browser.newContext()
-  t.teardown(() => context.close())
-  const page = await context.newPage()
+  const page = await openPage(t, browser)
   await openPulse(page, base, '/pulse?service=legacy')
   t.equal(await page.locator('article.node-dead').count(), 3)
   await watchForBlanking(page)
@@ -207,15 +202,9 @@ t.test('an unchanged fragment is not stored by the browser, and a bare 304 leave
 })
 
 t.test('the service filter: with htmx it swaps the region and keeps polling the filtered URL', async (t) => {
-  const { app, base } = await startConsole(t)
-  const nodes = fleet()
-  const stop = keepBeating(nodes)
-  t.teardown(stop)
-  await waitForNodes(app, nodes.length)
+  const { base, nodes } = await consoleWithFleet(t)
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } })
-  t.teardown(() => context.close())
-  const page = await context.newPage()
+  const page = await openPage(t, browser, { viewport: { width: 1280, height: 720 } })
   await openPulse(page, base)
   await page.evaluate(() => ((window as unknown as { __marker: string }).__marker = 'kept'))
 
@@ -239,9 +228,7 @@ t.test('the service filter: with htmx it swaps the region and keeps polling the 
   t.same(await cspViolations(page), [])
 
   // without JavaScript the same form is a plain GET
-  const plain = await browser.newContext({ javaScriptEnabled: false })
-  t.teardown(() => plain.close())
-  const noJs = await plain.newPage()
+  const noJs = await openPage(t, browser, { javaScriptEnabled: false })
   await noJs.goto(`${base}/pulse`)
   await noJs.selectOption('#service-filter', 'api')
   await noJs.click('.filter button[type="submit"]')
@@ -254,9 +241,7 @@ t.test('htmx is locked down: no eval, no script from a response; failed polls sa
   const stop = keepBeating(fleet().slice(0, 2))
   t.teardown(stop)
   await waitForNodes(app, 2)
-  const context = await browser.newContext()
-  t.teardown(() => context.close())
-  const page = await context.newPage()
+  const page = await openPage(t, browser)
   await openPulse(page, base)
   await page.locator('article.node').first().waitFor()
 
@@ -304,9 +289,7 @@ t.test('screenshots, light and dark', async (t) => {
   await waitForNodes(app, nodes.length + 1)
   skipAhead(21_000)
 
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } })
-  t.teardown(() => context.close())
-  const page = await context.newPage()
+  const page = await openPage(t, browser, { viewport: { width: 1360, height: 900 } })
   await openPulse(page, base)
   await page.waitForFunction(() => document.querySelectorAll('.node-dead').length === 1 && document.querySelectorAll('.node-stale').length === 1)
   await page.screenshot({ path: '/tmp/pulse.png', fullPage: true })
