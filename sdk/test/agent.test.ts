@@ -1,8 +1,7 @@
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { hostname } from 'node:os'
 import { inspect } from 'node:util'
-import { startRedis, freePort } from '../../test/helpers/redis-server.js'
+import { useRedis, startRedis, freePort } from '../../test/helpers/redis-server.js'
 import { eventually } from '../../test/helpers/eventually.js'
 import { heartbeatSchema } from '../src/protocol/index.js'
 import { startPulse, QuasarAgent } from '../src/index.js'
@@ -11,10 +10,7 @@ const unhandled: unknown[] = []
 process.on('unhandledRejection', (reason) => unhandled.push(reason))
 
 t.test('a beat lands at the node key with a 30 s expiry, valid, with its index entry', async (t) => {
-  const server = await startRedis()
-  t.teardown(() => server.stop())
-  const redis = new Redis(server.url)
-  t.teardown(() => redis.disconnect())
+  const { server, redis } = await useRedis(t)
   const agent = startPulse({ service: 'billing', url: server.url, nodeId: 'worker-1', appVersion: '2.0.0', intervalMs: 60_000 })
   t.teardown(() => agent.stop())
 
@@ -39,10 +35,7 @@ t.test('a beat lands at the node key with a 30 s expiry, valid, with its index e
 })
 
 t.test('a custom prefix is honoured', async (t) => {
-  const server = await startRedis()
-  t.teardown(() => server.stop())
-  const redis = new Redis(server.url)
-  t.teardown(() => redis.disconnect())
+  const { server, redis } = await useRedis(t)
   const agent = startPulse({ service: 'api', url: server.url, nodeId: 'n1', prefix: 'acme:mon:' })
   t.teardown(() => agent.stop())
   await eventually(async () => (await redis.exists('acme:mon:node:api:n1')) === 1, 'beat under the custom prefix')
@@ -91,10 +84,7 @@ t.test('stop resolves while Redis is gone mid-run', async (t) => {
 })
 
 t.test('a caller-owned ioredis instance is used and left open', async (t) => {
-  const server = await startRedis()
-  t.teardown(() => server.stop())
-  const redis = new Redis(server.url)
-  t.teardown(() => redis.disconnect())
+  const { redis } = await useRedis(t)
   const agent = startPulse({ service: 'api', redis, nodeId: 'own' })
   await eventually(async () => (await redis.exists('gravito:quasar:node:api:own')) === 1, 'beat via the given connection')
   await agent.stop()

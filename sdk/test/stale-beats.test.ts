@@ -9,7 +9,7 @@ import t, { type Test } from 'tap'
 import { createServer, connect, type Socket } from 'node:net'
 import { once } from 'node:events'
 import { Redis } from 'ioredis'
-import { startRedis, type TestRedis } from '../../test/helpers/redis-server.js'
+import { useRedis, startRedis, type TestRedis } from '../../test/helpers/redis-server.js'
 import { eventually } from '../../test/helpers/eventually.js'
 import { BeatDroppedError, MAX_BEAT_AGE_MS, QuasarAgent, startPulse } from '../src/index.js'
 
@@ -80,10 +80,7 @@ function dropsOf(errors: unknown[], reason: string): BeatDroppedError[] {
 }
 
 t.test('a host loop blocked between build and write past the limit: the beat is dropped, reported and counted', async (t) => {
-  const server = await startRedis()
-  t.teardown(() => server.stop())
-  const redis = new Redis(server.url)
-  t.teardown(() => redis.disconnect())
+  const { server, redis } = await useRedis(t)
   let now = 1_800_000_000_000
   const errors: unknown[] = []
   const agent = new QuasarAgent({ service: 'blocked', nodeId: 'b1', url: server.url, now: () => now, onError: (error) => void errors.push(error) })
@@ -113,10 +110,7 @@ t.test('a host loop blocked between build and write past the limit: the beat is 
 })
 
 t.test('a slow extension before the build does not age the beat: its time is taken once the values are in', async (t) => {
-  const server = await startRedis()
-  t.teardown(() => server.stop())
-  const redis = new Redis(server.url)
-  t.teardown(() => redis.disconnect())
+  const { server, redis } = await useRedis(t)
   let now = 1_800_000_000_000
   const errors: unknown[] = []
   const agent = new QuasarAgent({ service: 'probing', nodeId: 'p1', url: server.url, now: () => now, onError: (error) => void errors.push(error) })

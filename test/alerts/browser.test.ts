@@ -3,7 +3,7 @@
  * fragment and shows a new firing alert, then its history, without a reload.
  */
 import t from 'tap'
-import { cspViolations, launchBrowser, recordCspViolations } from '../helpers/browser.js'
+import { cspViolations, launchBrowser, listenLocally, recordCspViolations, recordPageErrors } from '../helpers/browser.js'
 import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
@@ -21,18 +21,12 @@ t.test('the board picks up a firing alert and its resolution by polling, with no
   const alertsFile = files.write('browser.json', { rules: [{ name: 'cpu-high', metric: 'cpu', above: 90, for: '0s' }] })
   const app = await buildTestApp({ redisUrl: redisServer.url, autoStart: true, tickMs: 200, alertsFile })
   t.teardown(() => app.close())
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+  const base = await listenLocally(app)
 
   await writeBeat(redis, Date.now(), 30)
   const page = await browser.newPage()
   t.teardown(() => page.close())
-  const errors: string[] = []
-  page.on('pageerror', (error) => errors.push(error.message))
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text())
-  })
+  const errors = recordPageErrors(page)
   await recordCspViolations(page)
   const response = await page.goto(`${base}/alerts`)
   t.equal(response?.headers()['content-security-policy'], CSP)

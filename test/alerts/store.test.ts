@@ -9,6 +9,7 @@ import { useRedis } from '../helpers/redis-server.js'
 import { createConsoleKeys } from '../../server/redis/keys.js'
 import { alertField, createAlertStore, type CloseResult, type FireResult } from '../../server/alerts/store.js'
 import type { FiringRecord } from '../../server/alerts/schemas.js'
+import { shuffled } from '../helpers/shuffle.js'
 
 const { redis } = await useRedis(t)
 const keys = createConsoleKeys('gravito:quasar:')
@@ -41,18 +42,6 @@ function counting(client: Redis) {
 
 function record(target: string): FiringRecord {
   return { rule: 'cpu-high', metric: 'cpu', target, service: 'fleet', nodeId: target.split('/')[1]!, op: 'above', value: 95, threshold: 90, firedAt: NOW, channels: ['ops'] }
-}
-
-/** a seeded shuffle, so each order is different and the run can be repeated */
-function shuffled<T>(items: T[], seed: number): T[] {
-  const out = [...items]
-  let state = seed
-  for (let i = out.length - 1; i > 0; i--) {
-    state = (state * 1103515245 + 12345) % 2 ** 31
-    const j = state % (i + 1)
-    ;[out[i], out[j]] = [out[j]!, out[i]!]
-  }
-  return out
 }
 
 t.test('a mixed batch in many orders: one round trip, and each reader holds its own result', async (t) => {

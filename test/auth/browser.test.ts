@@ -4,7 +4,7 @@
  * redirect to the login page, and the logout form.
  */
 import t from 'tap'
-import { launchBrowser } from '../helpers/browser.js'
+import { launchBrowser, listenLocally } from '../helpers/browser.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 
@@ -16,9 +16,7 @@ t.teardown(() => redisServer.stop())
 const app = await buildTestApp({ redisUrl: redisServer.url, password: PASSWORD })
 t.teardown(() => app.close())
 await app.collector.refresh()
-await app.listen({ port: 0, host: '127.0.0.1' })
-const address = app.server.address()
-const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+const base = await listenLocally(app)
 
 const browser = await launchBrowser(t)
 

@@ -3,7 +3,7 @@
  * in one sends the other's next poll to the login page; a locked-out login says when to retry.
  */
 import t from 'tap'
-import { launchBrowser } from '../helpers/browser.js'
+import { launchBrowser, listenLocally, openPage } from '../helpers/browser.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { writeUsersFile } from './helpers.js'
@@ -18,9 +18,7 @@ const usersFile = await writeUsersFile([
 const app = await buildTestApp({ redisUrl: redisServer.url, usersFile })
 t.teardown(() => app.close())
 await app.collector.refresh()
-await app.listen({ port: 0, host: '127.0.0.1' })
-const address = app.server.address()
-const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+const base = await listenLocally(app)
 
 const browser = await launchBrowser(t)
 
@@ -65,9 +63,7 @@ t.test('an operator logs everyone out from the account page', async (t) => {
 })
 
 t.test('a locked-out account is told when to try again', async (t) => {
-  const context = await browser.newContext()
-  t.teardown(() => context.close())
-  const page = await context.newPage()
+  const page = await openPage(t, browser)
   await page.goto(`${base}/login`)
   for (let i = 0; i < 6; i++) {
     await page.fill('input[name="username"]', 'ops')

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { createProblemRecord, MAX_PROBLEMS, PROBLEM_KEY_LENGTH, PROBLEM_REASON_LENGTH, PROBLEM_WINDOW_MS } from '../../server/collector/problem-record.js'
 import { createBadDataLog } from '../../server/collector/bad-data-log.js'
-import { shuffled } from '../problems/shuffle.js'
+import { shuffled } from '../helpers/shuffle.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
 

@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap'
 import type { Page } from 'playwright-core'
 import type { FastifyInstance } from 'fastify'
-import { cspViolations, launchBrowser, recordCspViolations } from '../helpers/browser.js'
+import { cspViolations, launchBrowser, listenLocally, openPage, recordCspViolations, recordPageErrors } from '../helpers/browser.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { eventually } from '../helpers/eventually.js'
 import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js'
@@ -20,20 +20,12 @@ const browser = await launchBrowser(t)
 
 async function listening(t: Test): Promise<{ app: FastifyInstance; base: string }> {
   const app = await startConsole(t, { redisUrl: redisServer.url, autoStart: true, tickMs: 200 })
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  return { app, base: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` }
+  return { app, base: await listenLocally(app) }
 }
 
 async function queuePage(t: Test, base: string, worker: Worker, javaScriptEnabled = true) {
-  const context = await browser.newContext({ javaScriptEnabled, viewport: { width: 1280, height: 900 } })
-  t.teardown(() => context.close())
-  const page = await context.newPage()
-  const errors: string[] = []
-  page.on('pageerror', (error) => errors.push(error.message))
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text())
-  })
+  const page = await openPage(t, browser, { javaScriptEnabled, viewport: { width: 1280, height: 900 } })
+  const errors = recordPageErrors(page)
   if (javaScriptEnabled) await recordCspViolations(page)
   const response = await page.goto(`${base}/queues/${worker.service}/${worker.name}`)
   if (response?.headers()['content-security-policy'] !== CSP) throw new Error('the page is not served under the console CSP')

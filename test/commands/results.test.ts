@@ -16,6 +16,7 @@ import type { Snapshot } from '../../server/collector/snapshot.js'
 import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { newCommandId, TOKEN } from './signed.js'
+import { shuffled } from '../helpers/shuffle.js'
 
 const { server: redisServer, redis } = await useRedis(t)
 const keys = createConsoleKeys('gravito:quasar:')
@@ -94,18 +95,6 @@ function makeCases(): Case[] {
     }
   }
   return cases
-}
-
-/** A fixed shuffle, so a failure names an order that can be run again. */
-function shuffled<T>(items: T[], seed: number): T[] {
-  const out = [...items]
-  let state = seed
-  for (let i = out.length - 1; i > 0; i--) {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31
-    const j = state % (i + 1)
-    ;[out[i], out[j]] = [out[j]!, out[i]!]
-  }
-  return out
 }
 
 const ORDERS: [string, (cases: Case[]) => Case[]][] = [

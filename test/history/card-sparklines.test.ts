@@ -1,14 +1,10 @@
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 
 t.test('node cards on /pulse carry server-drawn sparklines from recorded samples', async (t) => {
-  const server = await startRedis()
-  t.teardown(() => server.stop())
-  const redis = new Redis(server.url)
-  t.teardown(() => redis.disconnect())
+  const { server, redis } = await useRedis(t)
   const clock = fakeClock()
   const app = await buildTestApp({ redisUrl: server.url, clock })
   t.teardown(() => app.close())

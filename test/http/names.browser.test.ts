@@ -5,20 +5,16 @@
  * fragments, its chart data) is answered.
  */
 import t, { type Test } from 'tap'
-import { Redis } from 'ioredis'
 import { HEARTBEAT_TTL_SECONDS } from '@gravito/quasar/protocol'
 import type { Page } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { launchBrowser, listenLocally, openPage } from '../helpers/browser.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { keys, writeSnapshot } from '../queues/helpers.js'
 import { nodeUrl, queueUrl } from '../../server/http/urls.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 
 /** service, node id, and the host name its card links under */
 const NODES: Array<[string, string, string]> = [
@@ -43,15 +39,11 @@ const app = await buildTestApp({ redisUrl: redisServer.url, clock })
 t.teardown(() => app.close())
 await app.collector.refresh()
 await app.collector.refresh()
-await app.listen({ host: '127.0.0.1', port: 0 })
-const address = app.server.address()
-const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+const base = await listenLocally(app)
 const browser = await launchBrowser(t)
 
-async function openPage(t: Test) {
-  const context = await browser.newContext()
-  t.teardown(() => context.close())
-  const page = await context.newPage()
+async function openWatchedPage(t: Test) {
+  const page = await openPage(t, browser)
   const failed: string[] = []
   page.on('response', (response) => {
     if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`)
@@ -73,7 +65,7 @@ async function linkedData(page: Page): Promise<Record<string, number>> {
 
 for (const [service, nodeId, hostname] of NODES) {
   t.test(`clicking node ${service} / ${nodeId} on /pulse opens its page`, async (t) => {
-    const { page, failed } = await openPage(t)
+    const { page, failed } = await openWatchedPage(t)
     await page.goto(`${base}/pulse`)
     await page.getByRole('link', { name: hostname, exact: true }).click()
     // the builder's link, not where a browser would have resolved a bare `..` to
@@ -87,7 +79,7 @@ for (const [service, nodeId, hostname] of NODES) {
 
 for (const [service, name] of QUEUES) {
   t.test(`clicking queue ${service} / ${name} on /queues opens its page`, async (t) => {
-    const { page, failed } = await openPage(t)
+    const { page, failed } = await openWatchedPage(t)
     await page.goto(`${base}/queues?service=${encodeURIComponent(service)}`)
     await page.getByRole('link', { name, exact: true }).click()
     await page.waitForURL(base + queueUrl(service, name), { timeout: 10_000 })

@@ -9,19 +9,15 @@
 import t from 'tap'
 import Fastify, { type RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
 import { isValidName } from '@gravito/quasar/protocol'
 import zenith from '../../server/app.js'
 import { parseConfig } from '../../server/config.js'
 import { MAX_PARAM_LENGTH, nameFromSegment, nameSegment, nodeApiUrl, nodeUrl, queueApiUrl, queueUrl } from '../../server/http/urls.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { fakeClock } from '../helpers/app.js'
 import { beat, writeSnapshot } from '../queues/helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const clock = fakeClock()
 
 const routes: RouteOptions[] = []

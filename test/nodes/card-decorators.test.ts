@@ -6,9 +6,8 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { fakeClock } from '../helpers/app.js'
 import views from '../../server/web/views-plugin.js'
@@ -20,10 +19,7 @@ import history from '../../server/history/plugin.js'
 import type { NodeCardDecorator } from '../../server/nodes/decorators.js'
 
 const keys = createKeys()
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const clock = fakeClock(Date.now())
 
 const NODES = ['node-1', 'node-2', 'node-3']

@@ -38,26 +38,6 @@ export function recordingBadData(): BadDataLog & { reports: { key: string; reaso
   }
 }
 
-/** A small deterministic PRNG (mulberry32), so "many orders" are the same orders on every run. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-export function shuffle<T>(items: readonly T[], next: () => number): T[] {
-  const copy = [...items]
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1))
-    ;[copy[i], copy[j]] = [copy[j]!, copy[i]!]
-  }
-  return copy
-}
-
 /** Bytes Redis has sent to clients since it started (INFO stats). */
 export async function bytesSent(redis: Redis): Promise<number> {
   const info = await redis.info('stats')

@@ -6,7 +6,7 @@
 import t from 'tap'
 import type { Page } from 'playwright-core'
 import type { FastifyInstance } from 'fastify'
-import { launchBrowser } from '../helpers/browser.js'
+import { launchBrowser, listenLocally, openPage, recordPageErrors } from '../helpers/browser.js'
 import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { beat } from '../history/helpers.js'
@@ -30,18 +30,12 @@ const app: FastifyInstance = await buildTestApp({ redisUrl: redisServer.url, aut
 t.teardown(() => app.close())
 const beating = setInterval(() => void beat(redis, Date.now(), { cpu: 35 }).catch(() => {}), 500)
 t.teardown(() => clearInterval(beating))
-await app.listen({ host: '127.0.0.1', port: 0 })
-const address = app.server.address()
-const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+const base = await listenLocally(app)
 
 const browser = await launchBrowser(t)
 
 async function open(page: Page, url: string): Promise<string[]> {
-  const problems: string[] = []
-  page.on('pageerror', (error) => problems.push(error.message))
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(message.text())
-  })
+  const problems = recordPageErrors(page)
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (event) => console.error(`CSP ${event.violatedDirective} ${event.blockedURI}`))
   })
@@ -51,9 +45,7 @@ async function open(page: Page, url: string): Promise<string[]> {
 }
 
 t.test('the node page draws its charts and shows values on hover', async (t) => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  t.teardown(() => context.close())
-  const page = await context.newPage()
+  const page = await openPage(t, browser, { viewport: { width: 1280, height: 900 } })
   const problems = await open(page, '/pulse/billing/node-1')
 
   await page.locator('.chart canvas').nth(3).waitFor()
@@ -87,9 +79,7 @@ t.test('the node page draws its charts and shows values on hover', async (t) => 
 })
 
 t.test('the range links switch the charts to rollups', async (t) => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  t.teardown(() => context.close())
-  const page = await context.newPage()
+  const page = await openPage(t, browser, { viewport: { width: 1280, height: 900 } })
   const problems = await open(page, '/pulse/billing/node-1')
   await page.locator('.range-switch a', { hasText: '6 h' }).click()
   await page.waitForURL(/range=6h$/)
@@ -100,9 +90,7 @@ t.test('the range links switch the charts to rollups', async (t) => {
 })
 
 t.test('an unknown node: no charts, a 404 page', async (t) => {
-  const context = await browser.newContext()
-  t.teardown(() => context.close())
-  const page = await context.newPage()
+  const page = await openPage(t, browser)
   const response = await page.goto(base + '/pulse/billing/ghost')
   t.equal(response?.status(), 404)
   t.equal(await page.locator('.chart').count(), 0)

@@ -9,7 +9,8 @@ import { useRedis } from '../helpers/redis-server.js'
 import { createRedisNodeCollector } from '../../server/nodes/collector-part.js'
 import { healthOf } from '../../server/collector/health.js'
 import { byServiceThenNode, type NodeRecord } from '../../server/collector/snapshot.js'
-import { STYLES, keys, random, recordingBadData, shuffle, writeBeat, type FleetNode } from './fleet.js'
+import { STYLES, keys, recordingBadData, writeBeat, type FleetNode } from './fleet.js'
+import { seededRandom, shuffled } from '../helpers/shuffle.js'
 
 const { redis } = await useRedis(t)
 
@@ -21,7 +22,7 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
   const readAllBelow = seed % 2 === 0 ? 0 : undefined
   t.test(`seed ${seed} (${readAllBelow === 0 ? 'index-driven reads' : 'whole reads'})`, async (t) => {
     await redis.flushall()
-    const next = random(seed)
+    const next = seededRandom(seed)
     const fleet: FleetNode[] = Array.from({ length: 40 + Math.floor(next() * 40) }, (_, i) => ({
       service: SERVICES[Math.floor(next() * SERVICES.length)]!,
       nodeId: `n-${seed}-${i}`,
@@ -47,7 +48,7 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
     let beating = 0
     async function runTick(tick: number): Promise<readonly NodeRecord[]> {
       beating = 0
-      for (const node of shuffle([...alive], next)) {
+      for (const node of shuffled([...alive], next)) {
         if (tick < joinsAt.get(node)! || (tick - phase.get(node)!) % 5 !== 0) continue
         await writeBeat(redis, node, now, now, { runtime: { uptime: tick } })
         beating++
@@ -78,7 +79,7 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
     else t.equal(partialReads, 0, 'a small fleet is read whole every tick')
 
     // half stop, their keys deleted in a random order: dead, listed for the grace, then gone
-    const stopping = shuffle(fleet, next).slice(0, Math.floor(fleet.length / 2))
+    const stopping = shuffled(fleet, next).slice(0, Math.floor(fleet.length / 2))
     for (const node of stopping) {
       alive.delete(node)
       await redis.del(keys.node(node.service, node.nodeId))

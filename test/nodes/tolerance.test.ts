@@ -9,7 +9,8 @@ import t from 'tap'
 import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
-import { keys, random, recordingBadData, shuffle, STYLES, writeBeat, type FleetNode } from './fleet.js'
+import { keys, recordingBadData, STYLES, writeBeat, type FleetNode } from './fleet.js'
+import { seededRandom, shuffled } from '../helpers/shuffle.js'
 import { createRedisNodeCollector } from '../../server/nodes/collector-part.js'
 import { metricsFromSnapshot } from '../../server/alerts/metrics.js'
 
@@ -76,8 +77,8 @@ t.test('a fleet of defective beats, in shuffled orders and every style', async (
     const app = await buildTestApp({ redisUrl: redisServer.url, clock })
     const badData = recordingBadData()
     const collector = createRedisNodeCollector(redis, keys, { graceMs: 60_000, badData })
-    const next = random(seed)
-    const nodes = shuffle(
+    const next = seededRandom(seed)
+    const nodes = shuffled(
       STYLES.flatMap((style) => defects.map((defect) => ({ node: { service: `svc-${style}`, nodeId: defect.nodeId, style } as FleetNode, defect }))),
       next,
     )

@@ -8,7 +8,8 @@ import t from 'tap'
 import { useRedis } from '../helpers/redis-server.js'
 import { createRedisNodeCollector } from '../../server/nodes/collector-part.js'
 import type { NodeRecord } from '../../server/collector/snapshot.js'
-import { STYLES, random, recordingBadData, shuffle, writeBeat, type FleetNode } from './fleet.js'
+import { STYLES, recordingBadData, writeBeat, type FleetNode } from './fleet.js'
+import { seededRandom, shuffled } from '../helpers/shuffle.js'
 
 const { redis } = await useRedis(t)
 
@@ -20,7 +21,7 @@ for (const seed of [1, 2, 3, 4]) {
   const readAllBelow = seed % 2 === 0 ? 0 : undefined
   t.test(`seed ${seed}`, async (t) => {
     await redis.flushall()
-    const next = random(seed)
+    const next = seededRandom(seed)
     const fleet: (FleetNode & { change: Change })[] = Array.from({ length: 60 + Math.floor(next() * 60) }, (_, i) => ({
       service: `svc-${Math.floor(next() * 5)}`,
       nodeId: `n-${seed}-${i}`,
@@ -33,7 +34,7 @@ for (const seed of [1, 2, 3, 4]) {
       ...(readAllBelow === undefined ? {} : { readAllBelow }),
     })
     const start = Date.UTC(2026, 10, 23, 12)
-    for (const node of shuffle(fleet, next)) await writeBeat(redis, node, start, start, { runtime: { uptime: 1000 } })
+    for (const node of shuffled(fleet, next)) await writeBeat(redis, node, start, start, { runtime: { uptime: 1000 } })
     const first = new Map((await part.collect(start, undefined as never)).map((record) => [record.nodeId, record]))
     t.equal(first.size, fleet.length, 'every node read')
 
@@ -43,7 +44,7 @@ for (const seed of [1, 2, 3, 4]) {
     for (let tick = 1; tick <= 5; tick++) {
       now += 2_000
       if (tick === 1) {
-        for (const node of shuffle(fleet, next)) {
+        for (const node of shuffled(fleet, next)) {
           // the index entries keep their score: index-driven reads see these on the full read
           if (node.change === 'same bytes') await writeBeat(redis, node, start, start, { runtime: { uptime: 1000 } })
           if (node.change === 'same length') await writeBeat(redis, node, start, start, { runtime: { uptime: 2000 } })

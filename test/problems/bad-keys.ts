@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
-import { shuffled } from './shuffle.js'
+import { shuffled } from '../helpers/shuffle.js'
 
 const keys = createKeys()
 

@@ -3,7 +3,7 @@
  * keys whose names carry markup show as text, on first paint and after a poll swaps the list.
  */
 import t from 'tap'
-import { cspViolations, launchBrowser, recordCspViolations } from '../helpers/browser.js'
+import { cspViolations, launchBrowser, listenLocally, openPage, recordCspViolations } from '../helpers/browser.js'
 import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
@@ -22,14 +22,10 @@ t.test('a hostile key name shows as text, before and after a poll', async (t) =>
   for (const key of HOSTILE) await redis.set(key, '{}', 'EX', 300)
   const app = await buildTestApp({ redisUrl: redisServer.url, autoStart: true, tickMs: 200 })
   t.teardown(() => app.close())
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+  const base = await listenLocally(app)
   await eventually(async () => (await app.inject('/api/problems')).json().problems.length === HOSTILE.length, 'every hostile key recorded')
 
-  const context = await browser.newContext()
-  t.teardown(() => context.close())
-  const page = await context.newPage()
+  const page = await openPage(t, browser)
   await recordCspViolations(page)
   const response = await page.goto(`${base}/problems`)
   t.equal(response?.headers()['content-security-policy'], CSP)

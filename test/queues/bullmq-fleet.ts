@@ -14,6 +14,7 @@
  *   `prioritized`) is also its oldest, so the oldest waiting job is known exactly.
  */
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq'
+import { seededRandom, shuffled } from '../helpers/shuffle.js'
 
 export const JOB_KINDS = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed', 'parents'] as const
 export type JobKind = (typeof JOB_KINDS)[number]
@@ -47,27 +48,6 @@ export interface Fleet {
   /** the newest timestamp given to a job; a clock past it sees every age as positive */
   readonly lastTimestamp: number
   close(): Promise<void>
-}
-
-/** mulberry32: small, seeded, good enough to shuffle test data */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let x = state
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-export function shuffle<T>(items: readonly T[], random: () => number): T[] {
-  const copy = [...items]
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1))
-    ;[copy[i], copy[j]] = [copy[j]!, copy[i]!]
-  }
-  return copy
 }
 
 /** 0, 1 or several of a kind, zero and one most often so most queues differ in shape */
@@ -105,7 +85,7 @@ export async function buildFleet(seed: number, plans: readonly QueuePlan[], conn
 
   async function finish(item: BuiltQueue): Promise<void> {
     const { name, amounts } = item.plan
-    const fates = shuffle([...Array<string>(amounts.failed).fill('fail'), ...Array<string>(amounts.completed).fill('complete')], random)
+    const fates = shuffled([...Array<string>(amounts.failed).fill('fail'), ...Array<string>(amounts.completed).fill('complete')], random)
     if (fates.length === 0) return
     const reasons = new Map<string, string>()
     const jobs = await item.queue.addBulk(fates.map((fate, n) => {
@@ -150,7 +130,7 @@ export async function buildFleet(seed: number, plans: readonly QueuePlan[], conn
     await taken
   }
 
-  for (const item of shuffle([...built.values()], random)) {
+  for (const item of shuffled([...built.values()], random)) {
     if (item.plan.activeFirst) {
       await hold(item)
       await finish(item)
@@ -171,7 +151,7 @@ export async function buildFleet(seed: number, plans: readonly QueuePlan[], conn
   const everyQueue = [...built.values()]
   const priorities = new Map<string, number>()
   let timestamp = firstTimestamp
-  for (const { queue: item, kind, n } of shuffle(additions, random)) {
+  for (const { queue: item, kind, n } of shuffled(additions, random)) {
     const { name } = item.plan
     timestamp += 1_000
     if (kind === 'pause') await item.queue.pause()

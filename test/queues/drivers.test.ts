@@ -4,8 +4,7 @@
  * the scanner or the part knows which drivers exist. Against a real Redis.
  */
 import t from 'tap'
-import { Redis } from 'ioredis'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { createQueuesCollector } from '../../server/queues/collector-part.js'
 import { DISCOVERY_DRIVERS } from '../../server/queues/drivers/registry.js'
 import type { DiscoveredCounts, DiscoveredRef, DiscoveryDriver } from '../../server/queues/drivers/contract.js'
@@ -14,10 +13,7 @@ import { createConsoleKeys } from '../../server/redis/keys.js'
 import type { Snapshot } from '../../server/collector/snapshot.js'
 import { keys, laravelPayload } from './helpers.js'
 
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { redis } = await useRedis(t)
 
 /** a plain list per queue, `jobs:{queue}`: all a driver needs is this object */
 const listDriver: DiscoveryDriver = {

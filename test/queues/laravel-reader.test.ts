@@ -10,7 +10,7 @@ import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { createLaravelReader } from '../../server/queues/laravel-reader.js'
 import { laravelPayload } from './helpers.js'
-import { seededRandom, shuffle } from './bullmq-fleet.js'
+import { seededRandom, shuffled } from '../helpers/shuffle.js'
 
 const { server: redisServer, redis } = await useRedis(t)
 
@@ -61,7 +61,7 @@ for (const seed of [3, 17, 29]) {
     // a queue whose reserved set some other application overwrote with a string: left out
     sequences.push([() => redis.rpush(`queues:squatted-${seed}`, laravelPayload('s', nowSeconds - 10)), () => redis.set(`queues:squatted-${seed}:reserved`, 'not a set')])
     // each sequence keeps its order; the sequences interleave in a seeded order
-    const turns = shuffle(sequences.flatMap((writes, s) => writes.map(() => s)), random)
+    const turns = shuffled(sequences.flatMap((writes, s) => writes.map(() => s)), random)
     for (const s of turns) await sequences[s]!.shift()!()
 
     const logLines: string[] = []

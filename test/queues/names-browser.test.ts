@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import { Queue } from 'bullmq'
-import { cspViolations, launchBrowser, recordCspViolations } from '../helpers/browser.js'
+import { cspViolations, launchBrowser, listenLocally, openPage, recordCspViolations } from '../helpers/browser.js'
 import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
@@ -27,15 +27,11 @@ t.test('an odd name: linked, opened, named exactly, polled, and its history kept
 
   const app = await buildTestApp({ redisUrl: redisServer.url, autoStart: true, tickMs: 200 })
   t.teardown(() => app.close())
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  const address = app.server.address()
-  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+  const base = await listenLocally(app)
   await eventually(async () => (await app.inject('/api/pulse/queues')).json().queues.length === 1, 'queue discovered')
   const { service } = (await app.inject('/api/pulse/queues')).json().queues[0]
 
-  const context = await browser.newContext()
-  t.teardown(() => context.close())
-  const page = await context.newPage()
+  const page = await openPage(t, browser)
   const errors: string[] = []
   page.on('pageerror', (error) => errors.push(error.message))
   const failed: string[] = []

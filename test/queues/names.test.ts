@@ -13,7 +13,8 @@ import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { queueUrl, queueApiUrl } from '../../server/http/urls.js'
 import { discoveredService } from '../../server/queues/collector-part.js'
-import { buildBullmqFleet, seededRandom, shuffled, STATES, type QueueSpec } from '../scenarios/bullmq-fleet.js'
+import { buildBullmqFleet, STATES, type QueueSpec } from '../scenarios/bullmq-fleet.js'
+import { seededRandom, shuffled } from '../helpers/shuffle.js'
 import { laravelPayload } from './helpers.js'
 
 const { server: redisServer, redis } = await useRedis(t)

@@ -7,9 +7,8 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
 import { createKeys } from '@gravito/quasar/protocol'
-import { startRedis } from '../helpers/redis-server.js'
+import { useRedis } from '../helpers/redis-server.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { fakeClock } from '../helpers/app.js'
 import views from '../../server/web/views-plugin.js'
@@ -22,10 +21,7 @@ import queues from '../../server/queues/plugin.js'
 import type { QueueRowDecorator } from '../../server/queues/decorators.js'
 
 const keys = createKeys()
-const redisServer = await startRedis()
-t.teardown(() => redisServer.stop())
-const redis = new Redis(redisServer.url)
-t.teardown(() => redis.quit())
+const { server: redisServer, redis } = await useRedis(t)
 const clock = fakeClock(Date.now())
 
 await redis.set(keys.node('billing', 'worker-1'), JSON.stringify(sampleHeartbeat({ timestamp: clock(), id: 'worker-1', service: 'billing' })), 'EX', 3600)

@@ -8,7 +8,8 @@ import t from 'tap'
 import { FAILED_JOB_LIMITS } from '@gravito/quasar/protocol'
 import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
-import { keys as consoleKeys, random, recordingBadData, shuffle } from '../nodes/fleet.js'
+import { keys as consoleKeys, recordingBadData } from '../nodes/fleet.js'
+import { seededRandom, shuffled } from '../helpers/shuffle.js'
 import { createAgentSnapshotReader } from '../../server/queues/agent-reader.js'
 import { after, writeSnapshot } from './helpers.js'
 
@@ -64,11 +65,11 @@ t.test('snapshots of defective queues, in shuffled orders', async (t) => {
     await redis.flushall()
     const clock = fakeClock()
     const app = await buildTestApp({ redisUrl: redisServer.url, clock })
-    const next = random(seed)
+    const next = seededRandom(seed)
     const services = ['billing', 'mailer', 'shop']
     const written = new Map<string, Entry[]>()
-    for (const service of shuffle(services, next)) {
-      const entries = shuffle([...defects.map((d) => ({ name: d.name, driver: 'bullmq', ...d.entry })), unknownDriver], next)
+    for (const service of shuffled(services, next)) {
+      const entries = shuffled([...defects.map((d) => ({ name: d.name, driver: 'bullmq', ...d.entry })), unknownDriver], next)
       written.set(service, entries)
       await writeSnapshot(redis, service, { timestamp: clock(), nodeId: 'worker-1', queues: entries })
     }

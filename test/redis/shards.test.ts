@@ -6,6 +6,7 @@ import { createShardScan, pipelineBySlot } from '../../server/redis/shards.js'
 import type { RedisClient } from '../../server/redis/client.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { startRedisCluster } from '../helpers/redis-cluster.js'
+import { shuffled } from '../helpers/shuffle.js'
 
 const [single, cluster] = await Promise.all([startRedis(), startRedisCluster()])
 t.teardown(() => Promise.all([single.stop(), cluster.stop()]))
@@ -13,18 +14,6 @@ const redis = new Redis(single.url)
 t.teardown(() => redis.quit())
 const clusterClient = cluster.connect()
 t.teardown(() => clusterClient.quit())
-
-/** a deterministic shuffle, so each order is the same on every run */
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items]
-  let state = seed
-  for (let i = out.length - 1; i > 0; i--) {
-    state = (state * 1103515245 + 12345) % 2 ** 31
-    const j = state % (i + 1)
-    ;[out[i], out[j]] = [out[j]!, out[i]!]
-  }
-  return out
-}
 
 async function flush(client: RedisClient): Promise<void> {
   if (client.isCluster) await Promise.all((client as import('ioredis').Cluster).nodes('master').map((node) => node.flushall()))

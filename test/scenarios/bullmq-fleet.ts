@@ -12,6 +12,7 @@
  * a paused queue hands out no job.
  */
 import { FlowProducer, Queue, Worker, type Job } from 'bullmq'
+import { seededRandom, shuffled } from '../helpers/shuffle.js'
 
 export const STATES = ['waiting', 'prioritized', 'delayed', 'failed', 'completed', 'waiting-children', 'active'] as const
 export type BuiltState = (typeof STATES)[number]
@@ -41,27 +42,6 @@ const NAMES = ['emails', 'invoices-pdf', 'reports', 'webhooks', 'thumbnails', 'e
 const PREFIXES = ['bull', 'bull', 'bull', 'jobs']
 /** long enough that no delayed job comes due while a test runs */
 const DELAY_MS = 6 * 3_600_000
-
-/** mulberry32: a small seeded generator, so a failing order can be replayed from its seed */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let x = state
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-export function shuffled<T>(items: readonly T[], random: () => number): T[] {
-  const copy = [...items]
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1))
-    ;[copy[i], copy[j]] = [copy[j]!, copy[i]!]
-  }
-  return copy
-}
 
 /**
  * `count` queues (names taken from a shuffled list, so at most NAMES.length), each with random

@@ -10,7 +10,7 @@
 import t from 'tap'
 import type { AddressInfo } from 'node:net'
 import type { Page } from 'playwright-core'
-import { launchBrowser } from '../helpers/browser.js'
+import { launchBrowser, openPage } from '../helpers/browser.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp } from '../helpers/app.js'
 
@@ -36,9 +36,7 @@ const ATTACK_PAGE = '<!doctype html><title>cute cats</title><p>nothing to see</p
 
 /** Opens a page "served by the attacker" at `origin`; its later requests go to the network. */
 async function attackerPage(origin: string): Promise<Page> {
-  const context = await browser.newContext()
-  t.teardown(() => context.close())
-  const page = await context.newPage()
+  const page = await openPage(t, browser)
   await page.route(`${origin}/attack.html`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: ATTACK_PAGE }))
   await page.goto(`${origin}/attack.html`)
   return page
@@ -62,9 +60,7 @@ function fetchFromPage(page: Page, path: string, init: { method?: string; header
 const COMMAND = JSON.stringify({ service: 'billing', nodeId: 'worker-1', type: 'DELETE_JOB', queue: 'emails', jobId: '1' })
 
 t.test('the console itself, at its own address, reads and writes (the control)', async (t) => {
-  const context = await browser.newContext()
-  t.teardown(() => context.close())
-  const page = await context.newPage()
+  const page = await openPage(t, browser)
   await page.goto(`${console_}/pulse`)
   const read = await fetchFromPage(page, '/api/pulse/nodes')
   t.equal(read.status, 200)

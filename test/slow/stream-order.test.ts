@@ -9,18 +9,14 @@ import t, { type Test } from 'tap'
 import { useRedis } from '../helpers/redis-server.js'
 import { compareIds, ENTRIES_PER_SERVICE, type SlowEntryRecord } from '../../server/slow/collector-part.js'
 import { addEntry, slowCollector } from './helpers.js'
+import { seededRandom } from '../helpers/shuffle.js'
 
 const { server: redisServer, redis: admin } = await useRedis(t)
 
-/** a small deterministic generator, so a failing seed can be replayed */
-function random(seed: number) {
-  let state = seed >>> 0
-  return (below: number) => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let x = Math.imul(state ^ (state >>> 15), 1 | state)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return (((x ^ (x >>> 14)) >>> 0) % below)
-  }
+/** a whole number below `below`, drawn from a seeded generator so a failing seed can be replayed */
+function draws(seed: number): (below: number) => number {
+  const random = seededRandom(seed)
+  return (below) => Math.floor(random() * below)
 }
 
 const SERVICES = Array.from({ length: 10 }, (_, i) => `svc-${i}`)
@@ -47,7 +43,7 @@ function checkTick(t: Test, entries: readonly SlowEntryRecord[], added: Readonly
 for (const seed of [1, 2, 3, 4, 5]) {
   t.test(`seed ${seed}`, async (t) => {
     await admin.flushall()
-    const next = random(seed)
+    const next = draws(seed)
     const slow = slowCollector(redisServer.url, { limits })
     t.teardown(() => slow.close())
     const added = new Map<string, string[]>()

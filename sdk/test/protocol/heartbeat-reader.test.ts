@@ -5,6 +5,7 @@
  */
 import t, { type Test } from 'tap'
 import { MAX_SKIPS, readHeartbeat, type Skip } from '../../src/protocol/index.js'
+import { seededRandom, shuffled } from '../../../test/helpers/shuffle.js'
 
 const NOW = Date.UTC(2026, 10, 23, 12)
 
@@ -96,22 +97,7 @@ const defects: Defect[] = [
 function reorder(value: unknown, next: () => number): unknown {
   if (Array.isArray(value)) return value.map((item) => reorder(item, next))
   if (typeof value !== 'object' || value === null) return value
-  const entries = Object.entries(value)
-  for (let i = entries.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1))
-    ;[entries[i], entries[j]] = [entries[j]!, entries[i]!]
-  }
-  return Object.fromEntries(entries.map(([k, v]) => [k, reorder(v, next)]))
-}
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
+  return Object.fromEntries(shuffled(Object.entries(value), next).map(([k, v]) => [k, reorder(v, next)]))
 }
 
 function read(beat: Beat) {
@@ -135,7 +121,7 @@ for (const defect of defects) {
       defect.expect(expected)
       // a dropped entry leaves the list without it; a planted entry that is dropped was never there
       if (defect.skips.some(([, reason]) => /entry dropped/.test(reason.source))) expected.queues = fullBeat().queues
-      const result = read(reorder(beat, seeded(seed)) as Beat)
+      const result = read(reorder(beat, seededRandom(seed)) as Beat)
       t.same(result.value, expected, `seed ${seed}: every other field as written`)
       checkSkips(t, result.skipped, defect.skips)
       t.equal(result.skippedTotal, defect.skips.length)
@@ -156,7 +142,7 @@ t.test('every defect at once: each noted, everything else intact', async (t) => 
     defect.expect(expected)
   }
   for (let seed = 1; seed <= 6; seed++) {
-    const result = read(reorder(beat, seeded(seed)) as Beat)
+    const result = read(reorder(beat, seededRandom(seed)) as Beat)
     t.same(result.value, expected, `seed ${seed}`)
     checkSkips(t, result.skipped, together.flatMap((d) => d.skips))
   }
@@ -211,7 +197,7 @@ t.test("the original Quasar agent's queue entries: read with their counts, marke
     { name: 'modern', driver: 'bullmq', metrics: { waiting: 5 } },
   ]
   for (let seed = 1; seed <= 3; seed++) {
-    const result = read(reorder(beat, seeded(seed)) as Beat)
+    const result = read(reorder(beat, seededRandom(seed)) as Beat)
     t.ok(result.legacyQueues, 'the beat is marked as the legacy format')
     t.same(result.value.queues, [
       { name: 'default', driver: 'other', metrics: { waiting: 12, active: 2, failed: 1, delayed: 4 }, legacy: true },

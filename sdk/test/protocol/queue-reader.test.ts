@@ -6,6 +6,7 @@
  */
 import t from 'tap'
 import { FAILED_JOB_LIMITS, MAX_SKIPS, readQueueSnapshot, type ReadQueue } from '../../src/protocol/index.js'
+import { seededRandom, shuffled } from '../../../test/helpers/shuffle.js'
 
 const NOW = Date.UTC(2026, 10, 23, 12)
 type Entry = Record<string, any>
@@ -132,25 +133,6 @@ const defects: Defect[] = [
   { name: 'bad\u0007name', written: queue('bad\u0007name'), read: null, skips: [['name', /must not contain control characters: entry dropped$/]] },
 ]
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-function shuffled<T>(items: readonly T[], next: () => number): T[] {
-  const copy = [...items]
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1))
-    ;[copy[i], copy[j]] = [copy[j]!, copy[i]!]
-  }
-  return copy
-}
-
 function withoutSkips(q: ReadQueue): Entry {
   const { skipped: _s, skippedTotal: _t, ...rest } = q
   return rest
@@ -158,7 +140,7 @@ function withoutSkips(q: ReadQueue): Entry {
 
 t.test('a snapshot of queues each with its own defect, in many orders', async (t) => {
   for (let seed = 1; seed <= 8; seed++) {
-    const order = shuffled(defects, seeded(seed))
+    const order = shuffled(defects, seededRandom(seed))
     const result = readQueueSnapshot(JSON.parse(JSON.stringify({ timestamp: NOW, service: 'billing', nodeId: 'w1', queues: order.map((d) => d.written) })))
     t.ok(result.ok, `seed ${seed}: read`)
     if (!result.ok) return
