@@ -29,7 +29,7 @@ export const renderReport = {
     return [
       '## Requests during a tick over 20,000 nodes',
       '',
-      "What a request waits for while the console reads a large fleet: the longest event-loop block during one collector tick (heartbeat parsing, history writes, alert evaluation, the queues part) and the slowest `/livez` answered over HTTP meanwhile. Two consoles on the same Redis in the same run: ours, whose fleet-wide loops hand the event loop back every 20 ms (`loopSliceMs`), and the same console with the slice set to an hour, so that those loops never yield. The first tick reads every node and creates every history series; in later ticks a fifth of the fleet has beaten. One tick for the first, the median of the later ones.",
+      'What a request waits for while the console reads a large fleet: the longest event-loop block during one collector tick (heartbeat parsing, history writes, alert evaluation, the queues part) and the slowest `/livez` answered over HTTP meanwhile. Two consoles on the same Redis in the same run: ours, whose fleet-wide loops hand the event loop back every 20 ms (`loopSliceMs`), and the same console with the slice set to an hour, so that those loops never yield. The first tick reads every node and creates every history series; in later ticks a fifth of the fleet has beaten. One tick for the first, the median of the later ones.',
       '',
       table(
         ['console', 'phase', 'tick (ms)', 'longest block (ms)', 'slowest /livez (ms)'],

@@ -26,7 +26,10 @@ export async function benchResponsiveness(url: string, nodes: number, laterTicks
   const redis = new Redis(url)
   const rows: ResponsivenessRow[] = []
   try {
-    for (const [label, loopSliceMs] of [['sliced (20 ms)', 20], ['never yields', NEVER_MS]] as const) {
+    for (const [label, loopSliceMs] of [
+      ['sliced (20 ms)', 20],
+      ['never yields', NEVER_MS],
+    ] as const) {
       await redis.flushall()
       await writeNodes(redis, nodes, 40, Date.now())
       const app = await buildTestApp({ redisUrl: url, loopSliceMs, selfMonitor: false })

@@ -17,13 +17,27 @@
 
   var LAYOUTS = {
     node: [
-      { title: 'CPU', unit: 'percent', series: [['cpuSystem', 'System'], ['cpuProcess', 'Process']] },
+      {
+        title: 'CPU',
+        unit: 'percent',
+        series: [
+          ['cpuSystem', 'System'],
+          ['cpuProcess', 'Process'],
+        ],
+      },
       { title: 'Memory used', unit: 'percent', series: [['memoryUsedPct', 'System']] },
       { title: 'Process RSS', unit: 'bytes', series: [['rss', 'RSS']] },
       { title: 'Event-loop lag', unit: 'ms', series: [['lagMs', 'Lag']] },
     ],
     queue: [
-      { title: 'Depth', unit: 'count', series: [['waiting', 'Waiting'], ['failed', 'Failed']] },
+      {
+        title: 'Depth',
+        unit: 'count',
+        series: [
+          ['waiting', 'Waiting'],
+          ['failed', 'Failed'],
+        ],
+      },
       { title: 'Throughput', unit: 'rate', series: [['throughput', 'Jobs / s']] },
     ],
   }
@@ -110,7 +124,17 @@
       width: width,
       height: HEIGHT,
       series: series,
-      scales: { x: { time: true }, y: chart.unit === 'percent' ? { range: [0, 100] } : { range: function (_u, min, max) { return [0, max > 0 ? max * 1.1 : 1] } } },
+      scales: {
+        x: { time: true },
+        y:
+          chart.unit === 'percent'
+            ? { range: [0, 100] }
+            : {
+                range: function (_u, min, max) {
+                  return [0, max > 0 ? max * 1.1 : 1]
+                },
+              },
+      },
       axes: [axis, Object.assign({}, axis, { size: 78, values: axisValues(format) }, chart.unit === 'bytes' ? { incrs: BINARY_STEPS } : {})],
       legend: { live: true },
       // one cursor across the block's charts: hovering one shows every chart's values at that time
@@ -139,7 +163,13 @@
       say(points.length === 0 ? 'No samples in this range yet.' : '')
       var colours = themeColours(container)
       layout.forEach(function (chart, i) {
-        var data = columns(points, chart.series.map(function (s) { return s[0] }), bucketMs)
+        var data = columns(
+          points,
+          chart.series.map(function (s) {
+            return s[0]
+          }),
+          bucketMs,
+        )
         if (plots[i]) {
           plots[i].plot.setData(data)
           return

@@ -85,14 +85,11 @@ export async function createServer(config: ZenithConfig, options: ServerOptions 
 export async function startServer(config: ZenithConfig, options: ServerOptions = {}): Promise<RunningServer> {
   const server = await createServer(config, options)
   const log = server.app.log
-  closeWithGrace(
-    { delay: SHUTDOWN_DELAY_MS, logger: { error: (message: unknown) => log.error(message) } },
-    async ({ signal, err }) => {
-      if (err) log.error({ err }, 'fatal error, shutting down')
-      else log.info({ signal }, 'shutting down')
-      await server.close()
-    },
-  )
+  closeWithGrace({ delay: SHUTDOWN_DELAY_MS, logger: { error: (message: unknown) => log.error(message) } }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'fatal error, shutting down')
+    else log.info({ signal }, 'shutting down')
+    await server.close()
+  })
   return server
 }
 

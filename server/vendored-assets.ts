@@ -20,8 +20,6 @@ export function vendoredAssets() {
     uplot: { from: join(uplot.dir, 'dist/uPlot.iife.min.js'), name: `uplot-${uplot.version}.iife.min.js` },
     uplotCss: { from: join(uplot.dir, 'dist/uPlot.min.css'), name: `uplot-${uplot.version}.min.css` },
   }
-  const urls = Object.fromEntries(
-    Object.entries(files).map(([key, file]) => [key, `/assets/vendor/${file.name}`]),
-  ) as Record<keyof typeof files, string>
+  const urls = Object.fromEntries(Object.entries(files).map(([key, file]) => [key, `/assets/vendor/${file.name}`])) as Record<keyof typeof files, string>
   return { files, urls }
 }

@@ -25,7 +25,11 @@ t.test('a number with a unit, in either reading', async (t) => {
 })
 
 t.test('a bare number is milliseconds on the command line, refused in the rules file', async (t) => {
-  for (const [text, ms] of [['300000', 300_000], ['120', 120], ['1.6', 2]] as const) {
+  for (const [text, ms] of [
+    ['300000', 300_000],
+    ['120', 120],
+    ['1.6', 2],
+  ] as const) {
     t.equal(parseDuration(text), ms, text)
     t.equal(parseDuration(text, { bareMs: false }), null, `${text}: a unit is expected`)
   }
@@ -39,7 +43,17 @@ t.test('anything else is no duration', async (t) => {
 })
 
 t.test('the shortest exact form, which parses back to the same milliseconds', async (t) => {
-  const cases: [number, string][] = [[0, '0s'], [1, '1ms'], [1_500, '1500ms'], [3_000, '3s'], [90_000, '90s'], [300_000, '5m'], [5_400_000, '90m'], [7_200_000, '2h'], [604_800_000, '168h']]
+  const cases: [number, string][] = [
+    [0, '0s'],
+    [1, '1ms'],
+    [1_500, '1500ms'],
+    [3_000, '3s'],
+    [90_000, '90s'],
+    [300_000, '5m'],
+    [5_400_000, '90m'],
+    [7_200_000, '2h'],
+    [604_800_000, '168h'],
+  ]
   for (const [ms, text] of cases) {
     t.equal(formatDuration(ms), text, String(ms))
     t.equal(parseDuration(formatDuration(ms)), ms, `${text} reads back`)

@@ -6,16 +6,7 @@
  * Features (queue probes, slow logs, commands) plug in as extensions run with each beat.
  */
 import { Command, type Pipeline, type Redis } from 'ioredis'
-import {
-  createKeys,
-  HEARTBEAT_TTL_SECONDS,
-  isValidName,
-  PROTOCOL_VERSION,
-  QUASAR_TOKEN_MIN_LENGTH,
-  nodeIdFrom,
-  type Heartbeat,
-  type ProtocolKeys,
-} from './protocol/index.js'
+import { createKeys, HEARTBEAT_TTL_SECONDS, isValidName, PROTOCOL_VERSION, QUASAR_TOKEN_MIN_LENGTH, nodeIdFrom, type Heartbeat, type ProtocolKeys } from './protocol/index.js'
 import { closeConnection, openConnection, type Connection } from './transport.js'
 import { createBeatGuard, type BeatCounts, type BeatGuard } from './beat-guard.js'
 import { createCpuSampler } from './metrics/cpu.js'

@@ -85,7 +85,10 @@ t.test('host keeps serving through kill, pause and restart; beats resume, none r
     await eventually(() => host.served > servedBefore, `round ${round}: the host answered while Redis was down`)
     // what anyone asks of the agent's connection while Redis is down (an extension, the host
     // through agent.transport) is refused at once, not kept to be sent later
-    const askedWhileDown = agent.transport.exists(key).then(() => 'answered after the outage', (error: Error) => error.message)
+    const askedWhileDown = agent.transport.exists(key).then(
+      () => 'answered after the outage',
+      (error: Error) => error.message,
+    )
     t.equal(offlineQueueLength(agent), 0, `round ${round}: nothing waits in the offline queue while Redis is down`)
     const upAt = Date.now()
     await redisServer.restart()

@@ -148,14 +148,18 @@ t.test('CLIENT PAUSE 5 s: one beat goes into the paused Redis and is withdrawn; 
 
   t.equal(wire.between(pauseHeldAt, pauseEndedAtLeast), 1, 'exactly one beat was sent into the paused Redis')
   const late = writes.slice(1).filter((write) => write.timestamp < pauseEndedAtLeast - MAX_BEAT_AGE_MS)
-  t.same(late.map((write) => pauseEndedAtLeast - write.timestamp), [], 'no beat built before the pause ended, minus the limit, was written after it')
+  t.same(
+    late.map((write) => pauseEndedAtLeast - write.timestamp),
+    [],
+    'no beat built before the pause ended, minus the limit, was written after it',
+  )
   t.ok(dropsOf(errors, 'unanswered').length > 0, 'beats while the one sent had no answer were skipped, and reported')
   t.equal(dropsOf(errors, 'withdrawn').length, 1, 'the unanswered beat was withdrawn once stale, and reported')
   t.equal(agent.beatCounts.withdrawn, 1)
   t.same(unhandled, [], 'no unhandled rejection')
 })
 
-t.test("a connection the host owns is never closed to withdraw a beat; still only one beat goes in", async (t) => {
+t.test('a connection the host owns is never closed to withdraw a beat; still only one beat goes in', async (t) => {
   const server = await startRedis()
   t.teardown(() => server.stop())
   const key = 'gravito:quasar:node:hosted:h1'

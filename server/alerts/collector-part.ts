@@ -8,15 +8,7 @@ import type { z } from 'zod'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart } from '../collector/snapshot.js'
 import type { ConsoleKeys } from '../redis/keys.js'
-import {
-  deliveryRecordSchema,
-  firingRecordSchema,
-  HISTORY_EVENTS,
-  historyEventSchema,
-  type DeliveryRecord,
-  type FiringRecord,
-  type HistoryEvent,
-} from './schemas.js'
+import { deliveryRecordSchema, firingRecordSchema, HISTORY_EVENTS, historyEventSchema, type DeliveryRecord, type FiringRecord, type HistoryEvent } from './schemas.js'
 import { alertField, createAlertStateReader, type StreamEntry } from './store.js'
 
 export interface FiringAlert extends FiringRecord {

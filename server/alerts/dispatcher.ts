@@ -88,7 +88,14 @@ export function createDispatcher(options: DispatcherOptions) {
     await Promise.allSettled([...running])
   }
 
-  return { enqueue, idle, close, get pending() { return queue.length + running.size } }
+  return {
+    enqueue,
+    idle,
+    close,
+    get pending() {
+      return queue.length + running.size
+    },
+  }
 }
 
 export type Dispatcher = ReturnType<typeof createDispatcher>

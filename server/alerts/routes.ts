@@ -32,9 +32,7 @@ export default async function alertsRoutes(app: FastifyInstance, options: { conf
   routes.get(FRAGMENT_URL, { schema: { querystring: alertsQuerySchema } }, async (request, reply) => {
     const { query } = request
     const snapshot = app.collector.snapshot
-    const fragment = await fragments(snapshot.version, query.service ?? '', () =>
-      app.view('alerts/board', { view: buildAlertsView(snapshot, options.config, query.service), h }),
-    )
+    const fragment = await fragments(snapshot.version, query.service ?? '', () => app.view('alerts/board', { view: buildAlertsView(snapshot, options.config, query.service), h }))
     return sendFragment(request, reply, fragment)
   })
 

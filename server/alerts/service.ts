@@ -150,12 +150,13 @@ function toFiringView(alert: FiringAlert, now: number): FiringView {
 }
 
 function toHistoryView(event: AlertHistoryEntry): HistoryView {
-  const channels = event.message === 'queued'
-    ? event.channels.map((name) => {
-        const result = [...event.deliveries].reverse().find((d) => d.channel === name)
-        return { name, ok: result ? result.ok : null, attempts: result?.attempts ?? 0, ...(result?.error !== undefined && { error: result.error }) }
-      })
-    : []
+  const channels =
+    event.message === 'queued'
+      ? event.channels.map((name) => {
+          const result = [...event.deliveries].reverse().find((d) => d.channel === name)
+          return { name, ok: result ? result.ok : null, attempts: result?.attempts ?? 0, ...(result?.error !== undefined && { error: result.error }) }
+        })
+      : []
   return {
     id: event.id,
     kind: event.kind,

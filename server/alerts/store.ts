@@ -228,9 +228,7 @@ export function createAlertStateReader(redis: RedisClient, keys: ConsoleKeys, ba
     const firingSlot = batch.add<Record<string, string>>(firingKey, (p) => p.hgetall(firingKey))
     const notifiedSlot = batch.add<Record<string, string>>(notifiedKey, (p) => p.hgetall(notifiedKey))
     const entriesSlot =
-      lastId === null
-        ? batch.add<StreamEntry[]>(stream, (p) => p.xrevrange(stream, '+', '-', 'COUNT', HISTORY_MAXLEN))
-        : batch.add<StreamEntry[]>(stream, (p) => p.xrange(stream, `(${lastId}`, '+', 'COUNT', readBatch))
+      lastId === null ? batch.add<StreamEntry[]>(stream, (p) => p.xrevrange(stream, '+', '-', 'COUNT', HISTORY_MAXLEN)) : batch.add<StreamEntry[]>(stream, (p) => p.xrange(stream, `(${lastId}`, '+', 'COUNT', readBatch))
     await batch.exec()
     const entries = orEmpty(readKey(entriesSlot, stream, badData), [])
     return {

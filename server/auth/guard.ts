@@ -74,7 +74,11 @@ export function installGuard(app: FastifyInstance, context: AuthContext) {
     }
     if (isHtmx(request)) {
       // htmx follows a 303 inside fetch and would swap the login page into the fragment
-      return reply.code(401).header('hx-redirect', loginUrl(pathOfUrl(request.headers['hx-current-url']))).type('text/plain; charset=utf-8').send('log in first')
+      return reply
+        .code(401)
+        .header('hx-redirect', loginUrl(pathOfUrl(request.headers['hx-current-url'])))
+        .type('text/plain; charset=utf-8')
+        .send('log in first')
     }
     const next = request.method === 'GET' || request.method === 'HEAD' ? request.url : undefined
     return reply.redirect(loginUrl(next), 303)

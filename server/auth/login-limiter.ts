@@ -86,14 +86,7 @@ export function createLoginLimiter(redis: RedisClient, keys: ConsoleKeys, clock:
 
   return {
     async attempt(account, address) {
-      const [wait, full] = await commands.zenithLoginAttempt(
-        keys.authLoginFailures(address, account),
-        keys.authLoginFailures(address),
-        clock(),
-        limits.windowMs,
-        limits.perAccount,
-        limits.perAddress,
-      )
+      const [wait, full] = await commands.zenithLoginAttempt(keys.authLoginFailures(address, account), keys.authLoginFailures(address), clock(), limits.windowMs, limits.perAccount, limits.perAddress)
       return full === 0 ? { ok: true } : { ok: false, retryAfterMs: Number(wait), locked: full === 1 ? 'account' : 'address' }
     },
     async succeeded(account, address) {

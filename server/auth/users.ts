@@ -12,9 +12,7 @@ export const ROLES = ['viewer', 'operator'] as const
 export const roleSchema = z.enum(ROLES)
 export type Role = z.infer<typeof roleSchema>
 
-export const usernameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9._@-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ @ -')
+export const usernameSchema = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ @ -')
 
 const userSchema = z.object({
   username: usernameSchema,

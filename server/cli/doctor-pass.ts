@@ -33,8 +33,7 @@ export interface DoctorPassOptions {
 }
 
 export type DoctorPass =
-  | { readonly reachable: false }
-  | { readonly reachable: true; readonly snapshot: Snapshot; readonly problems: ProblemList; readonly checkedAt: number; readonly keyCount: number; readonly ticks: number }
+  { readonly reachable: false } | { readonly reachable: true; readonly snapshot: Snapshot; readonly problems: ProblemList; readonly checkedAt: number; readonly keyCount: number; readonly ticks: number }
 
 /** the parts a pass runs, by snapshot key; the app has these and the console-only ones */
 export const DOCTOR_PARTS = ['nodes', 'queues', 'slow'] as const

@@ -169,7 +169,7 @@ export function formatDoctorText(report: DoctorReport): string {
     lines.push(`  ${s(problem.key)}`, `    ${s(problem.reason)}${problem.count > 1 ? ` (${problem.count} times)` : ''}`)
   }
   if (report.notKept.count > 0 || report.notKept.more) lines.push(`  … and ${report.notKept.more ? 'more than ' : ''}${report.notKept.count} more not listed`)
-  lines.push('', report.clean ? "Clean: the console read every key without skipping anything." : `Found problems: fix the keys above and run zenith doctor again.`)
+  lines.push('', report.clean ? 'Clean: the console read every key without skipping anything.' : `Found problems: fix the keys above and run zenith doctor again.`)
   return `${lines.join('\n')}\n`
 }
 

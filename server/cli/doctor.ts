@@ -25,7 +25,7 @@ interface DoctorFlags {
 export function addDoctorCommand(program: Command, output: CliOutput, run: CliRun): void {
   program
     .command('doctor')
-    .description("read a Redis the way the console does and list every service, node and queue seen and every key skipped, with its reason (exit 0 clean, 1 problems, 2 unreachable)")
+    .description('read a Redis the way the console does and list every service, node and queue seen and every key skipped, with its reason (exit 0 clean, 1 problems, 2 unreachable)')
     .addOption(new Option('--url <url>', 'Redis to check, redis:// or rediss://').env('REDIS_URL').argParser(checked('redisUrl')).makeOptionMandatory())
     .addOption(new Option('--prefix <prefix>', 'key prefix the agents write under').env('QUASAR_PREFIX').argParser(checked('prefix')).default(configSchema.shape.prefix.parse(undefined)))
     .option('--json', 'print the report as JSON')

@@ -47,7 +47,13 @@ export const START_FLAGS: StartFlag[] = [
   { flags: '--api-token <token>', env: 'ZENITH_API_TOKEN', key: 'apiToken', description: 'bearer token accepted under /api/ (16+ characters)', secret: true },
   { flags: '--quasar-token <token>', env: 'QUASAR_TOKEN', key: 'quasarToken', description: 'secret shared with the agents, signs commands (16+ characters; without it commands are off)', secret: true },
   { flags: '--session-secret <secret>', env: 'ZENITH_SESSION_SECRET', key: 'sessionSecret', description: 'signs session cookies; give every replica the same one (32+ characters)', secret: true },
-  { flags: '--trust-proxy <proxies>', env: 'ZENITH_TRUST_PROXY', key: 'trustProxy', description: 'believe X-Forwarded-For/-Proto from these reverse proxies: addresses or CIDR ranges (10.0.0.0/8,127.0.0.1), or a hop count (default: none)', parse: parseTrustProxy },
+  {
+    flags: '--trust-proxy <proxies>',
+    env: 'ZENITH_TRUST_PROXY',
+    key: 'trustProxy',
+    description: 'believe X-Forwarded-For/-Proto from these reverse proxies: addresses or CIDR ranges (10.0.0.0/8,127.0.0.1), or a hop count (default: none)',
+    parse: parseTrustProxy,
+  },
   { flags: '--api-rate-limit <n>', env: 'ZENITH_API_RATE_LIMIT', key: 'apiRateLimit', description: 'JSON API requests a minute for each token or session' },
   { flags: '--command-rate-limit <n>', env: 'ZENITH_COMMAND_RATE_LIMIT', key: 'commandRateLimit', description: 'commands a minute for each token or session' },
   { flags: '--insecure', env: 'ZENITH_INSECURE', key: 'insecure', description: 'allow listening on a non-loopback address without a password' },
@@ -64,9 +70,10 @@ export function addStartCommand(program: Command): void {
     const passwordPolicy = checkPasswordPolicy(config)
     if (!passwordPolicy.ok) throw new UsageError(`error: ${passwordPolicy.error}`)
     // a bad rules file stops the start with its one-line reason, before anything is started
-    if (config.alertsFile) await loadAlertRules(config.alertsFile).catch((error: Error) => {
-      throw new UsageError(`error: ${error.message}`)
-    })
+    if (config.alertsFile)
+      await loadAlertRules(config.alertsFile).catch((error: Error) => {
+        throw new UsageError(`error: ${error.message}`)
+      })
     limitHeapGrowth()
     // loaded only here, so --help and other commands do not load the whole server
     const { startServer } = await import('../server.js')
@@ -114,10 +121,7 @@ function readConfig(command: Command): ZenithConfig {
     if (!option) continue
     const name = option.attributeName()
     const envText = process.env[flag.env]
-    input[flag.key] =
-      isSwitch(flag) && command.getOptionValueSource(name) !== 'cli' && envText !== undefined
-        ? parseSwitch(flag.env, envText)
-        : command.getOptionValue(name)
+    input[flag.key] = isSwitch(flag) && command.getOptionValueSource(name) !== 'cli' && envText !== undefined ? parseSwitch(flag.env, envText) : command.getOptionValue(name)
   }
   const parsed = configSchema.safeParse(input)
   if (!parsed.success) throw new UsageError(`error: ${describeStartError(command, parsed.error)}`)

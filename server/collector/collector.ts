@@ -100,7 +100,13 @@ export class Collector {
       timer = setTimeout(() => resolve(false), maxWaitMs)
     })
     try {
-      return await Promise.race([running.then(() => true, () => true), gaveUp])
+      return await Promise.race([
+        running.then(
+          () => true,
+          () => true,
+        ),
+        gaveUp,
+      ])
     } finally {
       clearTimeout(timer)
     }
@@ -157,7 +163,13 @@ export class Collector {
       timer = setTimeout(() => resolve(false), this.partTimeoutMs)
     })
     try {
-      return await Promise.race([this.options.probe().then(() => true, () => false), timeout])
+      return await Promise.race([
+        this.options.probe().then(
+          () => true,
+          () => false,
+        ),
+        timeout,
+      ])
     } finally {
       clearTimeout(timer)
     }

@@ -39,7 +39,10 @@ export function createPartRunner(part: CollectorPart, options: { log: Pick<Fasti
     if (!attempt) {
       const promise = Promise.resolve()
         .then(() => part.collect(now, previous))
-        .then((value): Outcome => ({ ok: true, value, readAt: now }), (error: unknown): Outcome => ({ ok: false, reason: 'failed', error }))
+        .then(
+          (value): Outcome => ({ ok: true, value, readAt: now }),
+          (error: unknown): Outcome => ({ ok: false, reason: 'failed', error }),
+        )
       attempt = promise
     }
     let timer: NodeJS.Timeout | undefined

@@ -68,13 +68,7 @@ interface Entry {
 }
 
 export function createProblemRecord(options: ProblemRecordOptions = {}): ProblemRecord {
-  const {
-    maxEntries = MAX_PROBLEMS,
-    windowMs = PROBLEM_WINDOW_MS,
-    maxCountedEvicted = 10_000,
-    keyLength = PROBLEM_KEY_LENGTH,
-    reasonLength = PROBLEM_REASON_LENGTH,
-  } = options
+  const { maxEntries = MAX_PROBLEMS, windowMs = PROBLEM_WINDOW_MS, maxCountedEvicted = 10_000, keyLength = PROBLEM_KEY_LENGTH, reasonLength = PROBLEM_REASON_LENGTH } = options
   const entries = new Map<string, Entry>()
   /** hash of an evicted problem's identity → when it was last seen; also in order of that time */
   const evicted = new Map<number, number>()

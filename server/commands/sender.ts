@@ -82,7 +82,12 @@ export function createCommandSender(options: { store: CommandStore; clock: Clock
       if (!plan.ok) return token === undefined ? { ok: false, code: 503, message: DISABLED_MESSAGE } : plan
       if (plan.plan.jobIds.length === 0) return { ok: false, code: 409, message: `queue ${target.queue} lists no failed job to retry` }
       const batch = newCommandId()
-      const outcome = await sendTo(target, plan.plan.jobIds.map((jobId) => ({ type: 'RETRY_JOB' as const, jobId })), sentBy, batch)
+      const outcome = await sendTo(
+        target,
+        plan.plan.jobIds.map((jobId) => ({ type: 'RETRY_JOB' as const, jobId })),
+        sentBy,
+        batch,
+      )
       return outcome.ok ? { ...outcome, batch } : outcome
     },
 

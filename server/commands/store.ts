@@ -117,12 +117,12 @@ export function createCommandStore(redis: RedisClient, keys: ConsoleKeys) {
 
   /** The newest `count` audit entries, newest first. */
   async function readLatest(count: number): Promise<StreamEntry[]> {
-    return (await redis.xrevrange(log, '+', '-', 'COUNT', count))
+    return await redis.xrevrange(log, '+', '-', 'COUNT', count)
   }
 
   /** Audit entries added after `lastId`, oldest first. */
   async function readAfter(lastId: string, count: number): Promise<StreamEntry[]> {
-    return (await redis.xrange(log, `(${lastId}`, '+', 'COUNT', count))
+    return await redis.xrange(log, `(${lastId}`, '+', 'COUNT', count)
   }
 
   return { send, readPending, readOnePending, readResults, finish, readLatest, readAfter }

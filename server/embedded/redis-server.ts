@@ -11,8 +11,7 @@ import { createInterface } from 'node:readline'
 import type { FastifyBaseLogger } from 'fastify'
 import { findOnPath, freePort, pingOnce } from './probe.js'
 
-export const REDIS_NOT_FOUND_MESSAGE =
-  'redis-server not found: install it (Debian/Ubuntu: sudo apt-get install redis-server, macOS: brew install redis) or pass --url redis://host:6379'
+export const REDIS_NOT_FOUND_MESSAGE = 'redis-server not found: install it (Debian/Ubuntu: sudo apt-get install redis-server, macOS: brew install redis) or pass --url redis://host:6379'
 
 export class RedisServerNotFoundError extends Error {
   constructor() {
@@ -65,16 +64,7 @@ class EarlyExitError extends Error {}
 
 async function spawnRedis(binary: string, dir: string, port: number, options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
   const { log, startTimeoutMs = 10_000, stopTimeoutMs = 4_000 } = options
-  const args = [
-    '--port', String(port),
-    '--bind', HOST,
-    '--protected-mode', 'yes',
-    '--dir', dir,
-    '--save', '60', '1',
-    '--appendonly', 'no',
-    '--daemonize', 'no',
-    '--loglevel', 'warning',
-  ]
+  const args = ['--port', String(port), '--bind', HOST, '--protected-mode', 'yes', '--dir', dir, '--save', '60', '1', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning']
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const lastLines = captureOutput(child, log)
   const life = watch(child, lastLines)

@@ -133,7 +133,12 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
     if (writes.length === 0 && fills.length === 0) return
     const started = timer()
     try {
-      const result = await store.sync(writes, fills.map((state) => state.ref), snapshot.generatedAt, RECENT_SAMPLES)
+      const result = await store.sync(
+        writes,
+        fills.map((state) => state.ref),
+        snapshot.generatedAt,
+        RECENT_SAMPLES,
+      )
       fills.forEach((state, i) => {
         state.filled = true
         state.ring = state.ring.with(fromStore(state.ref.kind, result.fills[i] ?? []))

@@ -63,9 +63,7 @@ export function createHistoryStore(redis: RedisClient, keys: ConsoleKeys, option
 
   function keyOf(ref: SeriesRef, resolution: Resolution, t: number): string {
     const chunk = bucketOf(t, resolution.chunkMs)
-    return ref.kind === 'node'
-      ? keys.nodeHistory(ref.service, ref.id, resolution.name, chunk)
-      : keys.queueHistory(ref.service, ref.id, resolution.name, chunk)
+    return ref.kind === 'node' ? keys.nodeHistory(ref.service, ref.id, resolution.name, chunk) : keys.queueHistory(ref.service, ref.id, resolution.name, chunk)
   }
 
   /** the chunk key past retention for a write at `bucket`: every chunk ending before it is gone */

@@ -51,8 +51,7 @@ export default fp<RateLimitOptions>(
         max,
         timeWindow: WINDOW_MS,
         keyGenerator: (request) => callerKey(request, options.sessionCookie),
-        errorResponseBuilder: (_request, context) =>
-          Object.assign(new Error(`too many ${what}: at most ${context.max} a minute for each token or session; retry in ${context.after}`), { statusCode: 429 }),
+        errorResponseBuilder: (_request, context) => Object.assign(new Error(`too many ${what}: at most ${context.max} a minute for each token or session; retry in ${context.after}`), { statusCode: 429 }),
       })
     const api = limiter(options.apiPerMinute, 'API requests')
     const writes = limiter(options.writesPerMinute, 'commands')

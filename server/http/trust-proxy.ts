@@ -34,7 +34,10 @@ export type TrustProxy = z.infer<typeof trustProxySchema>
 export function parseTrustProxy(text: string): unknown {
   const trimmed = text.trim()
   if (/^\d+$/.test(trimmed)) return Number(trimmed)
-  return trimmed.split(',').map((part) => part.trim()).filter((part) => part !== '')
+  return trimmed
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
 }
 
 /** The value for Fastify's `trustProxy` option; false when nothing is trusted. */

@@ -40,4 +40,3 @@ export function buildNodePage(snapshot: Snapshot, service: string, nodeId: strin
     detailsUrl: `${path}/fragments/details`,
   }
 }
-

@@ -31,8 +31,7 @@ export default async function nodesRoutes(app: FastifyInstance) {
     // what other areas show on the cards, from the same snapshot as the cards themselves
     decorations: app.nodeCardDecorators.bind(snapshot),
   })
-  const nodesFragment = (snapshot: Snapshot, filter: string | undefined) =>
-    fragments(snapshot.version, filter ?? '', () => renderNodesPiece(app, nodesData(snapshot, filter)))
+  const nodesFragment = (snapshot: Snapshot, filter: string | undefined) => fragments(snapshot.version, filter ?? '', () => renderNodesPiece(app, nodesData(snapshot, filter)))
 
   app.get('/', async (_request, reply) => reply.redirect('/pulse'))
 

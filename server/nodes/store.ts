@@ -13,11 +13,7 @@ import type { Slot } from '../redis/batch.js'
 import { groupBySlot, pipelineBySlot } from '../redis/shards.js'
 import { valueOf } from '../redis/key-errors.js'
 
-export type RawValue =
-  | { key: string; status: 'missing' }
-  | { key: string; status: 'ok'; raw: string }
-  | { key: string; status: 'too-large'; size: number }
-  | { key: string; status: 'wrong-type'; type: string }
+export type RawValue = { key: string; status: 'missing' } | { key: string; status: 'ok'; raw: string } | { key: string; status: 'too-large'; size: number } | { key: string; status: 'wrong-type'; type: string }
 
 const CHUNK = 500
 

@@ -155,9 +155,7 @@ export function queueRows(queues: unknown) {
  */
 export function visibleNodes(nodes: readonly NodeView[], limit = GROUP_LIMIT): { shown: readonly NodeView[]; more: number } {
   if (nodes.length <= limit) return { shown: nodes, more: 0 }
-  const sorted = [...nodes].sort(
-    (a, b) => HEALTH_ORDER[healthClass(a.health)] - HEALTH_ORDER[healthClass(b.health)] || (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0),
-  )
+  const sorted = [...nodes].sort((a, b) => HEALTH_ORDER[healthClass(a.health)] - HEALTH_ORDER[healthClass(b.health)] || (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0))
   return { shown: sorted.slice(0, limit), more: nodes.length - limit }
 }
 

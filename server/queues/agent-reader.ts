@@ -31,9 +31,7 @@ export function createAgentSnapshotReader(redis: RedisClient, keys: ConsoleKeys,
     const asked = services.map((service): Asked => {
       const key = keys.queues(service)
       // a key found too large is only measured until it shrinks
-      return oversized.has(key)
-        ? { service, key, size: batch.add(key, (p) => p.strlen(key)) }
-        : { service, key, value: batch.add(key, (p) => p.get(key)) }
+      return oversized.has(key) ? { service, key, size: batch.add(key, (p) => p.strlen(key)) } : { service, key, value: batch.add(key, (p) => p.get(key)) }
     })
     await batch.exec()
     const seen = new Set<string>()

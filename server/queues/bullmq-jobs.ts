@@ -40,7 +40,10 @@ function stackOf(raw: string): string[] {
   try {
     const parsed: unknown = JSON.parse(raw)
     if (Array.isArray(parsed)) {
-      return parsed.filter((entry): entry is string => typeof entry === 'string' && entry !== '').slice(-10).map((entry) => truncate(entry, FAILED_JOB_LIMITS.stack))
+      return parsed
+        .filter((entry): entry is string => typeof entry === 'string' && entry !== '')
+        .slice(-10)
+        .map((entry) => truncate(entry, FAILED_JOB_LIMITS.stack))
     }
   } catch {
     // not JSON: shown as it is below

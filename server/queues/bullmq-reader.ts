@@ -20,7 +20,19 @@
  */
 import type { RedisClient } from '../redis/client.js'
 import { FAILED_JOB_LIMITS, type FailedJob } from '@gravito/quasar/protocol'
-import { BULLMQ_READ_NAMES, bullmqJobAgeRead, bullmqReads, bullmqState, bullmqWaitingSince, isBullmqMeta, oldestWaitingMs, BULLMQ_OPTIONAL_READS, UNREADABLE, type BullmqReadName, type BullmqReplies } from '@gravito/quasar/layouts'
+import {
+  BULLMQ_READ_NAMES,
+  bullmqJobAgeRead,
+  bullmqReads,
+  bullmqState,
+  bullmqWaitingSince,
+  isBullmqMeta,
+  oldestWaitingMs,
+  BULLMQ_OPTIONAL_READS,
+  UNREADABLE,
+  type BullmqReadName,
+  type BullmqReplies,
+} from '@gravito/quasar/layouts'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { Slot } from '../redis/batch.js'
 import { pipelineBySlot, type SlotGroupedBatch } from '../redis/shards.js'
@@ -104,29 +116,31 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
       const { ref } = slots
       const keys = bullmqKeys(ref.prefix, ref.queue)
       const job = (id: string) => keys.job(id)
-      return [{
-        ref,
-        reading: queue.reading,
-        nextInLine: queue.nextInLine.map((id) => ({ id, hash: queueRead(second, bullmqJobAgeRead(keys, id)) })),
-        failed: queue.failed.map(([id, failedAt]) => {
-          const cacheKey = JSON.stringify([ref.prefix, ref.queue, id, failedAt])
-          const cached = jobCache.get(cacheKey)
-          if (cached) {
-            nextCache.set(cacheKey, cached)
-            return { cached }
-          }
-          return {
-            unread: {
-              id,
-              failedAt,
-              cacheKey,
-              small: second.add(job(id), (p) => p.hmget(job(id), 'name', 'atm', 'attemptsMade', 'finishedOn')),
-              sizes: Object.fromEntries(LARGE_FIELDS.map((field) => [field, second.add(job(id), (p) => p.hstrlen(job(id), field))])) as Record<LargeField, Slot<number>>,
-              large: {},
-            },
-          }
-        }),
-      }]
+      return [
+        {
+          ref,
+          reading: queue.reading,
+          nextInLine: queue.nextInLine.map((id) => ({ id, hash: queueRead(second, bullmqJobAgeRead(keys, id)) })),
+          failed: queue.failed.map(([id, failedAt]) => {
+            const cacheKey = JSON.stringify([ref.prefix, ref.queue, id, failedAt])
+            const cached = jobCache.get(cacheKey)
+            if (cached) {
+              nextCache.set(cacheKey, cached)
+              return { cached }
+            }
+            return {
+              unread: {
+                id,
+                failedAt,
+                cacheKey,
+                small: second.add(job(id), (p) => p.hmget(job(id), 'name', 'atm', 'attemptsMade', 'finishedOn')),
+                sizes: Object.fromEntries(LARGE_FIELDS.map((field) => [field, second.add(job(id), (p) => p.hstrlen(job(id), field))])) as Record<LargeField, Slot<number>>,
+                large: {},
+              },
+            }
+          }),
+        },
+      ]
     })
     await second.exec()
 

@@ -38,7 +38,11 @@ const BOTH: readonly CommandType[] = ['RETRY_JOB', 'DELETE_JOB']
  * node commands would go to, which for older agents may also be the live node whose heartbeat
  * lists the queue. `skips` name what of the declaration was ignored, and why.
  */
-export function agentQueueCapability(entry: { readonly driver: QueueDriver; readonly commands?: readonly string[] | undefined }, namedNode: string | undefined, nodeId: string | undefined): Capability & { skips: CapabilitySkip[] } {
+export function agentQueueCapability(
+  entry: { readonly driver: QueueDriver; readonly commands?: readonly string[] | undefined },
+  namedNode: string | undefined,
+  nodeId: string | undefined,
+): Capability & { skips: CapabilitySkip[] } {
   if (entry.commands === undefined) {
     if (nodeId === undefined) return { commands: [], readOnlyReason: READ_ONLY_REASONS.noNode, skips: [] }
     if (UNDECLARED_COMMAND_DRIVERS.has(entry.driver)) return { commands: BOTH, skips: [] }
@@ -52,4 +56,3 @@ export function agentQueueCapability(entry: { readonly driver: QueueDriver; read
   }
   return commands.length > 0 ? { commands, skips } : { commands: [], readOnlyReason: READ_ONLY_REASONS.declaredNone, skips }
 }
-

@@ -94,7 +94,11 @@ export function createQueueScanner(redis: RedisClient, keys: ConsoleKeys, badDat
     for (let steps = 0; steps < stepsPerTick && walking().length > 0; steps++) {
       // every walk's next step at once (one round trip); a driver's keys are taken in the registry's order
       const results = await Promise.all(walking().map(async ([driver, walk]) => ({ driver, step: await settle(walk) })))
-      for (const { driver, step } of results) current.walks.set(driver, next(step, current.walks.get(driver)!, (key) => take(key, driver, current)))
+      for (const { driver, step } of results)
+        current.walks.set(
+          driver,
+          next(step, current.walks.get(driver)!, (key) => take(key, driver, current)),
+        )
     }
     if (walking().length === 0) {
       if (current.refs.size !== done.refs.size || [...done.refs.keys()].some((id) => !current.refs.has(id))) generation++

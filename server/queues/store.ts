@@ -27,6 +27,14 @@ export function createQueueStore(redis: RedisClient, keys: ConsoleKeys, badData:
   return {
     discovery: createQueueScanner(redis, keys, badData, options),
     readSnapshots: createAgentSnapshotReader(redis, keys, badData),
-    readDiscovered: (refs, now) => Promise.all(readers.map(({ driver, read }) => read(refs.filter((ref) => ref.driver === driver), now))),
+    readDiscovered: (refs, now) =>
+      Promise.all(
+        readers.map(({ driver, read }) =>
+          read(
+            refs.filter((ref) => ref.driver === driver),
+            now,
+          ),
+        ),
+      ),
   }
 }

@@ -17,10 +17,8 @@ export function createConsoleKeys(prefix: string) {
     // (server/history/encoding.ts); one key per series, resolution and chunk of 120 buckets. The
     // `{node:…}` / `{queue:…}` hash tag keeps a series in one Redis Cluster slot, so the rollup
     // script may touch all its keys at once.
-    nodeHistory: (service: string, nodeId: string, resolution: string, chunkStart: number) =>
-      `${prefix}hist:{node:${service}:${nodeId}}:${resolution}:${chunkStart}`,
-    queueHistory: (service: string, queue: string, resolution: string, chunkStart: number) =>
-      `${prefix}hist:{queue:${service}:${queueKeyPart(queue)}}:${resolution}:${chunkStart}`,
+    nodeHistory: (service: string, nodeId: string, resolution: string, chunkStart: number) => `${prefix}hist:{node:${service}:${nodeId}}:${resolution}:${chunkStart}`,
+    queueHistory: (service: string, queue: string, resolution: string, chunkStart: number) => `${prefix}hist:{queue:${service}:${queueKeyPart(queue)}}:${resolution}:${chunkStart}`,
     // Alert keys share the `{alerts}` hash tag: the scripts that move an alert between states touch
     // several of them at once, which Redis Cluster allows only within one slot.
     /** hash, field `{rule}|{target}` → JSON of the firing alert; one entry per open episode */

@@ -26,7 +26,9 @@ export default async function systemRoutes(app: FastifyInstance, options: System
     // a tick takes at most the part timeout; two ticks and their pauses without a snapshot is a stall
     const stallAfterMs = 2 * (collector.tickMs + collector.partTimeoutMs)
     if (now - snapshot.generatedAt > stallAfterMs) return reply.code(503).send({ status: 'unavailable', reason: 'collector stalled', lastSnapshotAt: snapshot.generatedAt })
-    const degraded = Object.entries(snapshot.parts).filter(([, part]) => !part.ok && part.failures > 0).map(([key]) => key)
+    const degraded = Object.entries(snapshot.parts)
+      .filter(([, part]) => !part.ok && part.failures > 0)
+      .map(([key]) => key)
     const { warnings } = app.redisVersion.state
     return { status: 'ready', ...(degraded.length > 0 ? { degraded } : {}), ...(warnings.length > 0 ? { warnings } : {}) }
   })

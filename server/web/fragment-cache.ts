@@ -49,8 +49,18 @@ export function renderedFragment(html: string): RenderedFragment {
   return {
     etag: `"${createHash('sha1').update(html).digest('base64url')}"`,
     body: () => html,
-    gzipped: () => (html.length < GZIP_FROM_BYTES ? null : (gzipped ??= retryable(() => compress(html), () => (gzipped = null)))),
-    piece: () => (piece ??= retryable(() => deflateText(html), () => (piece = null))),
+    gzipped: () =>
+      html.length < GZIP_FROM_BYTES
+        ? null
+        : (gzipped ??= retryable(
+            () => compress(html),
+            () => (gzipped = null),
+          )),
+    piece: () =>
+      (piece ??= retryable(
+        () => deflateText(html),
+        () => (piece = null),
+      )),
   }
 }
 
@@ -75,7 +85,11 @@ function storedPiece(rendered: DeflatedPiece): RenderedFragment {
   let plain: Promise<Buffer> | null = null
   return {
     etag: `"${createHash('sha1').update(gzip).digest('base64url')}"`,
-    body: () => (plain ??= retryable(async () => gunzipAsync(gzip), () => (plain = null))),
+    body: () =>
+      (plain ??= retryable(
+        async () => gunzipAsync(gzip),
+        () => (plain = null),
+      )),
     gzipped: () => gzipped,
     piece: () => piece,
   }

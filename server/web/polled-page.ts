@@ -35,9 +35,7 @@ export function registerPolledPage<S extends z.ZodType, V>(app: FastifyInstance,
   routes.get(spec.fragment.url, { schema }, async (request, reply) => {
     const query = request.query as z.infer<S>
     const snapshot = app.collector.snapshot
-    const fragment = await fragments(snapshot.version, spec.cacheKey(query), () =>
-      app.view(spec.fragment.template, { view: spec.build(snapshot, query), h: spec.helpers }),
-    )
+    const fragment = await fragments(snapshot.version, spec.cacheKey(query), () => app.view(spec.fragment.template, { view: spec.build(snapshot, query), h: spec.helpers }))
     return sendFragment(request, reply, fragment)
   })
 }

@@ -32,7 +32,11 @@ t.test('the SDK works as the agent user, and is refused outside its keys', async
   await eventually(async () => (await admin.exists(keys.node('billing', 'web-1'))) === 1, 'the beat lands as the agent user')
   t.not(await admin.zscore(keys.serviceNodeIndex('billing'), 'web-1'), null, "the entry in its service's index too")
   t.equal(await admin.exists(keys.nodeIndex()), 0, 'nothing in the legacy shared index')
-  t.same(errors.filter((e) => /NOPERM/.test(e.message)).map((e) => e.message), [], 'no permission error on the way')
+  t.same(
+    errors.filter((e) => /NOPERM/.test(e.message)).map((e) => e.message),
+    [],
+    'no permission error on the way',
+  )
 
   const asAgent = new Redis(userUrl('agent-billing'))
   t.teardown(() => asAgent.quit())
@@ -66,7 +70,11 @@ t.test('the console works as the console user', async (t) => {
   // a few more ticks: history writes (scripts) and alert evaluation run as this user too
   for (let i = 0; i < 3; i++) await app.collector.refresh()
   t.equal((await app.inject('/pulse/billing/web-1')).statusCode, 200)
-  t.same(logLines.filter((line) => /NOPERM/.test(line)), [], 'no permission error in the logs')
+  t.same(
+    logLines.filter((line) => /NOPERM/.test(line)),
+    [],
+    'no permission error in the logs',
+  )
 
   const asConsole = new Redis(userUrl('zenith-console'))
   t.teardown(() => asConsole.quit())

@@ -25,7 +25,10 @@ export function plan(seed: number): PlannedJob[] {
     jobs.push({ queue, name: `broken-${queue}`, failTimes: 99 })
   }
   // a fixed shuffle per seed: every agent sees its jobs arrive in another order
-  return jobs.map((job, i) => ({ job, key: (i * 7919 + seed * 104729) % 97 })).sort((a, b) => a.key - b.key).map(({ job }) => job)
+  return jobs
+    .map((job, i) => ({ job, key: (i * 7919 + seed * 104729) % 97 }))
+    .sort((a, b) => a.key - b.key)
+    .map(({ job }) => job)
 }
 
 export async function startAgentAndConsole(t: Test, redisUrl: string, kind: AgentKind, service: string) {

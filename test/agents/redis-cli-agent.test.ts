@@ -30,7 +30,10 @@ t.test('one beat is one MULTI on one connection, and the console lists the node'
   await eventually(() => seen.some((entry) => entry.command === 'ECHO'), 'the marker reaches MONITOR')
 
   const writes = seen.filter((entry) => ['MULTI', 'SET', 'ZADD', 'EXEC'].includes(entry.command))
-  t.same(writes.map((entry) => entry.command), ['MULTI', 'SET', 'ZADD', 'EXEC'])
+  t.same(
+    writes.map((entry) => entry.command),
+    ['MULTI', 'SET', 'ZADD', 'EXEC'],
+  )
   t.equal(new Set(writes.map((entry) => entry.client)).size, 1, 'all from one client')
 
   const app = await buildTestApp({ redisUrl: redisServer.url })

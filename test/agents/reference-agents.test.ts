@@ -38,7 +38,11 @@ for (const [seed, kind] of AGENT_KINDS.entries()) {
     else t.same([node.memory.process.heapTotal, node.memory.process.heapUsed], [0, 0], 'CPython has no managed heap: 0, as PROTOCOL.md says')
     t.ok(node.runtime.uptime >= 0 && node.runtime.uptime < 60, 'the process uptime, in seconds')
     t.ok(node.disk.total > node.disk.free && node.disk.free > 0)
-    t.same(node.queues.map((q: { name: string }) => q.name), ['mail', 'reports'], 'the heartbeat lists its queues')
+    t.same(
+      node.queues.map((q: { name: string }) => q.name),
+      ['mail', 'reports'],
+      'the heartbeat lists its queues',
+    )
 
     const page = await app.inject(`/pulse/${service}/${kind}-node-1`)
     t.equal(page.statusCode, 200)
@@ -53,7 +57,15 @@ for (const [seed, kind] of AGENT_KINDS.entries()) {
       t.match(record, { service, name: queue, driver: 'other', source: 'agent', nodeId: `${kind}-node-1`, waiting: 2, active: 0, failed: failing.length, processed: planned.length }, queue)
       t.ok(record.oldestWaitingMs >= 0, 'the oldest waiting job has an age')
 
-      const failed = (await get(app, `/api/pulse/queues/${service}/${queue}/jobs`)).jobs as { id: string; name: string; failedReason: string; attemptsMade: number; timestamp: number; data: string; stacktrace: string[] }[]
+      const failed = (await get(app, `/api/pulse/queues/${service}/${queue}/jobs`)).jobs as {
+        id: string
+        name: string
+        failedReason: string
+        attemptsMade: number
+        timestamp: number
+        data: string
+        stacktrace: string[]
+      }[]
       t.same(failed.map((job) => job.id).sort(), failing.map((job) => ids.get(job.name)).sort(), `${queue}: every failed job, by the id commands name`)
       for (const job of failed) {
         t.equal(job.failedReason, `${job.name} failed: SMTP timeout`)
@@ -61,7 +73,11 @@ for (const [seed, kind] of AGENT_KINDS.entries()) {
         t.same(JSON.parse(job.data), { failTimes: failing.find((p) => p.name === job.name)!.failTimes, error: job.failedReason })
         t.match(job.stacktrace.at(-1), /SMTP timeout/)
       }
-      t.same(failed.map((job) => job.timestamp), failed.map((job) => job.timestamp).sort((a, b) => b - a), 'newest first')
+      t.same(
+        failed.map((job) => job.timestamp),
+        failed.map((job) => job.timestamp).sort((a, b) => b - a),
+        'newest first',
+      )
     }
 
     const slow = (await get(app, `/api/pulse/slow?service=${service}`)).entries as { kind: string; name: string; queue: string; jobId: string; attempts: number; error?: string; nodeId: string }[]

@@ -33,8 +33,7 @@ for (const [seed, kind] of AGENT_KINDS.entries()) {
     const jobs = `store:${service}:mail:jobs`
     const failed = `store:${service}:mail:failed`
     const attemptsOf = async (id: string) => (JSON.parse((await redis.hget(jobs, id)) ?? '{}') as { attempts?: number }).attempts
-    const send = (type: string, jobId: string) =>
-      app.inject({ method: 'POST', url: '/api/pulse/command', headers: JSON_HEADERS, payload: JSON.stringify({ service, nodeId, queue: 'mail', type, jobId }) })
+    const send = (type: string, jobId: string) => app.inject({ method: 'POST', url: '/api/pulse/command', headers: JSON_HEADERS, payload: JSON.stringify({ service, nodeId, queue: 'mail', type, jobId }) })
 
     t.equal(await attemptsOf(broken), 1, 'the job that never succeeds failed once')
     const retry = await send('RETRY_JOB', broken)

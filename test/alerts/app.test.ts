@@ -52,9 +52,15 @@ t.test('an alert fires after its window, reaches both channels in their shapes, 
   t.match(api.firing[0], { rule: 'cpu-high', target: 'billing/web-1', service: 'billing', nodeId: 'web-1', value: 97, firedAt: start + 4_000, notified: true })
   t.equal(api.history.length, 1)
   t.match(api.history[0], { kind: 'firing', message: 'queued', channels: ['ops-hook', 'ops-slack'] })
-  t.same(api.history[0]!.deliveries.map((d: any) => [d.channel, d.ok, d.attempts]).sort(), [['ops-hook', true, 1], ['ops-slack', true, 1]])
+  t.same(api.history[0]!.deliveries.map((d: any) => [d.channel, d.ok, d.attempts]).sort(), [
+    ['ops-hook', true, 1],
+    ['ops-slack', true, 1],
+  ])
 
-  t.same(app.alerts.firingForNode('billing', 'web-1').map((a) => [a.rule, a.value, a.condition]), [['cpu-high', 'CPU 97.0 %', 'CPU above 90 %']])
+  t.same(
+    app.alerts.firingForNode('billing', 'web-1').map((a) => [a.rule, a.value, a.condition]),
+    [['cpu-high', 'CPU 97.0 %', 'CPU above 90 %']],
+  )
   t.same(app.alerts.firingForNode('billing', 'web-2'), [])
   // cards show whole minutes, so a card holding a firing alert keeps its markup between ticks
   t.equal(app.alerts.firingForNode('billing', 'web-1')[0]!.firingFor, '<1m')
@@ -92,7 +98,11 @@ t.test('an alert fires after its window, reaches both channels in their shapes, 
   await app.collector.refresh()
   const after = await alertsApi(app)
   t.same(after.firing, [])
-  t.same(after.history.map((e) => e.kind), ['resolved', 'firing'], 'newest first')
+  t.same(
+    after.history.map((e) => e.kind),
+    ['resolved', 'firing'],
+    'newest first',
+  )
   t.same(app.alerts.firingForNode('billing', 'web-1'), [])
 })
 
@@ -184,9 +194,14 @@ t.test('a bad rules file stops the start with one clear line', async (t) => {
   // built by hand rather than with buildTestApp, to close what opened before the failure
   const app = Fastify({ logger: false })
   const config = { ...parseConfig({ selfMonitor: false, alertsFile: rulesFile }), redisUrl: redisServer.url }
-  await t.rejects(async () => { await app.register(zenith, { config, clock: () => Date.now(), autoStart: false }).ready() }, {
-    message: /^alerts file .*bad\.json: channels\[0\] \(x\)\.url: must use https/,
-  })
+  await t.rejects(
+    async () => {
+      await app.register(zenith, { config, clock: () => Date.now(), autoStart: false }).ready()
+    },
+    {
+      message: /^alerts file .*bad\.json: channels\[0\] \(x\)\.url: must use https/,
+    },
+  )
   await app.close()
 })
 
@@ -213,8 +228,14 @@ t.test('the service filter narrows the page and the API', async (t) => {
   await app.collector.refresh()
   t.same((await alertsApi(app)).firing.map((a) => a.target).sort(), ['billing/web-1', 'search/idx-1'])
   const filtered = (await app.inject({ url: '/api/pulse/alerts?service=search' })).json()
-  t.same(filtered.firing.map((a: any) => a.target), ['search/idx-1'])
-  t.same(filtered.history.map((e: any) => e.service), ['search'])
+  t.same(
+    filtered.firing.map((a: any) => a.target),
+    ['search/idx-1'],
+  )
+  t.same(
+    filtered.history.map((e: any) => e.service),
+    ['search'],
+  )
   const page = await app.inject({ url: '/alerts?service=search' })
   t.match(page.body, /idx-1/)
   t.notMatch(page.body, /billing\/web-1/)
@@ -242,7 +263,11 @@ t.test('a shutdown during a mass alert event ends at its deadline and writes not
   t.equal(left.length, 1, 'one line says what was left')
   t.ok(written < NODES, `the shutdown did not wait for all ${NODES} writes (${written} written)`)
   t.equal(written + left[0]?.unwritten, NODES, 'every alert is either written or counted as left')
-  t.same(logs.filter((line) => line.level >= 50), [], 'no write failed against the closing connection')
+  t.same(
+    logs.filter((line) => line.level >= 50),
+    [],
+    'no write failed against the closing connection',
+  )
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.equal(await redis.hlen('gravito:quasar:alerts:{alerts}:firing'), written, 'nothing was written after close')
 })

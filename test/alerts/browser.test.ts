@@ -10,7 +10,6 @@ import { eventually } from '../helpers/eventually.js'
 import { rulesDir, writeBeat } from './fixtures.js'
 import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js'
 
-
 const { server: redisServer, redis } = await useRedis(t)
 const files = rulesDir()
 t.teardown(() => files.remove())

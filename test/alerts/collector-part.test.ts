@@ -24,7 +24,10 @@ t.test('history is read once in full, then only what is new; deliveries join the
   const part = createAlertsCollector(redis, keys, quiet)
   const first = await store.recordEvent(event(NOW - 2_000))
   const initial = await part.collect(NOW, undefined as never)
-  t.same(initial!.history.map((e) => e.id), [first])
+  t.same(
+    initial!.history.map((e) => e.id),
+    [first],
+  )
   const unchanged = await part.collect(NOW, undefined as never)
   t.equal(unchanged!.history, initial!.history, 'nothing new: the same array, no rebuild')
 
@@ -33,10 +36,13 @@ t.test('history is read once in full, then only what is new; deliveries join the
   await store.recordDelivery({ eventId: second, channel: 'ops', ok: false, attempts: 4, error: 'HTTP 500', at: NOW })
   await store.recordDelivery({ eventId: '1-1', channel: 'ops', ok: true, attempts: 1, at: NOW })
   const next = await part.collect(NOW, undefined as never)
-  t.same(next!.history.map((e) => [e.id, e.kind, e.deliveries.map((d) => d.ok)]), [
-    [second, 'resolved', [false]],
-    [first, 'firing', [true]],
-  ])
+  t.same(
+    next!.history.map((e) => [e.id, e.kind, e.deliveries.map((d) => d.ok)]),
+    [
+      [second, 'resolved', [false]],
+      [first, 'firing', [true]],
+    ],
+  )
   t.same(initial!.history[0]!.deliveries, [], 'an entry already published is never changed')
 })
 
@@ -66,7 +72,10 @@ t.test('corrupt entries are skipped without failing the tick', async (t) => {
   const good = await store.recordEvent(event(NOW))
   await redis.hset(keys.alertsFiring(), 'cpu-high|billing/web-1', '{"rule":"cpu-high"}', 'other|x', 'nope')
   const read = (await part.collect(NOW, undefined as never))!
-  t.same(read.history.map((e) => e.id), [good])
+  t.same(
+    read.history.map((e) => e.id),
+    [good],
+  )
   t.same(read.firing, [])
 })
 
@@ -83,9 +92,21 @@ t.test('each key of the wrong type reads as empty and is reported under its name
       const reported: [string, string][] = []
       const part = createAlertsCollector(redis, keys, { report: (k, reason) => reported.push([k, reason]) })
       const read = (await part.collect(NOW, undefined as never))!
-      t.same(reported.map(([k, reason]) => [k, reason.split(' ')[0]]), [[key, 'WRONGTYPE']], `${which}: reported under its own name`)
-      t.same(read.firing.map((f) => [f.rule, f.notified]), which === 'firing' ? [] : [['cpu-high', which !== 'notified']], `${which}: the firing alerts as far as they can be read`)
-      t.same(read.history.map((e) => e.id), which === 'history' ? [] : [eventId], `${which}: the history as far as it can be read`)
+      t.same(
+        reported.map(([k, reason]) => [k, reason.split(' ')[0]]),
+        [[key, 'WRONGTYPE']],
+        `${which}: reported under its own name`,
+      )
+      t.same(
+        read.firing.map((f) => [f.rule, f.notified]),
+        which === 'firing' ? [] : [['cpu-high', which !== 'notified']],
+        `${which}: the firing alerts as far as they can be read`,
+      )
+      t.same(
+        read.history.map((e) => e.id),
+        which === 'history' ? [] : [eventId],
+        `${which}: the history as far as it can be read`,
+      )
     }
   }
 })

@@ -86,7 +86,9 @@ t.test('Slack: formatting characters in names stay plain characters', async (t) 
   t.equal(blocks[1].elements[0].text, `service *${plain('_')}x${plain('_')}* · rule cpu-high`)
   for (const char of ['~', '`']) t.match(slackPayload({ ...message, target: `a${char}b${char}` }).text, `a${plain(char)}b${plain(char)}`)
   // outside the escapes and the emoji, the only formatting left is the message's own bold
-  const bare = JSON.stringify(payload.blocks).replace(/<!date\^00000000\^\{_\}\|[_*~`]>/g, '').replace(/:[a-z_]+:/g, '')
+  const bare = JSON.stringify(payload.blocks)
+    .replace(/<!date\^00000000\^\{_\}\|[_*~`]>/g, '')
+    .replace(/:[a-z_]+:/g, '')
   t.same(bare.match(/[_*~`]/g), ['*', '*', '*', '*'])
 })
 
@@ -122,7 +124,11 @@ t.test('a receiver that recovers gets the message on a retry', async (t) => {
   const { waits, sleep } = recordingSleep()
   t.same(await deliver({ name: 'hook', type: 'webhook', url: receiver.url() }, message, { sleep }), { ok: true, attempts: 3 })
   t.same(waits, [500, 1000])
-  t.same(receiver.requests.map((r) => [r.headers['idempotency-key'], r.body.id]), Array(3).fill([message.id, message.id]), 'every retry carries the same id')
+  t.same(
+    receiver.requests.map((r) => [r.headers['idempotency-key'], r.body.id]),
+    Array(3).fill([message.id, message.id]),
+    'every retry carries the same id',
+  )
 })
 
 t.test('a client error (4xx) is not retried', async (t) => {
@@ -178,7 +184,10 @@ t.test('dispatcher: a hanging receiver holds only its own worker, and closing ab
   dispatcher.enqueue({ eventIds: ['1-0'], channel: hook('slow', slow.url()), message })
   for (let i = 0; i < 5; i++) dispatcher.enqueue({ eventIds: [`${i + 2}-0`], channel: hook('fast', fast.url()), message })
   await eventually(() => fast.requests.length === 5, 'the other deliveries go through')
-  t.same(results.map(([name, o]) => [name, o.ok]), Array(5).fill(['fast', true]))
+  t.same(
+    results.map(([name, o]) => [name, o.ok]),
+    Array(5).fill(['fast', true]),
+  )
   t.equal(slow.requests.length, 1, 'the slow receiver got its request and is still holding it')
   await dispatcher.close()
   t.same(results.at(-1), ['slow', { ok: false, attempts: 1, error: 'aborted' }])
@@ -205,5 +214,13 @@ t.test('dispatcher: a full queue drops the oldest waiting delivery and reports i
   t.same(results, [['b', { ok: false, attempts: 0, error: 'dropped: delivery queue full' }]], 'a is in flight; b was the oldest waiting')
   release()
   await dispatcher.idle()
-  t.same(results.map(([id, o]) => [id, o.ok]), [['b', false], ['a', true], ['c', true], ['d', true]])
+  t.same(
+    results.map(([id, o]) => [id, o.ok]),
+    [
+      ['b', false],
+      ['a', true],
+      ['c', true],
+      ['d', true],
+    ],
+  )
 })

@@ -44,7 +44,10 @@ t.test('a spike shorter than the window never fires', async (t) => {
   const engine = createAlertEngine(rules({ name: 'cpu-high', metric: 'cpu', above: 90, for: '2m', channels: ['ops'] }))
   // 110 s above the line, then back down, then a long calm
   const values = [...Array(12).fill(99), ...Array(30).fill(40)]
-  t.same(feed(engine, T0, 10 * S, values, (v) => node('cpu', v)), [])
+  t.same(
+    feed(engine, T0, 10 * S, values, (v) => node('cpu', v)),
+    [],
+  )
   t.same(engine.firing(), [])
 })
 
@@ -57,7 +60,10 @@ t.test('one false sample restarts the window', async (t) => {
 
 t.test('a value exactly at the line is not above it', async (t) => {
   const engine = createAlertEngine(rules({ name: 'cpu-high', metric: 'cpu', above: 90, channels: ['ops'] }))
-  t.same(feed(engine, T0, 10 * S, [90, 90, 90], (v) => node('cpu', v)), [])
+  t.same(
+    feed(engine, T0, 10 * S, [90, 90, 90], (v) => node('cpu', v)),
+    [],
+  )
   t.same(brief(feed(engine, T0 + M, 10 * S, [90.1], (v) => node('cpu', v))), [{ kind: 'firing', at: M, notify: true }])
 })
 
@@ -79,7 +85,10 @@ t.test('hysteresis: hovering between the clear and trigger lines keeps firing wi
 t.test('an explicit clear line is used instead of the default', async (t) => {
   const engine = createAlertEngine(rules({ name: 'cpu-high', metric: 'cpu', above: 90, clear: 70, channels: ['ops'] }))
   feed(engine, T0, 10 * S, [95], (v) => node('cpu', v))
-  t.same(feed(engine, T0 + 10 * S, 10 * S, [80, 75, 70], (v) => node('cpu', v)), [])
+  t.same(
+    feed(engine, T0 + 10 * S, 10 * S, [80, 75, 70], (v) => node('cpu', v)),
+    [],
+  )
   t.same(brief(feed(engine, T0 + M, 10 * S, [69], (v) => node('cpu', v))), [{ kind: 'resolved', at: M, notify: true }])
 })
 
@@ -111,8 +120,14 @@ t.test('cool-downs are per target: another node fires with its own message', asy
   const engine = createAlertEngine(rules({ name: 'cpu-high', metric: 'cpu', above: 90, channels: ['ops'] }))
   const first = engine.evaluate({ at: T0, samples: [node('cpu', 95, 'web-1'), node('cpu', 20, 'web-2')] })
   const second = engine.evaluate({ at: T0 + M, samples: [node('cpu', 95, 'web-1'), node('cpu', 97, 'web-2')] })
-  t.same(first.map((i) => [i.kind, i.target.id, i.notify]), [['firing', 'billing/web-1', true]])
-  t.same(second.map((i) => [i.kind, i.target.id, i.notify]), [['firing', 'billing/web-2', true]])
+  t.same(
+    first.map((i) => [i.kind, i.target.id, i.notify]),
+    [['firing', 'billing/web-1', true]],
+  )
+  t.same(
+    second.map((i) => [i.kind, i.target.id, i.notify]),
+    [['firing', 'billing/web-2', true]],
+  )
 })
 
 t.test('a rule without channels fires and resolves with no message and no repeats', async (t) => {
@@ -155,7 +170,10 @@ t.test('queue backlog: above a count for a duration, clearing 5 % below it', asy
 t.test('failed-job spike: a rise of more than N within the window fires; a high but steady count does not', async (t) => {
   const engine = createAlertEngine(rules({ name: 'spike', metric: 'queue_failed', above: 10, window: '5m', channels: ['ops'] }))
   // a large count already there when the console starts is not a spike
-  t.same(feed(engine, T0, M, [5000, 5000, 5000], (v) => queue('queue_failed', v)), [])
+  t.same(
+    feed(engine, T0, M, [5000, 5000, 5000], (v) => queue('queue_failed', v)),
+    [],
+  )
   // +4, +4, +4 within three minutes: 12 new failures
   const intents = feed(engine, T0 + 3 * M, M, [5004, 5008, 5012], (v) => queue('queue_failed', v))
   t.same(brief(intents), [{ kind: 'firing', at: 5 * M, notify: true }])
@@ -171,7 +189,10 @@ t.test('failed-job spike: a slow rise spread over more than the window does not 
   const engine = createAlertEngine(rules({ name: 'spike', metric: 'queue_failed', above: 10, window: '5m', channels: ['ops'] }))
   // +1 a minute for an hour: 60 failures, but never more than 5 within 5 minutes
   const values = Array.from({ length: 61 }, (_, i) => 100 + i)
-  t.same(feed(engine, T0, M, values, (v) => queue('queue_failed', v)), [])
+  t.same(
+    feed(engine, T0, M, values, (v) => queue('queue_failed', v)),
+    [],
+  )
 })
 
 t.test('failed-job spike: a counter reset is not a negative rise, and what rises after it counts', async (t) => {
@@ -187,16 +208,16 @@ t.test('failed-job spike: a counter reset is not a negative rise, and what rises
 
 t.test('service and queue filters limit a rule to its targets', async (t) => {
   const engine = createAlertEngine(
-    rules(
-      { name: 'billing-cpu', metric: 'cpu', above: 90, service: 'billing', channels: ['ops'] },
-      { name: 'emails-backlog', metric: 'queue_backlog', above: 10, queue: 'emails', channels: ['ops'] },
-    ),
+    rules({ name: 'billing-cpu', metric: 'cpu', above: 90, service: 'billing', channels: ['ops'] }, { name: 'emails-backlog', metric: 'queue_backlog', above: 10, queue: 'emails', channels: ['ops'] }),
   )
   const intents = engine.evaluate({
     at: T0,
     samples: [node('cpu', 99, 'web-1', 'billing'), node('cpu', 99, 'web-1', 'search'), queue('queue_backlog', 50, 'emails'), queue('queue_backlog', 50, 'reports')],
   })
-  t.same(intents.map((i) => `${i.rule.name} ${i.target.id}`), ['billing-cpu billing/web-1', 'emails-backlog billing/emails'])
+  t.same(
+    intents.map((i) => `${i.rule.name} ${i.target.id}`),
+    ['billing-cpu billing/web-1', 'emails-backlog billing/emails'],
+  )
 })
 
 t.test('a target that stops reporting: pending starts over, firing is dropped as gone after a while', async (t) => {
@@ -219,17 +240,16 @@ t.test('interrupt (Redis unreachable) restarts pending windows but keeps firing 
   engine.interrupt()
   const intents = engine.evaluate({ at: T0 + 2 * M, samples: [node('cpu', 95, 'web-1'), node('cpu', 95, 'web-2')] })
   t.same(intents, [], 'web-2 starts its window again; web-1 keeps firing')
-  t.same(engine.firing().map((f) => f.target), ['billing/web-1'])
+  t.same(
+    engine.firing().map((f) => f.target),
+    ['billing/web-1'],
+  )
 })
 
 t.test('unread metrics: their rules wait (pending restarts, firing holds past the forget time), the others run', async (t) => {
-  const engine = createAlertEngine(
-    rules(
-      { name: 'cpu-high', metric: 'cpu', above: 90, for: '1m', channels: ['ops'] },
-      { name: 'backlog', metric: 'queue_backlog', above: 100, for: '1m', channels: ['ops'] },
-    ),
-    { forgetAfterMs: 10 * M },
-  )
+  const engine = createAlertEngine(rules({ name: 'cpu-high', metric: 'cpu', above: 90, for: '1m', channels: ['ops'] }, { name: 'backlog', metric: 'queue_backlog', above: 100, for: '1m', channels: ['ops'] }), {
+    forgetAfterMs: 10 * M,
+  })
   const unread = new Set<MetricName>(['queue_backlog'])
   engine.evaluate({ at: T0, samples: [node('cpu', 95, 'web-1'), node('cpu', 95, 'web-2'), queue('queue_backlog', 500)] })
   t.same(brief(engine.evaluate({ at: T0 + M, samples: [node('cpu', 95, 'web-1')], unread })), [{ kind: 'firing', at: M, notify: true }], 'cpu is read: web-1 fires, web-2 (absent) starts again')
@@ -238,7 +258,10 @@ t.test('unread metrics: their rules wait (pending restarts, firing holds past th
   // twenty minutes with cpu unread: web-1 neither resolves nor is forgotten
   const cpuUnread = new Set<MetricName>(['cpu'])
   for (let minute = 4; minute <= 24; minute++) t.same(engine.evaluate({ at: T0 + minute * M, samples: [queue('queue_backlog', 500)], unread: cpuUnread }), [])
-  t.same(engine.firing().map((f) => f.rule + ' ' + f.target), ['cpu-high billing/web-1', 'backlog billing/emails'])
+  t.same(
+    engine.firing().map((f) => f.rule + ' ' + f.target),
+    ['cpu-high billing/web-1', 'backlog billing/emails'],
+  )
   t.same(brief(engine.evaluate({ at: T0 + 25 * M, samples: [node('cpu', 10, 'web-1'), queue('queue_backlog', 500)] })), [{ kind: 'resolved', at: 25 * M, notify: true }])
 })
 
@@ -252,7 +275,10 @@ t.test('restore continues alerts firing before a restart and hands back those of
     ],
     T0,
   )
-  t.same(orphans.map((o) => o.rule), ['removed-rule'])
+  t.same(
+    orphans.map((o) => o.rule),
+    ['removed-rule'],
+  )
   t.same(engine.evaluate({ at: T0, samples: [node('cpu', 97)] }), [], 'no second firing for an alert already firing')
   const resolved = engine.evaluate({ at: T0 + M, samples: [node('cpu', 10)] })
   t.same(brief(resolved), [{ kind: 'resolved', at: M, notify: true }])

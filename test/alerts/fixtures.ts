@@ -25,7 +25,13 @@ export async function writeBeats(redis: Redis, at: number, nodes: readonly BeatS
   const pipeline = redis.pipeline()
   for (const { service, nodeId, cpu = 20, memory = 50 } of nodes) {
     const total = 8e9
-    const beat = sampleHeartbeat({ timestamp: at, id: nodeId, service, cpu: { system: cpu, process: 5, cores: 2 }, memory: { system: { total, used: (total * memory) / 100, free: total - (total * memory) / 100 }, process: { rss: 1e8, heapTotal: 5e7, heapUsed: 4e7 } } })
+    const beat = sampleHeartbeat({
+      timestamp: at,
+      id: nodeId,
+      service,
+      cpu: { system: cpu, process: 5, cores: 2 },
+      memory: { system: { total, used: (total * memory) / 100, free: total - (total * memory) / 100 }, process: { rss: 1e8, heapTotal: 5e7, heapUsed: 4e7 } },
+    })
     pipeline.set(`gravito:quasar:node:${service}:${nodeId}`, JSON.stringify(beat), 'EX', 30)
     pipeline.zadd('gravito:quasar:index:nodes', at, `${service}:${nodeId}`)
   }

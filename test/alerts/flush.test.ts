@@ -48,14 +48,26 @@ t.test('after a flush, 19 nodes that beat again raise no node-lost; the one that
   }
 
   const firings = hook.requests.map((request) => request.body).filter((body) => body.state === 'firing')
-  t.same(firings.map((body) => body.target), [`${stopped.service}/${stopped.nodeId}`], 'one node-lost message, for the node that stopped')
+  t.same(
+    firings.map((body) => body.target),
+    [`${stopped.service}/${stopped.nodeId}`],
+    'one node-lost message, for the node that stopped',
+  )
   const firedAt = firings[0]?.at as number
   t.equal(lastBeatOfStopped, start + 48_000, 'its last beat was 2 s before the flush')
   t.ok(firedAt - lastBeatOfStopped > 30_000 && firedAt - lastBeatOfStopped <= 45_000, `it fired ${(firedAt - lastBeatOfStopped) / 1000} s after its last beat`)
   const api = await alertsApi(app)
-  t.same(api.firing.map((alert) => alert.target), [`${stopped.service}/${stopped.nodeId}`], 'nothing else is firing')
+  t.same(
+    api.firing.map((alert) => alert.target),
+    [`${stopped.service}/${stopped.nodeId}`],
+    'nothing else is firing',
+  )
   const nodesApi = (await app.inject('/api/pulse/nodes')).json() as { services: { nodes: { id: string; health: string }[] }[] }
   const health = new Map(nodesApi.services.flatMap((s) => s.nodes).map((n) => [n.id, n.health]))
-  t.same(nodes.filter((n) => n !== stopped && health.get(n.nodeId) !== 'fresh').map((n) => n.nodeId), [], 'the others are fresh again')
+  t.same(
+    nodes.filter((n) => n !== stopped && health.get(n.nodeId) !== 'fresh').map((n) => n.nodeId),
+    [],
+    'the others are fresh again',
+  )
   t.equal(health.get(stopped.nodeId), 'dead')
 })

@@ -57,8 +57,14 @@ t.test('500 nodes lost in one tick: one message per channel with the count and t
   t.match(fired, { rule: 'node-lost', metric: 'node_lost', state: 'firing', repeat: false, count: 500, at: firedAt })
   t.equal(fired.targets.length, 100, 'the first 100 targets listed; count says how many in all')
   t.same(fired.targets[0], { target: 'api/n-0000', service: 'api', nodeId: 'n-0000', value: 1, firedAt })
-  t.same(fired.targets.map((target: any) => target.target), nodes.slice(0, 100).map((node) => `api/${node.nodeId}`))
-  const firstTen = nodes.slice(0, 10).map((node) => `api/${node.nodeId}`).join(', ')
+  t.same(
+    fired.targets.map((target: any) => target.target),
+    nodes.slice(0, 100).map((node) => `api/${node.nodeId}`),
+  )
+  const firstTen = nodes
+    .slice(0, 10)
+    .map((node) => `api/${node.nodeId}`)
+    .join(', ')
   t.equal(fired.summary, `[FIRING] node-lost for 500 nodes: ${firstTen} and 490 more (node is dead)`)
   t.notOk('target' in fired, 'the grouped shape, not the single one')
   t.equal(slack.requests[0]!.body.text, `[FIRING] node-lost for 500 nodes: ${firstTen} and 490 more (node is dead)`)
@@ -72,7 +78,13 @@ t.test('500 nodes lost in one tick: one message per channel with the count and t
   t.equal(api.history.length, 500)
   t.ok(api.history.every((event) => event.kind === 'firing' && event.message === 'queued'))
   t.ok(
-    api.history.every((event) => event.deliveries.map((d: any) => `${d.channel} ${d.ok}`).sort().join() === 'ops true,pager true'),
+    api.history.every(
+      (event) =>
+        event.deliveries
+          .map((d: any) => `${d.channel} ${d.ok}`)
+          .sort()
+          .join() === 'ops true,pager true',
+    ),
     'each of the 500 events shows both channels delivered',
   )
 
@@ -111,7 +123,13 @@ t.test('a group larger than one write batch is still one message, and the events
   t.equal(api.history.length, HISTORY_EVENTS, 'the history keeps the newest events')
   t.same(api.history.map((event) => event.target).slice(-1), [`api/${nodes.at(-HISTORY_EVENTS)!.nodeId}`])
   t.ok(
-    api.history.every((event) => event.deliveries.map((d: any) => d.channel).sort().join() === 'ops,pager'),
+    api.history.every(
+      (event) =>
+        event.deliveries
+          .map((d: any) => d.channel)
+          .sort()
+          .join() === 'ops,pager',
+    ),
     'the grouped delivery is recorded against every event the history shows',
   )
 })
@@ -139,26 +157,36 @@ t.test('several rules changing in one tick: one message per rule, a single targe
   t.equal(hook.requests.length, 3, 'one request per rule')
   t.same(Object.keys(byRule).sort(), ['cpu-high', 'memory-high', 'node-lost'])
   t.match(byRule['cpu-high'], { count: 3, state: 'firing' })
-  t.same(byRule['cpu-high'].targets.map((x: any) => [x.target, x.value]), [['billing/n-0000', 99], ['billing/n-0001', 99], ['billing/n-0002', 99]])
+  t.same(
+    byRule['cpu-high'].targets.map((x: any) => [x.target, x.value]),
+    [
+      ['billing/n-0000', 99],
+      ['billing/n-0001', 99],
+      ['billing/n-0002', 99],
+    ],
+  )
   t.match(byRule['memory-high'], { count: 2 })
-  t.same(byRule['memory-high'].targets.map((x: any) => x.target), ['search/n-0000', 'search/n-0001'])
+  t.same(
+    byRule['memory-high'].targets.map((x: any) => x.target),
+    ['search/n-0000', 'search/n-0001'],
+  )
   t.equal(byRule['memory-high'].summary, '[FIRING] memory-high for 2 nodes: search/n-0000, search/n-0001 (memory above 90 %)')
   t.same(Object.keys(byRule['node-lost']).sort(), ['at', 'firedAt', 'id', 'metric', 'nodeId', 'op', 'repeat', 'rule', 'service', 'state', 'target', 'threshold', 'value'], 'one target: the single shape')
   t.match(byRule['node-lost'], { target: 'billing/n-0005', service: 'billing', nodeId: 'n-0005', value: 1, state: 'firing', repeat: false })
-  t.same(
-    slack.requests.map((request) => request.body.text).sort(),
-    [
-      '[FIRING] cpu-high for 3 nodes: billing/n-0000, billing/n-0001, billing/n-0002 (CPU above 90 %)',
-      '[FIRING] memory-high for 2 nodes: search/n-0000, search/n-0001 (memory above 90 %)',
-      '[FIRING] node-lost on billing/n-0005: node is dead (node is dead)',
-    ],
-  )
+  t.same(slack.requests.map((request) => request.body.text).sort(), [
+    '[FIRING] cpu-high for 3 nodes: billing/n-0000, billing/n-0001, billing/n-0002 (CPU above 90 %)',
+    '[FIRING] memory-high for 2 nodes: search/n-0000, search/n-0001 (memory above 90 %)',
+    '[FIRING] node-lost on billing/n-0005: node is dead (node is dead)',
+  ])
   t.equal(new Set(bodies(hook).map((body) => body.id)).size, 3, 'every message has its own id')
 })
 
 t.test('one target alone gets exactly the single payload it always had, plus its id', async (t) => {
   const { hook, clock, app } = await setup(t, [{ name: 'cpu-high', metric: 'cpu', above: 90 }])
-  await writeBeats(redis, clock(), [{ service: 'billing', nodeId: 'web-1', cpu: 97 }, { service: 'billing', nodeId: 'web-2', cpu: 40 }])
+  await writeBeats(redis, clock(), [
+    { service: 'billing', nodeId: 'web-1', cpu: 97 },
+    { service: 'billing', nodeId: 'web-2', cpu: 40 },
+  ])
   await tick(app)
   t.equal(hook.requests.length, 1)
   const body = hook.requests[0]!.body

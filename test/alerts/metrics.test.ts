@@ -40,12 +40,25 @@ t.test('a node with no new beat read for over 30 s gives node_lost 1 and none of
 })
 
 t.test('a key gone with a beat read under 30 s ago is not lost (Redis flushed): its last values stand', async (t) => {
-  t.same(values(snapshot([record('flushed', NOW - 10_000, false)])).map(([, metric, value]) => [metric, value]), [['node_lost', 0], ['cpu', 42.5], ['memory', 62.5], ['disk', 40]])
+  t.same(
+    values(snapshot([record('flushed', NOW - 10_000, false)])).map(([, metric, value]) => [metric, value]),
+    [
+      ['node_lost', 0],
+      ['cpu', 42.5],
+      ['memory', 62.5],
+      ['disk', 40],
+    ],
+  )
   t.same(values(snapshot([record('flushed', NOW - 30_000, false)]))[0], ['billing/flushed', 'node_lost', 0], 'exactly 30 s is not yet lost')
 })
 
 t.test("lost is judged by the console's clock, whatever the beat's timestamp says", async (t) => {
-  const cases: [string, number][] = [['ahead', NOW + 3_600_000], ['huge', 1e308], ['seconds', Math.floor(NOW / 1000)], ['past', NOW - 86_400_000 * 30]]
+  const cases: [string, number][] = [
+    ['ahead', NOW + 3_600_000],
+    ['huge', 1e308],
+    ['seconds', Math.floor(NOW / 1000)],
+    ['past', NOW - 86_400_000 * 30],
+  ]
   for (const [nodeId, timestamp] of cases) {
     t.same(values(snapshot([record(nodeId, NOW - 2_000, true, { timestamp })]))[0], [`billing/${nodeId}`, 'node_lost', 0], `${nodeId}: beating, not lost`)
     t.same(values(snapshot([record(nodeId, NOW - 31_000, true, { timestamp })]))[0], [`billing/${nodeId}`, 'node_lost', 1], `${nodeId}: silent, lost`)
@@ -53,7 +66,15 @@ t.test("lost is judged by the console's clock, whatever the beat's timestamp say
 })
 
 t.test('fields an agent did not send give no sample, and a zero total gives no division', async (t) => {
-  const bare: NodeRecord = { service: 'php', nodeId: 'h1', heartbeat: { timestamp: NOW, memory: { system: { total: 0, free: 0, used: 0 }, process: { rss: 0, heapTotal: 0, heapUsed: 0 } } }, lastSeenAt: NOW, seenAt: NOW, keyPresent: true, goneAt: null }
+  const bare: NodeRecord = {
+    service: 'php',
+    nodeId: 'h1',
+    heartbeat: { timestamp: NOW, memory: { system: { total: 0, free: 0, used: 0 }, process: { rss: 0, heapTotal: 0, heapUsed: 0 } } },
+    lastSeenAt: NOW,
+    seenAt: NOW,
+    keyPresent: true,
+    goneAt: null,
+  }
   t.same(values(snapshot([bare])), [['php/h1', 'node_lost', 0]])
 })
 
@@ -63,15 +84,30 @@ t.test('the backlog counts the jobs a paused queue holds', async (t) => {
     { service: 'billing', name: 'a:b', waiting: 7, paused: 0, failed: 0 },
     { service: 'billing', name: 'older-agent', waiting: 12, failed: 0 },
   ]
-  t.same(values(snapshot([], { queues: { items } })).filter(([, metric]) => metric === 'queue_backlog'), [
-    ['billing/send email', 'queue_backlog', 4_200],
-    ['billing/a:b', 'queue_backlog', 7],
-    ['billing/older-agent', 'queue_backlog', 12],
-  ])
+  t.same(
+    values(snapshot([], { queues: { items } })).filter(([, metric]) => metric === 'queue_backlog'),
+    [
+      ['billing/send email', 'queue_backlog', 4_200],
+      ['billing/a:b', 'queue_backlog', 7],
+      ['billing/older-agent', 'queue_backlog', 12],
+    ],
+  )
 })
 
 t.test('queue metrics come from the queue records; a count not measured gives no sample', async (t) => {
-  const record = (name: string, counts: Partial<QueueRecord>): QueueRecord => ({ service: 'billing', name, driver: 'bullmq', source: 'agent', commands: [], waiting: null, active: null, delayed: null, failed: null, timestamp: NOW, ...counts })
+  const record = (name: string, counts: Partial<QueueRecord>): QueueRecord => ({
+    service: 'billing',
+    name,
+    driver: 'bullmq',
+    source: 'agent',
+    commands: [],
+    waiting: null,
+    active: null,
+    delayed: null,
+    failed: null,
+    timestamp: NOW,
+    ...counts,
+  })
   const items = [
     record('emails', { waiting: 1200, failed: 31, active: 2 }),
     record('reports', { waiting: 3 }),

@@ -54,7 +54,11 @@ t.test('two consoles on one Redis, ticking at different moments, send one firing
   await a.collector.refresh()
   await b.collector.refresh()
   const [historyA, historyB] = [(await alertsApi(a)).history, (await alertsApi(b)).history]
-  t.same(historyA.map((e) => e.kind), ['resolved', 'firing'], 'each event recorded once')
+  t.same(
+    historyA.map((e) => e.kind),
+    ['resolved', 'firing'],
+    'each event recorded once',
+  )
   t.same(historyA, historyB, 'both replicas show the same history')
   t.same((await alertsApi(a)).firing, [])
   t.same((await alertsApi(b)).firing, [])
@@ -145,8 +149,20 @@ t.test('an alert still firing when the cool-down ends is repeated once, by one r
   await both()
   clock.advance(2_000)
   await both()
-  t.same(hook.requests.map((r) => [r.body.state, r.body.repeat]), [['firing', false], ['firing', true]])
+  t.same(
+    hook.requests.map((r) => [r.body.state, r.body.repeat]),
+    [
+      ['firing', false],
+      ['firing', true],
+    ],
+  )
   t.equal(hook.requests[1]!.body.firedAt, hook.requests[0]!.body.firedAt)
   await a.collector.refresh()
-  t.same((await alertsApi(a)).history.map((e) => [e.kind, e.message]), [['reminder', 'queued'], ['firing', 'queued']])
+  t.same(
+    (await alertsApi(a)).history.map((e) => [e.kind, e.message]),
+    [
+      ['reminder', 'queued'],
+      ['firing', 'queued'],
+    ],
+  )
 })

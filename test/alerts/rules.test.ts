@@ -49,7 +49,10 @@ rules:
   )
   const loaded = await loadAlertRules(path)
   t.equal(loaded.file, path)
-  t.same(loaded.channels.map((c) => c.name), ['ops-slack', 'local'])
+  t.same(
+    loaded.channels.map((c) => c.name),
+    ['ops-slack', 'local'],
+  )
   t.match(loaded.rules[0], { name: 'api-cpu', threshold: 80, clear: 60, forMs: 3000, cooldownMs: 3_600_000, service: 'api', channels: ['ops-slack', 'local'] })
   t.match(loaded.rules[1], { name: 'big-backlog', forMs: 500, queue: 'emails', clear: 47.5 })
 })
@@ -82,7 +85,12 @@ const bad: [string, string, string, RegExp][] = [
   ['two rules with one name', 'dup.yaml', 'rules: [{ name: a, metric: cpu, above: 90 }, { name: a, metric: memory, above: 90 }]', /rules\[1\] \(a\)\.name: "a" is used twice/],
   ['a channel that does not exist', 'chan.yaml', 'rules: [{ name: a, metric: cpu, above: 90, channels: [nowhere] }]', /rules\[0\] \(a\)\.channels\[0\]: no channel named "nowhere"/],
   ['an unknown channel type', 'ctype.yaml', 'channels: [{ name: c, type: email, url: "https://example.com" }]', /channels\[0\] \(c\)\.type: /],
-  ['http to a public host', 'http.yaml', 'channels: [{ name: c, type: webhook, url: "http://example.com/hook" }]', /channels\[0\] \(c\)\.url: must use https \(http is allowed only to 127\.0\.0\.0\/8, ::1 or localhost\)/],
+  [
+    'http to a public host',
+    'http.yaml',
+    'channels: [{ name: c, type: webhook, url: "http://example.com/hook" }]',
+    /channels\[0\] \(c\)\.url: must use https \(http is allowed only to 127\.0\.0\.0\/8, ::1 or localhost\)/,
+  ],
   ['http to a private, non-loopback address', 'lan.yaml', 'channels: [{ name: c, type: webhook, url: "http://10.0.0.5/hook" }]', /channels\[0\] \(c\)\.url: must use https/],
   ['another scheme', 'ftp.yaml', 'channels: [{ name: c, type: slack, url: "ftp://example.com/x" }]', /channels\[0\] \(c\)\.url: must use https$/],
   ['not a URL', 'nourl.yaml', 'channels: [{ name: c, type: slack, url: "hooks.slack.com/x" }]', /channels\[0\] \(c\)\.url: is not a valid URL/],

@@ -109,7 +109,13 @@ t.test('a node at 97 % CPU fires on time while the queues part fails every other
   // the queues read again from 100 s on: the backlog's window starts then and fires 60 s later
   for (let i = 10; i <= 16; i++) await tick({ queuesFail: false })
   t.same(messages(), ['firing cpu-high @60s', 'firing queue-backlog @160s'])
-  t.same(engine.firing().map((f) => [f.rule, (f.firedAt - T0) / 1_000]), [['cpu-high', 60], ['queue-backlog', 160]])
+  t.same(
+    engine.firing().map((f) => [f.rule, (f.firedAt - T0) / 1_000]),
+    [
+      ['cpu-high', 60],
+      ['queue-backlog', 160],
+    ],
+  )
 })
 
 t.test("a queues failure restarts the backlog's pending window; the node rule goes on", async (t) => {
@@ -145,8 +151,14 @@ t.test('while a part fails, its firing alerts hold: stale data neither resolves,
     if (i === 72) t.equal(snapshot.nodes[0]!.lastSeenAt, T0, 'the snapshot still shows the stale record')
   }
   t.same(messages().sort(), ['firing cpu-high @0s', 'firing queue-backlog @0s', 'resolved queue-backlog @300s'], 'no node-lost, no cpu resolve: only the part that read changed anything')
-  t.same(engine.firing().map((f) => f.rule), ['cpu-high'])
-  t.notOk((await history()).some((event) => event.kind === 'gone'), 'nothing was forgotten as gone')
+  t.same(
+    engine.firing().map((f) => f.rule),
+    ['cpu-high'],
+  )
+  t.notOk(
+    (await history()).some((event) => event.kind === 'gone'),
+    'nothing was forgotten as gone',
+  )
 
   // the node reads again, calm: now the alert resolves, from fresh data
   await tick({ nodesFail: false, cpu: 40 })

@@ -55,7 +55,10 @@ t.test('log in, poll with the CSRF header, get sent back to login when the sessi
   await page.fill('input[name="password"]', PASSWORD)
   await Promise.all([page.waitForURL(`${base}/pulse`), page.click('button[type="submit"]')])
   await Promise.all([page.waitForURL(`${base}/login`), page.click('form.session button[type="submit"]')])
-  t.notOk((await context.cookies()).some((c) => c.name === 'zenith_session'), 'logout cleared the cookie')
+  t.notOk(
+    (await context.cookies()).some((c) => c.name === 'zenith_session'),
+    'logout cleared the cookie',
+  )
   await page.goto(`${base}/pulse`)
   t.equal(new URL(page.url()).pathname, '/login')
 })

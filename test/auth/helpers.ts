@@ -59,8 +59,7 @@ export function probeRoutes(app: FastifyInstance) {
   app.get('/test/locals', async (_request, reply) => reply.locals)
   // renders through @fastify/view, which merges reply.locals into the template data
   app.get('/test/rendered', async (_request, reply) =>
-    reply.viewAsync(((data: { auth: { csrfHeaders: string; user: { username: string } | null } }) =>
-      `${data.auth.user?.username ?? 'nobody'}|${data.auth.csrfHeaders}`) as unknown as string),
+    reply.viewAsync(((data: { auth: { csrfHeaders: string; user: { username: string } | null } }) => `${data.auth.user?.username ?? 'nobody'}|${data.auth.csrfHeaders}`) as unknown as string),
   )
   app.post('/test/form', async (request) => ({ body: request.body, user: request.user }))
   app.post('/test/act', { preHandler: app.requireRole('operator') }, async (request) => ({ done: true, by: request.user?.username }))
@@ -73,10 +72,7 @@ export async function writeUsersFile(users: { username: string; password: string
   const dir = mkdtempSync(join(tmpdir(), 'zenith-users-'))
   const entries = await Promise.all(users.map(async (u) => ({ username: u.username, passwordHash: await hashPassword(u.password), role: u.role })))
   const path = join(dir, format === 'json' ? 'users.json' : 'users.yaml')
-  const text =
-    format === 'json'
-      ? JSON.stringify({ users: entries })
-      : `users:\n${entries.map((e) => `  - username: ${e.username}\n    passwordHash: "${e.passwordHash}"\n    role: ${e.role}\n`).join('')}`
+  const text = format === 'json' ? JSON.stringify({ users: entries }) : `users:\n${entries.map((e) => `  - username: ${e.username}\n    passwordHash: "${e.passwordHash}"\n    role: ${e.role}\n`).join('')}`
   writeFileSync(path, text)
   return path
 }

@@ -45,7 +45,14 @@ t.test('a refused attempt counts nothing, so waiting out the window is enough', 
 
 t.test('a success clears only that account from that address', async (t) => {
   const { limiter } = limiterFor({ perAccount: 3, perAddress: 100, windowMs: 60_000 })
-  for (const [account, address] of [['alice', 'a'], ['alice', 'a'], ['alice', 'b'], ['alice', 'b'], ['bob', 'a'], ['bob', 'a']] as const) {
+  for (const [account, address] of [
+    ['alice', 'a'],
+    ['alice', 'a'],
+    ['alice', 'b'],
+    ['alice', 'b'],
+    ['bob', 'a'],
+    ['bob', 'a'],
+  ] as const) {
     await limiter.attempt(account, address)
   }
   await limiter.attempt('alice', 'a')

@@ -119,5 +119,8 @@ t.test('when Redis does not answer, a login is refused with 503, not let through
   const refused = await submitLogin(app, { username: 'ops', password: 'operator password 1' })
   t.equal(refused.statusCode, 503)
   t.match(refused.body, /Redis is not answering/)
-  t.notOk(refused.cookies.find((c) => c.name === 'zenith_session'), 'no session')
+  t.notOk(
+    refused.cookies.find((c) => c.name === 'zenith_session'),
+    'no session',
+  )
 })

@@ -74,7 +74,10 @@ t.test('a wrong password is refused with 401, the form again, and a log line wit
   const response = await submitLogin(app, { password: 'hunter2-wrong' })
   t.equal(response.statusCode, 401)
   t.match(response.body, /Wrong password/)
-  t.notOk(response.cookies.find((c) => c.name === 'zenith_session'), 'no session cookie')
+  t.notOk(
+    response.cookies.find((c) => c.name === 'zenith_session'),
+    'no session cookie',
+  )
   const failures = logLines.filter((line) => line.includes('"login_failed"'))
   t.equal(failures.length, 1)
   t.notMatch(logLines.join('\n'), /hunter2-wrong/)
@@ -215,8 +218,7 @@ t.test('logout needs the CSRF token and then clears the session', async (t) => {
 t.test('state-changing requests from a session need the CSRF token (form field or header)', async (t) => {
   const app = await passwordApp(t)
   const { cookie, csrf } = await login(app, { password: PASSWORD })
-  const post = (headers: Record<string, string>, payload: string) =>
-    app.inject({ method: 'POST', url: '/test/form', headers: { cookie, 'content-type': FORM, ...headers }, payload })
+  const post = (headers: Record<string, string>, payload: string) => app.inject({ method: 'POST', url: '/test/form', headers: { cookie, 'content-type': FORM, ...headers }, payload })
 
   t.equal((await post({}, 'a=1')).statusCode, 403)
   t.equal((await post({ 'x-csrf-token': 'forged' }, 'a=1')).statusCode, 403)

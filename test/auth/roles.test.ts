@@ -83,7 +83,16 @@ t.test('a bad users file fails boot with one line naming the file and the proble
     ['wrong role', JSON.stringify({ users: [{ username: 'a', passwordHash: hash, role: 'admin' }] }), /users\.0\.role/],
     ['plain password', JSON.stringify({ users: [{ username: 'a', passwordHash: 'secret', role: 'viewer' }] }), /users\.0\.passwordHash: must be an scrypt hash/],
     ['bad username', JSON.stringify({ users: [{ username: 'a b:c', passwordHash: hash, role: 'viewer' }] }), /users\.0\.username/],
-    ['duplicate', JSON.stringify({ users: [{ username: 'a', passwordHash: hash, role: 'viewer' }, { username: 'a', passwordHash: hash, role: 'operator' }] }), /duplicate username "a"/],
+    [
+      'duplicate',
+      JSON.stringify({
+        users: [
+          { username: 'a', passwordHash: hash, role: 'viewer' },
+          { username: 'a', passwordHash: hash, role: 'operator' },
+        ],
+      }),
+      /duplicate username "a"/,
+    ],
     ['empty', JSON.stringify({ users: [] }), /at least one user/],
     ['no users key', '{}', /users/],
     ['huge cost', JSON.stringify({ users: [{ username: 'a', passwordHash: hash.replace(/^scrypt\$\d+/, 'scrypt$67108864'), role: 'viewer' }] }), /passwordHash/],

@@ -42,7 +42,10 @@ t.test('"Log out all my sessions" on one device logs the other out at its next p
   t.equal(await laptop.page.textContent('.account-sessions'), '2')
   t.equal(await laptop.page.locator('#end-all-sessions').count(), 0, 'a viewer is not offered to log everyone out')
   await Promise.all([laptop.page.waitForURL(/\/login$/), laptop.page.click('#end-my-sessions')])
-  t.notOk((await laptop.context.cookies()).some((c) => c.name === 'zenith_session' && c.value !== ''), 'this browser dropped its cookie')
+  t.notOk(
+    (await laptop.context.cookies()).some((c) => c.name === 'zenith_session' && c.value !== ''),
+    'this browser dropped its cookie',
+  )
 
   // the phone still shows /pulse; its next poll finds the session gone and goes to the login form
   await phone.page.waitForURL(/\/login\?next=%2Fpulse/)

@@ -56,7 +56,7 @@ t.test('the cookie holds a random id; Redis holds the session under a hash of it
   t.equal(record.csrf, csrf, 'the CSRF token is kept with the session')
   const ttl = await admin.pttl(keys.authSession(hashSessionId(id)))
   t.ok(ttl > 0 && ttl <= SESSION_IDLE_MS, `Redis drops it by itself after the idle timeout (${ttl} ms)`)
-  t.same(await admin.zrange(keys.authUserSessions('alice'), 0, -1), [hashSessionId(id)], "listed under the user")
+  t.same(await admin.zrange(keys.authUserSessions('alice'), 0, -1), [hashSessionId(id)], 'listed under the user')
 })
 
 t.test('logout ends the session on every replica, and its CSRF token with it', async (t) => {
@@ -73,7 +73,7 @@ t.test('logout ends the session on every replica, and its CSRF token with it', a
   t.same(await admin.zrange(keys.authUserSessions('alice'), 0, -1), [])
 })
 
-t.test('a new login replaces the browser\'s previous session', async (t) => {
+t.test("a new login replaces the browser's previous session", async (t) => {
   const app = await usersApp(t)
   const first = await login(app, as('alice'))
   const again = await app.inject({ url: '/login', headers: { cookie: first.cookie } })
@@ -120,7 +120,7 @@ t.test('a session ends 12 hours after its login, however busy', async (t) => {
   t.equal(await status(app, cookie), 303, '12 hours after login')
 })
 
-t.test('a users-file password change ends that user\'s sessions on every replica', async (t) => {
+t.test("a users-file password change ends that user's sessions on every replica", async (t) => {
   const usersFile = await writeUsersFile(USERS)
   const logLines: string[] = []
   const one = await usersApp(t, { usersFile, logLines })
@@ -146,7 +146,10 @@ t.test('a users-file password change ends that user\'s sessions on every replica
   }
   t.equal(await status(one, bob.cookie), 200, "bob's session goes on")
   t.equal(await status(two, bob.cookie), 200)
-  t.ok(logLines.some((line) => line.includes('"sessions_ended"') && line.includes('"alice"') && line.includes('"ended":2')), 'logged, with the count')
+  t.ok(
+    logLines.some((line) => line.includes('"sessions_ended"') && line.includes('"alice"') && line.includes('"ended":2')),
+    'logged, with the count',
+  )
   t.equal((await login(one, { username: 'alice', password: 'alice new password' })).cookie.length > 0, true, 'the new password works')
 })
 

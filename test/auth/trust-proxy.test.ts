@@ -23,7 +23,10 @@ async function serve(t: Test, extra: Partial<ZenithConfigInput> = {}): Promise<s
 /** What a browser behind the proxy does: fetch the form, post it back; the proxy adds `headers`. */
 async function login(base: string, password: string, headers: Record<string, string>) {
   const form = await fetch(`${base}/login`, { headers })
-  const loginCookie = form.headers.getSetCookie().find((c) => c.startsWith('zenith_login='))!.split(';')[0]!
+  const loginCookie = form.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('zenith_login='))!
+    .split(';')[0]!
   const csrf = /name="_csrf" value="([^"]*)"/.exec(await form.text())![1]!
   const response = await fetch(`${base}/login`, {
     method: 'POST',
@@ -43,7 +46,11 @@ async function failFiveTimes(base: string, headers: Record<string, string>) {
   }
 }
 
-for (const [form, trustProxy] of [['an address list', ['127.0.0.1']], ['a CIDR range', ['127.0.0.0/8', '10.0.0.0/8']], ['a hop count', 1]] as const) {
+for (const [form, trustProxy] of [
+  ['an address list', ['127.0.0.1']],
+  ['a CIDR range', ['127.0.0.0/8', '10.0.0.0/8']],
+  ['a hop count', 1],
+] as const) {
   t.test(`trusted through ${form}: clients are limited apart, and https makes the cookie Secure`, async (t) => {
     const base = await serve(t, { trustProxy: typeof trustProxy === 'number' ? trustProxy : [...trustProxy] })
     await failFiveTimes(base, { 'x-forwarded-for': '203.0.113.1' })

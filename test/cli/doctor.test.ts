@@ -39,7 +39,12 @@ for (const order of [1, 2, 3]) {
     const good = goodKeys(3)
     await seed(redis, Date.now(), bad, good, order)
     // a queue only a heartbeat carries: read through the previous tick's nodes
-    await redis.set('gravito:quasar:node:beats-only:n1', JSON.stringify(sampleHeartbeat({ timestamp: Date.now(), service: 'beats-only', id: 'n1', queues: [{ name: 'orders', driver: 'bullmq', metrics: { waiting: 4, active: 0, failed: 1 } }] })), 'EX', 30)
+    await redis.set(
+      'gravito:quasar:node:beats-only:n1',
+      JSON.stringify(sampleHeartbeat({ timestamp: Date.now(), service: 'beats-only', id: 'n1', queues: [{ name: 'orders', driver: 'bullmq', metrics: { waiting: 4, active: 0, failed: 1 } }] })),
+      'EX',
+      30,
+    )
 
     const json = await doctor('--json')
     t.equal(json.code, 1, 'exit code 1: problems found')
@@ -51,12 +56,41 @@ for (const order of [1, 2, 3]) {
       t.match(shown[0]?.reason, item.reason, `${item.kind}: its reason`)
     }
     t.equal(report.problems.length, bad.length, 'nothing else')
-    for (const item of good) t.notOk(report.problems.some((p) => p.key === item.key || p.key.startsWith(`${item.key} `)), `${item.key} is not a problem`)
+    for (const item of good)
+      t.notOk(
+        report.problems.some((p) => p.key === item.key || p.key.startsWith(`${item.key} `)),
+        `${item.key} is not a problem`,
+      )
     t.same(report.failedParts, [])
-    t.same(report.services.filter((s) => s.name.startsWith('good-')).map((s) => [s.name, s.nodes.map((n) => n.id)]), [['good-0', ['n1']], ['good-1', ['n1']], ['good-2', ['n1']]])
-    t.same(report.queues.filter((q) => q.service.startsWith('good-')).map((q) => [q.service, q.name, q.waiting]), [['good-0', 'emails', 3], ['good-1', 'emails', 3], ['good-2', 'emails', 3]])
-    t.match(report.queues.find((q) => q.service === 'beats-only'), { name: 'orders', waiting: 4 }, 'the heartbeat-only queue')
-    t.same(report.slowStreams.filter((s) => s.service.startsWith('good-')), [{ service: 'good-0', entries: 1 }, { service: 'good-1', entries: 1 }, { service: 'good-2', entries: 1 }])
+    t.same(
+      report.services.filter((s) => s.name.startsWith('good-')).map((s) => [s.name, s.nodes.map((n) => n.id)]),
+      [
+        ['good-0', ['n1']],
+        ['good-1', ['n1']],
+        ['good-2', ['n1']],
+      ],
+    )
+    t.same(
+      report.queues.filter((q) => q.service.startsWith('good-')).map((q) => [q.service, q.name, q.waiting]),
+      [
+        ['good-0', 'emails', 3],
+        ['good-1', 'emails', 3],
+        ['good-2', 'emails', 3],
+      ],
+    )
+    t.match(
+      report.queues.find((q) => q.service === 'beats-only'),
+      { name: 'orders', waiting: 4 },
+      'the heartbeat-only queue',
+    )
+    t.same(
+      report.slowStreams.filter((s) => s.service.startsWith('good-')),
+      [
+        { service: 'good-0', entries: 1 },
+        { service: 'good-1', entries: 1 },
+        { service: 'good-2', entries: 1 },
+      ],
+    )
 
     const text = await doctor()
     t.equal(text.code, 1)
@@ -106,7 +140,10 @@ t.test('the bin exits 0 clean, 1 with problems, 2 when Redis does not answer', a
   await redis.set('gravito:quasar:node:svc:bad', 'not json', 'EX', 30)
   const problems = await runBin(['doctor', '--url', redisServer.url, '--json'])
   t.equal(problems.code, 1, problems.stderr)
-  t.same(JSON.parse(problems.stdout).problems.map((p: { key: string; reason: string }) => [p.key, p.reason]), [['gravito:quasar:node:svc:bad', 'malformed JSON']])
+  t.same(
+    JSON.parse(problems.stdout).problems.map((p: { key: string; reason: string }) => [p.key, p.reason]),
+    [['gravito:quasar:node:svc:bad', 'malformed JSON']],
+  )
 
   // REDIS_URL works as for `start`, and the password never reaches the output
   const closedPort = await freePort()
@@ -123,11 +160,20 @@ t.test('a large keyspace is walked to the end: keys found only by SCAN are all s
     await redis.mset(...Array.from({ length: 1000 }, (_, i) => [`app:cache:${chunk}:${i}`, 'x']).flat())
   }
   const bad = badKeys(1).filter((item) => item.key.includes(':node:'))
-  await seed(redis, Date.now(), bad, goodKeys(2).filter((item) => item.key.includes(':node:')), 7)
+  await seed(
+    redis,
+    Date.now(),
+    bad,
+    goodKeys(2).filter((item) => item.key.includes(':node:')),
+    7,
+  )
   t.equal(ticksFor(await redis.dbsize()), 4)
   const report = JSON.parse((await doctor('--json')).out) as JsonReport & { keys: { count: number; walked: boolean } }
   for (const item of bad) t.equal(problemsOf(item, report.problems).length, 1, `${item.kind} found`)
-  t.same(report.services.filter((s) => s.name.startsWith('good-')).map((s) => s.name), ['good-0', 'good-1'])
+  t.same(
+    report.services.filter((s) => s.name.startsWith('good-')).map((s) => s.name),
+    ['good-0', 'good-1'],
+  )
   t.same(report.keys, { count: await redis.dbsize(), walked: true })
   t.equal(ticksFor(10_000_000), MAX_TICKS, 'bounded')
   t.ok(walkableKeys(MAX_TICKS) < 10_000_000 && walkableKeys(MAX_TICKS) >= 1_000_000)

@@ -67,7 +67,10 @@ t.test('start against an existing Redis: serves, then SIGTERM exits 0', async (t
   t.equal(code, 0, 'graceful shutdown exits 0')
   t.equal(signal, null)
   t.ok(zenith.lines().some((line) => line.msg === 'shutting down' && line.signal === 'SIGTERM'))
-  t.ok(zenith.lines().some((line) => line.msg === 'stopped'), 'the last line says it stopped')
+  t.ok(
+    zenith.lines().some((line) => line.msg === 'stopped'),
+    'the last line says it stopped',
+  )
 })
 
 t.test('start with the embedded default: its own redis-server, stopped with the console', async (t) => {
@@ -100,5 +103,9 @@ t.test('Ctrl-C in a terminal (SIGINT to the whole process group) shuts down clea
   const [code] = await zenith.exit
   t.equal(code, 0)
   t.notOk(isAlive(redisPid))
-  t.same(zenith.lines().filter((line) => Number(line.level) >= 50), [], 'no error logged')
+  t.same(
+    zenith.lines().filter((line) => Number(line.level) >= 50),
+    [],
+    'no error logged',
+  )
 })

@@ -39,7 +39,11 @@ t.test('30,000 reports over 30,000 keys: 20 lines and one summary with exact cou
   const { log, lines, advanceTo, single, summaries } = setup()
   for (let i = 0; i < 30_000; i++) log.report(keyOf(i), 'malformed JSON')
   t.equal(single().length, 20, 'twenty keys logged one by one')
-  t.same(single().map((line) => line.fields.key), Array.from({ length: 20 }, (_, i) => JSON.stringify(keyOf(i))), 'the first twenty, in order')
+  t.same(
+    single().map((line) => line.fields.key),
+    Array.from({ length: 20 }, (_, i) => JSON.stringify(keyOf(i))),
+    'the first twenty, in order',
+  )
   t.equal(summaries().length, 0, 'no summary before the window ends')
 
   advanceTo(WINDOW_START + 60_000)
@@ -47,7 +51,11 @@ t.test('30,000 reports over 30,000 keys: 20 lines and one summary with exact cou
   const [summary] = summaries()
   t.match(summary?.msg, /^skipped bad agent data: 29980 reports over 29980 keys in 60 s not logged one by one$/)
   t.match(summary?.fields, { reports: 29_980, keys: 29_980, from: WINDOW_START, to: WINDOW_START + 60_000 })
-  t.same(summary?.fields.examples, [20, 21, 22, 23, 24].map((i) => JSON.stringify(keyOf(i))), 'a few unlogged keys as examples')
+  t.same(
+    summary?.fields.examples,
+    [20, 21, 22, 23, 24].map((i) => JSON.stringify(keyOf(i))),
+    'a few unlogged keys as examples',
+  )
   t.equal(log.reportsInLastWindow(), 30_000, 'every report is counted, logged or not')
 })
 
@@ -67,7 +75,12 @@ t.test('the same keys reported every tick: reports and distinct keys counted exa
 
   // next window: the next twenty keys get their own lines, the first twenty are still remembered
   for (let i = 0; i < 30_000; i++) log.report(keyOf(i), 'malformed JSON')
-  t.same(single().slice(20).map((line) => line.fields.key), Array.from({ length: 20 }, (_, i) => JSON.stringify(keyOf(20 + i))))
+  t.same(
+    single()
+      .slice(20)
+      .map((line) => line.fields.key),
+    Array.from({ length: 20 }, (_, i) => JSON.stringify(keyOf(20 + i))),
+  )
   advanceTo(WINDOW_START + 120_000)
   t.match(summaries()[1]?.fields, { reports: 29_960, keys: 29_960 })
 })

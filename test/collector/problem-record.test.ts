@@ -17,7 +17,10 @@ t.test('many keys and reasons in many orders: one entry each, exact counts and t
   for (const seed of [1, 2, 3, 4]) {
     const record = createProblemRecord()
     // each report repeated `times` times, all of them in a shuffled order, one ms apart
-    const sequence = shuffled(reports.flatMap((report) => Array.from({ length: report.times }, () => report)), seed)
+    const sequence = shuffled(
+      reports.flatMap((report) => Array.from({ length: report.times }, () => report)),
+      seed,
+    )
     const first = new Map<string, number>()
     const last = new Map<string, number>()
     sequence.forEach((report, i) => {
@@ -34,7 +37,11 @@ t.test('many keys and reasons in many orders: one entry each, exact counts and t
       const entry = problems.find((problem) => problem.key === report.key && problem.reason === report.reason)
       t.same(entry, { key: report.key, reason: report.reason, count: report.times, firstSeenAt: first.get(id), lastSeenAt: last.get(id) }, `seed ${seed}: ${id}`)
     }
-    t.same(problems.map((problem) => problem.lastSeenAt), [...last.values()].sort((a, b) => a - b), 'least recently seen first')
+    t.same(
+      problems.map((problem) => problem.lastSeenAt),
+      [...last.values()].sort((a, b) => a - b),
+      'least recently seen first',
+    )
   }
 })
 
@@ -43,7 +50,10 @@ t.test('past the bound the least recently seen go first, and are counted until s
   for (let i = 0; i < 25; i++) record.add(`key ${i}`, 'x', T0 + i)
   // key 0 is seen again before the bound bites harder: it must survive the next evictions
   let { problems, notKept } = record.list(T0 + 25)
-  t.same(problems.map((problem) => problem.key), Array.from({ length: 10 }, (_, i) => `key ${15 + i}`))
+  t.same(
+    problems.map((problem) => problem.key),
+    Array.from({ length: 10 }, (_, i) => `key ${15 + i}`),
+  )
   t.same(notKept, { count: 15, more: false }, 'the 15 evicted problems are counted')
 
   record.add('key 3', 'x', T0 + 30)
@@ -56,7 +66,10 @@ t.test('past the bound the least recently seen go first, and are counted until s
   record.add('key 16', 'x', T0 + 31)
   record.add('key 99', 'x', T0 + 32)
   ;({ problems } = record.list(T0 + 32))
-  t.notOk(problems.some((problem) => problem.key === 'key 17'), 'key 17 (not key 16, seen again) was evicted')
+  t.notOk(
+    problems.some((problem) => problem.key === 'key 17'),
+    'key 17 (not key 16, seen again) was evicted',
+  )
   t.ok(problems.some((problem) => problem.key === 'key 16'))
 })
 
@@ -65,7 +78,13 @@ t.test('the same key with another reason is another problem', async (t) => {
   record.add('k', 'a', T0)
   record.add('k', 'b', T0 + 1)
   record.add('k', 'a', T0 + 2)
-  t.same(record.list(T0 + 2).problems.map((problem) => [problem.reason, problem.count]), [['b', 1], ['a', 2]])
+  t.same(
+    record.list(T0 + 2).problems.map((problem) => [problem.reason, problem.count]),
+    [
+      ['b', 1],
+      ['a', 2],
+    ],
+  )
 })
 
 t.test('past the count of evicted problems the record says "more than"', async (t) => {
@@ -82,7 +101,11 @@ t.test('one hour: a problem not seen for an hour leaves, one seen again stays', 
   t.equal(record.list(T0 + PROBLEM_WINDOW_MS - 1).problems.length, 4, 'all kept within the hour')
   t.equal(record.list(T0 + PROBLEM_WINDOW_MS - 1).notKept.count, 2)
   const later = record.list(T0 + PROBLEM_WINDOW_MS)
-  t.same(later.problems.map((problem) => problem.key), ['key 5'], 'only the key seen half an hour in is left')
+  t.same(
+    later.problems.map((problem) => problem.key),
+    ['key 5'],
+    'only the key seen half an hour in is left',
+  )
   t.same(later.problems[0], { key: 'key 5', reason: 'x', count: 2, firstSeenAt: T0, lastSeenAt: T0 + 30 * 60_000 })
   t.same(later.notKept, { count: 0, more: false }, 'the evicted problems of an hour ago are not counted any more')
   t.same(record.list(T0 + 90 * 60_000).problems, [], 'and it leaves an hour after its last sighting')

@@ -33,7 +33,12 @@ t.test('a retry goes round trip with the documented ACL users', async (t) => {
   t.teardown(() => agent.stop())
   await waitForFailed(app, { service: 'billing', name: 'acl-emails' }, 1)
 
-  const sent = await app.inject({ method: 'POST', url: '/api/pulse/command', headers: JSON_HEADERS, payload: JSON.stringify({ service: 'billing', nodeId: 'web-1', type: 'RETRY_JOB', queue: 'acl-emails', jobId: queue.failedIds[0]! }) })
+  const sent = await app.inject({
+    method: 'POST',
+    url: '/api/pulse/command',
+    headers: JSON_HEADERS,
+    payload: JSON.stringify({ service: 'billing', nodeId: 'web-1', type: 'RETRY_JOB', queue: 'acl-emails', jobId: queue.failedIds[0]! }),
+  })
   t.equal(sent.statusCode, 202)
   const { id } = sent.json() as { id: string }
   t.match(await waitForFinal(app, id), { status: 'ok' })
@@ -42,8 +47,16 @@ t.test('a retry goes round trip with the documented ACL users', async (t) => {
   t.equal((await app.inject('/api/pulse/audit')).json().commands.length, 1, 'audited')
 
   const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
-  t.same(errors.map(message).filter((text) => /NOPERM/.test(text)), [], 'the agent hit no permission error')
-  t.same(logLines.filter((line) => /NOPERM/.test(line)), [], 'nor did the console')
+  t.same(
+    errors.map(message).filter((text) => /NOPERM/.test(text)),
+    [],
+    'the agent hit no permission error',
+  )
+  t.same(
+    logLines.filter((line) => /NOPERM/.test(line)),
+    [],
+    'nor did the console',
+  )
 
   const asAgent = new Redis(userUrl('agent-billing'))
   t.teardown(() => asAgent.quit())
@@ -71,7 +84,10 @@ t.test("the documented user for the application's Redis counts, retries and dele
   await waitForFailed(app, { service: 'billing', name: 'emails' }, 2)
 
   const [retried, deleted] = queue.failedIds as [string, string]
-  for (const [type, jobId] of [['RETRY_JOB', retried], ['DELETE_JOB', deleted]] as const) {
+  for (const [type, jobId] of [
+    ['RETRY_JOB', retried],
+    ['DELETE_JOB', deleted],
+  ] as const) {
     const sent = await app.inject({ method: 'POST', url: '/api/pulse/command', headers: JSON_HEADERS, payload: JSON.stringify({ service: 'billing', nodeId: 'web-2', type, queue: 'emails', jobId }) })
     t.equal(sent.statusCode, 202)
     t.match(await waitForFinal(app, (sent.json() as { id: string }).id), { status: 'ok' }, type)
@@ -80,7 +96,11 @@ t.test("the documented user for the application's Redis counts, retries and dele
   t.equal(await queue.queue.getJob(deleted), undefined, 'the deleted job is gone')
 
   const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
-  t.same(errors.map(message).filter((text) => /NOPERM/.test(text)), [], 'the probes hit no permission error')
+  t.same(
+    errors.map(message).filter((text) => /NOPERM/.test(text)),
+    [],
+    'the probes hit no permission error',
+  )
 
   const asProbe = new Redis(userUrl('billing-queues'))
   t.teardown(() => asProbe.quit())

@@ -83,7 +83,12 @@ t.test('a type outside the allowlist is refused with 400 before anything is sent
     t.equal(answer.statusCode, 400, `type ${JSON.stringify(type)}`)
     t.match(answer.json().message, /type must be one of RETRY_JOB, DELETE_JOB/)
   }
-  for (const body of [{}, { service: 'billing', nodeId: 'api-4', type: 'RETRY_JOB', queue: worker.name }, { service: 'bad name', nodeId: 'api-4', type: 'RETRY_JOB', queue: worker.name, jobId: '1' }, { service: 'billing', nodeId: 'api-4', type: 'RETRY_JOB', queue: worker.name, jobId: '1', extra: 1 }]) {
+  for (const body of [
+    {},
+    { service: 'billing', nodeId: 'api-4', type: 'RETRY_JOB', queue: worker.name },
+    { service: 'bad name', nodeId: 'api-4', type: 'RETRY_JOB', queue: worker.name, jobId: '1' },
+    { service: 'billing', nodeId: 'api-4', type: 'RETRY_JOB', queue: worker.name, jobId: '1', extra: 1 },
+  ]) {
     t.equal((await app.inject(post(body))).statusCode, 400, JSON.stringify(body))
   }
   t.equal((await app.inject({ ...post({}), payload: 'not json' })).statusCode, 400)
@@ -162,7 +167,12 @@ t.test('a command nobody answers is marked expired once past its expiry', async 
   const app = await startConsole(t, { redisUrl: ownServer.url, clock })
   // a node that reports a queue and then goes quiet: no agent reads its stream
   await redis.set(keys.node('billing', 'gone-1'), JSON.stringify(sampleHeartbeat({ timestamp: clock(), id: 'gone-1', service: 'billing' })), 'EX', 3600)
-  await redis.set(keys.queues('billing'), JSON.stringify({ timestamp: clock(), service: 'billing', nodeId: 'gone-1', queues: [{ name: 'reports', driver: 'bullmq', metrics: { waiting: 0, failed: 1 }, failedJobs: [{ id: '7' }] }] }), 'EX', 3600)
+  await redis.set(
+    keys.queues('billing'),
+    JSON.stringify({ timestamp: clock(), service: 'billing', nodeId: 'gone-1', queues: [{ name: 'reports', driver: 'bullmq', metrics: { waiting: 0, failed: 1 }, failedJobs: [{ id: '7' }] }] }),
+    'EX',
+    3600,
+  )
   await eventually(async () => {
     await app.collector.refresh()
     return (await app.inject(post({ service: 'billing', nodeId: 'gone-1', type: 'RETRY_JOB', queue: 'reports', jobId: '7' }))).statusCode === 202

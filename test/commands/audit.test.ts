@@ -40,8 +40,15 @@ t.test('who sent what to whom, when, and how it ended; newest first, by service'
   t.equal(page.statusCode, 200)
   t.match(page.body, /id="audit-log"[^>]*hx-get="\/audit\/fragments\/log" hx-trigger="every 3s"/, 'the log region polls its fragment')
   const rows = [...page.body.matchAll(/<tr id="audit-([A-Za-z0-9_-]+)" class="audit-(\w+)">([\s\S]*?)<\/tr>/g)].map(([, id, status, html]) => ({ id, status, html: html! }))
-  t.same(rows.map((r) => r.id), [third, second, first], 'newest first')
-  t.same(rows.map((r) => r.status), ['failed', 'ok', 'ok'])
+  t.same(
+    rows.map((r) => r.id),
+    [third, second, first],
+    'newest first',
+  )
+  t.same(
+    rows.map((r) => r.status),
+    ['failed', 'ok', 'ok'],
+  )
   t.match(rows[2]!.html, /olivia[\s\S]*Retry job <code>1<\/code>[\s\S]*on billing \/ audit-1[\s\S]*Retried/)
   t.match(rows[1]!.html, /api-token[\s\S]*Delete job[\s\S]*on shipping \/ audit-2[\s\S]*Deleted/)
   t.match(rows[0]!.html, /Delete failed[\s\S]*no-such-job/, 'the reason is shown')
@@ -55,14 +62,24 @@ t.test('who sent what to whom, when, and how it ended; newest first, by service'
   t.match((await app.inject({ url: '/audit?service=shipping', headers: { cookie: operator.cookie } })).body, /<option value="shipping" selected>/)
 
   const api = (await app.inject({ url: '/api/pulse/audit?service=billing', headers: asToken })).json() as { commands: { id: string; sentBy: string; status: string }[] }
-  t.same(api.commands.map((c) => [c.id, c.sentBy, c.status]), [[third, 'olivia', 'failed'], [first, 'olivia', 'ok']])
+  t.same(
+    api.commands.map((c) => [c.id, c.sentBy, c.status]),
+    [
+      [third, 'olivia', 'failed'],
+      [first, 'olivia', 'ok'],
+    ],
+  )
   t.equal((await app.inject({ url: '/audit?service=a:b', headers: { cookie: operator.cookie } })).statusCode, 400)
 
   // the log lives in Redis: a console started later shows the same
   const later = await startConsole(t, { redisUrl: redisServer.url, users: true, apiToken: API_TOKEN })
   await later.collector.refresh()
   const again = (await later.inject({ url: '/api/pulse/audit', headers: asToken })).json() as { commands: { id: string }[] }
-  for (const id of [first, second, third]) t.ok(again.commands.some((c) => c.id === id), `${id} is still audited`)
+  for (const id of [first, second, third])
+    t.ok(
+      again.commands.some((c) => c.id === id),
+      `${id} is still audited`,
+    )
 })
 
 t.test('two console replicas record each command once', async (t) => {

@@ -50,14 +50,18 @@ t.test('an `other` queue declaring RETRY_JOB: Retry only, a retry runs end to en
   await eventually(() => agent.handled.includes(id), 'the agent handled it, woken by the wake-up alone')
   t.same(agent.wakes, [WAKE_UP_MESSAGE])
   t.same(JSON.parse(agent.wakes[0]!), { type: 'wake' }, 'the wake-up is a JSON object')
-  t.same(agent.waiting, ['job-2'], 'the job was retried in the agent\'s own store')
+  t.same(agent.waiting, ['job-2'], "the job was retried in the agent's own store")
   t.match(await waitForFinal(app, id), { status: 'ok', type: 'RETRY_JOB', queue: 'reports', jobId: 'job-2' })
   t.match((await app.inject(`/commands/${id}/status`)).body, /Retried/, 'the result is shown')
-  t.match((await app.inject('/queues/py-app/reports/fragments/failed')).body, /data-status="ok"[\s\S]*Retried/, 'on the job\'s row too')
+  t.match((await app.inject('/queues/py-app/reports/fragments/failed')).body, /data-status="ok"[\s\S]*Retried/, "on the job's row too")
 
   await agent.report()
   await app.collector.refresh()
-  t.same(findQueue(app.collector.snapshot, 'py-app', 'reports')?.failedJobs?.map((job) => job.id), ['job-1', 'job-3'], 'the agent reports the job gone')
+  t.same(
+    findQueue(app.collector.snapshot, 'py-app', 'reports')?.failedJobs?.map((job) => job.id),
+    ['job-1', 'job-3'],
+    'the agent reports the job gone',
+  )
 
   const stream = keys.commandStream('py-app', 'rq-1')
   const deleteApi = await app.inject(post({ service: 'py-app', nodeId: 'rq-1', queue: 'reports', type: 'DELETE_JOB', jobId: 'job-1' }))

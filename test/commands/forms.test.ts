@@ -135,10 +135,14 @@ t.test('Retry all failed: the confirmation says how many, one click sends at mos
   t.match(batchUrl, /^\/commands\/batches\/[A-Za-z0-9_-]+$/)
   t.equal(await redis.xlen(keys.commandStream('billing', 'form-4')), RETRY_ALL_CAP, `exactly ${RETRY_ALL_CAP} commands sent, not 60`)
 
-  await eventually(async () => {
-    await app.collector.refresh()
-    return new RegExp(`${RETRY_ALL_CAP} done`).test((await app.inject({ url: `${batchUrl}/status`, headers: { cookie } })).body)
-  }, 'every command of the batch acknowledged', 30_000)
+  await eventually(
+    async () => {
+      await app.collector.refresh()
+      return new RegExp(`${RETRY_ALL_CAP} done`).test((await app.inject({ url: `${batchUrl}/status`, headers: { cookie } })).body)
+    },
+    'every command of the batch acknowledged',
+    30_000,
+  )
   const done = (await app.inject({ url: `${batchUrl}/status`, headers: { cookie } })).body
   t.notMatch(done, /hx-trigger/, 'the batch stops polling once nothing is pending')
   await eventually(() => [...worker.queue.runs.values()].filter((n) => n === 2).length === RETRY_ALL_CAP, `${RETRY_ALL_CAP} jobs ran again`)
@@ -179,7 +183,12 @@ t.test('a console without QUASAR_TOKEN shows no buttons and refuses the forms wi
   const page = await app.inject({ url: `/queues/billing/${worker.name}`, headers: { cookie } })
   t.notMatch(page.body, /job-actions|queue-actions|"\/commands\//)
   t.match(page.body, /class="job-id"/, 'the failed jobs are still listed')
-  const refused = await app.inject({ method: 'POST', url: '/commands/retry', headers: { cookie, 'content-type': FORM }, payload: form({ service: 'billing', nodeId: 'form-6', queue: worker.name, jobId: '1', _csrf: csrf }) })
+  const refused = await app.inject({
+    method: 'POST',
+    url: '/commands/retry',
+    headers: { cookie, 'content-type': FORM },
+    payload: form({ service: 'billing', nodeId: 'form-6', queue: worker.name, jobId: '1', _csrf: csrf }),
+  })
   t.equal(refused.statusCode, 503)
   t.match(refused.body, /QUASAR_TOKEN/)
 })

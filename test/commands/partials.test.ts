@@ -77,7 +77,7 @@ t.test('a job with a command pending or just finished shows its status, to every
 
   const failed = await jobActions({ decorations: withLast({ ...sent, status: 'failed', reason: '<b>no such job</b>', finishedAt: 3 }) })
   t.match(failed, /data-status="failed"/)
-  t.match(failed, /&lt;b&gt;no such job&lt;\/b&gt;/, 'the agent\'s reason is escaped')
+  t.match(failed, /&lt;b&gt;no such job&lt;\/b&gt;/, "the agent's reason is escaped")
   t.notMatch(failed, /hx-trigger/, 'a final status does not poll')
 
   const viewer = { ...operator, user: { username: 'victor', role: 'viewer' } }

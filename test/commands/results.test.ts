@@ -58,7 +58,13 @@ const ANSWERS: Answer[] = [
     afterExpiry: 'failed',
     logged: /another Redis type/,
   },
-  { name: 'a value over the size bound', write: (c) => redis.set(current(c), resultJson(c, { reason: 'x'.repeat(2 * MAX_COMMAND_RESULT_BYTES) })), firstTick: 'pending', afterExpiry: 'expired', logged: /longer than 4096 bytes/ },
+  {
+    name: 'a value over the size bound',
+    write: (c) => redis.set(current(c), resultJson(c, { reason: 'x'.repeat(2 * MAX_COMMAND_RESULT_BYTES) })),
+    firstTick: 'pending',
+    afterExpiry: 'expired',
+    logged: /longer than 4096 bytes/,
+  },
   // 1,400 three-byte characters: within the bound in UTF-16 units, over it in bytes
   { name: 'multibyte text over the bound', write: (c) => redis.set(current(c), resultJson(c, { reason: '€'.repeat(1_400) })), firstTick: 'pending', afterExpiry: 'expired', logged: /longer than 4096 bytes/ },
   { name: 'not JSON', write: (c) => redis.set(current(c), '{"id": '), firstTick: 'pending', afterExpiry: 'expired', logged: /does not match/ },
@@ -111,7 +117,15 @@ for (const [orderName, order] of ORDERS) {
     // sent one ms apart in this order: the collector reads them oldest first
     cases.forEach(({ command }, i) => Object.assign(command, { sentAt: START + i, expiresAt: START + i + COMMAND_TTL_MS }))
     const store = createCommandStore(redis, keys)
-    await store.send(cases.map(({ command }) => ({ sent: command, signed: signCommand({ v: 1, id: command.id, type: command.type, service: command.service, nodeId: command.nodeId, queue: command.queue, jobId: command.jobId, issuedAt: command.sentAt, expiresAt: command.expiresAt }, TOKEN) })))
+    await store.send(
+      cases.map(({ command }) => ({
+        sent: command,
+        signed: signCommand(
+          { v: 1, id: command.id, type: command.type, service: command.service, nodeId: command.nodeId, queue: command.queue, jobId: command.jobId, issuedAt: command.sentAt, expiresAt: command.expiresAt },
+          TOKEN,
+        ),
+      })),
+    )
     for (const { answer, command } of shuffled(cases, 99)) await answer.write(command)
 
     const logged: { key: string; reason: string }[] = []
@@ -151,8 +165,23 @@ t.test('in the running console: a stream at a result key fails no tick and only 
   const app = await buildTestApp({ redisUrl: redisServer.url, clock, logLines, quasarToken: TOKEN })
   t.teardown(() => app.close())
   const store = createCommandStore(redis, keys)
-  const [hostile, answered] = ['payments', 'billing'].map((service): SentCommand => ({ id: newCommandId(), type: 'DELETE_JOB', service, nodeId: 'web-1', queue: 'emails', jobId: '1', sentBy: 'olivia', sentAt: START, expiresAt: START + COMMAND_TTL_MS }))
-  await store.send([hostile!, answered!].map((sent) => ({ sent, signed: signCommand({ v: 1, id: sent.id, type: sent.type, service: sent.service, nodeId: sent.nodeId, queue: sent.queue, jobId: sent.jobId, issuedAt: sent.sentAt, expiresAt: sent.expiresAt }, TOKEN) })))
+  const [hostile, answered] = ['payments', 'billing'].map((service): SentCommand => ({
+    id: newCommandId(),
+    type: 'DELETE_JOB',
+    service,
+    nodeId: 'web-1',
+    queue: 'emails',
+    jobId: '1',
+    sentBy: 'olivia',
+    sentAt: START,
+    expiresAt: START + COMMAND_TTL_MS,
+  }))
+  await store.send(
+    [hostile!, answered!].map((sent) => ({
+      sent,
+      signed: signCommand({ v: 1, id: sent.id, type: sent.type, service: sent.service, nodeId: sent.nodeId, queue: sent.queue, jobId: sent.jobId, issuedAt: sent.sentAt, expiresAt: sent.expiresAt }, TOKEN),
+    })),
+  )
   await redis.xadd(current(hostile!), '*', 'status', 'ok')
   await redis.set(current(answered!), resultJson(answered!))
 

@@ -22,7 +22,12 @@ t.test('pending, then expired, then the buttons again', async (t) => {
   // a node that lists two failed jobs and never reads its command stream
   const write = async () => {
     await redis.set(keys.node('billing', 'quiet-1'), JSON.stringify(sampleHeartbeat({ timestamp: clock(), id: 'quiet-1', service: 'billing' })), 'EX', 3600)
-    await redis.set(keys.queues('billing'), JSON.stringify({ timestamp: clock(), service: 'billing', nodeId: 'quiet-1', queues: [{ name: 'reports', driver: 'bullmq', metrics: { waiting: 0, failed: 2 }, failedJobs: [{ id: '7' }, { id: '8' }] }] }), 'EX', 3600)
+    await redis.set(
+      keys.queues('billing'),
+      JSON.stringify({ timestamp: clock(), service: 'billing', nodeId: 'quiet-1', queues: [{ name: 'reports', driver: 'bullmq', metrics: { waiting: 0, failed: 2 }, failedJobs: [{ id: '7' }, { id: '8' }] }] }),
+      'EX',
+      3600,
+    )
   }
   await write()
   const command = { method: 'POST' as const, url: '/api/pulse/command', headers: JSON_HEADERS, payload: JSON.stringify({ service: 'billing', nodeId: 'quiet-1', type: 'RETRY_JOB', queue: 'reports', jobId: '7' }) }

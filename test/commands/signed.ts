@@ -4,16 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import {
-  COMMAND_FIELD,
-  COMMAND_STREAM_MAXLEN,
-  COMMAND_TTL_MS,
-  readCommandResult,
-  signCommand,
-  type CommandResult,
-  type ProtocolKeys,
-  type UnsignedCommand,
-} from '@gravito/quasar/protocol'
+import { COMMAND_FIELD, COMMAND_STREAM_MAXLEN, COMMAND_TTL_MS, readCommandResult, signCommand, type CommandResult, type ProtocolKeys, type UnsignedCommand } from '@gravito/quasar/protocol'
 
 export const TOKEN = 'test-quasar-token-0123456789abcdef'
 
@@ -29,11 +20,7 @@ export function unsignedCommand(fields: Partial<UnsignedCommand> & Pick<Unsigned
 /** Appends any JSON (or text) as a command entry of the node's stream and wakes its agent. */
 export async function deliver(redis: Redis, keys: ProtocolKeys, service: string, nodeId: string, command: unknown): Promise<void> {
   const json = typeof command === 'string' ? command : JSON.stringify(command)
-  await redis
-    .pipeline()
-    .xadd(keys.commandStream(service, nodeId), 'MAXLEN', '~', String(COMMAND_STREAM_MAXLEN), '*', COMMAND_FIELD, json)
-    .publish(keys.commandChannel(service, nodeId), 'wake')
-    .exec()
+  await redis.pipeline().xadd(keys.commandStream(service, nodeId), 'MAXLEN', '~', String(COMMAND_STREAM_MAXLEN), '*', COMMAND_FIELD, json).publish(keys.commandChannel(service, nodeId), 'wake').exec()
 }
 
 export async function sendSigned(redis: Redis, keys: ProtocolKeys, command: UnsignedCommand, token = TOKEN) {

@@ -31,7 +31,10 @@ t.test('starts bound to 127.0.0.1 with protected mode, answers, and stops', asyn
 
   t.match(redis.url, /^redis:\/\/127\.0\.0\.1:\d+$/)
   t.ok(existsSync(dataDir), 'the data folder is created')
-  t.ok(lines.some((line) => line.level === 'info' && line.message.includes(redis.url)), 'logs its URL')
+  t.ok(
+    lines.some((line) => line.level === 'info' && line.message.includes(redis.url)),
+    'logs its URL',
+  )
 
   const client = new Redis(redis.url, { maxRetriesPerRequest: 1 })
   t.teardown(() => client.disconnect())
@@ -49,7 +52,10 @@ t.test('starts bound to 127.0.0.1 with protected mode, answers, and stops', asyn
   t.equal(await pingOnce('127.0.0.1', redis.port), false, 'nothing answers on its port')
   await redis.stop()
   t.pass('stop() twice is harmless')
-  t.notOk(lines.some((line) => line.level === 'error'), 'a requested stop is not reported as a crash')
+  t.notOk(
+    lines.some((line) => line.level === 'error'),
+    'a requested stop is not reported as a crash',
+  )
 })
 
 t.test('a redis-server killed from outside is reported as an error', async (t) => {
@@ -58,17 +64,17 @@ t.test('a redis-server killed from outside is reported as an error', async (t) =
   t.teardown(() => redis.stop())
   process.kill(redis.pid, 'SIGKILL')
   await eventually(() => lines.some((line) => line.level === 'error'), 'the error log line')
-  t.match(lines.find((line) => line.level === 'error'), { message: 'embedded redis-server exited', data: { signal: 'SIGKILL' } })
+  t.match(
+    lines.find((line) => line.level === 'error'),
+    { message: 'embedded redis-server exited', data: { signal: 'SIGKILL' } },
+  )
   await redis.stop()
   t.pass('stop() after a crash resolves')
 })
 
 t.test('two embedded servers get different ports', async (t) => {
   const { log } = recordingLog()
-  const [a, b] = await Promise.all([
-    startEmbeddedRedis({ dataDir: tempDir(t, 'a'), log }),
-    startEmbeddedRedis({ dataDir: tempDir(t, 'b'), log }),
-  ])
+  const [a, b] = await Promise.all([startEmbeddedRedis({ dataDir: tempDir(t, 'a'), log }), startEmbeddedRedis({ dataDir: tempDir(t, 'b'), log })])
   t.teardown(() => Promise.all([a!.stop(), b!.stop()]))
   t.not(a!.port, b!.port)
 })

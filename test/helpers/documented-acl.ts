@@ -16,7 +16,10 @@ export function setUserArgs(line: string): string[] {
 /** `redisUrl` logged in as a documented user, with the password its line gives. */
 export function documentedUserUrl(redisUrl: string, user: string): string {
   const line = documentedAclLines.find((l) => l.startsWith(`ACL SETUSER ${user} `))
-  const password = line?.split(' ').find((word) => word.startsWith('>'))?.slice(1)
+  const password = line
+    ?.split(' ')
+    .find((word) => word.startsWith('>'))
+    ?.slice(1)
   if (!password) throw new Error(`no ACL line with a password for ${user} in docs/security.md`)
   return redisUrl.replace('redis://', `redis://${user}:${password}@`)
 }

@@ -41,24 +41,50 @@ t.test('node rows read what the agent sent and nothing else', async (t) => {
   const rows = nodeRows(
     snapshot({
       nodes: [
-        { service: 's', nodeId: 'a', lastSeenAt: 4_000, keyPresent: true, heartbeat: { timestamp: 4_000, cpu: { system: 50, process: 5, cores: 2 }, memory: { system: { total: 200, free: 50, used: 100 }, process: { rss: 10, heapTotal: 1, heapUsed: 1 } }, eventLoop: { lagMs: 3, p99Ms: 9 } } },
+        {
+          service: 's',
+          nodeId: 'a',
+          lastSeenAt: 4_000,
+          keyPresent: true,
+          heartbeat: {
+            timestamp: 4_000,
+            cpu: { system: 50, process: 5, cores: 2 },
+            memory: { system: { total: 200, free: 50, used: 100 }, process: { rss: 10, heapTotal: 1, heapUsed: 1 } },
+            eventLoop: { lagMs: 3, p99Ms: 9 },
+          },
+        },
         // an agent sending only total and free: used is derived
         { service: 's', nodeId: 'b', lastSeenAt: 4_000, keyPresent: true, heartbeat: { timestamp: 4_000, memory: { system: { total: 100, free: 25 } } } },
         { service: 's', nodeId: 'c', lastSeenAt: 4_000, keyPresent: false, heartbeat: { timestamp: 4_000, memory: { system: { total: 0, free: 0, used: 0 } } } },
       ],
     }),
   )
-  t.same(rows.map((row) => [row.id, row.t, row.values]), [
-    ['a', 4_000, [50, 5, 50, 10, 3]],
-    ['b', 4_000, [null, null, 75, null, null]],
-    ['c', 4_000, [null, null, null, null, null]],
-  ])
+  t.same(
+    rows.map((row) => [row.id, row.t, row.values]),
+    [
+      ['a', 4_000, [50, 5, 50, 10, 3]],
+      ['b', 4_000, [null, null, 75, null, null]],
+      ['c', 4_000, [null, null, null, null, null]],
+    ],
+  )
 })
 
 t.test('queue rows: one per queue record, unmeasured counts left empty, each at its own read time', async (t) => {
   t.same(queueRows(snapshot({})), [], 'no queues part yet')
   t.same(queueRows(snapshot({ queues: { items: [] } })), [])
-  const record = (name: string, counts: Partial<QueueRecord>): QueueRecord => ({ service: 'billing', name, driver: 'bullmq', source: 'agent', commands: [], waiting: null, active: null, delayed: null, failed: null, timestamp: 4_000, ...counts })
+  const record = (name: string, counts: Partial<QueueRecord>): QueueRecord => ({
+    service: 'billing',
+    name,
+    driver: 'bullmq',
+    source: 'agent',
+    commands: [],
+    waiting: null,
+    active: null,
+    delayed: null,
+    failed: null,
+    timestamp: 4_000,
+    ...counts,
+  })
   const items = [
     record('emails', { waiting: 3, failed: 1, throughput: 2.5, timestamp: 4_500 }),
     // an entry the reader could not read: no count is a zero

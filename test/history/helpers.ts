@@ -21,11 +21,7 @@ export async function beat(redis: Redis, at: number, values: BeatValues = {}, se
     eventLoop: { lagMs: values.lag ?? 1.5, p99Ms: 12 },
     ...overrides,
   })
-  await redis
-    .pipeline()
-    .set(keys.node(service, nodeId), JSON.stringify(heartbeat), 'EX', 30)
-    .zadd(keys.nodeIndex(), at, keys.indexMember(service, nodeId))
-    .exec()
+  await redis.pipeline().set(keys.node(service, nodeId), JSON.stringify(heartbeat), 'EX', 30).zadd(keys.nodeIndex(), at, keys.indexMember(service, nodeId)).exec()
 }
 
 /** Every history field of one resolution of a series, across its chunk keys: bucket → value. */

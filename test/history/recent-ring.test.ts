@@ -18,7 +18,10 @@ t.test('appended samples stay oldest first and the oldest fall off past 30', asy
   let ring = RecentRing.empty(WIDTH)
   for (let i = 0; i < 45; i++) ring = ring.with([point(i * 10_000, [i, i / 2, null])])
   t.equal(ring.length, RECENT_SAMPLES)
-  t.same(ring.points().map((p) => p.t), Array.from({ length: 30 }, (_, i) => (i + 15) * 10_000))
+  t.same(
+    ring.points().map((p) => p.t),
+    Array.from({ length: 30 }, (_, i) => (i + 15) * 10_000),
+  )
   t.same(ring.points()[0]!.values, [15, 7.5, null], 'values and missing values come back as given')
   t.equal(ring.lastTime, 440_000)
   t.equal(RecentRing.empty(WIDTH).lastTime, Number.NEGATIVE_INFINITY)
@@ -32,7 +35,11 @@ t.test('a ring is replaced, never changed: what was drawn from it stays true', a
   t.not(second, first)
   t.same(first.points(), before, 'the first ring still holds what it held')
   t.equal(second.length, 2)
-  t.same(third.points().map((p) => p.values[0]), [0, 1, 4], 'an older sample slots in; a held bucket keeps its own values')
+  t.same(
+    third.points().map((p) => p.values[0]),
+    [0, 1, 4],
+    'an older sample slots in; a held bucket keeps its own values',
+  )
 })
 
 t.test('any mix of appends and read-back batches, in any order, matches merging by time', async (t) => {

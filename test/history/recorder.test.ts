@@ -105,7 +105,10 @@ t.test('a week and a day of beats every 10 minutes: 10 min rollups keep 7 days, 
 
   const week = await historyApi(app, '/api/pulse/nodes/billing/node-1/history?range=7d')
   t.equal(week.body.points.length, 7 * 144, 'the 7 d range has one point per 10 minutes')
-  t.ok(week.body.points.every((p) => p.t > clock() - 7 * DAY - 10 * MINUTE), 'and nothing older')
+  t.ok(
+    week.body.points.every((p) => p.t > clock() - 7 * DAY - 10 * MINUTE),
+    'and nothing older',
+  )
   t.equal(week.body.points.at(-1)!.cpuSystem, (steps - 1) % 100)
 
   const historyKeys = await redis.keys('gravito:quasar:hist:*')
@@ -172,8 +175,14 @@ t.test('nothing is written while Redis is down, and recording resumes after', as
   clock.advance(10 * SECOND)
   await app.collector.refresh()
   t.same(app.history.stats, before, 'no write was attempted')
-  t.notOk(logLines.some((line) => line.includes('history write failed')), 'no failed write was logged')
-  t.notOk(logLines.some((line) => line.includes('snapshot listener failed')), 'nothing was thrown into the collector')
+  t.notOk(
+    logLines.some((line) => line.includes('history write failed')),
+    'no failed write was logged',
+  )
+  t.notOk(
+    logLines.some((line) => line.includes('snapshot listener failed')),
+    'nothing was thrown into the collector',
+  )
   t.equal(app.history.recent('billing', 'node-1').length, 1, 'the sparkline keeps what it had')
 
   await local.restart()
@@ -195,7 +204,11 @@ t.test('recent samples for sparklines: at most 30, and read back from Redis afte
   }
   const recent = first.history.recent('billing', 'node-1')
   t.equal(recent.length, 30)
-  t.same(recent.map((p) => p.values[0]), Array.from({ length: 30 }, (_, i) => i + 10), 'oldest first, the newest last')
+  t.same(
+    recent.map((p) => p.values[0]),
+    Array.from({ length: 30 }, (_, i) => i + 10),
+    'oldest first, the newest last',
+  )
   t.same(first.history.recent('billing', 'nope'), [])
   await first.close()
 
@@ -205,7 +218,11 @@ t.test('recent samples for sparklines: at most 30, and read back from Redis afte
   await beat(redis, clock(), { cpu: 40 })
   await second.collector.refresh()
   const restored = second.history.recent('billing', 'node-1')
-  t.same(restored.map((p) => p.values[0]), Array.from({ length: 30 }, (_, i) => i + 11), 'the restarted console has the last 30 samples')
+  t.same(
+    restored.map((p) => p.values[0]),
+    Array.from({ length: 30 }, (_, i) => i + 11),
+    'the restarted console has the last 30 samples',
+  )
   const cpu = second.history.sparklines('billing', 'node-1').cpu
   t.equal(cpu.classes, 'sparkline sparkline-cpu')
   t.equal(cpu.line?.points.split(' ').length, 30, 'one point per restored sample')

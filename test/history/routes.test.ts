@@ -33,19 +33,31 @@ for (let i = 0; i < 60; i++) {
 }
 
 t.test('node history: shape of each range', async (t) => {
-  for (const [range, bucketMs, count] of [['1h', 10_000, 60], ['6h', 60_000, 10], ['24h', 60_000, 10], ['7d', 600_000, 1]] as const) {
+  for (const [range, bucketMs, count] of [
+    ['1h', 10_000, 60],
+    ['6h', 60_000, 10],
+    ['24h', 60_000, 10],
+    ['7d', 600_000, 1],
+  ] as const) {
     const { status, body } = await historyApi(app, `/api/pulse/nodes/billing/node-1/history?range=${range}`)
     t.equal(status, 200, range)
     t.equal(body.range, range)
     t.equal(body.bucketMs, bucketMs)
     t.equal(body.points.length, count, `${range}: ${count} points`)
     const times = body.points.map((p) => p.t)
-    t.same(times, [...times].sort((a, b) => a - b), 'oldest first')
+    t.same(
+      times,
+      [...times].sort((a, b) => a - b),
+      'oldest first',
+    )
     for (const key of ['cpuSystem', 'cpuProcess', 'memoryUsedPct', 'rss', 'lagMs']) t.type(body.points[0]![key], 'number', `${range} ${key}`)
   }
   const { body } = await historyApi(app, '/api/pulse/nodes/billing/node-1/history')
   t.equal(body.range, '1h', 'the range defaults to the last hour')
-  t.same(body.points.slice(0, 3).map((p) => p.cpuSystem), [20, 21, 22])
+  t.same(
+    body.points.slice(0, 3).map((p) => p.cpuSystem),
+    [20, 21, 22],
+  )
   t.notOk('max' in body.points[0]!, 'raw points have no max')
   const six = await historyApi(app, '/api/pulse/nodes/billing/node-1/history?range=6h')
   t.same(six.body.points[0]!.max, { cpuSystem: 22, cpuProcess: 10, memoryUsedPct: 62.5, rss: 143 * 1024 * 1024, lagMs: 1.5 }, 'rollups carry the max')

@@ -24,8 +24,16 @@ t.test('a line through the values, scaled into the box', async (t) => {
   t.match(svg, /<\/svg>$/)
   const points = pointsOf(svg)
   t.equal(points.length, 3)
-  t.same(points.map(([x]) => x), [1.5, 50, 98.5], 'evenly spread across the width')
-  t.same(points.map(([, y]) => y), [18.5, 10, 1.5], 'high values near the top')
+  t.same(
+    points.map(([x]) => x),
+    [1.5, 50, 98.5],
+    'evenly spread across the width',
+  )
+  t.same(
+    points.map(([, y]) => y),
+    [18.5, 10, 1.5],
+    'high values near the top',
+  )
   t.match(svg, /<circle class="sparkline-last" cx="98.5" cy="1.5"/, 'the last value is marked')
 })
 
@@ -55,7 +63,10 @@ t.test('empty, NaN, Infinity and one point', async (t) => {
 
 t.test('flat series and values outside a fixed scale stay inside the box', async (t) => {
   const flat = pointsOf(sparklineSvg([3, 3, 3], { height: 24 }))
-  t.ok(flat.every(([, y]) => y === 12), 'a flat series sits in the middle')
+  t.ok(
+    flat.every(([, y]) => y === 12),
+    'a flat series sits in the middle',
+  )
   const wild = pointsOf(sparklineSvg([-50, 1e308, 50], { min: 0, max: 100, height: 24 }))
   for (const [x, y] of wild) t.ok(y >= 0 && y <= 24 && x >= 0 && x <= 120, `(${x}, ${y}) is inside`)
   const reversed = pointsOf(sparklineSvg([0, 10], { min: 10, max: 0, height: 24 }))

@@ -18,5 +18,8 @@ t.test('what Fastify gets: nothing trusted by default, a trust function for hops
   t.equal(fastifyTrustProxy(undefined), false)
   t.same(fastifyTrustProxy(['10.0.0.0/8']), ['10.0.0.0/8'])
   const hops = fastifyTrustProxy(2) as (address: string, hop: number) => boolean
-  t.same([0, 1, 2, 3].map((hop) => hops('203.0.113.9', hop)), [true, true, false, false])
+  t.same(
+    [0, 1, 2, 3].map((hop) => hops('203.0.113.9', hop)),
+    [true, true, false, false],
+  )
 })

@@ -19,7 +19,10 @@ t.test('screenshots, light and dark', async (t) => {
   const { app, base, skipAhead } = await startConsole(t, redis, redisServer.url)
   const nodes = showcase()
   // a node silent for 95 s whose key is still there: dead, with its last values
-  const dead = { ...sampleHeartbeat({ timestamp: Date.now(), id: 'api-4', service: 'api', hostname: 'ip-10-0-3-17', version: '22.11.0', appVersion: '3.8.0' }), runtime: { uptime: 86_400 * 2 + 3600 * 5, framework: 'fastify' } }
+  const dead = {
+    ...sampleHeartbeat({ timestamp: Date.now(), id: 'api-4', service: 'api', hostname: 'ip-10-0-3-17', version: '22.11.0', appVersion: '3.8.0' }),
+    runtime: { uptime: 86_400 * 2 + 3600 * 5, framework: 'fastify' },
+  }
   await redis.set(keys.node('api', 'api-4'), JSON.stringify(dead), 'EX', 300)
   await waitForNodes(app, 1)
   skipAhead(74_000)
@@ -77,7 +80,15 @@ function showcase(): FakeNode[] {
     node('billing', 'billing-2', { ...billing, hostname: 'billing-7d9f-q8m', runtime: { uptime: 3600 * 2 + 60 * 40, framework: 'laravel' } }, { silent: true }),
     node('edge', 'edge-1', { language: 'go', version: 'go1.23.4', appVersion: 'v0.19.3', hostname: 'edge-fra-1', platform: 'linux', runtime: { uptime: 86_400 * 12 } }),
     node('edge', 'edge-2', { language: 'bun', version: '1.1.38', appVersion: 'v0.19.3', hostname: 'edge-ams-1', platform: 'linux', runtime: { uptime: 60 * 5 + 2 } }),
-    node('edge', 'edge-3', { language: 'python', version: '3.12.7', appVersion: '1.4.0', hostname: 'edge-ml-1', platform: 'linux', runtime: { uptime: 3600 * 30, framework: 'fastapi' }, disk: { path: '/data', total: 500 * gib, free: 31 * gib } }),
+    node('edge', 'edge-3', {
+      language: 'python',
+      version: '3.12.7',
+      appVersion: '1.4.0',
+      hostname: 'edge-ml-1',
+      platform: 'linux',
+      runtime: { uptime: 3600 * 30, framework: 'fastapi' },
+      disk: { path: '/data', total: 500 * gib, free: 31 * gib },
+    }),
     node('worker', 'worker-1', { ...api, appVersion: '3.8.1', hostname: 'worker-5c6b-a1', runtime: { uptime: 86_400 * 3 + 3600 * 9 }, queues: queues(0) }),
     node('worker', 'worker-2', { ...api, appVersion: '3.8.1', hostname: 'worker-5c6b-b7', runtime: { uptime: 86_400 * 3 + 3600 * 9 }, queues: queues(7) }),
   ]

@@ -21,7 +21,11 @@ const browser = await launchBrowser(t)
 
 function fleet(): FakeNode[] {
   const nodes: FakeNode[] = []
-  const services: [string, number][] = [['billing', 12], ['api', 12], ['worker', 8]]
+  const services: [string, number][] = [
+    ['billing', 12],
+    ['api', 12],
+    ['worker', 8],
+  ]
   let n = 0
   for (const [service, size] of services) {
     for (let i = 1; i <= size; i++, n++) {
@@ -206,9 +210,7 @@ t.test('htmx is locked down: no eval, no script from a response; failed polls sa
   t.equal(await page.evaluate(() => (window as unknown as { __evaluated?: boolean }).__evaluated), undefined, 'hx-on did not run')
 
   // a <script> in swapped content is dropped before it reaches the page
-  await page.route('**/fragments/pulse/nodes*', (route) =>
-    route.fulfill({ status: 200, contentType: 'text/html', body: '<p id="injected">hello<script src="/assets/zenith.js"></script></p>' }),
-  )
+  await page.route('**/fragments/pulse/nodes*', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<p id="injected">hello<script src="/assets/zenith.js"></script></p>' }))
   await page.locator('#injected').waitFor()
   t.equal(await page.locator('#pulse-nodes script').count(), 0, 'no script element was swapped in')
 

@@ -20,11 +20,16 @@ const setup = (t: Test, options: { graceMs?: number } = {}) => renderingApp(t, r
 
 t.test('a node with every field', async (t) => {
   const { app, clock } = await setup(t)
-  await beat('billing', 'node-1', {
-    ...sampleHeartbeat({ timestamp: clock() - 4000 }),
-    runtime: { uptime: 3 * 86_400 + 4 * 3600 + 12, framework: 'fastify' },
-    queues: [{ name: 'emails', driver: 'bullmq', metrics: { waiting: 1234, active: 2, failed: 7 } }],
-  }, clock())
+  await beat(
+    'billing',
+    'node-1',
+    {
+      ...sampleHeartbeat({ timestamp: clock() - 4000 }),
+      runtime: { uptime: 3 * 86_400 + 4 * 3600 + 12, framework: 'fastify' },
+      queues: [{ name: 'emails', driver: 'bullmq', metrics: { waiting: 1234, active: 2, failed: 7 } }],
+    },
+    clock(),
+  )
   await app.collector.refresh()
   // ages count from when the console read the beat, not from the beat's own timestamp
   clock.advance(4000)
@@ -89,11 +94,16 @@ t.test('a node that sent only a timestamp renders "unknown"s and the page stays 
 t.test('agent text is escaped everywhere, attributes included', async (t) => {
   const { app, clock } = await setup(t)
   const evil = '<script>alert(1)</script>"\'><img src=x onerror=alert(2)>'
-  await beat('billing', 'node-1', {
-    ...sampleHeartbeat({ timestamp: clock(), hostname: evil, appVersion: evil, version: evil, platform: evil }),
-    runtime: { uptime: 5, framework: evil },
-    queues: [{ name: 'mail', driver: 'bullmq', metrics: { waiting: 1 }, error: evil }],
-  }, clock())
+  await beat(
+    'billing',
+    'node-1',
+    {
+      ...sampleHeartbeat({ timestamp: clock(), hostname: evil, appVersion: evil, version: evil, platform: evil }),
+      runtime: { uptime: 5, framework: evil },
+      queues: [{ name: 'mail', driver: 'bullmq', metrics: { waiting: 1 }, error: evil }],
+    },
+    clock(),
+  )
   await app.collector.refresh()
 
   const escaped = '&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&gt;&lt;img src=x onerror=alert(2)&gt;'
@@ -115,19 +125,23 @@ t.test('agent text is escaped everywhere, attributes included', async (t) => {
     generatedAt: clock(),
     serviceNames: ['<b>svc</b>'],
     summary: { services: 1, nodes: 1, fresh: 1, stale: 0, dead: 0 },
-    services: [{
-      name: '<b>svc</b>',
-      counts: { fresh: 1, stale: 0, dead: 0 },
-      nodes: [{
-        service: '<b>svc</b>',
-        nodeId: '"><script>x</script>',
-        health: 'fresh',
-        seenAt: clock(),
-        ageMs: 0,
-        clockNote: null,
-        heartbeat: { timestamp: clock(), language: '"><script>' as never, queues: [{ name: '<script>q</script>', driver: '<i>' as never, metrics: { waiting: 1 } }] },
-      }],
-    }],
+    services: [
+      {
+        name: '<b>svc</b>',
+        counts: { fresh: 1, stale: 0, dead: 0 },
+        nodes: [
+          {
+            service: '<b>svc</b>',
+            nodeId: '"><script>x</script>',
+            health: 'fresh',
+            seenAt: clock(),
+            ageMs: 0,
+            clockNote: null,
+            heartbeat: { timestamp: clock(), language: '"><script>' as never, queues: [{ name: '<script>q</script>', driver: '<i>' as never, metrics: { waiting: 1 } }] },
+          },
+        ],
+      },
+    ],
   }
   const html = await app.view('nodes/nodes', { view, filter: '', redis: { up: true, downSince: null, degraded: [] }, h: viewHelpers })
   t.notMatch(html, /<script|<b>svc|<i>/, 'no raw markup from names, ids or queue fields')

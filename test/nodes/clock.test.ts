@@ -55,7 +55,11 @@ t.test('implausible timestamps: alive while beating, gone key-gone + grace later
     }
     const listed = await api()
     t.equal(listed.size, nodes.length, `tick ${tick}: every node listed`)
-    t.same([...listed.values()].filter((n) => n.health !== 'fresh').map((n) => `${n.service}/${n.id}`), [], `tick ${tick}: every node fresh`)
+    t.same(
+      [...listed.values()].filter((n) => n.health !== 'fresh').map((n) => `${n.service}/${n.id}`),
+      [],
+      `tick ${tick}: every node fresh`,
+    )
     clock.advance(2_000)
   }
   const listed = await api()
@@ -80,7 +84,10 @@ t.test('implausible timestamps: alive while beating, gone key-gone + grace later
   t.match(detail, /<p class="clock-note" role="note">Clock: the timestamp is over a year ahead/, 'the node page has the note too')
   const warned = logLines.map((line) => JSON.parse(line)).filter((line) => /timestamp/.test(line.reason ?? ''))
   for (const node of nodes.filter((n) => n.clock.note)) {
-    t.ok(warned.some((line) => line.key === JSON.stringify(keys.node(node.service, node.nodeId))), `${node.service}/${node.nodeId}: reported to the bad-data log`)
+    t.ok(
+      warned.some((line) => line.key === JSON.stringify(keys.node(node.service, node.nodeId))),
+      `${node.service}/${node.nodeId}: reported to the bad-data log`,
+    )
   }
 
   // the beats stop: stale after 15 s and dead after 30 s without a new one, like any node

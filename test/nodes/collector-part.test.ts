@@ -32,7 +32,10 @@ t.test('a node written the way the SDK writes it is in the snapshot and the API'
   await app.collector.refresh()
   const body = await nodesFromApi(app)
   t.equal(body.generatedAt, clock())
-  t.same(body.services.map((s) => s.name), ['api'])
+  t.same(
+    body.services.map((s) => s.name),
+    ['api'],
+  )
   const node = body.services[0]!.nodes[0]!
   t.equal(node.id, 'api-1')
   t.equal(node.health, 'fresh')
@@ -54,7 +57,10 @@ t.test('an agent that only SETs its heartbeat key is found by SCAN', async (t) =
 
   await app.collector.refresh()
   const body = await nodesFromApi(app)
-  t.same(body.services.map((s) => s.name), ['php-worker'])
+  t.same(
+    body.services.map((s) => s.name),
+    ['php-worker'],
+  )
   t.equal(body.services[0]!.nodes[0]!.language, 'php')
 })
 
@@ -103,7 +109,11 @@ t.test('a string at the legacy shared index is skipped and reported; every tick 
     if (tick % 5 === 0) await write()
     const snapshot = await app.collector.refresh()
     t.equal(snapshot.redis.up, true, `tick ${tick}: not an outage`)
-    t.same(snapshot.nodes.map((n) => n.nodeId), ['a-1', 'p-1'], `tick ${tick}: both nodes listed`)
+    t.same(
+      snapshot.nodes.map((n) => n.nodeId),
+      ['a-1', 'p-1'],
+      `tick ${tick}: both nodes listed`,
+    )
     clock.advance(2_000)
   }
   const warnings = logLines.map((line) => JSON.parse(line)).filter((line) => line.key === JSON.stringify('gravito:quasar:index:nodes'))

@@ -58,7 +58,11 @@ t.test('200,000 future members in the legacy index and a string at a service ind
     maxMembers = Math.max(maxMembers, part.lastTick().indexMembersRead)
     maxKeys = Math.max(maxKeys, part.lastTick().keysRead)
     t.same(ids(records).sort(), expected, `tick ${tick}: every honest node is listed, and the hostile one from its key`)
-    t.same(records.map((r) => healthOf(r.seenAt, r.keyPresent, now)).filter((h) => h !== 'fresh'), [], `tick ${tick}: all fresh`)
+    t.same(
+      records.map((r) => healthOf(r.seenAt, r.keyPresent, now)).filter((h) => h !== 'fresh'),
+      [],
+      `tick ${tick}: all fresh`,
+    )
   }
   // 8 billing + 4 older + 2 mixed in each of its two indexes: 16 members at most, never a ghost
   t.ok(maxMembers <= 16, `index members read per tick: at most ${maxMembers}`)
@@ -131,7 +135,10 @@ t.test('the member budget is shared out smallest first, never past a request or 
     const requests = Array.from({ length: 1 + (seed % 7) }, (_, i) => ((seed * 7919 + i * 104_729) % 500) + (i === seed % 3 ? 100_000 : 0))
     const budget = (seed * 131) % 2_000
     const given = shareOut(requests, budget)
-    t.ok(given.every((g, i) => g >= 0 && g <= requests[i]!), `seed ${seed}: none past its request`)
+    t.ok(
+      given.every((g, i) => g >= 0 && g <= requests[i]!),
+      `seed ${seed}: none past its request`,
+    )
     t.ok(given.reduce((a, b) => a + b, 0) <= budget, `seed ${seed}: within the budget`)
   }
 })
@@ -139,7 +146,18 @@ t.test('the member budget is shared out smallest first, never past a request or 
 t.test('one SCAN pattern finds node keys and node indexes, and nothing else the protocol writes', async (t) => {
   await redis.flushall()
   const wanted = [keys.node('a', 'n1'), keys.serviceNodeIndex('a'), keys.nodeIndex()]
-  const others = [keys.queues('a'), keys.slow('a'), keys.commandResult('a', 'c1'), keys.legacyCommandResult('c1'), keys.commandSeen('a', 'n1', 'c1'), keys.nodeHistory('a', 'n1', '1m', 0), keys.alertsFiring(), keys.auditPending(), 'node:a:n1', 'other:index:nodes']
+  const others = [
+    keys.queues('a'),
+    keys.slow('a'),
+    keys.commandResult('a', 'c1'),
+    keys.legacyCommandResult('c1'),
+    keys.commandSeen('a', 'n1', 'c1'),
+    keys.nodeHistory('a', 'n1', '1m', 0),
+    keys.alertsFiring(),
+    keys.auditPending(),
+    'node:a:n1',
+    'other:index:nodes',
+  ]
   for (const key of [...wanted, ...others]) await redis.set(key, 'x')
   await redis.xadd(keys.commandStream('a', 'n1'), '*', 'k', 'v')
   const found: string[] = []

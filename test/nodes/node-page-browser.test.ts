@@ -12,7 +12,6 @@ import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { beat } from '../history/helpers.js'
 import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js'
 
-
 const { server: redisServer, redis } = await useRedis(t)
 
 // half an hour of history up to now, recorded by a console on a fake clock

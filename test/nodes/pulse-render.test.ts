@@ -90,7 +90,12 @@ t.test('the layout: nav, assets, htmx config', async (t) => {
   t.match(body, /^<!doctype html>/)
   t.match(body, '<title>Pulse · Zenith</title>')
   t.match(body, '<a href="/pulse" aria-current="page">Pulse</a>')
-  for (const [label, href] of [['Queues', '/queues'], ['Slow', '/slow'], ['Alerts', '/alerts'], ['Audit', '/audit']]) {
+  for (const [label, href] of [
+    ['Queues', '/queues'],
+    ['Slow', '/slow'],
+    ['Alerts', '/alerts'],
+    ['Audit', '/audit'],
+  ]) {
     t.match(body, `<a href="${href}">${label}</a>`)
   }
   t.match(body, /<script src="\/assets\/vendor\/htmx-[\d.]+\.min\.js" defer><\/script>/)

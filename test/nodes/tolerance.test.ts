@@ -39,8 +39,17 @@ const defects: Defect[] = [
   { nodeId: 'long-host', plant: (b) => (b.hostname = 'h'.repeat(400)), expect: (b) => (b.hostname = `${'h'.repeat(255)}…`), skips: [['hostname', /400 characters, over 256: cut/]] },
   {
     nodeId: 'one-bad-queue',
-    plant: (b) => (b.queues = [{ name: 'emails', driver: 'bullmq', metrics: { waiting: 3 } }, { name: 'jobs', driver: 'rq', metrics: { waiting: 1 } }, { name: 'mail', driver: 'laravel', metrics: { waiting: 2 } }]),
-    expect: (b) => (b.queues = [{ name: 'emails', driver: 'bullmq', metrics: { waiting: 3 } }, { name: 'mail', driver: 'laravel', metrics: { waiting: 2 } }]),
+    plant: (b) =>
+      (b.queues = [
+        { name: 'emails', driver: 'bullmq', metrics: { waiting: 3 } },
+        { name: 'jobs', driver: 'rq', metrics: { waiting: 1 } },
+        { name: 'mail', driver: 'laravel', metrics: { waiting: 2 } },
+      ]),
+    expect: (b) =>
+      (b.queues = [
+        { name: 'emails', driver: 'bullmq', metrics: { waiting: 3 } },
+        { name: 'mail', driver: 'laravel', metrics: { waiting: 2 } },
+      ]),
     skips: [['queues[1].driver', /unknown value "rq": entry dropped/]],
   },
   { nodeId: 'clean', plant: () => {}, expect: () => {}, skips: [] },
@@ -96,10 +105,17 @@ t.test('a fleet of defective beats, in shuffled orders and every style', async (
       const { health, lastSeenAt, skipped, skippedTotal, ...fields } = shown
       t.same(fields, expectedOf(defect, node.service, clock()), `${node.service}/${node.nodeId}: every other field as written`)
       t.equal(health, 'fresh')
-      t.same((skipped ?? []).map((s: Beat) => s.field), defect.skips.map(([field]) => field), `${node.nodeId}: its skips in the API`)
+      t.same(
+        (skipped ?? []).map((s: Beat) => s.field),
+        defect.skips.map(([field]) => field),
+        `${node.nodeId}: its skips in the API`,
+      )
       const reports = badData.about(keys.node(node.service, node.nodeId))
       for (const [field, reason] of defect.skips) {
-        t.ok(reports.some((line) => line.startsWith(`${field}: `) && reason.test(line)), `${node.nodeId}: "${field}: …" reported`)
+        t.ok(
+          reports.some((line) => line.startsWith(`${field}: `) && reason.test(line)),
+          `${node.nodeId}: "${field}: …" reported`,
+        )
       }
       if (defect.skips.length === 0) t.same(reports, [], `${node.nodeId}: nothing reported`)
       const card = cardOf(page, node.service, node.nodeId)
@@ -164,7 +180,7 @@ t.test('a beat in seconds: read as seconds, alive, flagged, and never lost while
   t.equal(nodeLost(), 1, 'once it stops, it is lost like any node')
 })
 
-t.test("the original Quasar agent: queue counts read, the card says it is a legacy agent", async (t) => {
+t.test('the original Quasar agent: queue counts read, the card says it is a legacy agent', async (t) => {
   await redis.flushall()
   const clock = fakeClock()
   const app = await buildTestApp({ redisUrl: redisServer.url, clock })
@@ -187,6 +203,10 @@ t.test("the original Quasar agent: queue counts read, the card says it is a lega
   t.notMatch(cardOf(page, 'gravito', 'new-1'), 'legacy-note', 'a current agent is not marked')
   t.notMatch(card, 'skip-note', 'nothing skipped')
   const queues = (await app.inject('/api/pulse/queues')).json().queues as Beat[]
-  t.match(queues.find((q) => q.name === 'default'), { service: 'gravito', driver: 'other', waiting: 12, active: 2, delayed: 4, failed: 1, nodeId: 'old-1' }, 'a queue in /queues with its counts')
+  t.match(
+    queues.find((q) => q.name === 'default'),
+    { service: 'gravito', driver: 'other', waiting: 12, active: 2, delayed: 4, failed: 1, nodeId: 'old-1' },
+    'a queue in /queues with its counts',
+  )
   t.match((await app.inject('/pulse/gravito/old-1')).body, 'legacy agent: original Quasar heartbeat format', 'the node page says it too')
 })

@@ -1,19 +1,6 @@
 import t from 'tap'
 import { ago, span, barWidth, bytes, count, duration, millis, num, percent, share, text, utcTime, isoTime } from '../../server/web/format.js'
-import {
-  clockNote,
-  cpuBar,
-  diskBar,
-  eventLoop,
-  fragmentUrl,
-  healthClass,
-  healthLabel,
-  memoryBar,
-  queueRows,
-  runtime,
-  visibleNodes,
-  GROUP_LIMIT,
-} from '../../server/nodes/view-helpers.js'
+import { clockNote, cpuBar, diskBar, eventLoop, fragmentUrl, healthClass, healthLabel, memoryBar, queueRows, runtime, visibleNodes, GROUP_LIMIT } from '../../server/nodes/view-helpers.js'
 import { nodeUrl } from '../../server/http/urls.js'
 import type { NodeView } from '../../server/nodes/service.js'
 import type { Health } from '../../server/collector/health.js'
@@ -189,11 +176,7 @@ t.test('disk bar', async (t) => {
 t.test('event loop and queues', async (t) => {
   t.match(eventLoop({ lagMs: 1.5, p99Ms: 12 }), { known: true, lag: '1.5 ms', p99: '12 ms' })
   t.match(eventLoop(undefined), { known: false, lag: '–' })
-  const rows = queueRows([
-    { name: 'emails', driver: 'bullmq', metrics: { waiting: 3, active: null, failed: 2 } },
-    { name: 'x', metrics: {}, error: 'boom' },
-    'not a queue',
-  ])
+  const rows = queueRows([{ name: 'emails', driver: 'bullmq', metrics: { waiting: 3, active: null, failed: 2 } }, { name: 'x', metrics: {}, error: 'boom' }, 'not a queue'])
   t.match(rows[0], { name: 'emails', driver: 'bullmq', waiting: '3', active: '–', failed: '2', hasFailed: true, error: null })
   t.match(rows[1], { name: 'x', driver: '–', waiting: '–', hasFailed: false, error: 'boom' })
   t.match(rows[2], { name: 'unknown' })
@@ -211,8 +194,15 @@ t.test('visibleNodes caps large groups, urgent nodes first', async (t) => {
   const { shown, more } = visibleNodes(many)
   t.equal(shown.length, GROUP_LIMIT)
   t.equal(more, 200 - GROUP_LIMIT)
-  t.same(shown.slice(0, 4).map((n) => n.nodeId), ['n007', 'n057', 'n107', 'n157'], 'dead first, by id')
-  t.same(shown.slice(4, 9).map((n) => n.health), ['stale', 'stale', 'stale', 'stale', 'stale'])
+  t.same(
+    shown.slice(0, 4).map((n) => n.nodeId),
+    ['n007', 'n057', 'n107', 'n157'],
+    'dead first, by id',
+  )
+  t.same(
+    shown.slice(4, 9).map((n) => n.health),
+    ['stale', 'stale', 'stale', 'stale', 'stale'],
+  )
   t.equal(shown[9]!.nodeId, 'n000', 'then fresh nodes by id')
   t.equal(many[0]!.nodeId, 'n000', 'the input is not reordered')
 })

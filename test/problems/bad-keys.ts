@@ -32,7 +32,12 @@ const KINDS: ((i: number) => BadKey)[] = [
   (i) => ({ kind: 'not an object', key: keys.node(`array-${i}`, 'n1'), reason: /not a JSON object/, write: (r) => r.set(keys.node(`array-${i}`, 'n1'), '[1,2,3]', 'EX', 30) }),
   (i) => ({ kind: 'hash at a node key', key: keys.node(`hash-${i}`, 'n1'), reason: /holds a hash/, write: (r) => r.hset(keys.node(`hash-${i}`, 'n1'), 'timestamp', '1') }),
   (i) => ({ kind: 'list at a node key', key: keys.node(`list-${i}`, 'n1'), reason: /holds a list/, write: (r) => r.rpush(keys.node(`list-${i}`, 'n1'), 'a') }),
-  (i) => ({ kind: 'huge heartbeat', key: keys.node(`huge-${i}`, 'n1'), reason: /over 65536/, write: (r, now) => r.set(keys.node(`huge-${i}`, 'n1'), JSON.stringify({ timestamp: now, hostname: 'x'.repeat(70_000 + i) }), 'EX', 30) }),
+  (i) => ({
+    kind: 'huge heartbeat',
+    key: keys.node(`huge-${i}`, 'n1'),
+    reason: /over 65536/,
+    write: (r, now) => r.set(keys.node(`huge-${i}`, 'n1'), JSON.stringify({ timestamp: now, hostname: 'x'.repeat(70_000 + i) }), 'EX', 30),
+  }),
   (i) => ({ kind: 'timestamp of the wrong type', key: keys.node(`ts-${i}`, 'n1'), reason: /timestamp/, write: (r) => r.set(keys.node(`ts-${i}`, 'n1'), '{"timestamp": "now"}', 'EX', 30) }),
   (i) => ({
     kind: 'fields of the wrong shape',
@@ -44,12 +49,30 @@ const KINDS: ((i: number) => BadKey)[] = [
   (i) => ({ kind: 'markup in a key name', key: `gravito:quasar:node:<b>svc${i}</b>:n1`, reason: /name rule/, write: (r, now) => r.set(`gravito:quasar:node:<b>svc${i}</b>:n1`, beat(now, 'x', 'n1'), 'EX', 30) }),
   (i) => ({ kind: 'queue snapshot of malformed JSON', key: keys.queues(`qjson-${i}`), reason: /malformed JSON/, write: (r) => r.set(keys.queues(`qjson-${i}`), '{"queues": [', 'EX', 30) }),
   (i) => ({ kind: 'hash at a queue snapshot key', key: keys.queues(`qhash-${i}`), reason: /WRONGTYPE/, write: (r) => r.hset(keys.queues(`qhash-${i}`), 'queues', '[]') }),
-  (i) => ({ kind: 'huge queue snapshot', key: keys.queues(`qhuge-${i}`), reason: /bytes, over/, write: (r, now) => r.set(keys.queues(`qhuge-${i}`), JSON.stringify({ service: `qhuge-${i}`, timestamp: now, queues: [], pad: 'x'.repeat(2_000_000) }), 'EX', 30) }),
+  (i) => ({
+    kind: 'huge queue snapshot',
+    key: keys.queues(`qhuge-${i}`),
+    reason: /bytes, over/,
+    write: (r, now) => r.set(keys.queues(`qhuge-${i}`), JSON.stringify({ service: `qhuge-${i}`, timestamp: now, queues: [], pad: 'x'.repeat(2_000_000) }), 'EX', 30),
+  }),
   (i) => ({
     kind: 'queue entry off the protocol',
     key: keys.queues(`qentry-${i}`),
     reason: /^queues\[1\]\.metrics\.waiting: a string, not a number$/,
-    write: (r, now) => r.set(keys.queues(`qentry-${i}`), JSON.stringify({ service: `qentry-${i}`, timestamp: now, queues: [{ name: 'ok', driver: 'bullmq', metrics: { waiting: 1 } }, { name: 'bad', driver: 'bullmq', metrics: { waiting: 'many' } }] }), 'EX', 30),
+    write: (r, now) =>
+      r.set(
+        keys.queues(`qentry-${i}`),
+        JSON.stringify({
+          service: `qentry-${i}`,
+          timestamp: now,
+          queues: [
+            { name: 'ok', driver: 'bullmq', metrics: { waiting: 1 } },
+            { name: 'bad', driver: 'bullmq', metrics: { waiting: 'many' } },
+          ],
+        }),
+        'EX',
+        30,
+      ),
   }),
   (i) => ({ kind: 'string at a slow stream key', key: keys.slow(`sstring-${i}`), reason: /string|stream/, write: (r) => r.set(keys.slow(`sstring-${i}`), 'slow') }),
   (i) => ({
@@ -59,7 +82,12 @@ const KINDS: ((i: number) => BadKey)[] = [
     reason: /durationMs/,
     write: (r, now) => r.xadd(keys.slow(`sentry-${i}`), '*', 'kind', 'job', 'name', 'x', 'durationMs', 'slow', 'timestamp', String(now), 'nodeId', 'n1'),
   }),
-  (i) => ({ kind: 'slow stream with a bad name', key: `gravito:quasar:slow:bad*name${i}`, reason: /name rule/, write: (r, now) => r.xadd(`gravito:quasar:slow:bad*name${i}`, '*', 'kind', 'job', 'name', 'x', 'durationMs', '1200', 'timestamp', String(now), 'nodeId', 'n1') }),
+  (i) => ({
+    kind: 'slow stream with a bad name',
+    key: `gravito:quasar:slow:bad*name${i}`,
+    reason: /name rule/,
+    write: (r, now) => r.xadd(`gravito:quasar:slow:bad*name${i}`, '*', 'kind', 'job', 'name', 'x', 'durationMs', '1200', 'timestamp', String(now), 'nodeId', 'n1'),
+  }),
 ]
 
 export const KIND_COUNT = KINDS.length
@@ -75,7 +103,8 @@ export function goodKeys(services: number): GoodKey[] {
     { key: keys.node(service, 'n1'), write: (r: Redis, now: number) => r.set(keys.node(service, 'n1'), beat(now, service, 'n1'), 'EX', 30) },
     {
       key: keys.queues(service),
-      write: (r: Redis, now: number) => r.set(keys.queues(service), JSON.stringify({ service, timestamp: now, nodeId: 'n1', queues: [{ name: 'emails', driver: 'bullmq', metrics: { waiting: 3, active: 1, failed: 0 } }] }), 'EX', 30),
+      write: (r: Redis, now: number) =>
+        r.set(keys.queues(service), JSON.stringify({ service, timestamp: now, nodeId: 'n1', queues: [{ name: 'emails', driver: 'bullmq', metrics: { waiting: 3, active: 1, failed: 0 } }] }), 'EX', 30),
     },
     { key: keys.slow(service), write: (r: Redis, now: number) => r.xadd(keys.slow(service), '*', 'kind', 'job', 'name', 'send', 'durationMs', '1500', 'timestamp', String(now), 'nodeId', 'n1') },
   ])

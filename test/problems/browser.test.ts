@@ -12,11 +12,7 @@ import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js
 const { server: redisServer, redis } = await useRedis(t)
 const browser = await launchBrowser(t)
 
-const HOSTILE = [
-  'gravito:quasar:node:<img src=x onerror="window.__pwned=1">:n1',
-  'gravito:quasar:node:<script>window.__pwned=2</script>:n1',
-  'gravito:quasar:node:svc:"><b id="injected">bold</b>',
-]
+const HOSTILE = ['gravito:quasar:node:<img src=x onerror="window.__pwned=1">:n1', 'gravito:quasar:node:<script>window.__pwned=2</script>:n1', 'gravito:quasar:node:svc:"><b id="injected">bold</b>']
 
 t.test('a hostile key name shows as text, before and after a poll', async (t) => {
   for (const key of HOSTILE) await redis.set(key, '{}', 'EX', 300)

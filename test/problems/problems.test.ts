@@ -43,11 +43,18 @@ for (const order of [1, 2, 3]) {
       t.ok(html.includes(escape(shown[0]?.reason ?? '-')), `${item.kind}: its reason is on the page`)
     }
     t.equal(api.problems.length, bad.length, 'nothing else is reported')
-    for (const item of good) t.notOk(api.problems.some((problem) => problem.key === item.key || problem.key.startsWith(`${item.key} `)), `good key ${item.key} is not a problem`)
+    for (const item of good)
+      t.notOk(
+        api.problems.some((problem) => problem.key === item.key || problem.key.startsWith(`${item.key} `)),
+        `good key ${item.key} is not a problem`,
+      )
     t.same(api.notKept.count, 0)
     // the good data is still read
     const nodes = (await app.inject('/api/pulse/nodes')).json().services.map((service: { name: string }) => service.name)
-    t.same(nodes.filter((name: string) => name.startsWith('good-')), ['good-0', 'good-1', 'good-2', 'good-3'])
+    t.same(
+      nodes.filter((name: string) => name.startsWith('good-')),
+      ['good-0', 'good-1', 'good-2', 'good-3'],
+    )
   })
 }
 
@@ -67,9 +74,19 @@ t.test('newest first, counts and times; grouped by key on request', async (t) =>
   await ticks(app, clock, 1)
 
   const { problems } = (await app.inject('/api/problems')).json()
-  t.same(problems.slice(0, 2).map((p: ShownProblem) => p.key).sort(), ['gravito:quasar:node:b:n1', 'gravito:quasar:node:b:n2'], 'the newest first')
+  t.same(
+    problems
+      .slice(0, 2)
+      .map((p: ShownProblem) => p.key)
+      .sort(),
+    ['gravito:quasar:node:b:n1', 'gravito:quasar:node:b:n2'],
+    'the newest first',
+  )
   t.same(problems[2], { key: 'gravito:quasar:node:a:n1', reason: 'malformed JSON', count: 3, firstSeenAt: start, lastSeenAt: start + 4_000 }, 'then the older one, seen three times')
-  t.same(problems.find((p: ShownProblem) => p.key === 'gravito:quasar:node:b:n1'), { key: 'gravito:quasar:node:b:n1', reason: 'heartbeat is not a JSON object', count: 1, firstSeenAt: start + 12_000, lastSeenAt: start + 12_000 })
+  t.same(
+    problems.find((p: ShownProblem) => p.key === 'gravito:quasar:node:b:n1'),
+    { key: 'gravito:quasar:node:b:n1', reason: 'heartbeat is not a JSON object', count: 1, firstSeenAt: start + 12_000, lastSeenAt: start + 12_000 },
+  )
   t.equal(problems.length, 3)
 
   const grouped = (await app.inject('/api/problems?sort=key')).json()
@@ -112,7 +129,10 @@ t.test('more bad keys than the record holds: the newest kept, the rest counted',
 
   const api = (await app.inject('/api/problems')).json()
   t.equal(api.problems.length, 500, 'the bound')
-  t.ok(api.problems.every((p: ShownProblem) => p.key.includes(':new-')), 'the newest 500 kept')
+  t.ok(
+    api.problems.every((p: ShownProblem) => p.key.includes(':new-')),
+    'the newest 500 kept',
+  )
   t.same(api.notKept, { count: 120, more: false }, 'the 120 older ones counted')
   t.match((await app.inject('/problems/fragments/list')).body, /120 more problems of the last 1 h not kept: the list holds the 500 seen most recently/)
 })
@@ -129,7 +149,11 @@ t.test('one hour: a problem stays 59 minutes after its last sighting, and is gon
   await redis.del('gravito:quasar:node:gone:n1')
   clock.advance(30 * 60_000)
   await app.collector.refresh()
-  const keysShown = async () => (await app.inject('/api/problems')).json().problems.map((p: ShownProblem) => p.key).sort()
+  const keysShown = async () =>
+    (await app.inject('/api/problems'))
+      .json()
+      .problems.map((p: ShownProblem) => p.key)
+      .sort()
   clock.set(firstTick + 60 * 60_000 - 1)
   await app.collector.refresh()
   t.same(await keysShown(), ['gravito:quasar:node:gone:n1', 'gravito:quasar:node:stays:n1'], 'within the hour')

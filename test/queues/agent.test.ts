@@ -52,20 +52,58 @@ t.test('API shape, owner node and read-only rules', async (t) => {
   t.match(response.headers['content-type'], /application\/json/)
   const api = response.json()
   t.equal(api.generatedAt, clock())
-  t.same(api.queues.map((q: any) => `${q.service}/${q.name}`), ['billing/emails', 'billing/reports', 'mailer/outbox', 'shop/orders'])
-  t.same(api.queues[0], {
-    service: 'billing', name: 'emails', driver: 'bullmq', waiting: 12, active: 2, delayed: 1, failed: 7, completed: 900, paused: 0,
-    oldestWaitingMs: 5400, source: 'agent', readOnly: false, commands: ['RETRY_JOB', 'DELETE_JOB'], nodeId: 'worker-1', timestamp: clock() - 1000,
-  }, 'the snapshot wins over the heartbeat; failed jobs are not in the list')
-  t.match(api.queues[1], { name: 'reports', driver: 'redis-list', waiting: 3, active: null, delayed: null, failed: null, readOnly: true, commands: [], readOnlyReason: 'its agent does not declare commands', nodeId: 'worker-1' }, 'an undeclared list has no commands')
+  t.same(
+    api.queues.map((q: any) => `${q.service}/${q.name}`),
+    ['billing/emails', 'billing/reports', 'mailer/outbox', 'shop/orders'],
+  )
+  t.same(
+    api.queues[0],
+    {
+      service: 'billing',
+      name: 'emails',
+      driver: 'bullmq',
+      waiting: 12,
+      active: 2,
+      delayed: 1,
+      failed: 7,
+      completed: 900,
+      paused: 0,
+      oldestWaitingMs: 5400,
+      source: 'agent',
+      readOnly: false,
+      commands: ['RETRY_JOB', 'DELETE_JOB'],
+      nodeId: 'worker-1',
+      timestamp: clock() - 1000,
+    },
+    'the snapshot wins over the heartbeat; failed jobs are not in the list',
+  )
+  t.match(
+    api.queues[1],
+    { name: 'reports', driver: 'redis-list', waiting: 3, active: null, delayed: null, failed: null, readOnly: true, commands: [], readOnlyReason: 'its agent does not declare commands', nodeId: 'worker-1' },
+    'an undeclared list has no commands',
+  )
   t.match(api.queues[2], { service: 'mailer', name: 'outbox', source: 'agent', readOnly: true, commands: [], readOnlyReason: 'no node known' }, 'no node named, none beating: read-only')
   t.notOk('nodeId' in api.queues[2])
   t.match(api.queues[3], { service: 'shop', name: 'orders', waiting: 4, active: 1, failed: 2, delayed: null, nodeId: 'node-a', readOnly: false, timestamp: clock() - 3000 })
 
-  t.same((await app.inject('/api/pulse/queues?service=billing')).json().queues.map((q: any) => q.name), ['emails', 'reports'])
-  t.same((await app.inject('/api/pulse/queues?driver=laravel')).json().queues.map((q: any) => q.name), ['outbox'])
-  t.same((await app.inject('/api/pulse/queues?sort=waiting')).json().queues.map((q: any) => q.waiting), [12, 9, 4, 3], 'largest first by default')
-  t.same((await app.inject('/api/pulse/queues?sort=failed&dir=asc')).json().queues.map((q: any) => q.failed), [0, 2, 7, null], 'unknown last')
+  t.same(
+    (await app.inject('/api/pulse/queues?service=billing')).json().queues.map((q: any) => q.name),
+    ['emails', 'reports'],
+  )
+  t.same(
+    (await app.inject('/api/pulse/queues?driver=laravel')).json().queues.map((q: any) => q.name),
+    ['outbox'],
+  )
+  t.same(
+    (await app.inject('/api/pulse/queues?sort=waiting')).json().queues.map((q: any) => q.waiting),
+    [12, 9, 4, 3],
+    'largest first by default',
+  )
+  t.same(
+    (await app.inject('/api/pulse/queues?sort=failed&dir=asc')).json().queues.map((q: any) => q.failed),
+    [0, 2, 7, null],
+    'unknown last',
+  )
   for (const bad of ['?sort=nope', '?dir=up', '?driver=kafka', '?service=a:b', '?service=%3Cb%3E']) {
     t.equal((await app.inject(`/api/pulse/queues${bad}`)).statusCode, 400, bad)
   }
@@ -118,7 +156,13 @@ t.test('throughput from successive snapshots; the history recorder and the alert
   t.same(queueRows(snapshotNow), [{ kind: 'queue', service: 'billing', id: 'emails', t: clock(), values: [1500, 3, 2] }], 'history: waiting, failed, throughput per queue')
   t.same(queueItems(snapshotNow), [{ service: 'billing', name: 'emails', waiting: 1500, failed: 3 }], 'alerts: the queue metrics')
   const samples = metricsFromSnapshot(snapshotNow).samples.filter((s) => s.target.queue === 'emails')
-  t.same(samples.map((s) => [s.metric, s.value]), [['queue_backlog', 1500], ['queue_failed', 3]])
+  t.same(
+    samples.map((s) => [s.metric, s.value]),
+    [
+      ['queue_backlog', 1500],
+      ['queue_failed', 3],
+    ],
+  )
 
   const history = await app.inject('/api/pulse/queues/billing/emails/history?range=1h')
   t.equal(history.statusCode, 200)
@@ -191,14 +235,29 @@ t.test('bad data is skipped and logged once; the other keys keep their tick', as
   const api = (await app.inject('/api/pulse/queues')).json()
   // entries without a usable name or driver are dropped alone; a bad count or a long text costs
   // only that field (see test/queues/tolerance.test.ts)
-  t.same(api.queues.map((q: any) => `${q.service}/${q.name}`), ['good/ok', 'partial/__proto__', 'partial/fine', 'partial/nan', 'partial/negative'])
+  t.same(
+    api.queues.map((q: any) => `${q.service}/${q.name}`),
+    ['good/ok', 'partial/__proto__', 'partial/fine', 'partial/nan', 'partial/negative'],
+  )
   const warned = logLines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'skipped bad agent data')
   for (const service of ['broken', 'squatter', 'huge', 'deep', 'shapeless', 'partial', 'bad*name']) {
-    t.ok(warned.some((line) => line.key.includes(`queues:${service}`)), `${service} logged`)
+    t.ok(
+      warned.some((line) => line.key.includes(`queues:${service}`)),
+      `${service} logged`,
+    )
   }
-  t.match(warned.find((line) => line.key.includes('queues:huge')), { reason: /over 65536/ })
-  t.match(warned.find((line) => line.key.includes('queues:squatter')), { reason: /WRONGTYPE/ })
-  t.match(warned.find((line) => line.key.includes('queues:partial')), { reason: /^queues\[1\]\.name: must not contain control characters: entry dropped$/ })
+  t.match(
+    warned.find((line) => line.key.includes('queues:huge')),
+    { reason: /over 65536/ },
+  )
+  t.match(
+    warned.find((line) => line.key.includes('queues:squatter')),
+    { reason: /WRONGTYPE/ },
+  )
+  t.match(
+    warned.find((line) => line.key.includes('queues:partial')),
+    { reason: /^queues\[1\]\.name: must not contain control characters: entry dropped$/ },
+  )
 
   const before = warned.length
   clock.advance(2_000)
@@ -226,7 +285,11 @@ t.test('Redis gone: the last queues stay listed, with the banner; back again: re
   clock.advance(10_000)
   await app.collector.refresh()
   t.equal(app.collector.snapshot.redis.up, false)
-  t.same((await app.inject('/api/pulse/queues')).json().queues.map((q: any) => q.waiting), [3], 'the last counts read')
+  t.same(
+    (await app.inject('/api/pulse/queues')).json().queues.map((q: any) => q.waiting),
+    [3],
+    'the last counts read',
+  )
   t.match((await app.inject('/fragments/queues/table')).body, 'Redis unreachable; showing the last counts read.')
   t.match((await app.inject('/queues/billing/emails')).body, 'Redis unreachable; showing the last counts read.')
   await redisServer.restart()

@@ -88,20 +88,26 @@ export async function buildFleet(seed: number, plans: readonly QueuePlan[], conn
     const fates = shuffled([...Array<string>(amounts.failed).fill('fail'), ...Array<string>(amounts.completed).fill('complete')], random)
     if (fates.length === 0) return
     const reasons = new Map<string, string>()
-    const jobs = await item.queue.addBulk(fates.map((fate, n) => {
-      const jobName = `${fate}-${name}-${n}`
-      if (fate === 'fail') reasons.set(jobName, reasonFor(name, n, random))
-      return { name: jobName, data: { fate, n } }
-    }))
+    const jobs = await item.queue.addBulk(
+      fates.map((fate, n) => {
+        const jobName = `${fate}-${name}-${n}`
+        if (fate === 'fail') reasons.set(jobName, reasonFor(name, n, random))
+        return { name: jobName, data: { fate, n } }
+      }),
+    )
     for (const job of jobs) {
       const reason = reasons.get(job.name)
       if (reason !== undefined) item.failed.push({ id: job.id!, name: job.name, reason })
     }
-    const worker = new Worker(name, async (job: Job) => {
-      const reason = reasons.get(job.name)
-      if (reason !== undefined) throw new Error(reason)
-      return 'done'
-    }, { connection })
+    const worker = new Worker(
+      name,
+      async (job: Job) => {
+        const reason = reasons.get(job.name)
+        if (reason !== undefined) throw new Error(reason)
+        return 'done'
+      },
+      { connection },
+    )
     worker.on('error', () => {})
     // 'failed' and 'completed' are emitted once the job has moved: after the last one, all are in place
     await new Promise<void>((resolve) => {
@@ -121,10 +127,14 @@ export async function buildFleet(seed: number, plans: readonly QueuePlan[], conn
     const taken = new Promise<void>((resolve) => (allStarted = resolve))
     await item.queue.addBulk(Array.from({ length: amounts.active }, (_, n) => ({ name: `hold-${name}-${n}`, data: { n } })))
     // every slot held: the worker takes no other job until `close`
-    const worker = new Worker(name, async () => {
-      if (++started === amounts.active) allStarted()
-      await held
-    }, { connection, concurrency: amounts.active })
+    const worker = new Worker(
+      name,
+      async () => {
+        if (++started === amounts.active) allStarted()
+        await held
+      },
+      { connection, concurrency: amounts.active },
+    )
     worker.on('error', () => {})
     workers.push(worker)
     await taken

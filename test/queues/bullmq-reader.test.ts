@@ -38,7 +38,15 @@ async function expectFleet(t: Test, app: FastifyInstance, fleet: Fleet, now: num
     // the fleet is what was planned: otherwise the comparison below would prove less than it says
     t.same(
       { active, completed, delayed, failed, prioritized, waiting, waitingChildren },
-      { active: amounts.active, completed: amounts.completed, delayed: amounts.delayed, failed: amounts.failed, prioritized: amounts.prioritized, waiting: amounts.waiting + item.children, waitingChildren: amounts.parents },
+      {
+        active: amounts.active,
+        completed: amounts.completed,
+        delayed: amounts.delayed,
+        failed: amounts.failed,
+        prioritized: amounts.prioritized,
+        waiting: amounts.waiting + item.children,
+        waitingChildren: amounts.parents,
+      },
       `${name}: BullMQ holds the planned jobs`,
     )
     t.equal(paused, item.plan.paused)
@@ -81,7 +89,10 @@ for (const seed of [5, 23, 37]) {
     const fleet = await buildFleet(seed, plans, connection, Date.now())
     t.teardown(() => fleet.close())
     const reasons = fleet.queues.flatMap((q) => q.failed.map((job) => job.reason))
-    t.ok(reasons.some((r) => r.length < FAILED_JOB_LIMITS.reason) && reasons.some((r) => r.length > FAILED_JOB_LIMITS.reason && Buffer.byteLength(r) <= READ_CAP) && reasons.some((r) => Buffer.byteLength(r) > READ_CAP), 'short reasons, reasons cut, reasons too large to read')
+    t.ok(
+      reasons.some((r) => r.length < FAILED_JOB_LIMITS.reason) && reasons.some((r) => r.length > FAILED_JOB_LIMITS.reason && Buffer.byteLength(r) <= READ_CAP) && reasons.some((r) => Buffer.byteLength(r) > READ_CAP),
+      'short reasons, reasons cut, reasons too large to read',
+    )
     const clock = fakeClock(fleet.lastTimestamp + 3_600_000)
     const app = await buildTestApp({ redisUrl: redisServer.url, clock })
     t.teardown(() => app.close())
@@ -102,9 +113,13 @@ async function threeQueues(t: Test, names: string[]) {
   t.teardown(() => Promise.all(queues.map((queue) => queue.close())))
   for (const queue of queues) {
     await queue.add(`doomed-${queue.name}`, {})
-    const worker = new Worker(queue.name, async () => {
-      throw new Error(`${queue.name} broke`)
-    }, { connection })
+    const worker = new Worker(
+      queue.name,
+      async () => {
+        throw new Error(`${queue.name} broke`)
+      },
+      { connection },
+    )
     await new Promise((resolve) => worker.once('failed', resolve))
     await worker.close()
     await queue.add(`next-${queue.name}`, {})
@@ -129,16 +144,36 @@ t.test('a queue whose failed set is a string is skipped and reported; the others
   t.teardown(() => app.close())
   await app.collector.refresh()
   const queues: any[] = (await app.inject('/api/pulse/queues')).json().queues
-  t.same(queues.map((q) => q.name), ['alpha', 'delta', 'gamma'], 'beta left out, the others shown')
-  t.match(queues.find((q) => q.name === 'alpha'), { waiting: 1, failed: 1 })
-  t.match(queues.find((q) => q.name === 'delta'), { waiting: 2, failed: 1 })
-  t.match(queues.find((q) => q.name === 'gamma'), { waiting: 1, failed: 1 })
+  t.same(
+    queues.map((q) => q.name),
+    ['alpha', 'delta', 'gamma'],
+    'beta left out, the others shown',
+  )
+  t.match(
+    queues.find((q) => q.name === 'alpha'),
+    { waiting: 1, failed: 1 },
+  )
+  t.match(
+    queues.find((q) => q.name === 'delta'),
+    { waiting: 2, failed: 1 },
+  )
+  t.match(
+    queues.find((q) => q.name === 'gamma'),
+    { waiting: 1, failed: 1 },
+  )
   const jobs = async (name: string) => (await app.inject(`/api/pulse/queues/bull/${name}/jobs?state=failed`)).json().jobs
   t.match(await jobs('alpha'), [{ name: 'doomed-alpha', failedReason: 'alpha broke' }])
   t.match(await jobs('delta'), [{ name: 'doomed-delta', failedReason: 'delta broke' }])
   t.same(await jobs('gamma'), [], 'the unreadable job left out, its queue kept')
   const warnings = logLines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'skipped bad agent data')
-  t.same(warnings.map((w) => [JSON.parse(w.key), w.reason.split(' ')[0]]).sort(), [['bull:beta:failed', 'WRONGTYPE'], [`bull:gamma:${gammaFailed}`, 'WRONGTYPE']], 'each bad key reported under its own name')
+  t.same(
+    warnings.map((w) => [JSON.parse(w.key), w.reason.split(' ')[0]]).sort(),
+    [
+      ['bull:beta:failed', 'WRONGTYPE'],
+      [`bull:gamma:${gammaFailed}`, 'WRONGTYPE'],
+    ],
+    'each bad key reported under its own name',
+  )
   t.equal((await app.inject('/readyz')).statusCode, 200, 'not taken for Redis being unreachable')
 })
 
@@ -153,7 +188,10 @@ t.test('a queue the console may not read (NOPERM) is skipped and reported; the o
   const read = createBullmqReader(limited, { report: (key, reason) => reported.push([key, reason]) })
   const refs = ['open', 'secret', 'public'].map((queue) => ({ driver: 'bullmq' as const, prefix: 'bull', queue }))
   const readings = await read(refs, Date.now())
-  t.same([...readings.keys()].map((ref) => ref.queue), ['open', 'public'])
+  t.same(
+    [...readings.keys()].map((ref) => ref.queue),
+    ['open', 'public'],
+  )
   for (const [ref, reading] of readings) {
     t.match(reading, { waiting: 1, failed: 1, failedJobs: [{ name: `doomed-${ref.queue}`, failedReason: `${ref.queue} broke` }] })
   }

@@ -30,9 +30,29 @@ interface Case {
 
 const CASES: Case[] = [
   { what: 'other, RETRY_JOB declared', service: 'rq', snapshotNode: 'py-1', entry: { name: 'default', driver: 'other', commands: ['RETRY_JOB'] }, commands: ['RETRY_JOB'], nodeId: 'py-1' },
-  { what: 'both declared, in any order, node named by the entry', service: 'celery', entry: { name: 'celery', driver: 'other', nodeId: 'worker-9', commands: ['DELETE_JOB', 'RETRY_JOB'] }, commands: BOTH, nodeId: 'worker-9' },
-  { what: 'the entry names another node than the snapshot', service: 'split', snapshotNode: 'aggregator', entry: { name: 'jobs', driver: 'sqs', nodeId: 'consumer-2', commands: ['RETRY_JOB'] }, commands: ['RETRY_JOB'], nodeId: 'consumer-2' },
-  { what: 'duplicates collapse, unknown types are dropped', service: 'lists', snapshotNode: 'n1', entry: { name: 'q', driver: 'redis-list', commands: ['RETRY_JOB', 'PAUSE_QUEUE', 'RETRY_JOB', 'retry_job'] }, commands: ['RETRY_JOB'], nodeId: 'n1' },
+  {
+    what: 'both declared, in any order, node named by the entry',
+    service: 'celery',
+    entry: { name: 'celery', driver: 'other', nodeId: 'worker-9', commands: ['DELETE_JOB', 'RETRY_JOB'] },
+    commands: BOTH,
+    nodeId: 'worker-9',
+  },
+  {
+    what: 'the entry names another node than the snapshot',
+    service: 'split',
+    snapshotNode: 'aggregator',
+    entry: { name: 'jobs', driver: 'sqs', nodeId: 'consumer-2', commands: ['RETRY_JOB'] },
+    commands: ['RETRY_JOB'],
+    nodeId: 'consumer-2',
+  },
+  {
+    what: 'duplicates collapse, unknown types are dropped',
+    service: 'lists',
+    snapshotNode: 'n1',
+    entry: { name: 'q', driver: 'redis-list', commands: ['RETRY_JOB', 'PAUSE_QUEUE', 'RETRY_JOB', 'retry_job'] },
+    commands: ['RETRY_JOB'],
+    nodeId: 'n1',
+  },
   { what: 'only unknown types', service: 'future', snapshotNode: 'n1', entry: { name: 'q', driver: 'gravito-stream', commands: ['PAUSE_QUEUE'] }, commands: [], reason: READ_ONLY_REASONS.declaredNone },
   { what: 'declared empty (our SDK without a token)', service: 'sdk-no-token', snapshotNode: 'n1', entry: { name: 'emails', driver: 'bullmq', commands: [] }, commands: [], reason: READ_ONLY_REASONS.declaredNone },
   { what: 'bullmq with a node and no field: compatibility', service: 'old-bullmq', snapshotNode: 'n1', entry: { name: 'emails', driver: 'bullmq' }, commands: BOTH, nodeId: 'n1' },
@@ -42,7 +62,14 @@ const CASES: Case[] = [
   { what: 'a declaration with no node in the snapshot or the entry', service: 'nameless', owner: 'beater', entry: { name: 'q', driver: 'other', commands: ['RETRY_JOB'] }, commands: [], reason: READ_ONLY_REASONS.noNode },
   { what: 'other with a node and no field', service: 'silent', snapshotNode: 'n1', entry: { name: 'q', driver: 'other' }, commands: [], reason: READ_ONLY_REASONS.undeclared },
   { what: 'redis-list with a node and no field', service: 'plain-list', snapshotNode: 'n1', entry: { name: 'q', driver: 'redis-list' }, commands: [], reason: READ_ONLY_REASONS.undeclared },
-  { what: 'laravel-horizon with a node and no field (not a compatibility driver)', service: 'horizon', snapshotNode: 'n1', entry: { name: 'q', driver: 'laravel-horizon' }, commands: [], reason: READ_ONLY_REASONS.undeclared },
+  {
+    what: 'laravel-horizon with a node and no field (not a compatibility driver)',
+    service: 'horizon',
+    snapshotNode: 'n1',
+    entry: { name: 'q', driver: 'laravel-horizon' },
+    commands: [],
+    reason: READ_ONLY_REASONS.undeclared,
+  },
 ]
 
 /** the same cases in several orders, and a neighbour entry of another kind in each snapshot */

@@ -27,13 +27,20 @@ t.test('BullMQ queues with real failed jobs, discovered read-only', async (t) =>
     { name: 'welcome', data: { to: 'b@example.com' } },
     { name: 'digest', data: { big: 'x'.repeat(100_000) } },
   ])
-  const worker = new Worker('emails', async (job) => {
-    throw new Error(`mailbox <b>${job.data.to ?? 'none'}</b> refused`)
-  }, { connection })
+  const worker = new Worker(
+    'emails',
+    async (job) => {
+      throw new Error(`mailbox <b>${job.data.to ?? 'none'}</b> refused`)
+    },
+    { connection },
+  )
   t.teardown(() => worker.close())
   await eventually(async () => (await emails.getFailedCount()) === 3, 'three jobs failed')
   await worker.close()
-  await emails.addBulk([{ name: 'welcome', data: { n: 1 } }, { name: 'welcome', data: { n: 2 } }])
+  await emails.addBulk([
+    { name: 'welcome', data: { n: 1 } },
+    { name: 'welcome', data: { n: 2 } },
+  ])
   await emails.add('later', { n: 3 }, { delay: 60_000 })
   await emails.add('urgent', { n: 4 }, { priority: 1 })
 
@@ -42,7 +49,21 @@ t.test('BullMQ queues with real failed jobs, discovered read-only', async (t) =>
   await app.collector.refresh()
 
   const [queue] = (await app.inject('/api/pulse/queues')).json().queues
-  t.match(queue, { service: 'bull', name: 'emails', driver: 'bullmq', source: 'discovered', commands: [], readOnlyReason: 'discovered in Redis, no agent', waiting: 3, active: 0, delayed: 1, failed: 3, completed: 0, paused: 0, timestamp: clock() })
+  t.match(queue, {
+    service: 'bull',
+    name: 'emails',
+    driver: 'bullmq',
+    source: 'discovered',
+    commands: [],
+    readOnlyReason: 'discovered in Redis, no agent',
+    waiting: 3,
+    active: 0,
+    delayed: 1,
+    failed: 3,
+    completed: 0,
+    paused: 0,
+    timestamp: clock(),
+  })
   t.notOk('nodeId' in queue, 'no agent owns it')
   t.ok(queue.oldestWaitingMs >= 0, 'oldest waiting age from the job hash')
 
@@ -85,7 +106,10 @@ t.test('BullMQ queues with real failed jobs, discovered read-only', async (t) =>
   t.match(drained, { waiting: 0, delayed: 1, completed: 4, throughput: 0.4 }, '4 jobs in 10 s')
 
   // a paused queue: its waiting jobs are counted as paused, never in both
-  await emails.addBulk([{ name: 'welcome', data: { n: 6 } }, { name: 'welcome', data: { n: 7 } }])
+  await emails.addBulk([
+    { name: 'welcome', data: { n: 6 } },
+    { name: 'welcome', data: { n: 7 } },
+  ])
   await emails.pause()
   clock.advance(10_000)
   await app.collector.refresh()
@@ -103,9 +127,13 @@ t.test("a discovered queue whose finished jobs are removed shows throughput from
   t.teardown(() => app.close())
   const reports = new Queue('reports', { connection })
   t.teardown(() => reports.close())
-  const worker = new Worker('reports', async (job) => {
-    if ((job.data as { fail: boolean }).fail) throw new Error('no data')
-  }, { connection, metrics: { maxDataPoints: 60 } })
+  const worker = new Worker(
+    'reports',
+    async (job) => {
+      if ((job.data as { fail: boolean }).fail) throw new Error('no data')
+    },
+    { connection, metrics: { maxDataPoints: 60 } },
+  )
   worker.on('error', () => {})
   t.teardown(() => worker.close())
   const finished = async () => (await reports.getMetrics('completed')).meta.count + (await reports.getMetrics('failed')).meta.count
@@ -151,11 +179,17 @@ t.test('Laravel-shaped keys discovered; look-alikes left out', async (t) => {
   t.teardown(() => app.close())
   await app.collector.refresh()
   const queues = (await app.inject('/api/pulse/queues')).json().queues
-  t.same(queues.map((q: any) => `${q.service}/${q.name}/${q.source}`), ['billing/jobs/agent', 'laravel/emails/discovered', 'laravel/later/discovered', 'laravel_database/default/discovered'])
+  t.same(
+    queues.map((q: any) => `${q.service}/${q.name}/${q.source}`),
+    ['billing/jobs/agent', 'laravel/emails/discovered', 'laravel/later/discovered', 'laravel_database/default/discovered'],
+  )
   const emails = queues.find((q: any) => q.name === 'emails')
   t.match(emails, { driver: 'laravel', waiting: 2, active: 1, delayed: 1, failed: null, commands: [] })
   t.ok(emails.oldestWaitingMs >= 89_000 && emails.oldestWaitingMs <= 91_000, `oldest waiting from pushedAt (${emails.oldestWaitingMs})`)
-  t.match(queues.find((q: any) => q.name === 'later'), { waiting: 0, delayed: 1 })
+  t.match(
+    queues.find((q: any) => q.name === 'later'),
+    { waiting: 0, delayed: 1 },
+  )
 
   const page = await app.inject('/queues/laravel/emails')
   t.equal(page.statusCode, 200)
@@ -182,7 +216,10 @@ t.test('a queue an agent reports is shown once, as the agent reports it', async 
   t.teardown(() => app.close())
   await app.collector.refresh()
   const queues = (await app.inject('/api/pulse/queues')).json().queues
-  t.same(queues.map((q: any) => `${q.service}/${q.name}/${q.source}`), ['billing/reports/agent'])
+  t.same(
+    queues.map((q: any) => `${q.service}/${q.name}/${q.source}`),
+    ['billing/reports/agent'],
+  )
 })
 
 t.test('an agent queue of the same name hides a discovered one only when it is the same queue', async (t) => {
@@ -195,7 +232,7 @@ t.test('an agent queue of the same name hides a discovered one only when it is t
   t.teardown(() => app.close())
   const shown = async () => ((await app.inject('/api/pulse/queues')).json().queues as any[]).map((q) => `${q.service}/${q.name}/${q.source}`).sort()
   const cases: [string, Record<string, unknown>, Record<string, unknown>, string[]][] = [
-    ['same driver, prefix and name, in the console\'s Redis', { sharedRedis: true }, { prefix: 'bull' }, ['billing/reports/agent']],
+    ["same driver, prefix and name, in the console's Redis", { sharedRedis: true }, { prefix: 'bull' }, ['billing/reports/agent']],
     ['another prefix', { sharedRedis: true }, { prefix: '{bull}' }, ['billing/reports/agent', 'bull/reports/discovered']],
     ['no prefix reported (an older agent)', { sharedRedis: true }, {}, ['billing/reports/agent', 'bull/reports/discovered']],
     ['its queues live in another Redis', {}, { prefix: 'bull' }, ['billing/reports/agent', 'bull/reports/discovered']],
@@ -222,8 +259,14 @@ t.test('an agent service named like a discovered prefix does not hide its other 
   await app.collector.refresh()
   const queues = (await app.inject('/api/pulse/queues')).json().queues as any[]
   t.equal(queues.length, 2)
-  t.match(queues.find((q) => q.source === 'agent'), { service: 'bull', name: 'reports', waiting: 7 })
-  t.match(queues.find((q) => q.source === 'discovered'), { service: /^bull-found-[0-9a-f]{8}$/, name: 'reports', waiting: 1 })
+  t.match(
+    queues.find((q) => q.source === 'agent'),
+    { service: 'bull', name: 'reports', waiting: 7 },
+  )
+  t.match(
+    queues.find((q) => q.source === 'discovered'),
+    { service: /^bull-found-[0-9a-f]{8}$/, name: 'reports', waiting: 1 },
+  )
 })
 
 t.test('the walk is bounded per tick and continues where it stopped', async (t) => {
@@ -249,7 +292,10 @@ t.test('the walk is bounded per tick and continues where it stopped', async (t) 
     if (ran === 0) break
     perTick.push(ran)
   }
-  t.ok(perTick.every((ran) => ran <= 2), 'at most one SCAN step per pattern in a tick')
+  t.ok(
+    perTick.every((ran) => ran <= 2),
+    'at most one SCAN step per pattern in a tick',
+  )
   t.ok(perTick.length > 5, `the pass over 30,000 keys took ${perTick.length} ticks, each going on from the last cursor`)
   t.same(scanner.refs(), [{ driver: 'laravel', prefix: '', queue: 'emails' }])
   t.same([...scanner.services()], ['billing'], 'protocol snapshot keys are services, not Laravel queues')

@@ -50,13 +50,28 @@ t.test('a driver outside the registry finds, reads and lists its queues beside t
   const lists = part.items.filter((item) => item.driver === 'redis-list')
   // an empty list does not exist in Redis: only the non-empty ones are found
   const expected = lengths.filter(({ length }) => length > 0).sort((a, b) => (a.queue < b.queue ? -1 : 1))
-  t.same(lists.map((item) => [item.name, item.waiting]), expected.map(({ queue, length }) => [queue, length]), 'every list, with its own length')
+  t.same(
+    lists.map((item) => [item.name, item.waiting]),
+    expected.map(({ queue, length }) => [queue, length]),
+    'every list, with its own length',
+  )
   for (const item of lists) t.match(item, { service: 'jobs-lists', prefix: 'jobs', source: 'discovered', commands: [], failed: null, timestamp: NOW })
-  t.notOk(part.items.some((item) => item.name === 'broken'), 'the unreadable key is skipped alone')
-  t.same(part.items.filter((item) => item.driver === 'laravel').map((item) => [item.service, item.name, item.waiting]), [['laravel', 'emails', 1]], 'the registry drivers still run')
+  t.notOk(
+    part.items.some((item) => item.name === 'broken'),
+    'the unreadable key is skipped alone',
+  )
+  t.same(
+    part.items.filter((item) => item.driver === 'laravel').map((item) => [item.service, item.name, item.waiting]),
+    [['laravel', 'emails', 1]],
+    'the registry drivers still run',
+  )
 
   const registryOnly = createQueuesCollector(redis, consoleKeys, badData)
   const without = (await registryOnly.collect(NOW, previous))!
-  t.same(without.items.filter((item) => item.driver === 'redis-list'), [], 'without the driver no list is a queue')
+  t.same(
+    without.items.filter((item) => item.driver === 'redis-list'),
+    [],
+    'without the driver no list is a queue',
+  )
   t.equal(without.items.length, 1)
 })

@@ -61,7 +61,10 @@ for (const seed of [3, 17, 29]) {
     // a queue whose reserved set some other application overwrote with a string: left out
     sequences.push([() => redis.rpush(`queues:squatted-${seed}`, laravelPayload('s', nowSeconds - 10)), () => redis.set(`queues:squatted-${seed}:reserved`, 'not a set')])
     // each sequence keeps its order; the sequences interleave in a seeded order
-    const turns = shuffled(sequences.flatMap((writes, s) => writes.map(() => s)), random)
+    const turns = shuffled(
+      sequences.flatMap((writes, s) => writes.map(() => s)),
+      random,
+    )
     for (const s of turns) await sequences[s]!.shift()!()
 
     const logLines: string[] = []
@@ -76,7 +79,11 @@ for (const seed of [3, 17, 29]) {
       if (queue.oldestAt === undefined) t.notOk('oldestWaitingMs' in shown, `${queue.name}: nothing waits`)
       else t.equal(shown.oldestWaitingMs, clock() - queue.oldestAt * 1000, `${queue.name}: its own oldest payload`)
     }
-    t.same(logLines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'skipped bad agent data'), [], "other applications' keys are not reported as bad data")
+    t.same(
+      logLines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'skipped bad agent data'),
+      [],
+      "other applications' keys are not reported as bad data",
+    )
   })
 }
 
@@ -92,7 +99,19 @@ t.test('a Laravel queue the console may not read (NOPERM) is reported; the other
   const read = createLaravelReader(limited, { report: (key, reason) => reported.push([key, reason]) })
   const refs = ['open', 'secret', 'public'].map((queue) => ({ driver: 'laravel' as const, prefix: '', queue }))
   const readings = await read(refs, now)
-  t.same([...readings.keys()].map((ref) => ref.queue), ['open', 'public'])
+  t.same(
+    [...readings.keys()].map((ref) => ref.queue),
+    ['open', 'public'],
+  )
   for (const reading of readings.values()) t.match(reading, { waiting: 1, active: 0, delayed: 0 })
-  t.same(reported.map(([key, reason]) => [key, reason.split(' ')[0]]).sort(), [['queues:secret', 'NOPERM'], ['queues:secret', 'NOPERM'], ['queues:secret:delayed', 'NOPERM'], ['queues:secret:reserved', 'NOPERM']].sort(), 'each key of the unreadable queue, under its own name')
+  t.same(
+    reported.map(([key, reason]) => [key, reason.split(' ')[0]]).sort(),
+    [
+      ['queues:secret', 'NOPERM'],
+      ['queues:secret', 'NOPERM'],
+      ['queues:secret:delayed', 'NOPERM'],
+      ['queues:secret:reserved', 'NOPERM'],
+    ].sort(),
+    'each key of the unreadable queue, under its own name',
+  )
 })

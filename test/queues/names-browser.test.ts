@@ -22,7 +22,10 @@ t.test('an odd name: linked, opened, named exactly, polled, and its history kept
   await redis.flushall()
   const queue = new Queue(NAME, { connection: { url: redisServer.url }, prefix: PREFIX })
   t.teardown(() => queue.close())
-  await queue.addBulk([{ name: 'a', data: {} }, { name: 'b', data: {} }])
+  await queue.addBulk([
+    { name: 'a', data: {} },
+    { name: 'b', data: {} },
+  ])
   await queue.pause()
 
   const app = await buildTestApp({ redisUrl: redisServer.url, autoStart: true, tickMs: 200 })
@@ -59,7 +62,10 @@ t.test('an odd name: linked, opened, named exactly, polled, and its history kept
   // the history recorder wrote the queue's series under the encoded name, nowhere else
   await eventually(async () => (await redis.keys('gravito:quasar:hist:{queue:*')).length > 0, 'history written')
   const keys = await redis.keys('gravito:quasar:hist:{queue:*')
-  t.ok(keys.every((key) => key.startsWith(`gravito:quasar:hist:{queue:${service}:${queueKeyPart(NAME)}}:`)), `history keys: ${keys[0]}`)
+  t.ok(
+    keys.every((key) => key.startsWith(`gravito:quasar:hist:{queue:${service}:${queueKeyPart(NAME)}}:`)),
+    `history keys: ${keys[0]}`,
+  )
   t.notOk(queueKeyPart(NAME).match(/[:{}*?[\]\s]/), 'the key part holds no separator, brace, glob character or space')
   const history = await app.inject(`/api/pulse/queues/${encodeURIComponent(service)}/${encodeURIComponent(NAME)}/history?range=1h`)
   t.equal(history.statusCode, 200)

@@ -53,7 +53,16 @@ async function expectQueue(t: Test, app: FastifyInstance, listed: any[], spec: Q
   const held = counts.waiting! + counts.prioritized! + (counts.paused ?? 0)
   t.same(
     { waiting: shown.waiting, paused: shown.paused, isPaused: shown.isPaused, waitingChildren: shown.waitingChildren, active: shown.active, delayed: shown.delayed, failed: shown.failed, completed: shown.completed },
-    { waiting: isPaused ? 0 : held, paused: isPaused ? held : 0, isPaused, waitingChildren: counts['waiting-children'], active: counts.active, delayed: counts.delayed, failed: counts.failed, completed: counts.completed },
+    {
+      waiting: isPaused ? 0 : held,
+      paused: isPaused ? held : 0,
+      isPaused,
+      waitingChildren: counts['waiting-children'],
+      active: counts.active,
+      delayed: counts.delayed,
+      failed: counts.failed,
+      completed: counts.completed,
+    },
     `${label}: counts as BullMQ's getJobCounts and isPaused`,
   )
   t.equal(shown.isPaused, spec.paused, `${label}: paused as built`)
@@ -104,7 +113,11 @@ t.test('rate limits: shown while BullMQ says the queue is limited, as long as it
   const app = await buildTestApp({ redisUrl: redisServer.url, clock })
   t.teardown(() => app.close())
   const made: { queue: Queue; worker: Worker }[] = []
-  for (const [prefix, name] of [['bull', 'send email'], ['{bull}', 'send email'], ['app:bull', 'emails@v2']] as const) {
+  for (const [prefix, name] of [
+    ['bull', 'send email'],
+    ['{bull}', 'send email'],
+    ['app:bull', 'emails@v2'],
+  ] as const) {
     const queue = new Queue(name, { connection, prefix })
     const worker = new Worker(name, null, { connection, prefix, autorun: false })
     made.push({ queue, worker })
@@ -153,9 +166,18 @@ t.test('Laravel queues {high} and a:b, with and without a prefix', async (t) => 
   await app.collector.refresh()
   const listed: any[] = (await app.inject('/api/pulse/queues')).json().queues
   t.same(listed.map((q) => `${q.service}|${q.prefix}|${q.name}`).sort(), ['app|app:|a:b', 'laravel||a:b', 'laravel||{high}'])
-  t.match(listed.find((q) => q.name === '{high}'), { waiting: 2, active: 1, delayed: 0, oldestWaitingMs: 30_000 })
-  t.match(listed.find((q) => q.service === 'laravel' && q.name === 'a:b'), { waiting: 1, delayed: 1, oldestWaitingMs: 12_000 })
-  t.match(listed.find((q) => q.service === 'app'), { waiting: 1, oldestWaitingMs: 7_000 })
+  t.match(
+    listed.find((q) => q.name === '{high}'),
+    { waiting: 2, active: 1, delayed: 0, oldestWaitingMs: 30_000 },
+  )
+  t.match(
+    listed.find((q) => q.service === 'laravel' && q.name === 'a:b'),
+    { waiting: 1, delayed: 1, oldestWaitingMs: 12_000 },
+  )
+  t.match(
+    listed.find((q) => q.service === 'app'),
+    { waiting: 1, oldestWaitingMs: 7_000 },
+  )
   for (const q of listed) {
     const page = await app.inject(queueUrl(q.service, q.name))
     t.equal(page.statusCode, 200, `${q.service} ${q.name}: its page`)

@@ -128,10 +128,18 @@ t.test('queue page: counts, paginated failed jobs with details, charts', async (
   t.match(page.body, '<div><dt>waiting</dt><dd>12</dd></div>')
   t.match(page.body, '<div class="is-failed"><dt>failed</dt><dd>120</dd></div>')
   t.match(page.body, 'reported by <a href="/pulse/billing/worker-1">worker-1</a>')
-  t.match(page.body, '<section id="failed-jobs" class="failed-jobs" aria-labelledby="failed-jobs-title" data-fragment-url="/queues/billing/emails/fragments/failed" hx-get="/queues/billing/emails/fragments/failed" hx-trigger="every 5s" hx-swap="innerMorph">', 'the failed list is polled')
+  t.match(
+    page.body,
+    '<section id="failed-jobs" class="failed-jobs" aria-labelledby="failed-jobs-title" data-fragment-url="/queues/billing/emails/fragments/failed" hx-get="/queues/billing/emails/fragments/failed" hx-trigger="every 5s" hx-swap="innerMorph">',
+    'the failed list is polled',
+  )
   t.match(page.body, 'The newest 23 of 120 failed jobs, newest first.')
   const ids = (html: string) => [...html.matchAll(/<code class="job-id" title="job id">([^<]+)<\/code>/g)].map((m) => m[1])
-  t.same(ids(page.body), Array.from({ length: 10 }, (_, i) => `job-${i}`), 'page 1: the ten newest')
+  t.same(
+    ids(page.body),
+    Array.from({ length: 10 }, (_, i) => `job-${i}`),
+    'page 1: the ten newest',
+  )
   t.equal((page.body.match(/<details class="job-detail">/g) ?? []).length, 10, 'each with its details')
   t.match(page.body, '&lt;script&gt;alert(&quot;reason&quot;)&lt;/script&gt;')
   t.match(page.body, '&lt;/pre&gt;&lt;script&gt;alert(2)&lt;/script&gt;')
@@ -146,7 +154,10 @@ t.test('queue page: counts, paginated failed jobs with details, charts', async (
   t.match(page.body, 'href="/queues/billing/emails?range=24h"', 'range links stay on the queue page')
 
   const second = await app.inject('/queues/billing/emails?page=2')
-  t.same(ids(second.body), Array.from({ length: 10 }, (_, i) => `job-${i + 10}`))
+  t.same(
+    ids(second.body),
+    Array.from({ length: 10 }, (_, i) => `job-${i + 10}`),
+  )
   t.match(second.body, 'rel="prev">Newer</a>')
   const third = await app.inject('/queues/billing/emails?page=3&range=7d')
   t.same(ids(third.body), ['job-20', 'job-21', 'job-22'])
@@ -159,8 +170,11 @@ t.test('queue page: counts, paginated failed jobs with details, charts', async (
 
   const failedFragment = await app.inject('/queues/billing/emails/fragments/failed?page=2')
   t.equal(failedFragment.statusCode, 200)
-  t.same(ids(failedFragment.body), Array.from({ length: 10 }, (_, i) => `job-${i + 10}`))
-  t.notMatch(failedFragment.body, /<html|id="failed-jobs"/, 'the region\'s content only')
+  t.same(
+    ids(failedFragment.body),
+    Array.from({ length: 10 }, (_, i) => `job-${i + 10}`),
+  )
+  t.notMatch(failedFragment.body, /<html|id="failed-jobs"/, "the region's content only")
   t.equal((await app.inject({ url: '/queues/billing/emails/fragments/failed?page=2', headers: { 'if-none-match': failedFragment.headers.etag as string } })).statusCode, 304)
   t.equal((await app.inject('/queues/billing/ghost/fragments/failed')).statusCode, 404)
 
@@ -194,7 +208,7 @@ t.test('the viewer reaches the command partials: buttons for an owned queue, non
   })
   await app.collector.refresh()
   const retryForm = /<form class="job-action" method="post" action="\/commands\/retry"[^]*?name="_csrf" value="[^"]+"[^]*?name="jobId" value="job-7"/
-  t.match((await app.inject('/queues/billing/emails')).body, retryForm, 'page: the job\'s actions, with the viewer\'s CSRF token')
+  t.match((await app.inject('/queues/billing/emails')).body, retryForm, "page: the job's actions, with the viewer's CSRF token")
   t.match((await app.inject('/queues/billing/emails/fragments/failed')).body, retryForm, 'fragment: the same')
   t.notMatch((await app.inject('/queues/billing/lists')).body, /action="\/commands\/retry"/, 'a read-only queue: no buttons')
 })

@@ -25,7 +25,12 @@ const { server: redisServer, redis } = await useRedis(t)
 const clock = fakeClock(Date.now())
 
 await redis.set(keys.node('billing', 'worker-1'), JSON.stringify(sampleHeartbeat({ timestamp: clock(), id: 'worker-1', service: 'billing' })), 'EX', 3600)
-await redis.set(keys.queues('billing'), JSON.stringify({ timestamp: clock(), service: 'billing', nodeId: 'worker-1', queues: [{ name: 'reports', driver: 'bullmq', metrics: { waiting: 0, failed: 2 }, failedJobs: [{ id: '7' }, { id: '8' }] }] }), 'EX', 3600)
+await redis.set(
+  keys.queues('billing'),
+  JSON.stringify({ timestamp: clock(), service: 'billing', nodeId: 'worker-1', queues: [{ name: 'reports', driver: 'bullmq', metrics: { waiting: 0, failed: 2 }, failedJobs: [{ id: '7' }, { id: '8' }] }] }),
+  'EX',
+  3600,
+)
 
 async function consoleWith(decorators: QueueRowDecorator[]) {
   const app = Fastify({ logger: { level: 'silent' } })
@@ -35,15 +40,19 @@ async function consoleWith(decorators: QueueRowDecorator[]) {
   await app.register(collector, { clock, tickMs: 2_000, autoStart: false, partTimeoutMs: 10_000 })
   await app.register(nodes, { graceMs: 60_000, sliceMs: 50 })
   await app.register(history, { clock, sliceMs: 50 })
-  await app.register(fp(async (scope) => {
-    scope.addHook('onRequest', async (_request, reply) => {
-      reply.locals = { ...reply.locals, auth: { user: null, session: false, csrfToken: 'csrf-token', csrfHeaders: '' } }
-    })
-  }))
+  await app.register(
+    fp(async (scope) => {
+      scope.addHook('onRequest', async (_request, reply) => {
+        reply.locals = { ...reply.locals, auth: { user: null, session: false, csrfToken: 'csrf-token', csrfHeaders: '' } }
+      })
+    }),
+  )
   await app.register(queues, { clock })
-  await app.register(fp(async (scope) => {
-    for (const decorator of decorators) scope.queueRowDecorators.add(decorator)
-  }))
+  await app.register(
+    fp(async (scope) => {
+      for (const decorator of decorators) scope.queueRowDecorators.add(decorator)
+    }),
+  )
   await app.ready()
   // two ticks: the queues part finds the owning node through the previous tick's nodes
   await app.collector.refresh()
@@ -51,8 +60,7 @@ async function consoleWith(decorators: QueueRowDecorator[]) {
   return app
 }
 
-const failedRows = (app: Awaited<ReturnType<typeof consoleWith>>, role: string) =>
-  app.inject({ url: '/queues/billing/reports/fragments/failed', headers: { 'x-role': role } })
+const failedRows = (app: Awaited<ReturnType<typeof consoleWith>>, role: string) => app.inject({ url: '/queues/billing/reports/fragments/failed', headers: { 'x-role': role } })
 
 t.test('a registered decorator reaches the rows, for the viewer asking and the snapshot rendered', async (t) => {
   const seen: { version: number; role: unknown }[] = []

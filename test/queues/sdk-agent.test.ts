@@ -19,10 +19,17 @@ const connection = { url: redisServer.url }
 t.test('monitorQueue on a BullMQ queue with real failures', async (t) => {
   const queue = new Queue('invoices', { connection })
   t.teardown(() => queue.close())
-  await queue.addBulk([{ name: 'render', data: { invoice: 1, note: '<b>bold</b>' } }, { name: 'render', data: { invoice: 2 } }])
-  const worker = new Worker('invoices', async (job) => {
-    throw new Error(`renderer crashed on invoice ${job.data.invoice}`)
-  }, { connection })
+  await queue.addBulk([
+    { name: 'render', data: { invoice: 1, note: '<b>bold</b>' } },
+    { name: 'render', data: { invoice: 2 } },
+  ])
+  const worker = new Worker(
+    'invoices',
+    async (job) => {
+      throw new Error(`renderer crashed on invoice ${job.data.invoice}`)
+    },
+    { connection },
+  )
   t.teardown(() => worker.close())
   await eventually(async () => (await queue.getFailedCount()) === 2, 'both jobs failed')
   await worker.close()
@@ -38,15 +45,25 @@ t.test('monitorQueue on a BullMQ queue with real failures', async (t) => {
     await app.collector.refresh()
     queues = (await app.inject('/api/pulse/queues')).json().queues
     return queues.some((q) => q.source === 'agent' && q.failed === 2)
-  }, 'the agent\'s snapshot is read')
-  t.same(queues.map((q) => `${q.service}/${q.name}/${q.source}`), ['billing/invoices/agent'], 'shown once, as the agent\'s')
+  }, "the agent's snapshot is read")
+  t.same(
+    queues.map((q) => `${q.service}/${q.name}/${q.source}`),
+    ['billing/invoices/agent'],
+    "shown once, as the agent's",
+  )
   t.match(queues[0], { driver: 'bullmq', nodeId: 'worker-1', readOnly: true, commands: [], readOnlyReason: 'its agent declares no commands for it', failed: 2 })
   t.equal(queues[0].waiting, 1, 'the job added after the worker stopped')
 
   const { jobs } = (await app.inject('/api/pulse/queues/billing/invoices/jobs?state=failed')).json()
   t.equal(jobs.length, 2)
-  t.ok(jobs.every((job: any) => /^renderer crashed on invoice \d$/.test(job.failedReason)), 'real failure reasons')
-  t.ok(jobs.every((job: any) => /at /.test(job.stacktrace?.[0] ?? '')), 'real stack traces')
+  t.ok(
+    jobs.every((job: any) => /^renderer crashed on invoice \d$/.test(job.failedReason)),
+    'real failure reasons',
+  )
+  t.ok(
+    jobs.every((job: any) => /at /.test(job.stacktrace?.[0] ?? '')),
+    'real stack traces',
+  )
   const page = await app.inject('/queues/billing/invoices')
   t.equal(page.statusCode, 200)
   t.match(page.body, 'reported by <a href="/pulse/billing/worker-1">worker-1</a>')

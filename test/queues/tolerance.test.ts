@@ -77,13 +77,21 @@ t.test('snapshots of defective queues, in shuffled orders', async (t) => {
     await app.collector.refresh()
 
     const api = (await app.inject('/api/pulse/queues')).json().queues as Entry[]
-    t.same(api.map((q) => `${q.service}/${q.name}`), services.flatMap((s) => defects.map((d) => `${s}/${d.name}`).sort()), `seed ${seed}: every queue but the unknown driver's`)
+    t.same(
+      api.map((q) => `${q.service}/${q.name}`),
+      services.flatMap((s) => defects.map((d) => `${s}/${d.name}`).sort()),
+      `seed ${seed}: every queue but the unknown driver's`,
+    )
     for (const q of api) {
       const expected = q.name === 'bad-count' ? { ...counts, active: null } : counts
       t.match(q, expected, `${q.service}/${q.name}: counts kept`)
       // the API names the skipped fields as the row does, for scripts that check their agents
       const defect = defects.find((d) => d.name === q.name)!
-      t.same(((q as { skipped?: { field: string }[] }).skipped ?? []).slice(0, 3).map((skip) => skip.field), defect.skips.slice(0, 3).map(([field]) => field), `${q.service}/${q.name}: the API names the skipped fields`)
+      t.same(
+        ((q as { skipped?: { field: string }[] }).skipped ?? []).slice(0, 3).map((skip) => skip.field),
+        defect.skips.slice(0, 3).map(([field]) => field),
+        `${q.service}/${q.name}: the API names the skipped fields`,
+      )
     }
 
     const table = (await app.inject('/queues')).body
@@ -100,7 +108,8 @@ t.test('snapshots of defective queues, in shuffled orders', async (t) => {
         const page = (await app.inject(`/queues/${service}/${defect.name}`)).body
         const listed = [...page.matchAll(/<code class="job-id" title="job id">([^<]*)<\/code>/g)].map((m) => m[1])
         t.same(listed, defect.jobIds, `${service}/${defect.name}: every good job listed`)
-        for (const [field, reason] of defect.skips.slice(0, 3)) t.match(page, new RegExp(`<li><code>${field.replace(/[[\]]/g, '\\$&')}</code>: ${reason.source.slice(1, -1)}</li>`), `${defect.name}: the page says ${field}`)
+        for (const [field, reason] of defect.skips.slice(0, 3))
+          t.match(page, new RegExp(`<li><code>${field.replace(/[[\]]/g, '\\$&')}</code>: ${reason.source.slice(1, -1)}</li>`), `${defect.name}: the page says ${field}`)
       }
       const cut = (await app.inject(`/queues/${service}/laravel-exception`)).body
       t.match(cut, /<p class="job-reason">Illuminate\\Database\\QueryException: x+…<\/p>/, 'the cut reason is shown, marked')
@@ -137,12 +146,22 @@ t.test('one defect per snapshot: each reported with its full path', async (t) =>
   for (const defect of defects.filter((d) => d.skips.length > 0)) {
     const service = `svc-${defect.name}`
     services.push(service)
-    await writeSnapshot(redis, service, { timestamp: clock(), queues: [{ name: 'first', driver: 'laravel', metrics: counts }, { name: defect.name, driver: 'bullmq', ...defect.entry }] })
+    await writeSnapshot(redis, service, {
+      timestamp: clock(),
+      queues: [
+        { name: 'first', driver: 'laravel', metrics: counts },
+        { name: defect.name, driver: 'bullmq', ...defect.entry },
+      ],
+    })
   }
   const snapshots = await read(services)
   for (const defect of defects.filter((d) => d.skips.length > 0)) {
     const service = `svc-${defect.name}`
-    t.same(snapshots.get(service)?.queues.map((q) => q.name), ['first', defect.name], `${service}: both entries kept`)
+    t.same(
+      snapshots.get(service)?.queues.map((q) => q.name),
+      ['first', defect.name],
+      `${service}: both entries kept`,
+    )
     const reports = badData.about(consoleKeys.queues(service))
     const shown = defect.skips.slice(0, 20)
     for (const [field, reason] of shown) {

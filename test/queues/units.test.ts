@@ -100,9 +100,19 @@ t.test('throughput from a processed counter, where finished jobs are removed', a
 t.test('sorting keeps unknown values last both ways', async (t) => {
   const record = (name: string, failed: number | null): QueueRecord => ({ service: 's', name, driver: 'bullmq', source: 'agent', commands: [], waiting: 0, active: null, delayed: null, failed, timestamp: 0 })
   const list = [record('a', null), record('b', 3), record('c', 1), record('d', 3)]
-  t.same(sortQueues(list, 'failed', 'desc').map((r) => r.name), ['b', 'd', 'c', 'a'], 'ties by name')
-  t.same(sortQueues(list, 'failed', 'asc').map((r) => r.name), ['c', 'b', 'd', 'a'])
-  t.same(sortQueues(list, 'name', 'desc').map((r) => r.name), ['d', 'c', 'b', 'a'])
+  t.same(
+    sortQueues(list, 'failed', 'desc').map((r) => r.name),
+    ['b', 'd', 'c', 'a'],
+    'ties by name',
+  )
+  t.same(
+    sortQueues(list, 'failed', 'asc').map((r) => r.name),
+    ['c', 'b', 'd', 'a'],
+  )
+  t.same(
+    sortQueues(list, 'name', 'desc').map((r) => r.name),
+    ['d', 'c', 'b', 'a'],
+  )
 })
 
 t.test('formatting', async (t) => {

@@ -32,7 +32,10 @@ async function seed(client: RedisClient): Promise<void> {
   }
 }
 
-for (const [label, client] of [['one Redis', redis], ['a 3-master Cluster', clusterClient]] as const) {
+for (const [label, client] of [
+  ['one Redis', redis],
+  ['a 3-master Cluster', clusterClient],
+] as const) {
   t.test(`on ${label}: every command's reply lands in its own slot, in any order`, async (t) => {
     await seed(client)
     for (const seedValue of [1, 2, 3]) {
@@ -84,7 +87,10 @@ t.test('one pipeline on one Redis; one per slot on a Cluster, which refuses a mi
   t.throws(() => tagged.add('x', (p) => p.get('x')), /already ran/)
 })
 
-for (const [label, client] of [['one Redis', redis], ['a 3-master Cluster', clusterClient]] as const) {
+for (const [label, client] of [
+  ['one Redis', redis],
+  ['a 3-master Cluster', clusterClient],
+] as const) {
   t.test(`on ${label}: a shard scan finds every matching key once per pass`, async (t) => {
     await flush(client)
     const wanted = new Set<string>()

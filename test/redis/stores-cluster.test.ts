@@ -90,7 +90,10 @@ t.test('queues: discovery walks every master, snapshots and driver reads per slo
   for (const [i, service] of SERVICES.entries()) {
     await client.set(keys.queues(service), JSON.stringify({ service, timestamp: NOW, queues: [{ name: `q-${i}`, driver: 'bullmq', metrics: { waiting: i, active: 0, delayed: 0, failed: 0 } }] }))
   }
-  spansSlots(t, queueNames.map((queue) => `queues:${queue}`))
+  spansSlots(
+    t,
+    queueNames.map((queue) => `queues:${queue}`),
+  )
   const reports: string[] = []
   const store = createQueueStore(client, keys, { report: (key) => void reports.push(key) }, { stepsPerTick: 1_000 })
   await store.discovery.step(NOW)
@@ -110,13 +113,30 @@ t.test('queues: discovery walks every master, snapshots and driver reads per slo
 
 t.test('commands: sent to many nodes, answered, finished, each in its own slot', async (t) => {
   const store = createCommandStore(client, keys)
-  const commands: SentCommand[] = SERVICES.map((service, i) => ({ id: `cmd-${String(i).padStart(4, '0')}-aaaaaaaaaaaa`, type: 'RETRY_JOB', service, nodeId: `n${i % 3}`, queue: 'emails', jobId: `job-${i}`, sentBy: 'admin', sentAt: NOW + i, expiresAt: NOW + 60_000 }))
-  spansSlots(t, commands.map((command) => keys.commandStream(command.service, command.nodeId)))
-  const signed = (sent: SentCommand) => signCommand({ v: 1, id: sent.id, type: sent.type, service: sent.service, nodeId: sent.nodeId, queue: sent.queue, jobId: sent.jobId, issuedAt: sent.sentAt, expiresAt: sent.expiresAt }, TOKEN)
+  const commands: SentCommand[] = SERVICES.map((service, i) => ({
+    id: `cmd-${String(i).padStart(4, '0')}-aaaaaaaaaaaa`,
+    type: 'RETRY_JOB',
+    service,
+    nodeId: `n${i % 3}`,
+    queue: 'emails',
+    jobId: `job-${i}`,
+    sentBy: 'admin',
+    sentAt: NOW + i,
+    expiresAt: NOW + 60_000,
+  }))
+  spansSlots(
+    t,
+    commands.map((command) => keys.commandStream(command.service, command.nodeId)),
+  )
+  const signed = (sent: SentCommand) =>
+    signCommand({ v: 1, id: sent.id, type: sent.type, service: sent.service, nodeId: sent.nodeId, queue: sent.queue, jobId: sent.jobId, issuedAt: sent.sentAt, expiresAt: sent.expiresAt }, TOKEN)
   await store.send(shuffled(commands, 5).map((sent) => ({ sent, signed: signed(sent) })))
   for (const command of commands) {
     const entries = await client.xrange(keys.commandStream(command.service, command.nodeId), '-', '+')
-    t.ok(entries.some(([, fields]) => fields.join(' ').includes(command.id)), `${command.id} is on its node's stream`)
+    t.ok(
+      entries.some(([, fields]) => fields.join(' ').includes(command.id)),
+      `${command.id} is on its node's stream`,
+    )
   }
   t.same(Object.keys(await store.readPending()).sort(), commands.map((command) => command.id).sort(), 'every command pending')
 
@@ -134,7 +154,10 @@ t.test('commands: sent to many nodes, answered, finished, each in its own slot',
       t.same([current.state, legacy.state], [i % 3 === 0 ? 'value' : 'none', i % 3 === 1 ? 'value' : 'none'], `${name}: ${command.id}'s answer where it was written`)
     }
   }
-  const recorded = await store.finish(commands.map((command) => ({ ...command, status: 'ok', finishedAt: NOW + 1_000 })), NOW + 1_000)
+  const recorded = await store.finish(
+    commands.map((command) => ({ ...command, status: 'ok', finishedAt: NOW + 1_000 })),
+    NOW + 1_000,
+  )
   t.same(recorded.sort(), commands.map((command) => command.id).sort(), 'every command moved to the audit log once')
   t.same(await store.readPending(), {}, 'nothing left pending')
   t.equal((await store.readLatest(100)).length, commands.length)
@@ -143,21 +166,35 @@ t.test('commands: sent to many nodes, answered, finished, each in its own slot',
 t.test('history: many series written and read back, each in its own slot', async (t) => {
   const store = createHistoryStore(client, keys)
   const series = SERVICES.map((service, i) => ({ kind: 'node' as const, service, id: `n${i % 3}` }))
-  spansSlots(t, series.map((ref) => keys.nodeHistory(ref.service, ref.id, RAW.name, 0)))
+  spansSlots(
+    t,
+    series.map((ref) => keys.nodeHistory(ref.service, ref.id, RAW.name, 0)),
+  )
   const buckets = [0, 1, 2].map((i) => NOW - (2 - i) * RAW.bucketMs)
   const writes = buckets.flatMap((bucket, b) => series.map((ref, i) => ({ ...ref, bucket, value: encodeSample('node', [i, b, 50, 1_000, 2]) })))
   const { written } = await store.sync(shuffled(writes, 3), [], NOW, 0)
   t.equal(written, writes.length, 'every sample written')
   const { fills } = await store.sync([], series, NOW, 3)
-  t.same(fills.map((fill) => fill.map((bucket) => bucket.t)), series.map(() => buckets), 'each series filled with its own three buckets')
+  t.same(
+    fills.map((fill) => fill.map((bucket) => bucket.t)),
+    series.map(() => buckets),
+    'each series filled with its own three buckets',
+  )
   for (const [i, ref] of series.entries()) {
     const read = await store.read(ref, RAW, NOW - 60_000, NOW)
-    t.same(read.map((bucket) => bucket.value), [0, 1, 2].map((b) => encodeSample('node', [i, b, 50, 1_000, 2])), `${ref.service}/${ref.id} reads its own samples`)
+    t.same(
+      read.map((bucket) => bucket.value),
+      [0, 1, 2].map((b) => encodeSample('node', [i, b, 50, 1_000, 2])),
+      `${ref.service}/${ref.id} reads its own samples`,
+    )
   }
 })
 
 t.test('slow streams: one read per service, grouped by slot', async (t) => {
-  spansSlots(t, SERVICES.map((service) => keys.slow(service)))
+  spansSlots(
+    t,
+    SERVICES.map((service) => keys.slow(service)),
+  )
   for (const [i, service] of SERVICES.entries()) {
     for (let entry = 0; entry <= i % 3; entry++) await client.xadd(keys.slow(service), '*', 'kind', 'request', 'name', `${service}-${entry}`)
   }
@@ -167,7 +204,11 @@ t.test('slow streams: one read per service, grouped by slot', async (t) => {
   for (const [name, order] of ORDERS) {
     const requests = order([...SERVICES, 'squatter']).map((service) => ({ service, cursor: { after: null, before: '+' } }))
     const reads = await store.readStreams(requests, bounds)
-    t.same(reads.map((read) => read.service), requests.map((request) => request.service), `${name}: each reply beside its request`)
+    t.same(
+      reads.map((read) => read.service),
+      requests.map((request) => request.service),
+      `${name}: each reply beside its request`,
+    )
     for (const read of reads) {
       if (read.service === 'squatter') {
         t.match(read.reply, { ok: false, error: { message: /WRONGTYPE|hash/ } }, `${name}: the squatter's error stays in its own reply`)

@@ -58,7 +58,17 @@ function sameLength(major: number, minor: number): string {
 
 t.test('versions and what each is too old for', async (t) => {
   const cases: Array<[string | null, number]> = [
-    ['5.0.14', 2], ['6.0.16', 2], ['6.2.0', 1], ['6.2.14', 1], ['6.10.1', 1], ['7.0.0', 0], ['7.0.15', 0], ['7.2.4', 0], ['8.0.1', 0], ['10.0', 0], [null, 0],
+    ['5.0.14', 2],
+    ['6.0.16', 2],
+    ['6.2.0', 1],
+    ['6.2.14', 1],
+    ['6.10.1', 1],
+    ['7.0.0', 0],
+    ['7.0.15', 0],
+    ['7.2.4', 0],
+    ['8.0.1', 0],
+    ['10.0', 0],
+    [null, 0],
   ]
   for (const [version, count] of cases) t.equal(versionWarnings(version).length, count, String(version))
   t.match(versionWarnings('6.0.16'), [/^Redis 6\.0\.16 is older than 6\.2: agents read their commands/, /older than 7\.0: the slow log/])

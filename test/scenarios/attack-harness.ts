@@ -132,5 +132,9 @@ export function expectBoundedLog(t: Test, s: Scenario): void {
   t.ok(lines.length <= MAX_WARNINGS, `${lines.length} warn lines logged (at most ${MAX_WARNINGS})`)
   const keyed = lines.filter((line) => typeof line.key === 'string')
   t.ok(keyed.length > 0, 'the damage is reported in the log')
-  t.same(keyed.filter((line) => !line.key!.includes('hostile')).map((line) => line.key), [], "every bad key logged is the hostile agent's")
+  t.same(
+    keyed.filter((line) => !line.key!.includes('hostile')).map((line) => line.key),
+    [],
+    "every bad key logged is the hostile agent's",
+  )
 }

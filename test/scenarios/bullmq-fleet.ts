@@ -51,27 +51,29 @@ const DELAY_MS = 6 * 3_600_000
 export function queueSpecs(seed: number, count: number): QueueSpec[] {
   const random = seededRandom(seed)
   const upTo = (max: number) => Math.floor(random() * (max + 1))
-  return shuffled(NAMES, random).slice(0, count).map((name, i) => {
-    const jobs = {
-      waiting: upTo(5),
-      prioritized: upTo(4),
-      delayed: upTo(4),
-      failed: upTo(4),
-      completed: upTo(4),
-      'waiting-children': upTo(2),
-      active: upTo(2),
-    } satisfies Record<BuiltState, number>
-    const forced = STATES[i % STATES.length]!
-    jobs[forced] = Math.max(1, jobs[forced])
-    return {
-      prefix: PREFIXES[Math.floor(random() * PREFIXES.length)]!,
-      name,
-      jobs,
-      childrenPerParent: 1 + upTo(1),
-      paused: i % 4 === 1,
-      order: shuffled(STATES, random),
-    }
-  })
+  return shuffled(NAMES, random)
+    .slice(0, count)
+    .map((name, i) => {
+      const jobs = {
+        waiting: upTo(5),
+        prioritized: upTo(4),
+        delayed: upTo(4),
+        failed: upTo(4),
+        completed: upTo(4),
+        'waiting-children': upTo(2),
+        active: upTo(2),
+      } satisfies Record<BuiltState, number>
+      const forced = STATES[i % STATES.length]!
+      jobs[forced] = Math.max(1, jobs[forced])
+      return {
+        prefix: PREFIXES[Math.floor(random() * PREFIXES.length)]!,
+        name,
+        jobs,
+        childrenPerParent: 1 + upTo(1),
+        paused: i % 4 === 1,
+        order: shuffled(STATES, random),
+      }
+    })
 }
 
 export interface BuiltFleet {

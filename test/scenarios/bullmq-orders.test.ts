@@ -24,9 +24,18 @@ for (const seed of [11, 23, 37]) {
     t.teardown(() => fleet.close())
     // the fixture built what it meant to, in BullMQ's own words (else the comparison below proves little)
     for (const [spec, queue] of fleet.queues) t.same(await queue.getJobCounts(), intendedJobCounts(spec), `fixture: ${spec.prefix}:${spec.name} as intended`)
-    const states = new Set(specs.flatMap((spec) => Object.entries(spec.jobs).filter(([, n]) => n > 0).map(([state]) => state)))
+    const states = new Set(
+      specs.flatMap((spec) =>
+        Object.entries(spec.jobs)
+          .filter(([, n]) => n > 0)
+          .map(([state]) => state),
+      ),
+    )
     t.equal(states.size, 7, 'every job state is present in this fleet')
-    t.ok(specs.some((spec) => spec.paused), 'and a paused queue')
+    t.ok(
+      specs.some((spec) => spec.paused),
+      'and a paused queue',
+    )
 
     const clock = fakeClock(Date.now())
     const app = await buildTestApp({ redisUrl: redisServer.url, clock })

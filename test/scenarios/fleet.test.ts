@@ -142,10 +142,22 @@ t.test('a production-like fleet: exact counts, every node, alerts on time, never
   t.test('every node is listed, fresh, as its agent wrote it', async (t) => {
     const nodes = await nodesShown()
     t.same(nodes.map((n) => `${n.service}/${n.id}`).sort(), expectedNodes)
-    t.ok(nodes.every((n) => n.health === 'fresh'), 'all fresh on the agents\' clock')
-    t.match(nodes.find((n) => n.id === 'php-1'), { language: 'php', runtime: { framework: 'laravel 11' } })
-    t.match(nodes.find((n) => n.id === 'py-1'), { language: 'python' })
-    t.match(nodes.find((n) => n.id === 'web-1'), { language: 'node' })
+    t.ok(
+      nodes.every((n) => n.health === 'fresh'),
+      "all fresh on the agents' clock",
+    )
+    t.match(
+      nodes.find((n) => n.id === 'php-1'),
+      { language: 'php', runtime: { framework: 'laravel 11' } },
+    )
+    t.match(
+      nodes.find((n) => n.id === 'py-1'),
+      { language: 'python' },
+    )
+    t.match(
+      nodes.find((n) => n.id === 'web-1'),
+      { language: 'node' },
+    )
   })
 
   t.test('every queue is counted as its own system counts it', async (t) => {
@@ -201,11 +213,7 @@ t.test('a production-like fleet: exact counts, every node, alerts on time, never
     }
     await app.collector.refresh()
     const firing = ((await app.inject('/api/pulse/alerts')).json().firing ?? []) as { rule: string; target: string; firedAt: number }[]
-    t.same(
-      firing.map((a) => `${a.rule} ${a.target} ${a.firedAt}`).sort(),
-      RULES.map((r) => `${r.name} ${r.target} ${firedAt.get(r.name)}`).sort(),
-      'exactly these alerts fire, each on the first tick past its window',
-    )
+    t.same(firing.map((a) => `${a.rule} ${a.target} ${a.firedAt}`).sort(), RULES.map((r) => `${r.name} ${r.target} ${firedAt.get(r.name)}`).sort(), 'exactly these alerts fire, each on the first tick past its window')
     // discovered queues were re-read all along and still hold their counts
     const queues = ((await app.inject('/api/pulse/queues')).json().queues ?? []) as Record<string, any>[]
     for (const [spec, queue] of discoveredFleet.queues) {

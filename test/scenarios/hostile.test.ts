@@ -27,7 +27,10 @@ t.test('200,000 future-scored members in every index it may write', async (t) =>
   const reached = await s.hostile.ghostMembers(200_000, s.clock())
   t.not(reached.length, 0, `the members landed in ${reached.join(', ')}`)
   await runTicks(t, s, 5, 'ghost members')
-  t.notOk((await hostileNodes(s.app)).some((node) => String(node.id).startsWith('ghost-')), 'no ghost is listed as a node')
+  t.notOk(
+    (await hostileNodes(s.app)).some((node) => String(node.id).startsWith('ghost-')),
+    'no ghost is listed as a node',
+  )
 })
 
 t.test('the node index overwritten with a string', async (t) => {
@@ -44,8 +47,14 @@ t.test('20 slow entries of 10 MB: bounded reads, and the cursor moves past them'
   await s.hostile.slowEntry('GET /after-the-huge-ones', s.clock())
   await runTicks(t, s, 5, '10 MB slow entries')
   const entries = ((await s.app.inject('/api/pulse/slow?service=hostile')).json().entries ?? []) as { name: string }[]
-  t.ok(entries.some((entry) => entry.name === 'GET /after-the-huge-ones'), "the hostile service's next entry is read: its cursor moved on")
-  t.ok(entries.every((entry) => entry.name.length <= 256), 'nothing of 10 MB reaches a viewer')
+  t.ok(
+    entries.some((entry) => entry.name === 'GET /after-the-huge-ones'),
+    "the hostile service's next entry is read: its cursor moved on",
+  )
+  t.ok(
+    entries.every((entry) => entry.name.length <= 256),
+    'nothing of 10 MB reaches a viewer',
+  )
 })
 
 t.test('a command answered with a stream where the result string belongs', async (t) => {
@@ -91,13 +100,21 @@ t.test('timestamps far ahead, at 1e308 and in seconds: flagged, and the nodes st
   await runTicks(t, s, 1, 'keys gone')
   const goneSeenAt = s.clock()
   const dead = await hostileNodes(s.app)
-  t.same(ids.map((id) => dead.find((node) => node.id === id)?.health), ids.map(() => 'dead'), 'listed as dead for the grace period, whatever their timestamps say')
+  t.same(
+    ids.map((id) => dead.find((node) => node.id === id)?.health),
+    ids.map(() => 'dead'),
+    'listed as dead for the grace period, whatever their timestamps say',
+  )
   // gone by the console's clock: the grace after the key was seen missing (30 s of slack on top)
   const ticks = Math.ceil((30_000 + GRACE_MS) / TICK_MS) + 1
   await runTicks(t, s, ticks, 'grace period')
   t.ok(s.clock() > goneSeenAt + 30_000 + GRACE_MS)
   const left = (await hostileNodes(s.app)).map((node) => node.id)
-  t.same(ids.filter((id) => left.includes(id)), [], 'every odd node has left')
+  t.same(
+    ids.filter((id) => left.includes(id)),
+    [],
+    'every odd node has left',
+  )
 })
 
 t.test('everything at once', async (t) => {

@@ -50,7 +50,12 @@ export async function expectSteadyTick(t: Test, app: FastifyInstance, tick: numb
     const entries = ((await app.inject(`/api/pulse/slow?service=${service}`)).json().entries ?? []) as { name: string }[]
     const names = new Set(entries.map((e) => e.name))
     const expected = STEADY_NODES.filter((n) => n.service === service).map((n) => `GET /tick/${tick}/${n.nodeId}`)
-    results.push(t.ok(expected.every((name) => names.has(name)), `tick ${tick}: ${service}'s slow entries of this tick are shown`))
+    results.push(
+      t.ok(
+        expected.every((name) => names.has(name)),
+        `tick ${tick}: ${service}'s slow entries of this tick are shown`,
+      ),
+    )
   }
   return results.every(Boolean)
 }

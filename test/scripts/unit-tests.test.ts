@@ -48,5 +48,8 @@ t.test('a test that starts Redis only through a helper it imports is left out', 
 
 t.test('the set is neither empty nor everything', async (t) => {
   t.ok(listed.length >= 20, `${listed.length} unit files`)
-  t.ok(listed.every((path) => /\.test\.ts$/.test(path)), 'only test files')
+  t.ok(
+    listed.every((path) => /\.test\.ts$/.test(path)),
+    'only test files',
+  )
 })

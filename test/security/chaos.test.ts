@@ -107,10 +107,14 @@ t.test('the console stays live and answering through a hostile keyspace', async 
   t.teardown(() => poller.terminate())
 
   await writeCorpus(redis, Date.now())
-  await eventually(async () => {
-    const body = (await app.inject('/api/pulse/nodes')).json() as { services: { nodes: unknown[] }[] }
-    return body.services.reduce((sum, s) => sum + s.nodes.length, 0) >= VALID_NODES
-  }, 'all valid nodes listed', 60_000)
+  await eventually(
+    async () => {
+      const body = (await app.inject('/api/pulse/nodes')).json() as { services: { nodes: unknown[] }[] }
+      return body.services.reduce((sum, s) => sum + s.nodes.length, 0) >= VALID_NODES
+    },
+    'all valid nodes listed',
+    60_000,
+  )
   // a few more ticks with the whole corpus in place
   await new Promise((resolve) => setTimeout(resolve, 3_000))
   poller.postMessage('stop')
@@ -120,7 +124,10 @@ t.test('the console stays live and answering through a hostile keyspace', async 
   const api = (await app.inject('/api/pulse/nodes')).json() as { services: { name: string; nodes: { id: string }[] }[] }
   const listed = api.services.flatMap((s) => s.nodes.map((n) => `${s.name}/${n.id}`))
   t.equal(listed.length, VALID_NODES, 'exactly the valid nodes are listed; every hostile key was skipped')
-  t.notOk(listed.some((name) => name.startsWith('hostile/')), 'no hostile node shows')
+  t.notOk(
+    listed.some((name) => name.startsWith('hostile/')),
+    'no hostile node shows',
+  )
   t.ok(statuses.length >= 6, `${statuses.length} requests answered while the corpus was read`)
   t.same([...new Set(statuses)], [200], `every request answered 200 (got ${[...new Set(statuses)].join(', ')})`)
   t.equal((await app.inject('/livez')).statusCode, 200)

@@ -50,9 +50,25 @@ t.test('which hosts and origins are the console’s own', async (t) => {
   const open = allowedHosts(undefined)
   for (const host of ['127.0.0.1:3000', 'localhost:3000', 'LOCALHOST:3000', '[::1]:3000', 'localhost:03000']) t.ok(open.allowsHost(host, 3000), host)
   for (const host of [
-    'evil.test:3000', 'evil.test', 'localhost:3001', 'localhost', '127.0.0.1', '127.0.0.2:3000', '0.0.0.0:3000', 'localhost.:3000', 'a.localhost:3000',
-    'localhost:3000.evil.test', 'localhost:3000@evil.test', 'localhost:3000/x', ' localhost:3000', '[::2]:3000', '[::ffff:127.0.0.1]:3000', '', 'localhost:99999999',
-  ]) t.notOk(open.allowsHost(host, 3000), JSON.stringify(host))
+    'evil.test:3000',
+    'evil.test',
+    'localhost:3001',
+    'localhost',
+    '127.0.0.1',
+    '127.0.0.2:3000',
+    '0.0.0.0:3000',
+    'localhost.:3000',
+    'a.localhost:3000',
+    'localhost:3000.evil.test',
+    'localhost:3000@evil.test',
+    'localhost:3000/x',
+    ' localhost:3000',
+    '[::2]:3000',
+    '[::ffff:127.0.0.1]:3000',
+    '',
+    'localhost:99999999',
+  ])
+    t.notOk(open.allowsHost(host, 3000), JSON.stringify(host))
   t.notOk(open.allowsHost(undefined, 3000), 'no Host at all')
   t.ok(open.allowsHost('localhost:80', undefined), 'port unknown (in-process injection): any port')
   t.notOk(open.allowsHost('evil.test:80', undefined))

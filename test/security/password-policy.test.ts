@@ -25,9 +25,7 @@ const WEAK: Array<[string, RegExp]> = [
   ['🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑', /shorter than 12/],
   ['           ', /shorter than 12/],
 ]
-const FIXED_ERRORS = ['is on the list of well-known passwords', 'is shorter than 12 characters'].map(
-  (why) => `refusing a weak ZENITH_PASSWORD: it ${why}; generate one (openssl rand -base64 24), or pass --insecure`,
-)
+const FIXED_ERRORS = ['is on the list of well-known passwords', 'is shorter than 12 characters'].map((why) => `refusing a weak ZENITH_PASSWORD: it ${why}; generate one (openssl rand -base64 24), or pass --insecure`)
 const STRONG = ['twelve chars', 'kT9#mW2$pL5@', 'a long shared password', '🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑🔑', 'change-me-but-longer', 'x'.repeat(1024)]
 
 t.test('what is weak, and why', async (t) => {

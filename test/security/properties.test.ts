@@ -14,9 +14,7 @@ import { sampleHeartbeat } from '../helpers/heartbeat.js'
 const DANGEROUS = ['<', '>', '"', "'", '&', ':', '*', '{', '}', '\uD800', '\uDFFF', '\u202E', '\u200B', '</script>', 'javascript:', '`', '\\', '\u0000', '${x}', '<%= it %>']
 
 /** Strings built from dangerous pieces and ordinary text, in any order. */
-const hostile = fc
-  .array(fc.oneof(fc.constantFrom(...DANGEROUS), fc.string({ maxLength: 6 }), fc.string({ unit: 'grapheme', maxLength: 4 })), { maxLength: 12 })
-  .map((parts) => parts.join(''))
+const hostile = fc.array(fc.oneof(fc.constantFrom(...DANGEROUS), fc.string({ maxLength: 6 }), fc.string({ unit: 'grapheme', maxLength: 4 })), { maxLength: 12 }).map((parts) => parts.join(''))
 
 /** Any JSON-ish value, deep and wide, with hostile keys and strings. */
 const anyValue = fc.letrec((tie) => ({
@@ -41,7 +39,10 @@ t.test('the readers never throw, whatever they are given', async (t) => {
     }),
     { numRuns: 300 },
   )
-  fc.assert(fc.property(hostile, (text) => void parseAgentJson(text)), { numRuns: 300 })
+  fc.assert(
+    fc.property(hostile, (text) => void parseAgentJson(text)),
+    { numRuns: 300 },
+  )
   // a heartbeat whose fields are all replaced by anything at all
   fc.assert(
     fc.property(fc.dictionary(fc.constantFrom(...Object.keys(sampleHeartbeat({ timestamp: 1 }))), anyValue), (fields) => {
@@ -51,7 +52,7 @@ t.test('the readers never throw, whatever they are given', async (t) => {
     { numRuns: 200 },
   )
   t.equal(parseAgentJson('['.repeat(200_000)).ok, false, 'deep nesting is an error, not a crash')
-  t.equal(Object.getPrototypeOf(({}) as object), Object.prototype, 'no prototype was polluted')
+  t.equal(Object.getPrototypeOf({} as object), Object.prototype, 'no prototype was polluted')
   t.equal(({} as Record<string, unknown>).polluted, undefined)
 })
 

@@ -135,6 +135,9 @@ t.test('the process: SIGTERM while every Redis command hangs exits 0 by itself, 
   t.equal(signal, null)
   t.equal(code, 0, 'exited by itself (close-with-grace exits 1 when its 10 s run out)')
   t.ok(lines.some((line) => line.msg === 'shutting down' && line.signal === 'SIGTERM'))
-  t.ok(lines.some((line) => line.msg === 'stopped'), 'the shutdown ran to its end')
+  t.ok(
+    lines.some((line) => line.msg === 'stopped'),
+    'the shutdown ran to its end',
+  )
   t.notOk(lines.some((line) => /killed by timeout/.test(String(line.msg))))
 })

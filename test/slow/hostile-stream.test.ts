@@ -39,12 +39,19 @@ t.test('twenty 10 MB entries beside a normal service', async (t) => {
     const normal = part.entries.filter((e) => e.service === 'normal').map((e) => e.id)
     t.same(normal, [...normalIds].reverse(), `tick ${tick}: every entry of the normal service, the new one included`)
     const hostile = part.entries.filter((e) => e.service === 'hostile')
-    t.same(hostile.map((e) => e.id), hostileIds.slice(HOSTILE_ENTRIES - Math.min(tick, HOSTILE_ENTRIES)).reverse(), `tick ${tick}: the hostile stream is read one more entry back`)
+    t.same(
+      hostile.map((e) => e.id),
+      hostileIds.slice(HOSTILE_ENTRIES - Math.min(tick, HOSTILE_ENTRIES)).reverse(),
+      `tick ${tick}: the hostile stream is read one more entry back`,
+    )
   }
   const part = await slow.tick()
   const hostile = part.entries.filter((e) => e.service === 'hostile')
   t.equal(hostile.length, HOSTILE_ENTRIES, 'caught up: every entry once')
-  t.ok(hostile.every((e) => e.name === 'x'.repeat(256)), 'each kept with its name cut to 256 characters')
+  t.ok(
+    hostile.every((e) => e.name === 'x'.repeat(256)),
+    'each kept with its name cut to 256 characters',
+  )
   const cut = slow.reports.filter((r) => r.key.startsWith('gravito:quasar:slow:hostile ') && /cut by/.test(r.reason))
   t.equal(cut.length, HOSTILE_ENTRIES, 'each cut reported once, under its own id')
   t.match(cut[0]?.reason, new RegExp(`entry of ${TEN_MB + 'kind'.length + 'request'.length + 'name'.length + 'durationMs'.length + 4 + 'timestamp'.length + 4 + 'nodeId'.length + 2} bytes cut by \\d+ bytes`))

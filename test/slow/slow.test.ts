@@ -32,17 +32,23 @@ t.test('groups: count, p95 and max per name, slowest first; latest entries newes
   await app.collector.refresh()
 
   const api = (await app.inject('/api/pulse/slow')).json()
-  t.same(api.groups.map((g: any) => [g.service, g.kind, g.name, g.count, g.p95Ms, g.maxMs]), [
-    ['mailer', 'job', 'send', 1, 30_000, 30_000],
-    ['billing', 'request', 'GET /report', 20, 19_000, 20_000],
-    ['billing', 'job', 'invoice', 1, 1500, 1500],
-  ])
+  t.same(
+    api.groups.map((g: any) => [g.service, g.kind, g.name, g.count, g.p95Ms, g.maxMs]),
+    [
+      ['mailer', 'job', 'send', 1, 30_000, 30_000],
+      ['billing', 'request', 'GET /report', 20, 19_000, 20_000],
+      ['billing', 'job', 'invoice', 1, 1500, 1500],
+    ],
+  )
   t.equal(api.entries.length, 22)
   t.match(api.entries[0], { service: 'mailer', name: 'send' })
   t.match(api.entries[1], { service: 'billing', kind: 'job', queue: 'invoices', jobId: '7', attempts: 2, error: 'timeout' })
 
   const billing = (await app.inject('/api/pulse/slow?service=billing&kind=job')).json()
-  t.same(billing.entries.map((e: any) => e.name), ['invoice'])
+  t.same(
+    billing.entries.map((e: any) => e.name),
+    ['invoice'],
+  )
   t.equal((await app.inject('/api/pulse/slow?kind=query')).statusCode, 400)
   t.equal((await app.inject('/api/pulse/slow?service=no*pe')).statusCode, 400)
 
@@ -87,7 +93,10 @@ t.test('bad entries and wrong-type keys are skipped, the rest kept; agent string
   t.ok(api.entries.every((e: any) => e.service === 'shop'))
   t.equal(api.entries.find((e: any) => e.name.startsWith('y')).nodeId, 'unknown', 'an invalid node id is not shown as given')
   const skipped = logLines.filter((line) => line.includes('skipped bad agent data'))
-  t.ok(skipped.some((line) => line.includes('not a stream') && line.includes('hashed')), 'a hash at a slow key is skipped and logged')
+  t.ok(
+    skipped.some((line) => line.includes('not a stream') && line.includes('hashed')),
+    'a hash at a slow key is skipped and logged',
+  )
   t.ok(skipped.some((line) => line.includes('kind is not request or job')))
   t.ok(skipped.some((line) => line.includes('durationMs')))
   t.ok(skipped.some((line) => line.includes('outside the name rule')))
@@ -119,5 +128,11 @@ t.test('percentile is nearest-rank', async (t) => {
   t.equal(percentile([], 95), 0)
   t.equal(percentile([7], 95), 7)
   t.equal(percentile([1, 2, 3, 4], 50), 2)
-  t.equal(percentile(Array.from({ length: 100 }, (_, i) => i + 1), 95), 95)
+  t.equal(
+    percentile(
+      Array.from({ length: 100 }, (_, i) => i + 1),
+      95,
+    ),
+    95,
+  )
 })

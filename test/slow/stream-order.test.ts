@@ -30,9 +30,16 @@ function checkTick(t: Test, entries: readonly SlowEntryRecord[], added: Readonly
   for (const entry of entries) seen.add(`${entry.service} ${entry.id}`)
   t.equal(seen.size, entries.length, `${label}: no entry twice`)
   const byTime = [...entries].sort((a, b) => b.timestamp - a.timestamp)
-  t.same(entries.map((e) => e.id), byTime.map((e) => e.id), `${label}: newest first`)
+  t.same(
+    entries.map((e) => e.id),
+    byTime.map((e) => e.id),
+    `${label}: newest first`,
+  )
   for (const service of SERVICES) {
-    const held = entries.filter((e) => e.service === service).map((e) => e.id).sort(compareIds)
+    const held = entries
+      .filter((e) => e.service === service)
+      .map((e) => e.id)
+      .sort(compareIds)
     if (held.length === 0) continue
     const all = added.get(service) ?? []
     const from = all.indexOf(held[0]!)
@@ -75,7 +82,14 @@ for (const seed of [1, 2, 3, 4, 5]) {
     for (let tick = 0; tick < 200 && entries.length < total; tick++) entries = (await slow.tick(BEATING)).entries
     checkTick(t, entries, added, `seed ${seed} caught up`)
     for (const service of SERVICES) {
-      t.same(entries.filter((e) => e.service === service).map((e) => e.id).sort(compareIds), added.get(service) ?? [], `${service}: every entry, once`)
+      t.same(
+        entries
+          .filter((e) => e.service === service)
+          .map((e) => e.id)
+          .sort(compareIds),
+        added.get(service) ?? [],
+        `${service}: every entry, once`,
+      )
     }
   })
 }
@@ -97,7 +111,11 @@ t.test('a stream longer than the service keeps: the newest ENTRIES_PER_SERVICE, 
     t.ok(entries.length <= ENTRIES_PER_SERVICE)
   }
   t.equal(ticks, ENTRIES_PER_SERVICE / 20 + 1)
-  t.same(entries.map((e) => e.id), ids.slice(-ENTRIES_PER_SERVICE).reverse(), 'the newest 1,000, newest first')
+  t.same(
+    entries.map((e) => e.id),
+    ids.slice(-ENTRIES_PER_SERVICE).reverse(),
+    'the newest 1,000, newest first',
+  )
   await addEntry(admin, 'long', { kind: 'job', name: 'fresh', durationMs: 1, timestamp: 9_999, nodeId: 'n1' })
   entries = (await slow.tick()).entries
   t.equal(entries.length, ENTRIES_PER_SERVICE, 'a new entry pushes the oldest out')
@@ -119,10 +137,24 @@ t.test('entries kept in memory are shared out between services, newest kept', as
   let entries: readonly SlowEntryRecord[] = []
   for (let tick = 0; tick < 5; tick++) entries = (await slow.tick(services)).entries
   for (const service of services) {
-    t.same(entries.filter((e) => e.service === service).map((e) => e.id).sort(compareIds), added.get(service)!.slice(-25), `${service}: its newest 25 of 100`)
+    t.same(
+      entries
+        .filter((e) => e.service === service)
+        .map((e) => e.id)
+        .sort(compareIds),
+      added.get(service)!.slice(-25),
+      `${service}: its newest 25 of 100`,
+    )
   }
   await add('e', 10)
   entries = (await slow.tick([...services, 'e'])).entries
   t.equal(entries.length, 4 * 20 + 10, 'a fifth service: every other one is held to 20 at once')
-  for (const service of services) t.same(entries.filter((e) => e.service === service).map((e) => e.id).sort(compareIds), added.get(service)!.slice(-20))
+  for (const service of services)
+    t.same(
+      entries
+        .filter((e) => e.service === service)
+        .map((e) => e.id)
+        .sort(compareIds),
+      added.get(service)!.slice(-20),
+    )
 })

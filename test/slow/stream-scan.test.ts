@@ -35,9 +35,15 @@ t.test('a pass over 20,000 other keys: three steps a tick, 25 services at most',
     sizes.push(scanner.services().size)
   } while (scans === 3 && ticks < 50)
   t.ok(ticks >= 7, `the pass took ${ticks} ticks (20,031 keys at COUNT 1000, three steps a tick)`)
-  t.ok(sizes.every((size, i) => i === 0 || size >= sizes[i - 1]!), 'what a pass finds is usable before it ends')
+  t.ok(
+    sizes.every((size, i) => i === 0 || size >= sizes[i - 1]!),
+    'what a pass finds is usable before it ends',
+  )
   t.equal(scanner.services().size, 25, 'at most 25 services per pass')
-  t.ok(reports.some((r) => /more than 25 slow streams/.test(r.reason)), 'the cap is reported')
+  t.ok(
+    reports.some((r) => /more than 25 slow streams/.test(r.reason)),
+    'the cap is reported',
+  )
   t.ok(reports.some((r) => r.key === `${keys.prefix}slow:no*pe` && /name rule/.test(r.reason)))
 
   scans = 0

@@ -27,7 +27,10 @@ t.test('wrong-typed keys are skipped and reported; the other streams are read', 
 
   // 'listy' is known from a beating node, the others from the SCAN
   const first = await slow.tick(['listy', 'good-a'])
-  t.same(first.entries.map((e) => e.name), ['b1', 'a1'])
+  t.same(
+    first.entries.map((e) => e.name),
+    ['b1', 'a1'],
+  )
   const reasons = new Map(slow.reports.map((r) => [r.key, r.reason]))
   t.equal(reasons.get(keys.slow('hashed')), 'key holds a hash, not a stream')
   t.equal(reasons.get(keys.slow('listy')), 'key holds a list, not a stream')
@@ -39,7 +42,11 @@ t.test('wrong-typed keys are skipped and reported; the other streams are read', 
     await addEntry(admin, 'good-a', entry(`a${tick}`, tick * 10))
     await addEntry(admin, 'good-b', entry(`b${tick}`, tick * 10 + 1))
     const { entries } = await slow.tick(['listy', 'good-a'])
-    t.same(entries.slice(0, 2).map((e) => e.name), [`b${tick}`, `a${tick}`], `tick ${tick}: the new entries are read`)
+    t.same(
+      entries.slice(0, 2).map((e) => e.name),
+      [`b${tick}`, `a${tick}`],
+      `tick ${tick}: the new entries are read`,
+    )
   }
   t.equal(slow.reports.filter((r) => r.key === keys.slow('hashed')).length, 4, 'reported on every tick (the log decides what to print)')
 

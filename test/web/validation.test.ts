@@ -28,9 +28,28 @@ const API_CASES: [string, string, unknown?][] = [
   ['POST', '/api/pulse/command', { service: 'bad name', nodeId: 'n', type: 'RETRY_JOB', queue: 'q', jobId: '1' }],
 ]
 
-const PAGE_CASES = ['/pulse?service=bad*name', '/slow?kind=query', '/problems?sort=sideways', '/alerts?service=a:b', '/queues/billing/em%0Aails', '/pulse/billing/node-1?range=1y', '/commands/no*such', '/audit?service=a:b', '/queues?sort=sideways']
+const PAGE_CASES = [
+  '/pulse?service=bad*name',
+  '/slow?kind=query',
+  '/problems?sort=sideways',
+  '/alerts?service=a:b',
+  '/queues/billing/em%0Aails',
+  '/pulse/billing/node-1?range=1y',
+  '/commands/no*such',
+  '/audit?service=a:b',
+  '/queues?sort=sideways',
+]
 
-const FRAGMENT_CASES = ['/fragments/pulse/nodes?service=bad*name', '/slow/fragments/board?kind=query', '/problems/fragments/list?sort=sideways', '/alerts/fragments/board?service=a:b', '/queues/billing/em%0Aails/fragments/summary', '/commands/no*such/status', '/audit/fragments/log?service=a:b', '/fragments/queues/table?sort=sideways']
+const FRAGMENT_CASES = [
+  '/fragments/pulse/nodes?service=bad*name',
+  '/slow/fragments/board?kind=query',
+  '/problems/fragments/list?sort=sideways',
+  '/alerts/fragments/board?service=a:b',
+  '/queues/billing/em%0Aails/fragments/summary',
+  '/commands/no*such/status',
+  '/audit/fragments/log?service=a:b',
+  '/fragments/queues/table?sort=sideways',
+]
 
 t.test('under /api/ a bad request is answered 400 as JSON, naming the field', async (t) => {
   for (const [method, url, body] of API_CASES) {
@@ -72,7 +91,7 @@ t.test('valid input still reaches the handlers, parsed (defaults applied)', asyn
   t.equal(history.statusCode, 404, 'no such queue: the handler ran with the parsed params and range')
 })
 
-t.test('errors other than validation keep Fastify\'s answer', async (t) => {
+t.test("errors other than validation keep Fastify's answer", async (t) => {
   const response = await app.inject({ method: 'POST', url: '/api/pulse/command', headers: JSON_BODY, payload: 'not json' })
   t.equal(response.statusCode, 400)
   t.equal(response.json().code, 'FST_ERR_CTP_INVALID_JSON_BODY')

@@ -11,17 +11,7 @@
  * replayed copy of a command cannot rewrite how the real one ended.
  */
 import type { Redis } from 'ioredis'
-import {
-  COMMAND_CLOCK_SKEW_MS,
-  COMMAND_FIELD,
-  COMMAND_RESULT_TTL_SECONDS,
-  COMMAND_TTL_MS,
-  checkCommand,
-  type CommandResult,
-  type CommandType,
-  type ProtocolKeys,
-  type SignedCommand,
-} from '../protocol/index.js'
+import { COMMAND_CLOCK_SKEW_MS, COMMAND_FIELD, COMMAND_RESULT_TTL_SECONDS, COMMAND_TTL_MS, checkCommand, type CommandResult, type CommandType, type ProtocolKeys, type SignedCommand } from '../protocol/index.js'
 import type { QueueProbe } from '../queues/probe.js'
 import { createTokenBucket, type TokenBucket } from './rate-limit.js'
 import { openWakeUp, type WakeUp } from './wake-up.js'

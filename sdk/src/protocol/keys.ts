@@ -61,8 +61,7 @@ export function createKeys(prefix: string = DEFAULT_PREFIX) {
      */
     legacyCommandResult: (commandId: string) => `${prefix}cmdres:${commandId}`,
     /** string, `SET NX`: marks a command id as already executed (replay guard) */
-    commandSeen: (service: string, nodeId: string, commandId: string) =>
-      `${prefix}cmdseen:${service}:${nodeId}:${commandId}`,
+    commandSeen: (service: string, nodeId: string, commandId: string) => `${prefix}cmdseen:${service}:${nodeId}:${commandId}`,
 
     parseNode: (key: string): NodeRef | null => parseTwoPart(key, `${prefix}node:`),
     parseQueues: (key: string): string | null => parseOnePart(key, `${prefix}queues:`),

@@ -56,7 +56,10 @@ export function shortHash(text: string): string {
 export function validNameFrom(text: string, tail = ''): string {
   if (isValidName(text + tail)) return text + tail
   const suffix = `-${shortHash(text)}${tail}`
-  const head = text.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, NAME_MAX - suffix.length)
+  const head = text
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, NAME_MAX - suffix.length)
   return (head === '' ? 'x' : head) + suffix
 }
 

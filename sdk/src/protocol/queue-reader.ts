@@ -9,18 +9,7 @@
  */
 import type { z } from 'zod'
 import { at, readFields, readValue, reasonOf, type FieldRules } from './field-reader.js'
-import {
-  FAILED_JOB_LIMITS,
-  failedJobSchema,
-  nodeQueueSchema,
-  queueDriverSchema,
-  queueMetricsSchema,
-  queueSnapshotSchema,
-  snapshotQueueSchema,
-  type FailedJob,
-  type QueueMetrics,
-  type SnapshotQueue,
-} from './queues.js'
+import { FAILED_JOB_LIMITS, failedJobSchema, nodeQueueSchema, queueDriverSchema, queueMetricsSchema, queueSnapshotSchema, snapshotQueueSchema, type FailedJob, type QueueMetrics, type SnapshotQueue } from './queues.js'
 import { createSkipList, isPlainObject, kindOf, type Skip, type SkipList } from './skips.js'
 import { SECONDS_REASON, toMillis } from './timestamps.js'
 
@@ -44,9 +33,7 @@ export interface ReadQueueSnapshot {
   queues: ReadQueue[]
 }
 
-export type SnapshotRead =
-  | { ok: true; value: ReadQueueSnapshot; skipped: Skip[]; skippedTotal: number; secondsTimestamp: boolean }
-  | { ok: false; error: string }
+export type SnapshotRead = { ok: true; value: ReadQueueSnapshot; skipped: Skip[]; skippedTotal: number; secondsTimestamp: boolean } | { ok: false; error: string }
 
 /**
  * The original Gravito Quasar agent wrote `{ name, driver: "redis", size: { waiting, active,

@@ -8,15 +8,7 @@ import { nameSchema, queueNameSchema } from './names.js'
 const count = z.number().int().finite().nonnegative()
 const text = (max: number) => z.string().max(max)
 
-export const QUEUE_DRIVERS = [
-  'bullmq',
-  'laravel',
-  'redis-list',
-  'gravito-stream',
-  'laravel-horizon',
-  'sqs',
-  'other',
-] as const
+export const QUEUE_DRIVERS = ['bullmq', 'laravel', 'redis-list', 'gravito-stream', 'laravel-horizon', 'sqs', 'other'] as const
 export const queueDriverSchema = z.enum(QUEUE_DRIVERS)
 
 export const queueMetricsSchema = z.object({

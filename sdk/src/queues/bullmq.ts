@@ -51,7 +51,10 @@ export function createBullmqProbe(name: string, options: BullmqProbeOptions): Qu
     }
     const [ages, hashes] = await Promise.all([
       second.run(),
-      readHashes(redis, failed.map((id) => ({ key: keys.job(id), small: SMALL_FIELDS, big: BIG_FIELDS }))),
+      readHashes(
+        redis,
+        failed.map((id) => ({ key: keys.job(id), small: SMALL_FIELDS, big: BIG_FIELDS })),
+      ),
     ])
 
     const entry: SnapshotQueue = { name, prefix: options.prefix, driver: 'bullmq', metrics: state.metrics }
@@ -78,12 +81,7 @@ export function createBullmqProbe(name: string, options: BullmqProbeOptions): Qu
     probe,
     async retryJob(jobId) {
       const id = checkedJobId(jobId)
-      await act(
-        BULLMQ_RETRY,
-        [keys.job(id), keys.events, keys.failed, keys.wait, keys.meta, keys.active, keys.marker, keys.prioritized, keys.priorityCounter],
-        [id],
-        id,
-      )
+      await act(BULLMQ_RETRY, [keys.job(id), keys.events, keys.failed, keys.wait, keys.meta, keys.active, keys.marker, keys.prioritized, keys.priorityCounter], [id], id)
     },
     async deleteJob(jobId) {
       const id = checkedJobId(jobId)

@@ -17,10 +17,7 @@ export interface HashRead {
 }
 
 /** One result per request; null when the key is not a hash or could not be read. */
-export async function readHashes(
-  redis: Redis,
-  requests: { key: string; small: readonly string[]; big: readonly string[] }[],
-): Promise<(HashRead | null)[]> {
+export async function readHashes(redis: Redis, requests: { key: string; small: readonly string[]; big: readonly string[] }[]): Promise<(HashRead | null)[]> {
   if (requests.length === 0) return []
   const first = new Batch(redis)
   const at = requests.map(({ key, small, big }) => ({

@@ -121,7 +121,10 @@ export function createLaravelProbe(name: string, options: LaravelProbeOptions): 
     entry.metrics.failed = mine.length
     if (failedPageSize > 0) {
       const page = mine.slice(0, failedPageSize).filter((id) => id.length <= ID_LIMIT)
-      const hashes = await readHashes(redis, page.map((id) => ({ key: horizon.job(id), small: ['name', 'failed_at'], big: ['exception', 'payload'] })))
+      const hashes = await readHashes(
+        redis,
+        page.map((id) => ({ key: horizon.job(id), small: ['name', 'failed_at'], big: ['exception', 'payload'] })),
+      )
       entry.failedJobs = page.flatMap((id, n) => {
         const job = failedJob(id, hashes[n] ?? null)
         return job ? [job] : []

@@ -13,15 +13,7 @@
  * hung app Redis never piles up commands in an app-owned ioredis instance with an offline queue.
  */
 import type { ChainableCommander, Redis } from 'ioredis'
-import {
-  HEARTBEAT_TTL_SECONDS,
-  snapshotQueueSchema,
-  type Heartbeat,
-  type NodeQueue,
-  type ProtocolKeys,
-  type QueueSnapshot,
-  type SnapshotQueue,
-} from '../protocol/index.js'
+import { HEARTBEAT_TTL_SECONDS, snapshotQueueSchema, type Heartbeat, type NodeQueue, type ProtocolKeys, type QueueSnapshot, type SnapshotQueue } from '../protocol/index.js'
 import type { AgentExtension } from '../agent.js'
 import { probeCommands, type QueueProbe } from './probe.js'
 import { createProbe } from './options.js'

@@ -84,7 +84,14 @@ export function createSlowRecorder(options: SlowRecorderOptions) {
     await flush().catch(() => {})
   }
 
-  return { record, flush, stop, get buffered() { return buffer.length } }
+  return {
+    record,
+    flush,
+    stop,
+    get buffered() {
+      return buffer.length
+    },
+  }
 }
 
 export type SlowRecorder = ReturnType<typeof createSlowRecorder>

@@ -106,13 +106,22 @@ t.test('forged commands written straight into Redis are never executed and come 
   }
   const reported = rejectionsOf(agent.errors)
   for (const [what, command, reason] of cases) {
-    t.ok(reported.some((error) => error.commandId === command.id && reason.test(error.reason)), `${what}: reported to onError`)
+    t.ok(
+      reported.some((error) => error.commandId === command.id && reason.test(error.reason)),
+      `${what}: reported to onError`,
+    )
   }
-  t.ok(reported.some((error) => error.commandId === undefined && /malformed JSON/.test(error.reason)), 'an entry that is not JSON is reported too')
+  t.ok(
+    reported.some((error) => error.commandId === undefined && /malformed JSON/.test(error.reason)),
+    'an entry that is not JSON is reported too',
+  )
   t.ok(reported.filter((error) => error.commandId === undefined).length >= 2, 'and so is one without a valid id')
   t.equal(queue.runs.get(jobId), 1, 'the job never ran again')
   t.equal(await queue.queue.getJob(jobId).then((job) => job?.getState()), 'failed')
-  t.notOk(agent.errors.some((error) => String(error instanceof Error ? error.message : error).includes(TOKEN)), 'the token is never reported')
+  t.notOk(
+    agent.errors.some((error) => String(error instanceof Error ? error.message : error).includes(TOKEN)),
+    'the token is never reported',
+  )
 })
 
 t.test('a replayed command runs once; a replay never rewrites the result', async (t) => {
@@ -151,7 +160,10 @@ t.test('deleting the replay mark in Redis does not let a copy run again: the age
   await eventually(async () => (await resultOf(redis, keys, 'billing', command.id)) !== null, 'the copy was handled')
   t.match(await resultOf(redis, keys, 'billing', command.id), { status: 'rejected', reason: /replayed/ }, 'refused from memory, not run again')
   t.equal(await redis.exists(keys.commandSeen('billing', 'worker-9', command.id)), 0, 'not claimed again in Redis')
-  t.ok(rejectionsOf(agent.errors).some((error) => error.commandId === command.id && /replayed/.test(error.reason)), 'reported as a replay')
+  t.ok(
+    rejectionsOf(agent.errors).some((error) => error.commandId === command.id && /replayed/.test(error.reason)),
+    'reported as a replay',
+  )
 })
 
 t.test('an agent without a token refuses every command, saying why', async (t) => {
@@ -218,4 +230,3 @@ t.test('execution is paced: a burst of commands reaches the workers at the confi
 t.test('no unhandled rejection anywhere', async (t) => {
   t.same(unhandled, [])
 })
-

@@ -8,17 +8,7 @@
 import t, { type Test } from 'tap'
 import { useRedis } from '../../../test/helpers/redis-server.js'
 import { deliver, resultOf, TOKEN, unsignedCommand } from '../../../test/commands/signed.js'
-import {
-  COMMAND_CLOCK_SKEW_MS,
-  COMMAND_FIELD,
-  COMMAND_TTL_MS,
-  CommandRejectedError,
-  createCommandExecutor,
-  createKeys,
-  signCommand,
-  type CommandHost,
-  type QueueProbe,
-} from '../../src/index.js'
+import { COMMAND_CLOCK_SKEW_MS, COMMAND_FIELD, COMMAND_TTL_MS, CommandRejectedError, createCommandExecutor, createKeys, signCommand, type CommandHost, type QueueProbe } from '../../src/index.js'
 
 const { redis } = await useRedis(t)
 const keys = createKeys()

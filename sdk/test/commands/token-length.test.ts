@@ -35,7 +35,10 @@ for (const length of [1, 8, 15]) {
 t.test('a 16-character token is used', async (t) => {
   const { agent, errors } = await startAgent(t, { url: redisServer.url, service: 'billing', nodeId: 'long-16', queues: [], token: 'k'.repeat(16) })
   t.equal(agent.hasToken, true)
-  t.same(errors.filter((error) => error instanceof Error && /QUASAR_TOKEN/.test(error.message)), [])
+  t.same(
+    errors.filter((error) => error instanceof Error && /QUASAR_TOKEN/.test(error.message)),
+    [],
+  )
 })
 
 t.test('the environment variable follows the same rule', async (t) => {

@@ -35,6 +35,6 @@ t.test('any message on the channel wakes the agent: JSON, the legacy word, anyth
   // a message published after it on our channel arrives after it: the other one must have been ignored
   await redis.publish(channel, WAKE_UP_MESSAGE)
   await eventually(() => wakes >= messages.length + 2, 'the last message')
-  t.equal(wakes, messages.length + 2, 'another node\'s channel does not wake it')
+  t.equal(wakes, messages.length + 2, "another node's channel does not wake it")
   t.same(errors, [])
 })

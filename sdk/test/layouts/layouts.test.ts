@@ -7,9 +7,22 @@ import t from 'tap'
 import { bullmqRateLimitTtl, bullmqState, bullmqWaitingSince, oldestWaitingMs, UNREADABLE, type BullmqReplies } from '../../src/layouts/index.js'
 
 const idle: BullmqReplies = {
-  wait: 0, paused: 0, active: 0, prioritized: 0, delayed: 0, failed: 0, completed: 0, waitingChildren: 0,
-  meta: ['bullmq:6', '10000', null, null], limiterValue: null, limiterTtl: -2,
-  waitTail: null, pausedTail: null, prioritizedHead: [], completedTotal: null, failedTotal: null,
+  wait: 0,
+  paused: 0,
+  active: 0,
+  prioritized: 0,
+  delayed: 0,
+  failed: 0,
+  completed: 0,
+  waitingChildren: 0,
+  meta: ['bullmq:6', '10000', null, null],
+  limiterValue: null,
+  limiterTtl: -2,
+  waitTail: null,
+  pausedTail: null,
+  prioritizedHead: [],
+  completedTotal: null,
+  failedTotal: null,
 }
 
 t.test('counts: markers are not jobs; paused holds what waiting would; one job counted once', async (t) => {

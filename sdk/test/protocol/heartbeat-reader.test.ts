@@ -58,7 +58,12 @@ const defects: Defect[] = [
   { name: 'disk.free null', plant: (b) => (b.disk.free = null), expect: (b) => delete b.disk.free, skips: [['disk.free', /^null, not a number$/]] },
   { name: 'eventLoop a string', plant: (b) => (b.eventLoop = 'fast'), expect: (b) => delete b.eventLoop, skips: [['eventLoop', /^a string, not an object$/]] },
   { name: 'hostname over 256 characters', plant: (b) => (b.hostname = long(300)), expect: (b) => (b.hostname = `${long(255)}…`), skips: [['hostname', /^300 characters, over 256: cut$/]] },
-  { name: 'runtime.framework over 256 characters', plant: (b) => (b.runtime.framework = long(257)), expect: (b) => (b.runtime.framework = `${long(255)}…`), skips: [['runtime.framework', /^257 characters, over 256: cut$/]] },
+  {
+    name: 'runtime.framework over 256 characters',
+    plant: (b) => (b.runtime.framework = long(257)),
+    expect: (b) => (b.runtime.framework = `${long(255)}…`),
+    skips: [['runtime.framework', /^257 characters, over 256: cut$/]],
+  },
   { name: 'an unknown language', plant: (b) => (b.language = 'rust<b>'), expect: (b) => delete b.language, skips: [['language', /^unknown value "rust<b>"$/]] },
   { name: 'pid not whole', plant: (b) => (b.pid = 3.5), expect: (b) => delete b.pid, skips: [['pid', /^3.5 is not a whole number$/]] },
   {
@@ -144,7 +149,11 @@ t.test('every defect at once: each noted, everything else intact', async (t) => 
   for (let seed = 1; seed <= 6; seed++) {
     const result = read(reorder(beat, seededRandom(seed)) as Beat)
     t.same(result.value, expected, `seed ${seed}`)
-    checkSkips(t, result.skipped, together.flatMap((d) => d.skips))
+    checkSkips(
+      t,
+      result.skipped,
+      together.flatMap((d) => d.skips),
+    )
   }
 })
 
@@ -165,7 +174,10 @@ t.test('more than 100 queue entries: the first 100 read, and noted', async (t) =
   const beat = fullBeat()
   beat.queues = Array.from({ length: 130 }, (_, i) => ({ name: `q${i}`, driver: 'bullmq', metrics: { waiting: i } }))
   const result = read(beat)
-  t.same(result.value.queues?.map((q) => q.name), Array.from({ length: 100 }, (_, i) => `q${i}`))
+  t.same(
+    result.value.queues?.map((q) => q.name),
+    Array.from({ length: 100 }, (_, i) => `q${i}`),
+  )
   checkSkips(t, result.skipped, [['queues', /^130 entries, over 100: the first 100 read$/]])
 })
 

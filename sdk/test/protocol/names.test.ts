@@ -22,7 +22,10 @@ t.test('validNameFrom keeps a valid name and tags any other with its hash', asyn
   t.equal(validNameFrom('::'), `x-${shortHash('::')}`, 'nothing readable left')
   const inputs = ['{bull}', 'bull}', '{bull', 'app:bull', 'app bull', 'app*bull', 'y'.repeat(100), `${'y'.repeat(100)}z`]
   const outputs = inputs.map((text) => validNameFrom(text))
-  t.ok(outputs.every((name) => isValidName(name)), 'every result is a valid name')
+  t.ok(
+    outputs.every((name) => isValidName(name)),
+    'every result is a valid name',
+  )
   t.equal(new Set(outputs).size, inputs.length, 'distinct inputs stay distinct')
 })
 

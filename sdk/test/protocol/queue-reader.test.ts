@@ -11,8 +11,24 @@ import { seededRandom, shuffled } from '../../../test/helpers/shuffle.js'
 const NOW = Date.UTC(2026, 10, 23, 12)
 type Entry = Record<string, any>
 
-const job = (id: string, extra: Entry = {}): Entry => ({ id, name: 'send', failedReason: 'SMTP timeout', stacktrace: ['Error: SMTP timeout', '    at send (mail.js:1:1)'], attemptsMade: 3, timestamp: NOW - 5_000, data: '{"to":1}', ...extra })
-const queue = (name: string, extra: Entry = {}): Entry => ({ name, driver: 'bullmq', metrics: { waiting: 12, active: 2, delayed: 1, failed: 3, completed: 90 }, oldestWaitingMs: 5400, failedJobs: [job(`${name}-1`), job(`${name}-2`), job(`${name}-3`)], ...extra })
+const job = (id: string, extra: Entry = {}): Entry => ({
+  id,
+  name: 'send',
+  failedReason: 'SMTP timeout',
+  stacktrace: ['Error: SMTP timeout', '    at send (mail.js:1:1)'],
+  attemptsMade: 3,
+  timestamp: NOW - 5_000,
+  data: '{"to":1}',
+  ...extra,
+})
+const queue = (name: string, extra: Entry = {}): Entry => ({
+  name,
+  driver: 'bullmq',
+  metrics: { waiting: 12, active: 2, delayed: 1, failed: 3, completed: 90 },
+  oldestWaitingMs: 5400,
+  failedJobs: [job(`${name}-1`), job(`${name}-2`), job(`${name}-3`)],
+  ...extra,
+})
 
 interface Defect {
   name: string
@@ -145,7 +161,11 @@ t.test('a snapshot of queues each with its own defect, in many orders', async (t
     t.ok(result.ok, `seed ${seed}: read`)
     if (!result.ok) return
     const byName = new Map(result.value.queues.map((q) => [q.name, q]))
-    t.same(result.value.queues.map((q) => q.name), order.filter((d) => d.read).map((d) => d.written.name), `seed ${seed}: every entry kept but the unnamed and unknown, in order`)
+    t.same(
+      result.value.queues.map((q) => q.name),
+      order.filter((d) => d.read).map((d) => d.written.name),
+      `seed ${seed}: every entry kept but the unnamed and unknown, in order`,
+    )
     for (const defect of order) {
       const index = order.indexOf(defect)
       const read = byName.get(defect.written.name)
@@ -153,7 +173,11 @@ t.test('a snapshot of queues each with its own defect, in many orders', async (t
         t.equal(read, undefined, `${defect.name}: dropped`)
       } else {
         t.same(withoutSkips(read!), defect.read, `seed ${seed}, ${defect.name}: as written but for the defect`)
-        t.same((read!.skipped ?? []).map((s) => s.field), defect.skips.map(([field]) => field), `${defect.name}: noted on the entry`)
+        t.same(
+          (read!.skipped ?? []).map((s) => s.field),
+          defect.skips.map(([field]) => field),
+          `${defect.name}: noted on the entry`,
+        )
         for (const [field, reason] of defect.skips) t.match(read!.skipped?.find((s) => s.field === field)?.reason, reason)
         t.equal(read!.skippedTotal ?? 0, defect.skips.length)
       }
@@ -161,7 +185,10 @@ t.test('a snapshot of queues each with its own defect, in many orders', async (t
         t.match(result.skipped.find((s) => s.field === `queues[${index}].${field}`)?.reason, reason, `${defect.name}: noted on the snapshot with its full path`)
       }
     }
-    t.equal(result.skippedTotal, defects.reduce((sum, d) => sum + d.skips.length, 0))
+    t.equal(
+      result.skippedTotal,
+      defects.reduce((sum, d) => sum + d.skips.length, 0),
+    )
     t.same(result.skipped.length, Math.min(MAX_SKIPS, result.skippedTotal), 'the snapshot list is bounded')
   }
 })

@@ -97,7 +97,11 @@ t.test('without an app option the queues are read from the transport', async (t)
 
 t.test('queue names as the queue system allows them, reported exactly with their prefix', async (t) => {
   const connection = connectionOf(transportServer.url)
-  const names = [['send email', '{bull}'], ['correo-électronique', 'app:bull'], [`emails@v2-${'x'.repeat(80)}`, 'bull']] as const
+  const names = [
+    ['send email', '{bull}'],
+    ['correo-électronique', 'app:bull'],
+    [`emails@v2-${'x'.repeat(80)}`, 'bull'],
+  ] as const
   const agent = new QuasarAgent({ service: 'names', nodeId: 'n1', url: transportServer.url, intervalMs: 60_000 })
   t.teardown(() => agent.stop())
   for (const [name, prefix] of names) {
@@ -110,8 +114,15 @@ t.test('queue names as the queue system allows them, reported exactly with their
   await connected(agent)
   t.equal(await agent.beat(), true)
   const snapshot = await snapshotOf('names')
-  t.same(snapshot.queues.map((q) => [q.name, q.prefix, q.metrics.waiting]), [...names.map(([name, prefix]) => [name, prefix, 1]), ['a:b', 'app_', 0]])
-  t.same((await beatOf('names', 'n1')).queues.map((q: { name: string }) => q.name), [...names.map(([name]) => name), 'a:b'], 'the heartbeat names them too')
+  t.same(
+    snapshot.queues.map((q) => [q.name, q.prefix, q.metrics.waiting]),
+    [...names.map(([name, prefix]) => [name, prefix, 1]), ['a:b', 'app_', 0]],
+  )
+  t.same(
+    (await beatOf('names', 'n1')).queues.map((q: { name: string }) => q.name),
+    [...names.map(([name]) => name), 'a:b'],
+    'the heartbeat names them too',
+  )
 })
 
 t.test('a key of the wrong type is an error in that entry only; the beat is written', async (t) => {
@@ -228,7 +239,10 @@ t.test('a hundred queues all failing with long errors: heartbeat and snapshot st
   t.ok(beat.ok && beat.skipped.length === 0 && beat.value.queues?.length === 100, 'every queue in the heartbeat')
   const snapshot = await snapshotOf('hundred')
   t.equal(snapshot.queues.length, 100)
-  t.ok(snapshot.queues.every((queue) => /^WRONGTYPE/.test(queue.error ?? '')), 'each with its error')
+  t.ok(
+    snapshot.queues.every((queue) => /^WRONGTYPE/.test(queue.error ?? '')),
+    'each with its error',
+  )
 })
 
 t.test('input is checked when monitorQueue is called: TypeError for a programming error', async (t) => {

@@ -33,7 +33,12 @@ t.test('counts match BullMQ getJobCounts in every state; the oldest waiting age 
     { name: 'charge', data: { order: 2 } },
   ])
   await queue.add('ok', {})
-  await work(queue, async () => 'done', async () => (await queue.getCompletedCount()) === 1, 'one completed')
+  await work(
+    queue,
+    async () => 'done',
+    async () => (await queue.getCompletedCount()) === 1,
+    'one completed',
+  )
   await queue.add('wait-1', { n: 1 })
   await queue.add('wait-2', { n: 2 })
   await queue.add('urgent', { n: 3 }, { priority: 3 })
@@ -93,7 +98,11 @@ t.test('failed jobs: newest first, with id, name, reason, stack, attempts, finis
     { name: 'resize', data: { big: 'x'.repeat(10_000) } },
   ])
   const entry = await probeOf('failures').probe()
-  t.same(entry.failedJobs!.map((job) => job.id), failed.map((job) => job.id), 'same ids in the same order as queue.getFailed()')
+  t.same(
+    entry.failedJobs!.map((job) => job.id),
+    failed.map((job) => job.id),
+    'same ids in the same order as queue.getFailed()',
+  )
   for (const [n, job] of failed.entries()) {
     const reported = entry.failedJobs![n]!
     t.equal(reported.name, job.name)
@@ -113,9 +122,16 @@ t.test('failed jobs: newest first, with id, name, reason, stack, attempts, finis
 
 t.test('failedPageSize bounds the page; 0 sends no failed jobs', async (t) => {
   const queue = queueNamed(t, 'paging')
-  const failed = await failJobs(queue, [1, 2, 3, 4, 5].map((n) => ({ name: 'job', data: { n } })))
+  const failed = await failJobs(
+    queue,
+    [1, 2, 3, 4, 5].map((n) => ({ name: 'job', data: { n } })),
+  )
   const two = await probeOf('paging', { failedPageSize: 2 }).probe()
-  t.same(two.failedJobs!.map((job) => job.id), failed.slice(0, 2).map((job) => job.id), 'the two newest')
+  t.same(
+    two.failedJobs!.map((job) => job.id),
+    failed.slice(0, 2).map((job) => job.id),
+    'the two newest',
+  )
   t.equal(two.metrics.failed, 5, 'the count is still the whole set')
   const none = await probeOf('paging', { failedPageSize: 0 }).probe()
   t.equal(none.failedJobs, undefined)
@@ -175,7 +191,12 @@ t.test('retry keeps priority: a prioritized failed job is retried into the prior
   const [job] = await failJobs(queue, [{ name: 'p', data: {}, opts: { priority: 2 } }])
   await probeOf('retry-priority').retryJob!(job!.id!)
   t.equal(await queue.getJobState(job!.id!), 'prioritized')
-  await work(queue, async () => 'ok', async () => (await queue.getJobState(job!.id!)) === 'completed', 'completed')
+  await work(
+    queue,
+    async () => 'ok',
+    async () => (await queue.getJobState(job!.id!)) === 'completed',
+    'completed',
+  )
   t.pass('a worker completed it')
 })
 
@@ -187,7 +208,12 @@ t.test('retry into a paused queue: waiting, no marker, processed after resume', 
   t.equal(await queue.getJobState(job!.id!), 'waiting')
   t.equal(await redis.exists('bull:retry-paused:marker'), 0, 'no marker while paused')
   await queue.resume()
-  await work(queue, async () => 'ok', async () => (await queue.getJobState(job!.id!)) === 'completed', 'completed')
+  await work(
+    queue,
+    async () => 'ok',
+    async () => (await queue.getJobState(job!.id!)) === 'completed',
+    'completed',
+  )
   t.pass('processed after resume')
 })
 
@@ -221,7 +247,10 @@ t.test('delete: the job, its logs and its failed entry are gone, as after job.re
   t.equal(await redis.exists(`bull:delete:${first!.id}:logs`), 0, 'logs removed')
   t.ok(await queue.getJob(second!.id!), 'the other failed job is untouched')
   const events = await redis.xrange('bull:delete:events', '-', '+')
-  t.ok(events.some(([, fields]) => fields.join(' ') === `event removed jobId ${first!.id} prev failed`), 'removed event emitted')
+  t.ok(
+    events.some(([, fields]) => fields.join(' ') === `event removed jobId ${first!.id} prev failed`),
+    'removed event emitted',
+  )
 })
 
 t.test('retry and delete refuse a job that is not failed, with a one-line reason', async (t) => {
@@ -249,7 +278,10 @@ t.test('a failed job whose hash is gone (or is not a hash) is skipped; broken st
   await redis.hset(`bull:damaged:${oldest!.id}`, 'stacktrace', '{not json', 'atm', 'many')
   const entry = await probeOf('damaged').probe()
   t.equal(entry.metrics.failed, 3, 'the set still counts three')
-  t.same(entry.failedJobs!.map((job) => job.id), [oldest!.id])
+  t.same(
+    entry.failedJobs!.map((job) => job.id),
+    [oldest!.id],
+  )
   t.equal(entry.failedJobs![0]!.stacktrace, undefined)
   t.equal(entry.failedJobs![0]!.attemptsMade, undefined)
   await t.rejects(probeOf('damaged').retryJob!(newest!.id!), { message: `job ${newest!.id} no longer exists` })

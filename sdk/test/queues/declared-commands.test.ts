@@ -15,7 +15,14 @@ const { server: server, redis } = await useRedis(t)
 delete process.env.QUASAR_TOKEN
 
 async function snapshotAfterBeat(options: { service: string; token?: string; commands?: boolean }): Promise<ReadQueueSnapshot> {
-  const agent = new QuasarAgent({ service: options.service, nodeId: 'n1', url: server.url, intervalMs: 60_000, ...(options.token ? { token: options.token } : {}), ...(options.commands === undefined ? {} : { commands: options.commands }) })
+  const agent = new QuasarAgent({
+    service: options.service,
+    nodeId: 'n1',
+    url: server.url,
+    intervalMs: 60_000,
+    ...(options.token ? { token: options.token } : {}),
+    ...(options.commands === undefined ? {} : { commands: options.commands }),
+  })
   agent.monitorQueue('emails', 'bullmq').monitorQueue('default', 'laravel').monitorQueue('imports', 'redis-list', { key: 'jobs:import' }).monitorQueue('broken', 'bullmq')
   await eventually(() => agent.transport.status === 'ready', 'connected')
   t.equal(await agent.beat(), true)

@@ -12,12 +12,7 @@ export function connectionOf(url: string): ConnectionOptions {
 }
 
 /** Runs one worker over whatever is waiting until `done` holds, then closes it. */
-export async function work(
-  queue: Queue,
-  processor: (job: Job) => Promise<unknown>,
-  done: () => Promise<boolean>,
-  what: string,
-): Promise<void> {
+export async function work(queue: Queue, processor: (job: Job) => Promise<unknown>, done: () => Promise<boolean>, what: string): Promise<void> {
   const worker = new Worker(queue.name, processor, { connection: queue.opts.connection, prefix: queue.opts.prefix })
   worker.on('error', () => {})
   try {

@@ -90,13 +90,10 @@ export function laravelWriter(redis: Redis, options: { prefix?: string; horizonP
   const horizon = options.horizonPrefix ?? 'laravel_horizon:'
   const queueKey = (queue: string) => `${prefix}queues:${queue}`
   return {
-    push: (queue: string, job: LaravelPayload | string) =>
-      redis.eval(PUSH, 2, queueKey(queue), `${queueKey(queue)}:notify`, typeof job === 'string' ? job : JSON.stringify(job)),
-    later: (queue: string, availableAtSeconds: number, job: LaravelPayload) =>
-      redis.eval(LATER, 1, `${queueKey(queue)}:delayed`, availableAtSeconds, JSON.stringify(job)),
+    push: (queue: string, job: LaravelPayload | string) => redis.eval(PUSH, 2, queueKey(queue), `${queueKey(queue)}:notify`, typeof job === 'string' ? job : JSON.stringify(job)),
+    later: (queue: string, availableAtSeconds: number, job: LaravelPayload) => redis.eval(LATER, 1, `${queueKey(queue)}:delayed`, availableAtSeconds, JSON.stringify(job)),
     /** a worker reserving the next job until `expiresAtSeconds` */
-    pop: async (queue: string, expiresAtSeconds: number) =>
-      (await redis.eval(POP, 3, queueKey(queue), `${queueKey(queue)}:reserved`, `${queueKey(queue)}:notify`, expiresAtSeconds)) as [string | null, string | null],
+    pop: async (queue: string, expiresAtSeconds: number) => (await redis.eval(POP, 3, queueKey(queue), `${queueKey(queue)}:reserved`, `${queueKey(queue)}:notify`, expiresAtSeconds)) as [string | null, string | null],
     /** Horizon recording a failure of `job` on `queue` at `atMs` */
     fail: async (queue: string, job: LaravelPayload, exception: string, atMs: number) => {
       const score = `-${microtime(atMs)}`

@@ -84,7 +84,10 @@ t.test("Horizon's failed jobs: only this queue's, newest first, with reason, tra
 
   const entry = await probeOf('emails').probe()
   t.equal(entry.metrics.failed, 2, 'the other queue is not counted')
-  t.same(entry.failedJobs!.map((job) => job.id), [newer.id, older.id])
+  t.same(
+    entry.failedJobs!.map((job) => job.id),
+    [newer.id, older.id],
+  )
   const [first] = entry.failedJobs!
   t.equal(first!.name, 'App\\Jobs\\SendWelcome')
   t.equal(first!.failedReason, 'RuntimeException: mailbox full in /var/www/app/Jobs/SendInvoice.php:42')
@@ -108,7 +111,12 @@ t.test('Horizon present with no failed jobs: failed is 0', async (t) => {
 t.test("retry does to Horizon's records what Horizon's RetryFailedJob does, and Laravel's pop takes the job", async (t) => {
   await redis.flushall()
   const writer = laravelWriter(redis)
-  const job = await failed(writer, 'emails', 'App\\Jobs\\SendInvoice', 'SMTP timeout', NOW - 60_000, { retryUntil: Math.floor((NOW - 65_000) / 1000) + 3600, type: 'mail', tags: ['invoice:42', 'customer:7'], silenced: true })
+  const job = await failed(writer, 'emails', 'App\\Jobs\\SendInvoice', 'SMTP timeout', NOW - 60_000, {
+    retryUntil: Math.floor((NOW - 65_000) / 1000) + 3600,
+    type: 'mail',
+    tags: ['invoice:42', 'customer:7'],
+    silenced: true,
+  })
   await redis.zadd('laravel_horizon:masters', NOW / 1000, 'host-1')
   await redis.sadd('laravel_horizon:monitoring', 'invoice:42')
   const failedBefore = await redis.hgetall(`laravel_horizon:${job.id}`)
@@ -116,7 +124,7 @@ t.test("retry does to Horizon's records what Horizon's RetryFailedJob does, and 
   await probe.retryJob!(job.id)
 
   // the failed job: still in failed_jobs, its record untouched but for retried_by
-  t.ok(await redis.zscore('laravel_horizon:failed_jobs', job.id), 'still in the failed set, as after Horizon\'s retry')
+  t.ok(await redis.zscore('laravel_horizon:failed_jobs', job.id), "still in the failed set, as after Horizon's retry")
   const failedAfter = await redis.hgetall(`laravel_horizon:${job.id}`)
   const { retried_by: retriedByRaw, ...rest } = failedAfter
   t.same(rest, failedBefore, 'status, payload, exception and times unchanged')
@@ -183,7 +191,10 @@ t.test("retry does to Horizon's records what Horizon's RetryFailedJob does, and 
   t.equal(second.retry_of, job.id)
   const [, reservedAgain] = await writer.pop('emails', NOW / 1000 + 90)
   t.equal(await writer.finish(JSON.parse(reservedAgain!) as LaravelPayload, false, NOW + 3000), 1)
-  t.match(JSON.parse((await redis.hget(`laravel_horizon:${job.id}`, 'retried_by'))!), [{ id: retried.id, status: 'failed' }, { id: second.id, status: 'completed' }])
+  t.match(JSON.parse((await redis.hget(`laravel_horizon:${job.id}`, 'retried_by'))!), [
+    { id: retried.id, status: 'failed' },
+    { id: second.id, status: 'completed' },
+  ])
   await t.rejects(probe.retryJob!(job.id), { message: `job ${job.id} was already retried successfully (as ${second.id})` }, 'no retry after a success, as on the dashboard')
   t.equal(await redis.llen('queues:emails'), 0)
 })
@@ -210,7 +221,10 @@ t.test('two retries of one failed job at once push it once', async (t) => {
   const job = await failed(writer, 'emails', 'App\\Jobs\\SendInvoice', 'boom', NOW - 60_000)
   const outcomes = await Promise.allSettled([probeOf('emails').retryJob!(job.id), probeOf('emails').retryJob!(job.id)])
   t.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1)
-  t.match(outcomes.find((o) => o.status === 'rejected'), { reason: { message: /retried by another command at the same time|still waiting or running/ } })
+  t.match(
+    outcomes.find((o) => o.status === 'rejected'),
+    { reason: { message: /retried by another command at the same time|still waiting or running/ } },
+  )
   t.equal(await redis.llen('queues:emails'), 1)
   t.equal(JSON.parse((await redis.hget(`laravel_horizon:${job.id}`, 'retried_by'))!).length, 1)
 })

@@ -46,7 +46,11 @@ t.test('many large failed jobs: trimmed under the limit, counts kept, newest job
   for (const char of ['x', 'é', '😀']) {
     const fitted = fitSnapshot(snapshotWith(5, FAILED_JOB_LIMITS.page, char))
     t.ok(utf8Bytes(fitted) <= MAX_VALUE_BYTES, `${char}: ${utf8Bytes(fitted)} bytes fits in ${MAX_VALUE_BYTES}`)
-    t.same(fitted.queues.map((queue) => queue.metrics.waiting), [0, 1, 2, 3, 4], 'every queue and its counts kept')
+    t.same(
+      fitted.queues.map((queue) => queue.metrics.waiting),
+      [0, 1, 2, 3, 4],
+      'every queue and its counts kept',
+    )
     for (const queue of fitted.queues) {
       t.ok(queue.failedJobs!.length > 0, 'some detail survives')
       t.equal(queue.failedJobs![0]!.id, `${queue.name}-0`, 'the newest job is the last to go')
@@ -65,7 +69,11 @@ t.test('3-byte characters: under the limit counted in UTF-16 units, over it in b
   t.ok(units < MAX_VALUE_BYTES && utf8Bytes(snapshot) > MAX_VALUE_BYTES, `${units} UTF-16 units, ${utf8Bytes(snapshot)} bytes`)
   const fitted = fitSnapshot(snapshot)
   t.ok(utf8Bytes(fitted) <= MAX_VALUE_BYTES, `${utf8Bytes(fitted)} bytes fits in ${MAX_VALUE_BYTES}`)
-  t.same(fitted.queues.map((queue) => queue.name), ['q0', 'q1'], 'every queue kept')
+  t.same(
+    fitted.queues.map((queue) => queue.name),
+    ['q0', 'q1'],
+    'every queue kept',
+  )
   t.equal(fitted.queues[0]!.failedJobs![0]!.id, 'j0', 'the newest job is kept')
   const read = readQueueSnapshot(JSON.parse(JSON.stringify(fitted)))
   t.ok(read.ok && read.skippedTotal === 0, 'the console reads every entry')

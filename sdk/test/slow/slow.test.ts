@@ -64,7 +64,11 @@ t.test('invalid records are reported and dropped, never thrown', async (t) => {
     await agent.flushSlow()
     return (await entries('direct-bad')).length > 0
   }, 'the valid record written')
-  t.same((await entries('direct-bad')).map((e) => e.name), ['good'], 'only the valid record was written')
+  t.same(
+    (await entries('direct-bad')).map((e) => e.name),
+    ['good'],
+    'only the valid record was written',
+  )
 })
 
 t.test('the Fastify plugin records slow routes by pattern, with per-route overrides', async (t) => {
@@ -94,7 +98,11 @@ t.test('the Fastify plugin records slow routes by pattern, with per-route overri
     return (await entries('fastify-app')).length >= 2
   }, 'both slow requests written')
   const recorded = await entries('fastify-app')
-  t.same(recorded.map((e) => e.name), ['GET /users/:id', 'GET /took/:ms'], 'the route pattern, not the URL; fast and overridden routes not recorded')
+  t.same(
+    recorded.map((e) => e.name),
+    ['GET /users/:id', 'GET /took/:ms'],
+    'the route pattern, not the URL; fast and overridden routes not recorded',
+  )
   t.match(recorded[0], { kind: 'request', method: 'GET', route: '/users/:id', status: 200, durationMs: 80 })
   t.equal(recorded[1]!.durationMs, 50, 'a request at the threshold counts; one ms under it does not')
 })
@@ -124,7 +132,10 @@ t.test('the Express middleware records slow routes by pattern', async (t) => {
     return (await entries('express-app')).length > 0
   }, 'the slow request recorded')
   const recorded = await entries('express-app')
-  t.same(recorded.map((e) => e.name), ['GET /api/orders/:id'])
+  t.same(
+    recorded.map((e) => e.name),
+    ['GET /api/orders/:id'],
+  )
   t.match(recorded[0], { status: 201, method: 'GET', durationMs: 80 })
 })
 
@@ -137,19 +148,27 @@ t.test('the job wrapper records slow BullMQ jobs and passes errors through uncha
   const thrown = new Error('boom: the job failed')
   const seen: unknown[] = []
   const clock = fakeClock()
-  const handler = withSlowJobs(agent, async (job: { name: string }) => {
-    clock.advance(job.name === 'quick' ? 49 : 80)
-    if (job.name === 'fails') throw thrown
-    return 'done'
-  }, { thresholdMs: 50, now: clock.now })
-  const worker = new Worker('slow-jobs', async (job) => {
-    try {
-      return await handler(job)
-    } catch (error) {
-      seen.push(error)
-      throw error
-    }
-  }, { connection, prefix: 'slowtest' })
+  const handler = withSlowJobs(
+    agent,
+    async (job: { name: string }) => {
+      clock.advance(job.name === 'quick' ? 49 : 80)
+      if (job.name === 'fails') throw thrown
+      return 'done'
+    },
+    { thresholdMs: 50, now: clock.now },
+  )
+  const worker = new Worker(
+    'slow-jobs',
+    async (job) => {
+      try {
+        return await handler(job)
+      } catch (error) {
+        seen.push(error)
+        throw error
+      }
+    },
+    { connection, prefix: 'slowtest' },
+  )
   t.teardown(() => worker.close())
   await queue.add('works', {})
   await queue.add('fails', {}, { attempts: 1 })
@@ -162,7 +181,10 @@ t.test('the job wrapper records slow BullMQ jobs and passes errors through uncha
   }, 'records written')
   const recorded = await entries('worker-app')
   t.same(recorded.map((e) => e.name).sort(), ['fails', 'works'], 'the job under the threshold is not recorded')
-  t.match(recorded.find((e) => e.name === 'fails'), { kind: 'job', queue: 'slow-jobs', error: 'boom: the job failed', durationMs: 80 })
+  t.match(
+    recorded.find((e) => e.name === 'fails'),
+    { kind: 'job', queue: 'slow-jobs', error: 'boom: the job failed', durationMs: 80 },
+  )
 })
 
 t.test('with Redis away the buffer keeps the newest records, and flushes them when it returns', async (t) => {
@@ -175,7 +197,10 @@ t.test('with Redis away the buffer keeps the newest records, and flushes them wh
   await own.kill()
   for (let i = 0; i < 520; i++) agent.recordSlow({ kind: 'job', name: `job-${i}`, durationMs: 1000 + i })
   await agent.flushSlow()
-  t.ok(errors.some((e) => /20 oldest records dropped/.test(String(e))), 'the drop is reported')
+  t.ok(
+    errors.some((e) => /20 oldest records dropped/.test(String(e))),
+    'the drop is reported',
+  )
   await own.restart()
   const check = new Redis(own.url)
   t.teardown(() => check.quit())

@@ -35,7 +35,10 @@ function context(message: ChannelMessage): string {
   const rule = `rule ${escapeSlack(message.rule)}`
   if (isGrouped(message)) {
     const services = [...new Set(message.targets.map((target) => target.service))]
-    const listed = services.slice(0, 5).map((service) => `*${escapeSlack(service)}*`).join(', ')
+    const listed = services
+      .slice(0, 5)
+      .map((service) => `*${escapeSlack(service)}*`)
+      .join(', ')
     return `${services.length === 1 ? 'service' : 'services'} ${listed}${services.length > 5 ? ', …' : ''} · ${rule}`
   }
   const since = message.kind === 'firing' ? '' : ` · firing since <!date^${Math.floor(message.firedAt / 1000)}^{date_short_pretty} {time}|${new Date(message.firedAt).toISOString()}>`
