@@ -1,10 +1,10 @@
 /**
  * Turn a snapshot into history rows, one per series. The recorder only knows rows, so a new data
- * source (queues) plugs in as one more adapter. Everything read here came from agents: numbers are
- * taken only when finite and not negative, anything else is recorded as missing.
+ * source plugs in as one more adapter, registered by its own area (`app.history.addRows`; the
+ * queues area adds its rows that way). Everything read here came from agents: numbers are taken
+ * only when finite and not negative, anything else is recorded as missing.
  */
 import type { Snapshot } from '../collector/snapshot.js'
-import { queueRecordsOf } from '../queues/records.js'
 import type { SeriesRef } from './store.js'
 
 export interface SeriesRow extends SeriesRef {
@@ -41,17 +41,8 @@ export const nodeRows: RowAdapter = (snapshot) =>
     }
   })
 
-/** Per queue: waiting, failed, throughput, at the time the counts were read. */
-export const queueRows: RowAdapter = (snapshot) =>
-  queueRecordsOf(snapshot).map((record) => ({
-    kind: 'queue',
-    service: record.service,
-    id: record.name,
-    t: record.timestamp,
-    values: [nonNegative(record.waiting), nonNegative(record.failed), nonNegative(record.throughput)],
-  }))
-
-function nonNegative(value: unknown): number | null {
+/** The value when it is a finite number not below zero, else missing. */
+export function nonNegative(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null
 }
 

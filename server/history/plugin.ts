@@ -6,7 +6,8 @@
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
-import { nodeRows, queueRows } from './adapters.js'
+import type { Snapshot } from '../collector/snapshot.js'
+import { nodeRows, type RowAdapter, type SeriesRow } from './adapters.js'
 import { RANGE_PLAN, type Range, type SeriesKind } from './metrics.js'
 import { createHistoryRecorder, type RecentPoint, type RecorderStats } from './recorder.js'
 import type { RecentRing } from './recent-ring.js'
@@ -26,6 +27,13 @@ export interface HistoryService {
   /** whether Redis still holds any history of the series (up to 7 days after its last sample) */
   exists(kind: SeriesKind, service: string, id: string): Promise<boolean>
   readonly stats: RecorderStats
+  /**
+   * Record the rows this adapter turns each snapshot into, from the next snapshot on. Areas above
+   * history (queues) register theirs here, so history imports none of them.
+   */
+  addRows(adapter: RowAdapter): void
+  /** the rows every registered adapter makes of this snapshot (the API asks whether a series is listed) */
+  rowsOf(snapshot: Snapshot): SeriesRow[]
 }
 
 declare module 'fastify' {
@@ -43,7 +51,9 @@ export interface HistoryPluginOptions {
 export default fp<HistoryPluginOptions>(
   async (app, options) => {
     const store = createHistoryStore(app.redis, app.keys, { sliceMs: options.sliceMs })
-    const recorder = createHistoryRecorder({ store, adapters: [nodeRows, queueRows], log: app.log.child({ area: 'history' }) })
+    // the recorder reads this list on every snapshot: an adapter added later is recorded from then on
+    const adapters: RowAdapter[] = [nodeRows]
+    const recorder = createHistoryRecorder({ store, adapters, log: app.log.child({ area: 'history' }) })
     app.collector.onSnapshot((snapshot) => recorder.record(snapshot))
     // a ring is replaced, never changed in place, when a sample arrives: the same ring object
     // always measures the same drawing, so each card's sparklines are measured once per new sample
@@ -66,6 +76,10 @@ export default fp<HistoryPluginOptions>(
       },
       exists: (kind: SeriesKind, service: string, id: string) => store.exists({ kind, service, id }, options.clock()),
       stats: recorder.stats,
+      addRows: (adapter: RowAdapter) => {
+        adapters.push(adapter)
+      },
+      rowsOf: (snapshot: Snapshot) => adapters.flatMap((adapter) => adapter(snapshot)),
     } satisfies HistoryService)
 
     await app.register(historyRoutes)

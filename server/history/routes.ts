@@ -4,7 +4,6 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ZodTypeProvider } from '../web/validate.js'
-import { queueRows } from './adapters.js'
 import type { Range, SeriesKind } from './metrics.js'
 import { nodeParamsSchema, queueParamsSchema, rangeQuerySchema } from './schemas.js'
 
@@ -19,7 +18,8 @@ export default async function historyRoutes(app: FastifyInstance) {
 
   routes.get('/api/pulse/queues/:service/:queue/history', { schema: { params: queueParamsSchema, querystring: rangeQuerySchema } }, async (request, reply) => {
     const { params, query } = request
-    const listed = queueRows(app.collector.snapshot).some((row) => row.service === params.service && row.id === params.queue)
+    // listed when a registered adapter (the queues area's) makes a row of it from the snapshot
+    const listed = app.history.rowsOf(app.collector.snapshot).some((row) => row.kind === 'queue' && row.service === params.service && row.id === params.queue)
     return answer(request, reply, 'queue', params.service, params.queue, query.range, listed)
   })
 

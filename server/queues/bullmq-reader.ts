@@ -39,7 +39,7 @@ import { pipelineBySlot, type SlotGroupedBatch } from '../redis/shards.js'
 import { readKey } from '../redis/key-errors.js'
 import { bullmqKeys } from '../redis/keys.js'
 import { failedJobOf, LARGE_FIELDS, type LargeField } from './bullmq-jobs.js'
-import type { DiscoveredRef } from './discovery.js'
+import type { DiscoveredRef } from './drivers/contract.js'
 
 export interface BullmqReading {
   waiting: number

@@ -15,7 +15,7 @@ import type { Slot } from '../redis/batch.js'
 import { pipelineBySlot } from '../redis/shards.js'
 import { isKeyError, shortReason } from '../redis/key-errors.js'
 import { laravelKeys } from '../redis/keys.js'
-import type { DiscoveredRef } from './discovery.js'
+import type { DiscoveredRef } from './drivers/contract.js'
 
 export interface LaravelReading {
   waiting: number

@@ -7,6 +7,7 @@ import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import { createQueuesCollector } from './collector-part.js'
 import { createQueueRowDecorators } from './decorators.js'
+import { queueRows } from './history-rows.js'
 import queuesRoutes from './routes.js'
 
 export interface QueuesPluginOptions {
@@ -16,9 +17,10 @@ export interface QueuesPluginOptions {
 export default fp<QueuesPluginOptions>(
   async (app) => {
     app.collector.addPart(createQueuesCollector(app.redis, app.keys, app.badData))
+    app.history.addRows(queueRows)
     // declared before the routes render a row; areas registered later add to it
     app.decorate('queueRowDecorators', createQueueRowDecorators())
     await app.register(queuesRoutes)
   },
-  { name: 'zenith-queues', dependencies: ['zenith-collector', 'zenith-redis'] },
+  { name: 'zenith-queues', dependencies: ['zenith-collector', 'zenith-redis', 'zenith-history'] },
 )

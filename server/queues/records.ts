@@ -2,7 +2,7 @@
  * One queue as the snapshot holds it, whichever way it was found: reported by an agent
  * (`source: 'agent'`) or found in the console's own Redis (`'discovered'`, always read-only).
  * The history recorder and the alert rules read these records through `queueRecordsOf`, by this
- * type (server/history/adapters.ts, server/alerts/metrics.ts).
+ * type (server/queues/history-rows.ts, server/alerts/metrics.ts).
  */
 import type { CommandType, FailedJob, QueueDriver, Skip } from '@gravito/quasar/protocol'
 

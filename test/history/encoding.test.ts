@@ -4,7 +4,8 @@
  */
 import t from 'tap'
 import { decodeRaw, decodeRollup, encodeSample } from '../../server/history/encoding.js'
-import { nodeRows, queueRows } from '../../server/history/adapters.js'
+import { nodeRows } from '../../server/history/adapters.js'
+import { queueRows } from '../../server/queues/history-rows.js'
 import type { Snapshot } from '../../server/collector/snapshot.js'
 import type { QueueRecord } from '../../server/queues/records.js'
 

@@ -10,7 +10,7 @@ import { MAX_VALUE_BYTES } from '@gravito/quasar/protocol'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
-import { queueRows } from '../../server/history/adapters.js'
+import { queueRows } from '../../server/queues/history-rows.js'
 import { metricsFromSnapshot, queueItems } from '../../server/alerts/metrics.js'
 import { beat, keys, writeSnapshot } from './helpers.js'
 
