@@ -6,6 +6,14 @@ import { sampleHeartbeat } from '../helpers/heartbeat.js'
 
 export const keys = createKeys()
 
+export const SECOND = 1000
+export const MINUTE = 60 * SECOND
+export const HOUR = 60 * MINUTE
+export const DAY = 24 * HOUR
+
+/** CPU of the i-th 10 s sample: the minute (mod 50) plus the position in the minute, 0..5. */
+export const cpuOf = (i: number) => (Math.floor(i / 6) % 50) + (i % 6)
+
 export interface BeatValues {
   cpu?: number
   lag?: number
