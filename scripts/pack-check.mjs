@@ -26,7 +26,7 @@ try {
   const console_ = tarballs.find((name) => name.startsWith('gravito-zenith-'))
   if (!sdk || !console_) throw new Error(`expected two tarballs, got ${tarballs.join(', ')}`)
   const sdkFiles = run('tar', ['tzf', join(packs, sdk)], root).split('\n')
-  for (const file of ['package/README.md', 'package/LICENSE', 'package/dist/index.js']) if (!sdkFiles.includes(file)) throw new Error(`${sdk} lacks ${file}`)
+  for (const file of ['README.md', 'LICENSE', 'dist/index.js']) if (!sdkFiles.includes(`package/${file}`)) throw new Error(`${sdk} lacks ${file}`)
 
   const app = join(work, 'app')
   mkdirSync(app)
