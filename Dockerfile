@@ -3,7 +3,9 @@
 #   docker build -t zenith .
 #   docker run -p 127.0.0.1:3000:3000 -e REDIS_URL=redis://redis-host:6379 -e ZENITH_PASSWORD=… zenith
 
-ARG NODE_IMAGE=node:24-bookworm-slim
+# Node 26 is the active LTS line since 2026-10-28 (24 is in maintenance); its official images are
+# built on Debian 13 (trixie) only
+ARG NODE_IMAGE=node:26-trixie-slim
 
 # ---- build: all dependencies, compile the SDK workspace and the console, then drop dev dependencies
 FROM ${NODE_IMAGE} AS build
