@@ -192,6 +192,7 @@
     function load() {
       return fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } })
         .then(function (response) {
+          if (response.status === 401) throw new Error('signed out: reload the page to log in')
           if (!response.ok) throw new Error('HTTP ' + response.status)
           return response.json()
         })
