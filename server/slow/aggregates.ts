@@ -66,7 +66,9 @@ export function createSlowAggregates(store: SlowAggregateStore, report: (key: st
   async function fold(now: number): Promise<void> {
     if (pending.length === 0) return
     const byService = new Map<string, FoldEntry[]>()
-    for (const entry of pending) {
+    // oldest first whatever order the reads came in (a backfill reads newest first), so a bucket's
+    // cap of names keeps the names that came first
+    for (const entry of [...pending].sort(byStreamId)) {
       if (entry.timestamp < now - RETENTION_MS) continue
       if (entry.timestamp > now + MAX_AHEAD_MS) {
         report(store.streamKey(entry.service) + ' ' + entry.id, `timestamp ${entry.timestamp} is ahead of the console's clock: not counted in the windows`)
@@ -158,6 +160,12 @@ export function createSlowAggregates(store: SlowAggregateStore, report: (key: st
   }
 
   return { add, tick }
+}
+
+function byStreamId(a: SlowEntryRecord, b: SlowEntryRecord): number {
+  const [aMs = 0, aSeq = 0] = a.id.split('-').map(Number)
+  const [bMs = 0, bSeq = 0] = b.id.split('-').map(Number)
+  return aMs - bMs || aSeq - bSeq
 }
 
 function sameBucket(a: BucketContents, b: BucketContents): boolean {
