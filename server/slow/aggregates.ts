@@ -14,7 +14,21 @@ import type { SlowEntryRecord } from './collector-part.js'
 import type { FoldEntry } from './fold-script.js'
 import { histogramIndex } from './histogram.js'
 import type { SlowAggregateStore } from './store.js'
-import { AGGREGATE_TTL_MS, bucketStart, EMPTY_BUCKET, mergeWindow, RETENTION_MS, SLOW_RANGES, windowPlan, type BucketContents, type BucketRef, type SlowRange, type SlowWindow } from './windows.js'
+import {
+  AGGREGATE_TTL_MS,
+  bucketId,
+  bucketStart,
+  type PlannedBucket,
+  EMPTY_BUCKET,
+  mergeWindow,
+  RETENTION_MS,
+  SLOW_RANGES,
+  windowPlan,
+  type BucketContents,
+  type BucketRef,
+  type SlowRange,
+  type SlowWindow,
+} from './windows.js'
 
 export interface AggregateLimits {
   /** distinct (kind, name) per bucket; entries of further names are counted as dropped */
@@ -46,7 +60,8 @@ export interface SlowWindows {
 
 export function createSlowAggregates(store: SlowAggregateStore, report: (key: string, reason: string) => void, limits: AggregateLimits = DEFAULT_AGGREGATE_LIMITS) {
   const pending: SlowEntryRecord[] = []
-  const cache = new Map<string, Cached>()
+  /** service → bucket id → what was read */
+  const cache = new Map<string, Map<string, Cached>>()
   let unfolded = 0
   let changed = true
   let current: SlowWindows | null = null
@@ -98,48 +113,60 @@ export function createSlowAggregates(store: SlowAggregateStore, report: (key: st
         continue
       }
       // what this console just folded is re-read at once, even a bucket already closed
+      const buckets = cache.get(result.service)
       for (const entry of result.entries) {
-        cache.delete(entry.fiveMinuteKey)
-        cache.delete(entry.hourKey)
+        buckets?.delete(bucketId({ resolution: '5m', start: bucketStart('5m', entry.timestamp) }))
+        buckets?.delete(bucketId({ resolution: '1h', start: bucketStart('1h', entry.timestamp) }))
       }
     }
   }
 
-  /** every bucket the windows need now, per service, with the reason to read it (lower first) */
-  function wanted(services: readonly string[], now: number): { service: string; bucket: BucketRef; key: string; priority: number; readAt: number }[] {
+  /** the buckets any window needs at `now`, by id (`5m:<start>`); recomputed once per 5 minutes */
+  let plan: { at: number; refs: Map<string, BucketRef> } = { at: -1, refs: new Map() }
+  function planAt(now: number): Map<string, BucketRef> {
+    const at = bucketStart('5m', now)
+    if (plan.at === at && at !== now) return plan.refs
     const refs = new Map<string, BucketRef>()
-    for (const range of SLOW_RANGES) for (const bucket of windowPlan(range, now).buckets) refs.set(`${bucket.resolution}:${bucket.start}`, bucket)
+    for (const range of SLOW_RANGES) for (const bucket of windowPlan(range, now).buckets) refs.set(bucketId(bucket), bucket)
+    plan = { at, refs }
+    // forget buckets no window needs any more (older than 7 days) and services gone
+    for (const buckets of cache.values()) for (const id of buckets.keys()) if (!refs.has(id)) buckets.delete(id)
+    return refs
+  }
+
+  /** the buckets due for a read, most urgent first (see the header) */
+  function wanted(services: readonly string[], now: number): { service: string; bucket: BucketRef; priority: number; readAt: number }[] {
+    const refs = planAt(now)
     const out = []
     for (const service of services) {
-      for (const bucket of refs.values()) {
-        const key = store.bucketKey(service, bucket)
-        const cached = cache.get(key)
+      const buckets = cache.get(service)
+      for (const [id, bucket] of refs) {
+        const cached = buckets?.get(id)
         const end = bucket.start + (bucket.resolution === '5m' ? 5 * 60_000 : 60 * 60_000)
         const open = end + SETTLE_MS > now
-        const age = cached ? now - cached.readAt : Infinity
-        if (open && age >= limits.openEveryMs) out.push({ service, bucket, key, priority: 0, readAt: cached?.readAt ?? -1 })
-        else if (!cached) out.push({ service, bucket, key, priority: 1, readAt: -1 })
-        else if (age >= limits.closedEveryMs) out.push({ service, bucket, key, priority: 2, readAt: cached.readAt })
+        if (!cached) out.push({ service, bucket, priority: open ? 0 : 1, readAt: -1 })
+        else if (open && now - cached.readAt >= limits.openEveryMs) out.push({ service, bucket, priority: 0, readAt: cached.readAt })
+        else if (now - cached.readAt >= limits.closedEveryMs) out.push({ service, bucket, priority: 2, readAt: cached.readAt })
       }
     }
     return out.sort((a, b) => a.priority - b.priority || a.readAt - b.readAt)
   }
 
   async function refresh(services: readonly string[], now: number): Promise<void> {
+    const listed = new Set(services)
+    for (const service of cache.keys()) if (!listed.has(service)) cache.delete(service)
     const reads = wanted(services, now).slice(0, limits.readsPerTick)
-    if (reads.length > 0) {
-      const replies = await store.readBuckets(reads.map((read) => read.key))
-      reads.forEach((read, i) => {
-        const contents = replies[i] ?? EMPTY_BUCKET
-        const before = cache.get(read.key)?.contents
-        if (!before || !sameBucket(before, contents)) changed = true
-        cache.set(read.key, { contents, readAt: now })
-      })
-    }
-    // forget buckets no window needs any more (older than 7 days, or of a service gone)
-    const keep = new Set<string>()
-    for (const service of services) for (const range of SLOW_RANGES) for (const bucket of windowPlan(range, now).buckets) keep.add(store.bucketKey(service, bucket))
-    for (const key of cache.keys()) if (!keep.has(key)) cache.delete(key)
+    if (reads.length === 0) return
+    const replies = await store.readBuckets(reads.map((read) => store.bucketKey(read.service, read.bucket)))
+    reads.forEach((read, i) => {
+      const contents = replies[i] ?? EMPTY_BUCKET
+      let buckets = cache.get(read.service)
+      if (!buckets) cache.set(read.service, (buckets = new Map<string, Cached>()))
+      const id = bucketId(read.bucket)
+      const before = buckets.get(id)?.contents
+      if (!before || !sameBucket(before, contents)) changed = true
+      buckets.set(id, { contents, readAt: now })
+    })
   }
 
   /** folds what waits, reads the buckets due, and answers the windows (a new object only when they change) */
@@ -151,7 +178,7 @@ export function createSlowAggregates(store: SlowAggregateStore, report: (key: st
     if (planAt !== lastPlanAt) changed = true
     lastPlanAt = planAt
     if (changed || !current) {
-      const read = (service: string, bucket: BucketRef) => cache.get(store.bucketKey(service, bucket))?.contents ?? null
+      const read = (service: string, bucket: PlannedBucket) => cache.get(service)?.get(bucket.id)?.contents ?? null
       const windows = Object.fromEntries(SLOW_RANGES.map((range) => [range, mergeWindow(range, now, services, read)])) as Record<SlowRange, SlowWindow>
       current = { windows, unfolded }
       changed = false

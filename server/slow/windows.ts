@@ -27,25 +27,34 @@ export interface BucketRef {
   readonly start: number
 }
 
+/** a bucket of a plan, with its id (`5m:<start>`) built once rather than on every lookup */
+export interface PlannedBucket extends BucketRef {
+  readonly id: string
+}
+
+export function bucketId(bucket: BucketRef): string {
+  return `${bucket.resolution}:${bucket.start}`
+}
+
 export function bucketStart(resolution: Resolution, at: number): number {
   const size = resolution === '5m' ? FIVE_MINUTES : HOUR
   return Math.floor(at / size) * size
 }
 
 /** The buckets that make up `range` at `now`, oldest first, and the window's start. */
-export function windowPlan(range: SlowRange, now: number): { from: number; buckets: BucketRef[] } {
+export function windowPlan(range: SlowRange, now: number): { from: number; buckets: PlannedBucket[] } {
   const from = Math.ceil((now - RANGE_MS[range]) / FIVE_MINUTES) * FIVE_MINUTES
   const firstHour = Math.ceil(from / HOUR) * HOUR
   const currentHour = bucketStart('1h', now)
-  const buckets: BucketRef[] = []
+  const buckets: PlannedBucket[] = []
   const fives = (start: number, end: number) => {
-    for (let t = start; t < end; t += FIVE_MINUTES) buckets.push({ resolution: '5m', start: t })
+    for (let t = start; t < end; t += FIVE_MINUTES) buckets.push({ resolution: '5m', start: t, id: `5m:${t}` })
   }
   if (firstHour >= currentHour) {
     fives(from, now + 1)
   } else {
     fives(from, firstHour)
-    for (let t = firstHour; t < currentHour; t += HOUR) buckets.push({ resolution: '1h', start: t })
+    for (let t = firstHour; t < currentHour; t += HOUR) buckets.push({ resolution: '1h', start: t, id: `1h:${t}` })
     fives(currentHour, now + 1)
   }
   return { from, buckets }
@@ -122,7 +131,7 @@ export interface SlowWindow {
 }
 
 /** Merges the buckets of a window, every service: `read(service, bucket)` gives a bucket or null when not read yet. */
-export function mergeWindow(range: SlowRange, now: number, services: readonly string[], read: (service: string, bucket: BucketRef) => BucketContents | null): SlowWindow {
+export function mergeWindow(range: SlowRange, now: number, services: readonly string[], read: (service: string, bucket: PlannedBucket) => BucketContents | null): SlowWindow {
   const { from, buckets } = windowPlan(range, now)
   const merged = new Map<string, NameCounts & { service: string; base: string }>()
   let dropped = 0
