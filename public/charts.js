@@ -105,6 +105,25 @@
     return [xs].concat(ys)
   }
 
+  // times as the tables show them (public/zenith.js), or the browser's own if it did not load
+  function formatTime(ms, options) {
+    if (window.zenithTime) return window.zenithTime.format(ms, options)
+    return new Date(ms).toLocaleString()
+  }
+
+  // x axis ticks: hours and minutes within a day; the date too once the ticks are a day or more apart
+  function timeAxisValues(_u, splits, _axis, _space, increment) {
+    var days = increment >= 86400
+    return splits.map(function (s) {
+      return s == null ? '' : formatTime(s * 1000, { seconds: false, date: days })
+    })
+  }
+
+  function xLabels(plot) {
+    var axis = plot.axes && plot.axes[0]
+    return axis && Array.isArray(axis._values) ? axis._values.join(' | ') : ''
+  }
+
   function themeColours(el) {
     var style = getComputedStyle(el)
     return {
@@ -115,7 +134,13 @@
 
   function options(chart, width, colours, syncKey) {
     var format = FORMATS[chart.unit]
-    var series = [{}]
+    var series = [
+      {
+        value: function (_u, s) {
+          return s == null ? '–' : formatTime(s * 1000)
+        },
+      },
+    ]
     chart.series.forEach(function (s, i) {
       series.push({ label: s[1], stroke: PALETTE[i % PALETTE.length], width: 1.5, points: { show: false }, value: legendValue(format) })
     })
@@ -135,8 +160,17 @@
                 },
               },
       },
-      axes: [axis, Object.assign({}, axis, { size: 78, values: axisValues(format) }, chart.unit === 'bytes' ? { incrs: BINARY_STEPS } : {})],
+      axes: [Object.assign({}, axis, { values: timeAxisValues }), Object.assign({}, axis, { size: 78, values: axisValues(format) }, chart.unit === 'bytes' ? { incrs: BINARY_STEPS } : {})],
       legend: { live: true },
+      // the x axis labels as drawn (uPlot paints them on a canvas), for anyone reading the page's DOM
+      hooks: {
+        draw: [
+          function (u) {
+            var figure = u.root.closest('figure')
+            if (figure) figure.setAttribute('data-x-labels', xLabels(u))
+          },
+        ],
+      },
       // one cursor across the block's charts: hovering one shows every chart's values at that time
       cursor: { drag: { x: false, y: false }, sync: { key: syncKey } },
     }
@@ -192,6 +226,7 @@
     function load() {
       return fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } })
         .then(function (response) {
+          if (response.status === 401) throw new Error('signed out: reload the page to log in')
           if (!response.ok) throw new Error('HTTP ' + response.status)
           return response.json()
         })

@@ -68,6 +68,10 @@ export function installGuard(app: FastifyInstance, context: AuthContext) {
   }
 
   function sendToLogin(request: FastifyRequest, reply: FastifyReply, api: boolean) {
+    if (isChartDataPath(pathOf(request.url))) {
+      // the charts' fetch would follow a redirect and try to read the login page as JSON
+      return reply.code(401).send({ error: 'Unauthorized', message: 'log in first: reload the page' })
+    }
     if (api) {
       if (apiToken !== undefined) reply.header('www-authenticate', 'Bearer realm="zenith"')
       return refuse(request, reply, 401, 'log in or send Authorization: Bearer <token>')
@@ -127,6 +131,14 @@ export function installGuard(app: FastifyInstance, context: AuthContext) {
     // forms validate their own fields; the token is not one of them
     if (body) delete body[CSRF_FIELD]
   })
+}
+
+/**
+ * Chart data (`/charts/...`) is page-side: it passes with the page's authorisation (session, or
+ * open when there is no login), not the API token, so a chart works wherever its page does.
+ */
+function isChartDataPath(path: string): boolean {
+  return path.startsWith('/charts/')
 }
 
 function needsJsonBody(request: FastifyRequest): boolean {

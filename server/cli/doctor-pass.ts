@@ -66,7 +66,7 @@ export async function runDoctorPass(options: DoctorPassOptions): Promise<DoctorP
       fp(async (scope) => {
         scope.collector.addPart(createRedisNodeCollector(scope.redis, scope.keys, { graceMs: 5 * 60_000, badData: scope.badData, sliceMs: DEFAULT_SLICE_MS }))
         scope.collector.addPart(createQueuesCollector(scope.redis, scope.keys, scope.badData))
-        scope.collector.addPart(createSlowCollector(scope.redis, scope.keys, scope.badData))
+        scope.collector.addPart(createSlowCollector(scope.redis, scope.keys, scope.badData, { readOnly: true }))
       }),
     )
     await app.ready()

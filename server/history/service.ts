@@ -2,7 +2,7 @@
  * What the history API and the charts show, from stored buckets. Pure functions: no request, no
  * Redis.
  */
-import { queueApiUrl } from '../http/urls.js'
+import { nameSegment } from '../http/urls.js'
 import { decodeRaw, decodeRollup, type Values } from './encoding.js'
 import { METRICS, RANGE_PLAN, RANGES, type Range, type Resolution, type SeriesKind } from './metrics.js'
 import type { StoredBucket } from './store.js'
@@ -67,6 +67,17 @@ export function buildQueueCharts(service: string, queue: string, range: Range, p
     range,
     rangeLabel: RANGE_PLAN[range].label,
     ranges: rangeLinks(pageHref, range),
-    chartUrl: `${queueApiUrl(service, queue)}/history?range=${range}`,
+    chartUrl: queueChartDataUrl(service, queue, range),
   }
+}
+
+/** Where the pages' charts read history: a page-side path, authorised like the page (routes.ts). */
+export const CHART_DATA_PREFIX = '/charts'
+
+export function nodeChartDataUrl(service: string, nodeId: string, range: Range): string {
+  return `${CHART_DATA_PREFIX}/nodes/${nameSegment(service)}/${nameSegment(nodeId)}?range=${range}`
+}
+
+export function queueChartDataUrl(service: string, queue: string, range: Range): string {
+  return `${CHART_DATA_PREFIX}/queues/${nameSegment(service)}/${nameSegment(queue)}?range=${range}`
 }

@@ -2,10 +2,10 @@
  * What the node page (`/pulse/{service}/{nodeId}`) and its details fragment show, from the
  * snapshot. Pure functions: no request, no Redis.
  */
-import { nodeApiUrl, nodeUrl } from '../http/urls.js'
+import { nodeUrl } from '../http/urls.js'
 import type { Snapshot } from '../collector/snapshot.js'
 import { RANGE_PLAN, type Range } from '../history/metrics.js'
-import { rangeLinks, type RangeLink } from '../history/service.js'
+import { nodeChartDataUrl, rangeLinks, type RangeLink } from '../history/service.js'
 import { toNodeView, type NodeView } from './service.js'
 
 export interface NodePageView {
@@ -36,7 +36,7 @@ export function buildNodePage(snapshot: Snapshot, service: string, nodeId: strin
     range,
     rangeLabel: RANGE_PLAN[range].label,
     ranges: rangeLinks(path, range),
-    chartUrl: `${nodeApiUrl(service, nodeId)}/history?range=${range}`,
+    chartUrl: nodeChartDataUrl(service, nodeId, range),
     detailsUrl: `${path}/fragments/details`,
   }
 }

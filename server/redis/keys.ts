@@ -19,6 +19,15 @@ export function createConsoleKeys(prefix: string) {
     // script may touch all its keys at once.
     nodeHistory: (service: string, nodeId: string, resolution: string, chunkStart: number) => `${prefix}hist:{node:${service}:${nodeId}}:${resolution}:${chunkStart}`,
     queueHistory: (service: string, queue: string, resolution: string, chunkStart: number) => `${prefix}hist:{queue:${service}:${queueKeyPart(queue)}}:${resolution}:${chunkStart}`,
+    // Slow aggregates (server/slow/fold-script.ts), under `slowagg:`, which no agent's ACL pattern
+    // reaches. The `{slowagg:service}` hash tag keeps a service's keys in one Cluster slot, so the
+    // fold script may touch all of them at once.
+    /** hash: one service's slow counts and histograms of one bucket (`5m` or `1h`, start epoch ms) */
+    slowAggregate: (service: string, resolution: '5m' | '1h', bucketStart: number) => `${prefix}slowagg:{slowagg:${service}}:${resolution}:${bucketStart}`,
+    /** sorted set: the stream ids of a service already folded, the newest FOLDED_KEPT of them */
+    slowFolded: (service: string) => `${prefix}slowagg:{slowagg:${service}}:folded`,
+    /** string: the highest id trimmed from `slowFolded`; an id at or under it counts as folded */
+    slowFoldFloor: (service: string) => `${prefix}slowagg:{slowagg:${service}}:floor`,
     // Alert keys share the `{alerts}` hash tag: the scripts that move an alert between states touch
     // several of them at once, which Redis Cluster allows only within one slot.
     /** hash, field `{rule}|{target}` → JSON of the firing alert; one entry per open episode */

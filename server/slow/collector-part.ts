@@ -19,7 +19,8 @@ import type { ConsoleKeys } from '../redis/keys.js'
 import { isKeyError, shortReason } from '../redis/key-errors.js'
 import { parseStreamRead, type StreamEntry, type StreamReadBounds } from './stream-read.js'
 import type { SlowScanOptions } from './stream-scan.js'
-import { createSlowStore } from './store.js'
+import { createSlowAggregateStore, createSlowStore } from './store.js'
+import { createSlowAggregates, DEFAULT_AGGREGATE_LIMITS, emptyWindows, type AggregateLimits, type SlowWindows } from './aggregates.js'
 
 export interface SlowEntryRecord extends SlowEntry {
   readonly service: string
@@ -28,6 +29,8 @@ export interface SlowEntryRecord extends SlowEntry {
 export interface SlowPart {
   /** newest first, every service */
   readonly entries: readonly SlowEntryRecord[]
+  /** counts and percentiles per time window, from the stored aggregates (aggregates.ts) */
+  readonly windows: SlowWindows
 }
 
 declare module '../collector/snapshot.js' {
@@ -67,6 +70,9 @@ export const DEFAULT_SLOW_LIMITS: SlowReadLimits = {
 export interface SlowCollectorOptions {
   readonly limits?: Partial<SlowReadLimits>
   readonly scan?: SlowScanOptions
+  readonly aggregates?: Partial<AggregateLimits>
+  /** read the streams only: fold nothing into the windows (`zenith doctor` writes nothing) */
+  readonly readOnly?: boolean
 }
 
 interface StreamState {
@@ -87,7 +93,10 @@ export function createSlowCollector(redis: RedisClient, keys: ConsoleKeys, badDa
   /** where the next tick's window of streams starts when there are more than one tick reads */
   let rotation = 0
   let changed = true
-  let current: SlowPart = { entries: [] }
+  const initial: SlowPart = { entries: [], windows: emptyWindows(0) }
+  let current = initial
+  let entries: readonly SlowEntryRecord[] = []
+  const aggregates = createSlowAggregates(createSlowAggregateStore(redis, keys, badData), (key, reason) => badData.report(key, reason), { ...DEFAULT_AGGREGATE_LIMITS, ...options.aggregates })
 
   async function collect(now: number, previous: Snapshot): Promise<SlowPart> {
     await store.scanStep(now)
@@ -117,9 +126,13 @@ export function createSlowCollector(redis: RedisClient, keys: ConsoleKeys, badDa
       changed = true
     }
     if (changed) {
-      current = { entries: [...streams.values()].flatMap((s) => s.entries).sort(newestFirst) }
+      entries = [...streams.values()].flatMap((s) => s.entries).sort(newestFirst)
       changed = false
     }
+    // services that logged anything: their buckets are the only ones worth reading
+    const logging = [...streams].filter(([, state]) => state.entries.length > 0).map(([service]) => service)
+    const windows = options.readOnly ? current.windows : await aggregates.tick(logging, now)
+    if (entries !== current.entries || windows !== current.windows) current = { entries, windows }
     return current
   }
 
@@ -164,11 +177,15 @@ export function createSlowCollector(redis: RedisClient, keys: ConsoleKeys, badDa
       return []
     }
     if (read.newer.length > 0) {
-      state.entries.push(...read.newer.flatMap(take))
+      const newer = read.newer.flatMap(take)
+      if (!options.readOnly) aggregates.add(newer)
+      state.entries.push(...newer)
       state.newestId = read.newer.at(-1)!.id
     }
     if (read.older.length > 0) {
-      state.entries.unshift(...read.older.flatMap(take).reverse())
+      const older = read.older.flatMap(take)
+      if (!options.readOnly) aggregates.add(older)
+      state.entries.unshift(...older.reverse())
       state.newestId ??= read.older[0]!.id
       state.oldestId = read.older.at(-1)!.id
     }
@@ -176,7 +193,7 @@ export function createSlowCollector(redis: RedisClient, keys: ConsoleKeys, badDa
     return read.newer.length > 0 || read.older.length > 0
   }
 
-  return { key: 'slow', initial: { entries: [] }, collect }
+  return { key: 'slow', initial, collect }
 }
 
 function newestFirst(a: SlowEntryRecord, b: SlowEntryRecord): number {

@@ -149,6 +149,18 @@ export function utcTime(epochMs: unknown, now?: unknown): string {
   return today && today.toISOString().slice(0, 10) === iso.slice(0, 10) ? time : `${iso.slice(0, 10)} ${time}`
 }
 
+/**
+ * Epoch ms as "YYYY-MM-DD hh:mm:ss UTC", for a `<time>`'s title: the page shows the viewer's local
+ * time (public/zenith.js rewrites every `<time datetime>` whose text is a UTC time) and the hover
+ * keeps the UTC one.
+ */
+export function utcTitle(epochMs: unknown): string {
+  const date = toDate(epochMs)
+  if (!date) return UNKNOWN
+  const iso = date.toISOString()
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`
+}
+
 /** Epoch ms as a full ISO string for `<time datetime>`, or "" when unusable. */
 export function isoTime(epochMs: unknown): string {
   return toDate(epochMs)?.toISOString() ?? ''
@@ -187,5 +199,6 @@ export const formatHelpers = {
   span,
   skipNotes,
   utcTime,
+  utcTitle,
   isoTime,
 }

@@ -105,7 +105,7 @@ t.test('the node page', async (t) => {
   const response = await app.inject({ url: '/pulse/billing/node-1' })
   t.equal(response.statusCode, 200)
   const html = response.body
-  t.match(html, 'data-chart-url="/api/pulse/nodes/billing/node-1/history?range=1h"')
+  t.match(html, 'data-chart-url="/charts/nodes/billing/node-1?range=1h"')
   t.match(html, 'data-chart-kind="node"')
   t.match(html, '&lt;b&gt;web-1&lt;/b&gt;', 'agent text is escaped')
   t.notMatch(html, '<b>web-1</b>')
@@ -115,7 +115,7 @@ t.test('the node page', async (t) => {
   t.notMatch(html, / style=/, 'no style attribute')
 
   const week = await app.inject({ url: '/pulse/billing/node-1?range=7d' })
-  t.match(week.body, 'history?range=7d"')
+  t.match(week.body, '/charts/nodes/billing/node-1?range=7d"')
   t.match(week.body, /<a href="\/pulse\/billing\/node-1\?range=7d" aria-current="true">7 d<\/a>/)
   t.equal((await app.inject({ url: '/pulse/billing/node-1?range=1y' })).statusCode, 400)
   t.equal((await app.inject({ url: '/pulse/bil*ling/node-1' })).statusCode, 400)

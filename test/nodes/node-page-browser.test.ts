@@ -82,7 +82,7 @@ t.test('the range links switch the charts to rollups', async (t) => {
   const problems = await open(page, '/pulse/billing/node-1')
   await page.locator('.range-switch a', { hasText: '6 h' }).click()
   await page.waitForURL(/range=6h$/)
-  t.equal(await page.locator('.charts').getAttribute('data-chart-url'), '/api/pulse/nodes/billing/node-1/history?range=6h')
+  t.equal(await page.locator('.charts').getAttribute('data-chart-url'), '/charts/nodes/billing/node-1?range=6h')
   await page.locator('.chart canvas').nth(3).waitFor()
   t.equal(await page.locator('.range-switch a[aria-current="true"]').textContent(), '6 h')
   t.same(problems, [], 'no error and no CSP violation')

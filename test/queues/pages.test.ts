@@ -150,7 +150,7 @@ t.test('queue page: counts, paginated failed jobs with details, charts', async (
   t.match(page.body, '<a href="/queues/billing/emails?page=2" rel="next">Older</a>')
   t.match(page.body, 'page 1 of 3')
   // the history charts of the queue
-  t.match(page.body, 'data-chart-kind="queue" data-chart-url="/api/pulse/queues/billing/emails/history?range=1h"')
+  t.match(page.body, 'data-chart-kind="queue" data-chart-url="/charts/queues/billing/emails?range=1h"')
   t.match(page.body, 'href="/queues/billing/emails?range=24h"', 'range links stay on the queue page')
 
   const second = await app.inject('/queues/billing/emails?page=2')
@@ -162,7 +162,7 @@ t.test('queue page: counts, paginated failed jobs with details, charts', async (
   const third = await app.inject('/queues/billing/emails?page=3&range=7d')
   t.same(ids(third.body), ['job-20', 'job-21', 'job-22'])
   t.notMatch(third.body, /rel="next"/)
-  t.match(third.body, 'history?range=7d')
+  t.match(third.body, '/charts/queues/billing/emails?range=7d')
   t.same(ids((await app.inject('/queues/billing/emails?page=99')).body), ['job-20', 'job-21', 'job-22'], 'past the end: the last page')
   for (const bad of ['?page=0', '?page=-1', '?page=two', '?range=1y']) {
     t.equal((await app.inject(`/queues/billing/emails${bad}`)).statusCode, 400, bad)

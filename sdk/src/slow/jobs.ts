@@ -33,7 +33,9 @@ export function withSlowJobs<J extends JobLike, R>(agent: QuasarAgent, handler: 
           durationMs,
           ...(job.queueName ? { queue: job.queueName } : {}),
           ...(job.id !== undefined ? { jobId: String(job.id) } : {}),
-          ...(job.attemptsMade !== undefined ? { attempts: job.attemptsMade } : {}),
+          // BullMQ's attemptsMade counts the attempts finished before this one (0 on the first run);
+          // the protocol's `attempts` includes this one, so the first run reads "attempt 1"
+          ...(typeof job.attemptsMade === 'number' ? { attempts: job.attemptsMade + 1 } : {}),
           ...(error !== undefined ? { error: (error instanceof Error ? error.message : String(error)).slice(0, 256) } : {}),
         })
       }

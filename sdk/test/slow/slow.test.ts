@@ -171,7 +171,7 @@ t.test('the job wrapper records slow BullMQ jobs and passes errors through uncha
   )
   t.teardown(() => worker.close())
   await queue.add('works', {})
-  await queue.add('fails', {}, { attempts: 1 })
+  await queue.add('fails', {}, { attempts: 2 })
   await queue.add('quick', {})
   await eventually(async () => (await queue.getFailedCount()) === 1 && (await queue.getCompletedCount()) === 2, 'the three jobs ran')
   t.equal(seen[0], thrown, 'the very same error reached the worker')
@@ -180,10 +180,16 @@ t.test('the job wrapper records slow BullMQ jobs and passes errors through uncha
     return (await entries('worker-app')).length > 0
   }, 'records written')
   const recorded = await entries('worker-app')
-  t.same(recorded.map((e) => e.name).sort(), ['fails', 'works'], 'the job under the threshold is not recorded')
+  t.same(recorded.map((e) => e.name).sort(), ['fails', 'fails', 'works'], 'the job under the threshold is not recorded; the failing one ran twice')
   t.match(
     recorded.find((e) => e.name === 'fails'),
     { kind: 'job', queue: 'slow-jobs', error: 'boom: the job failed', durationMs: 80 },
+  )
+  t.equal(recorded.find((e) => e.name === 'works')?.attempts, 1, 'a first run is attempt 1, not 0')
+  t.same(
+    recorded.filter((e) => e.name === 'fails').map((e) => e.attempts),
+    [1, 2],
+    'a retry is attempt 2',
   )
 })
 
