@@ -99,12 +99,12 @@ export default async function commandFormRoutes(app: FastifyInstance, options: {
   }
 }
 
-function username(request: FastifyRequest): string {
+export function username(request: FastifyRequest): string {
   return request.user?.username ?? 'unknown'
 }
 
 /** A refusal in place of the buttons (htmx), or as a page of its own; resolves to the HTML. */
-function refuse(request: FastifyRequest, reply: FastifyReply, code: 400 | 404 | 409 | 503, message: string, back: string): Promise<string> {
+export function refuse(request: FastifyRequest, reply: FastifyReply, code: 400 | 404 | 409 | 503, message: string, back: string): Promise<string> {
   reply.code(code)
   if (isHtmx(request)) return reply.viewAsync('commands/error', { message })
   return reply.viewAsync('commands/error-page', { title: 'Command not sent', section: 'Queues', heading: code === 404 ? 'Not found' : 'Command not sent', message, back }, { layout: 'layout' })
