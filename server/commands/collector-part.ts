@@ -12,7 +12,7 @@
  * ACL lets no agent write the legacy key, so there too only the console trusts what it reads after
  * checking the target.
  */
-import { COMMAND_RUNNING, parseAgentJson, readCommandResult, type CommandProgress, type CommandResult } from '@gravito/quasar/protocol'
+import { COMMAND_CLOCK_SKEW_MS, COMMAND_RUNNING, parseAgentJson, readCommandResult, type CommandProgress, type CommandResult } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart } from '../collector/snapshot.js'
 import { finishedCommandSchema, sentCommandSchema, type CommandRecord, type FinishedCommand, type PendingCommand, type SentCommand } from './schemas.js'
@@ -92,8 +92,9 @@ export function createCommandsCollector(store: CommandStore, badData: BadDataLog
       const result = answered.get(command.id)
       if (result?.status === COMMAND_RUNNING) {
         if (result.progress) running.set(command.id, { ...result, progress: result.progress })
-        // the agent's clock is not trusted past now: a future time must not keep it pending for ever
-        if (now <= Math.max(command.expiresAt, Math.min(result.finishedAt, now) + RUNNING_QUIET_MS) + EXPIRY_GRACE_MS) continue
+        // a progress time further ahead than clocks differ is not believed: it would keep the command pending for ever
+        const wroteAt = result.finishedAt <= now + COMMAND_CLOCK_SKEW_MS ? result.finishedAt : 0
+        if (now <= Math.max(command.expiresAt, wroteAt + RUNNING_QUIET_MS) + EXPIRY_GRACE_MS) continue
         over.push({ ...command, status: 'expired', reason: 'the agent stopped reporting progress', ...(result.progress ? { progress: result.progress } : {}), finishedAt: now })
       } else if (result) {
         over.push({ ...command, status: result.status, ...(result.progress ? { progress: result.progress } : {}), ...(result.reason ? { reason: result.reason } : {}), finishedAt: Math.round(result.finishedAt) })
