@@ -31,7 +31,17 @@ export const jobFormSchema = z.object({ ...target, jobId: jobIdSchema })
 export const deleteFormSchema = jobFormSchema.extend({ confirmed })
 /** GET /commands/retry-all (the confirmation step) */
 export const queueFormSchema = z.object(target)
-export const retryAllFormSchema = queueFormSchema.extend({ confirmed })
+/** "Retry all failed" of a queue without queue-wide commands sends at most this many per click. */
+export const RETRY_ALL_CAP = 50
+/**
+ * POST /commands/retry-all: the jobs the confirmation listed (not a newer snapshot's) and the key
+ * it was rendered with, so the same confirmation posted twice sends one batch.
+ */
+export const retryAllFormSchema = queueFormSchema.extend({
+  confirmed,
+  confirmation: commandIdSchema,
+  jobId: z.preprocess((value) => (typeof value === 'string' ? [value] : value), z.array(jobIdSchema).min(1, 'no job to retry').max(RETRY_ALL_CAP)),
+})
 
 const queueCommandType = z.enum(QUEUE_COMMAND_TYPES, { error: `type must be one of ${QUEUE_COMMAND_TYPES.join(', ')}` })
 /** GET /commands/queue-action (the confirmation step of a queue-wide command) */

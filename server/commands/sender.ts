@@ -100,19 +100,37 @@ export function createCommandSender(options: { store: CommandStore; clock: Clock
       return sendTo(target, [{ type, jobId }], sentBy)
     },
 
-    /** one RETRY_JOB per failed job the agent listed, capped at RETRY_ALL_CAP */
-    async retryAll(target: Target, sentBy: string): Promise<(SendOutcome & { ok: false }) | { ok: true; commands: SentCommand[]; batch: string }> {
-      const plan = planRetryAll(options.snapshot(), target)
-      if (!plan.ok) return token === undefined ? { ok: false, code: 503, message: DISABLED_MESSAGE } : plan
-      if (plan.plan.jobIds.length === 0) return { ok: false, code: 409, message: `queue ${target.queue} lists no failed job to retry` }
+    /**
+     * One RETRY_JOB per job the confirmation listed (capped at RETRY_ALL_CAP by the form), sent at
+     * most once per confirmation: the same confirmation posted again answers the first batch.
+     */
+    async retryAll(target: Target, confirmed: { key: string; jobIds: readonly string[] }, sentBy: string): Promise<(SendOutcome & { ok: false }) | { ok: true; batch: string }> {
+      if (token === undefined) return { ok: false, code: 503, message: DISABLED_MESSAGE }
       const batch = newCommandId()
+      // set by the claim when the confirmation already sent a batch
+      const earlier: { first: SentCommand | null } = { first: null }
       const outcome = await sendTo(
         target,
-        plan.plan.jobIds.map((jobId) => ({ type: 'RETRY_JOB' as const, jobId })),
+        [...new Set(confirmed.jobIds)].map((jobId) => ({ type: 'RETRY_JOB' as const, jobId })),
         sentBy,
-        { batch },
+        { batch, confirmation: confirmed.key },
+        async (sent) => {
+          const raw = await store.claimConfirmation(confirmed.key, sent)
+          if (raw === null) return null
+          const json = parseAgentJson(raw, 4096)
+          const parsed = json.ok ? sentCommandSchema.safeParse(json.value) : null
+          if (!parsed?.success) throw new Error('unreadable confirmation record')
+          earlier.first = parsed.data
+          return parsed.data
+        },
       )
-      return outcome.ok ? { ...outcome, batch } : outcome
+      if (!outcome.ok) return outcome
+      const first = earlier.first
+      if (first === null) return { ok: true, batch }
+      if (first.batch === undefined || first.service !== target.service || first.nodeId !== target.nodeId || first.queue !== target.queue) {
+        return { ok: false, code: 409, message: 'this confirmation was already used for another command; ask again' }
+      }
+      return { ok: true, batch: first.batch }
     },
 
     /**

@@ -7,11 +7,10 @@ import { findQueue } from '../queues/service.js'
 import { isReadOnly, type QueueRecord } from '../queues/records.js'
 import { isQueueCommandType, type CommandType, type QueueCommandType } from '@gravito/quasar/protocol'
 import { EMPTY_COMMANDS, type CommandsPart } from './collector-part.js'
-import type { CommandRecord, CommandStatus } from './schemas.js'
+import { RETRY_ALL_CAP, type CommandRecord, type CommandStatus } from './schemas.js'
 import { readStatus, type ReadStatus } from '../collector/part-status.js'
 
-/** "Retry all failed" sends at most this many commands per click. */
-export const RETRY_ALL_CAP = 50
+export { RETRY_ALL_CAP } from './schemas.js'
 /** Commands waiting for their agents, across the console; beyond it sending is refused. */
 export const MAX_PENDING = 5_000
 /** Rows on the audit page and in its API answer. */
