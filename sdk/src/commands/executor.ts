@@ -5,6 +5,8 @@
  * away runs once it is back, if it has not expired. Each entry is checked (signature, target,
  * expiry, allowlist), then claimed with `SET cmdseen:… NX` so it runs at most once, then executed
  * through the queue's probe at a capped rate, and its outcome written to `cmdres:{service}:{id}`.
+ * A queue-wide command (./queue-wide.ts) runs in the read in hand, page by page, writing its
+ * progress between pages: the commands after it wait for it, as they wait for the pacing.
  *
  * Invariants: reads never overlap; nothing throws into the host; the token is never part of any
  * message; a rejection never overwrites a result already written (`SET NX`), so a forged or
