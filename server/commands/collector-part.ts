@@ -12,10 +12,10 @@
  * ACL lets no agent write the legacy key, so there too only the console trusts what it reads after
  * checking the target.
  */
-import { parseAgentJson, readCommandResult, type CommandResult } from '@gravito/quasar/protocol'
+import { COMMAND_CLOCK_SKEW_MS, COMMAND_RUNNING, parseAgentJson, readCommandResult, type CommandProgress, type CommandResult } from '@gravito/quasar/protocol'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { CollectorPart } from '../collector/snapshot.js'
-import { finishedCommandSchema, sentCommandSchema, type CommandRecord, type FinishedCommand, type SentCommand } from './schemas.js'
+import { finishedCommandSchema, sentCommandSchema, type CommandRecord, type FinishedCommand, type PendingCommand, type SentCommand } from './schemas.js'
 import { AUDIT_FIELD, type CommandStore, type ResultRead, type StreamEntry } from './store.js'
 
 export interface CommandsPart {
@@ -38,6 +38,11 @@ export const RESULTS_PER_TICK = 1_000
 /** a result written right at the expiry still counts; after this the command is marked expired */
 export const EXPIRY_GRACE_MS = 10_000
 export const EXPIRED_REASON = 'no result from the agent before the command expired'
+/**
+ * A queue-wide command may run past its expiry (the agent checks expiry before it starts, not
+ * while it pages): it stays pending while its agent wrote progress within this long.
+ */
+export const RUNNING_QUIET_MS = 2 * 60_000
 const LOG_READ = 500
 const MAX_LOG_READS_PER_TICK = 10
 
@@ -71,20 +76,31 @@ export function createCommandsCollector(store: CommandStore, badData: BadDataLog
     return null
   }
 
-  /** The commands among `sent` that are over: answered by their agent, or expired. */
-  async function settle(sent: SentCommand[], now: number): Promise<FinishedCommand[]> {
+  /**
+   * The commands among `sent` that are over (answered by their agent, or expired), and the
+   * progress of queue-wide ones still running.
+   */
+  async function settle(sent: SentCommand[], now: number): Promise<{ over: FinishedCommand[]; running: Map<string, CommandResult & { progress: CommandProgress }> }> {
     const answered = new Map<string, CommandResult>()
     for (const { command, current, legacy } of await store.readResults(sent.slice(0, RESULTS_PER_TICK))) {
       const result = believe(command, current, `cmdres ${command.service}:${command.id}`) ?? believe(command, legacy, `legacy cmdres ${command.id}`)
       if (result) answered.set(command.id, result)
     }
     const over: FinishedCommand[] = []
+    const running = new Map<string, CommandResult & { progress: CommandProgress }>()
     for (const command of sent) {
       const result = answered.get(command.id)
-      if (result) over.push({ ...command, status: result.status, ...(result.reason ? { reason: result.reason } : {}), finishedAt: Math.round(result.finishedAt) })
-      else if (now > command.expiresAt + EXPIRY_GRACE_MS) over.push({ ...command, status: 'expired', reason: EXPIRED_REASON, finishedAt: now })
+      if (result?.status === COMMAND_RUNNING) {
+        if (result.progress) running.set(command.id, { ...result, progress: result.progress })
+        // a progress time further ahead than clocks differ is not believed: it would keep the command pending for ever
+        const wroteAt = result.finishedAt <= now + COMMAND_CLOCK_SKEW_MS ? result.finishedAt : 0
+        if (now <= Math.max(command.expiresAt, wroteAt + RUNNING_QUIET_MS) + EXPIRY_GRACE_MS) continue
+        over.push({ ...command, status: 'expired', reason: 'the agent stopped reporting progress', ...(result.progress ? { progress: result.progress } : {}), finishedAt: now })
+      } else if (result) {
+        over.push({ ...command, status: result.status, ...(result.progress ? { progress: result.progress } : {}), ...(result.reason ? { reason: result.reason } : {}), finishedAt: Math.round(result.finishedAt) })
+      } else if (now > command.expiresAt + EXPIRY_GRACE_MS) over.push({ ...command, status: 'expired', reason: EXPIRED_REASON, finishedAt: now })
     }
-    return over
+    return { over, running }
   }
 
   function addLogEntries(entries: StreamEntry[]): void {
@@ -121,13 +137,19 @@ export function createCommandsCollector(store: CommandStore, badData: BadDataLog
       .map(([id, json]) => parseSent(id, json))
       .filter((command): command is SentCommand => command !== null)
       .sort((a, b) => a.sentAt - b.sentAt)
-    const over = await settle(sent, now)
+    const { over, running } = await settle(sent, now)
     // whichever replica's script removes it from the pending hash logs it; either way it is over
     await store.finish(over, now)
     const closed = new Set(over.map((command) => command.id))
-    const stillPending = sent.filter((command) => !closed.has(command.id))
+    const stillPending: PendingCommand[] = sent
+      .filter((command) => !closed.has(command.id))
+      .map((command) => {
+        const progress = running.get(command.id)?.progress
+        return { ...command, status: 'pending', ...(progress ? { progress } : {}) }
+      })
     const logChanged = await readLog()
-    const pendingIds = stillPending.map((command) => command.id).join(',')
+    // progress is part of what a pending command shows: a page written is a new snapshot part
+    const pendingIds = stillPending.map((command) => (command.progress ? `${command.id}:${command.progress.done}:${command.progress.errors}` : command.id)).join(',')
     if (!logChanged && pendingIds === previousPendingIds) return current
     previousPendingIds = pendingIds
     current = build(stillPending, finished)
@@ -137,11 +159,11 @@ export function createCommandsCollector(store: CommandStore, badData: BadDataLog
   return { key: 'commands', initial: EMPTY_COMMANDS, collect }
 }
 
-function build(pending: readonly SentCommand[], finished: readonly FinishedCommand[]): CommandsPart {
+function build(pending: readonly PendingCommand[], finished: readonly FinishedCommand[]): CommandsPart {
   const byId = new Map<string, CommandRecord>()
   // newest logged first, so commands sent together (one retry-all) keep the order they ran in
   for (let i = finished.length - 1; i >= 0; i--) byId.set(finished[i]!.id, finished[i]!)
-  for (let i = pending.length - 1; i >= 0; i--) if (!byId.has(pending[i]!.id)) byId.set(pending[i]!.id, { ...pending[i]!, status: 'pending' })
+  for (let i = pending.length - 1; i >= 0; i--) if (!byId.has(pending[i]!.id)) byId.set(pending[i]!.id, pending[i]!)
   // a stable sort: equal send times keep the order above
   const records = [...byId.values()].sort((a, b) => b.sentAt - a.sentAt)
   return { records, byId, pendingCount: pending.length }

@@ -13,8 +13,8 @@ import type { ZodTypeProvider } from '../web/validate.js'
 import { sendFragment } from '../web/send-fragment.js'
 import { queuePath } from '../queues/service.js'
 import { commandParamsSchema, deleteFormSchema, jobFormSchema, queueFormSchema, retryAllFormSchema } from './schemas.js'
-import { planRetryAll, type CommandSender, type SendOutcome } from './sender.js'
-import { checkTarget } from './service.js'
+import { newCommandId, planRetryAll, type CommandSender, type SendOutcome } from './sender.js'
+import { checkTarget, type BatchView } from './service.js'
 import { commandViewHelpers as h } from './view-helpers.js'
 
 export default async function commandFormRoutes(app: FastifyInstance, options: { sender: CommandSender }) {
@@ -48,16 +48,18 @@ export default async function commandFormRoutes(app: FastifyInstance, options: {
     if (!sender.enabled) return refuse(request, reply, 503, sender.disabledMessage, queuePath(form.service, form.queue))
     const planned = planRetryAll(app.collector.snapshot, form)
     if (!planned.ok) return refuse(request, reply, planned.code, planned.message, queuePath(form.service, form.queue))
-    if (isHtmx(request)) return reply.viewAsync('commands/retry-all-confirm', { form, plan: planned.plan, h })
-    return reply.viewAsync('commands/confirm-retry-all', { title: 'Retry all failed jobs', section: 'Queues', form, plan: planned.plan, h }, { layout: 'layout' })
+    const data = { form, plan: planned.plan, confirmation: newCommandId(), h }
+    if (isHtmx(request)) return reply.viewAsync('commands/retry-all-confirm', data)
+    return reply.viewAsync('commands/confirm-retry-all', { ...data, title: 'Retry all failed jobs', section: 'Queues' }, { layout: 'layout' })
   })
 
   routes.post('/commands/retry-all', { ...operator, schema: { body: retryAllFormSchema } }, async (request, reply) => {
     const form = request.body
-    const { confirmed: _, ...target } = form
-    const outcome = await sender.retryAll(target, username(request))
+    const { confirmed: _, confirmation, jobId, ...target } = form
+    const outcome = await sender.retryAll(target, { key: confirmation, jobIds: jobId }, username(request))
     if (!outcome.ok) return refuse(request, reply, outcome.code, outcome.message, queuePath(form.service, form.queue))
-    const batch = sender.batch(outcome.batch)!
+    // a repeated POST may arrive while the first is still sending: its batch is then all pending
+    const batch = sender.batch(outcome.batch) ?? pendingBatch(outcome.batch, target, jobId.length)
     if (!isHtmx(request)) return reply.redirect(h.batchUrl(batch.id), 303)
     return reply.viewAsync('commands/batch-status', { batch, h })
   })
@@ -99,12 +101,16 @@ export default async function commandFormRoutes(app: FastifyInstance, options: {
   }
 }
 
-function username(request: FastifyRequest): string {
+function pendingBatch(id: string, target: { service: string; queue: string }, total: number): BatchView {
+  return { id, total, counts: { pending: total, ok: 0, failed: 0, rejected: 0, expired: 0 }, done: false, service: target.service, queue: target.queue }
+}
+
+export function username(request: FastifyRequest): string {
   return request.user?.username ?? 'unknown'
 }
 
 /** A refusal in place of the buttons (htmx), or as a page of its own; resolves to the HTML. */
-function refuse(request: FastifyRequest, reply: FastifyReply, code: 400 | 404 | 409 | 503, message: string, back: string): Promise<string> {
+export function refuse(request: FastifyRequest, reply: FastifyReply, code: 400 | 404 | 409 | 503, message: string, back: string): Promise<string> {
   reply.code(code)
   if (isHtmx(request)) return reply.viewAsync('commands/error', { message })
   return reply.viewAsync('commands/error-page', { title: 'Command not sent', section: 'Queues', heading: code === 404 ? 'Not found' : 'Command not sent', message, back }, { layout: 'layout' })

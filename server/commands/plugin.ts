@@ -3,7 +3,7 @@
  * audit log. Adds the commands part to the collector, and decorates the queue page's job rows: whether
  * this viewer may send commands (`canSendCommands`: an operator, on a console that has QUASAR_TOKEN
  * to sign with), so the partials can hide the buttons otherwise, and the last command of each job
- * (`lastCommand`).
+ * (`lastCommand`), and the latest queue-wide command of the queue (`lastQueueCommand`).
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
@@ -11,11 +11,12 @@ import type { ZenithConfig } from '../config.js'
 import { createCommandsCollector } from './collector-part.js'
 import { createCommandSender } from './sender.js'
 import { createCommandStore } from './store.js'
-import { commandForJob } from './service.js'
+import { commandForJob, commandForQueue } from './service.js'
 import { commandViewHelpers } from './view-helpers.js'
 import commandApiRoutes from './routes.js'
 import commandFormRoutes from './form-routes.js'
 import auditRoutes from './audit-routes.js'
+import queueActionRoutes from './queue-action-routes.js'
 
 export interface CommandsPluginOptions {
   clock: Clock
@@ -32,7 +33,8 @@ export default fp<CommandsPluginOptions>(
     // command of each job so a row keeps showing it across polls and reloads
     app.queueRowDecorators.add((snapshot, viewer) => ({
       canSendCommands: sender.enabled && viewer.user?.role === 'operator',
-      lastCommand: (service: string, queue: string, jobId: string) => commandForJob(snapshot, service, queue, jobId),
+      lastCommand: (service: string, queue: string, jobId: string, failedAt?: number) => commandForJob(snapshot, service, queue, jobId, failedAt),
+      lastQueueCommand: (service: string, queue: string) => commandForQueue(snapshot, service, queue),
       commandHelpers: commandViewHelpers,
     }))
 
@@ -40,6 +42,7 @@ export default fp<CommandsPluginOptions>(
 
     await app.register(commandApiRoutes, { sender })
     await app.register(commandFormRoutes, { sender })
+    await app.register(queueActionRoutes, { sender })
     await app.register(auditRoutes)
   },
   { name: 'zenith-commands', dependencies: ['zenith-queues', 'zenith-redis', 'zenith-collector', 'zenith-auth'] },

@@ -4,7 +4,7 @@
  * pending hash and the audit log), read back like any other Redis value.
  */
 import { z } from 'zod'
-import { COMMAND_ID_PATTERN, COMMAND_TYPES, jobIdSchema, nameSchema, queueNameSchema } from '@gravito/quasar/protocol'
+import { COMMAND_ID_PATTERN, COMMAND_TYPES, JOB_COMMAND_TYPES, QUEUE_COMMAND_TYPES, commandProgressSchema, jobIdSchema, nameSchema, queueNameSchema, type CommandProgress } from '@gravito/quasar/protocol'
 
 export const commandIdSchema = z.string().regex(COMMAND_ID_PATTERN, 'not a command id')
 
@@ -14,10 +14,10 @@ const target = {
   queue: queueNameSchema,
 }
 
-/** POST /api/pulse/command */
+/** POST /api/pulse/command: one job; queue-wide commands go through the confirmation forms */
 export const commandRequestSchema = z.strictObject({
   ...target,
-  type: z.enum(COMMAND_TYPES, { error: `type must be one of ${COMMAND_TYPES.join(', ')}` }),
+  type: z.enum(JOB_COMMAND_TYPES, { error: `type must be one of ${JOB_COMMAND_TYPES.join(', ')}` }),
   jobId: jobIdSchema,
 })
 
@@ -31,7 +31,31 @@ export const jobFormSchema = z.object({ ...target, jobId: jobIdSchema })
 export const deleteFormSchema = jobFormSchema.extend({ confirmed })
 /** GET /commands/retry-all (the confirmation step) */
 export const queueFormSchema = z.object(target)
-export const retryAllFormSchema = queueFormSchema.extend({ confirmed })
+/** "Retry all failed" of a queue without queue-wide commands sends at most this many per click. */
+export const RETRY_ALL_CAP = 50
+/**
+ * POST /commands/retry-all: the jobs the confirmation listed (not a newer snapshot's) and the key
+ * it was rendered with, so the same confirmation posted twice sends one batch.
+ */
+export const retryAllFormSchema = queueFormSchema.extend({
+  confirmed,
+  confirmation: commandIdSchema,
+  jobId: z.preprocess((value) => (typeof value === 'string' ? [value] : value), z.array(jobIdSchema).min(1, 'no job to retry').max(RETRY_ALL_CAP)),
+})
+
+const queueCommandType = z.enum(QUEUE_COMMAND_TYPES, { error: `type must be one of ${QUEUE_COMMAND_TYPES.join(', ')}` })
+/** GET /commands/queue-action (the confirmation step of a queue-wide command) */
+export const queueActionQuerySchema = queueFormSchema.extend({ type: queueCommandType })
+/**
+ * POST /commands/queue-action: what the person confirmed (the type, the failed count the
+ * confirmation showed) and the key the confirmation was rendered with, so a second POST of the
+ * same confirmation (a double click, a resubmitted form) sends nothing new.
+ */
+export const queueActionFormSchema = queueActionQuerySchema.extend({
+  countSeen: z.coerce.number().int().nonnegative().max(1e12).optional(),
+  confirmation: commandIdSchema,
+  confirmed,
+})
 
 /** `?service=` on /audit; the "all" option submits an empty value */
 export const auditQuerySchema = z.object({
@@ -58,16 +82,25 @@ export const sentCommandSchema = z.object({
   expiresAt: z.number().int().nonnegative(),
   /** the "retry all failed" click it belongs to */
   batch: commandIdSchema.optional(),
+  /** queue-wide commands: the failed count the person confirmed, when the queue reported one */
+  countSeen: z.number().int().nonnegative().optional(),
+  /** queue-wide commands: the key of the confirmation that sent it */
+  confirmation: commandIdSchema.optional(),
 })
 export type SentCommand = z.infer<typeof sentCommandSchema>
 
 /** A finished command: one entry of the audit log. */
 export const finishedCommandSchema = sentCommandSchema.extend({
   status: z.enum(FINAL_STATUSES),
+  /** queue-wide commands: the agent's final counts */
+  progress: commandProgressSchema.optional(),
   reason: z.string().max(512).optional(),
   finishedAt: z.number().int().nonnegative(),
 })
 export type FinishedCommand = z.infer<typeof finishedCommandSchema>
 
+/** A command not finished yet; a queue-wide one may carry the progress its agent last wrote. */
+export type PendingCommand = SentCommand & { status: 'pending'; progress?: CommandProgress }
+
 /** What every view of a command shows. */
-export type CommandRecord = (SentCommand & { status: 'pending' }) | FinishedCommand
+export type CommandRecord = PendingCommand | FinishedCommand

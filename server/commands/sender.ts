@@ -7,7 +7,7 @@
  * only an id that neither knows (sent by another replica within the last tick) costs a Redis read.
  */
 import { randomBytes } from 'node:crypto'
-import { COMMAND_TTL_MS, parseAgentJson, signCommand, type CommandType } from '@gravito/quasar/protocol'
+import { ALL_FAILED_JOB_ID, COMMAND_TTL_MS, parseAgentJson, signCommand, type CommandType, type QueueCommandType } from '@gravito/quasar/protocol'
 import type { Clock } from '../clock.js'
 import type { Snapshot } from '../collector/snapshot.js'
 import { sentCommandSchema, type CommandRecord, type SentCommand } from './schemas.js'
@@ -17,6 +17,14 @@ import type { CommandStore, Outgoing } from './store.js'
 export const DISABLED_MESSAGE = 'commands are disabled: start the console with QUASAR_TOKEN (or --quasar-token) set to the secret its agents share'
 
 export type SendOutcome = { ok: true; commands: SentCommand[] } | { ok: false; code: 404 | 409 | 503; message: string }
+
+/** What a queue-wide confirmation carried back: the key it was rendered with, the count it showed. */
+export interface Confirmation {
+  key: string
+  countSeen?: number | undefined
+}
+
+export type ConfirmedOutcome = { ok: true; command: CommandRecord; repeated: boolean } | { ok: false; code: 404 | 409 | 503; message: string }
 
 /** how long a sent command is remembered without showing up in a snapshot */
 const REMEMBER_MS = 60_000
@@ -35,7 +43,13 @@ export function createCommandSender(options: { store: CommandStore; clock: Clock
     for (const [id, entry] of recent) if (known.has(id) || now - entry.at > REMEMBER_MS) recent.delete(id)
   }
 
-  async function sendTo(target: Target, jobs: readonly { type: CommandType; jobId: string }[], sentBy: string, batch?: string): Promise<SendOutcome> {
+  async function sendTo(
+    target: Target,
+    jobs: readonly { type: CommandType; jobId: string }[],
+    sentBy: string,
+    extra: Pick<SentCommand, 'batch' | 'countSeen' | 'confirmation'> = {},
+    claim?: (sent: SentCommand) => Promise<SentCommand | null>,
+  ): Promise<SendOutcome> {
     if (token === undefined) return { ok: false, code: 503, message: DISABLED_MESSAGE }
     const snapshot = options.snapshot()
     forget(snapshot)
@@ -49,12 +63,22 @@ export function createCommandSender(options: { store: CommandStore; clock: Clock
     const outgoing: Outgoing[] = jobs.map(({ type, jobId }) => {
       const id = newCommandId()
       const signed = signCommand({ v: 1, id, type, service: target.service, nodeId: target.nodeId, queue: target.queue, jobId, issuedAt, expiresAt }, token)
-      const sent: SentCommand = { id, type, ...target, jobId, sentBy, sentAt: issuedAt, expiresAt, ...(batch ? { batch } : {}) }
+      const sent: SentCommand = { id, type, ...target, jobId, sentBy, sentAt: issuedAt, expiresAt, ...extra }
       return { signed, sent }
     })
+    if (claim) {
+      let already: SentCommand | null
+      try {
+        already = await claim(outgoing[0]!.sent)
+      } catch {
+        return { ok: false, code: 503, message: 'Redis is not reachable: the command could not be sent' }
+      }
+      if (already) return { ok: true, commands: [already] }
+    }
     try {
       await store.send(outgoing)
     } catch {
+      if (extra.confirmation) await store.releaseConfirmation(extra.confirmation).catch(() => {})
       return { ok: false, code: 503, message: 'Redis is not reachable: the command could not be sent' }
     }
     for (const { sent } of outgoing) recent.set(sent.id, { record: { ...sent, status: 'pending' }, at: clock() })
@@ -76,19 +100,63 @@ export function createCommandSender(options: { store: CommandStore; clock: Clock
       return sendTo(target, [{ type, jobId }], sentBy)
     },
 
-    /** one RETRY_JOB per failed job the agent listed, capped at RETRY_ALL_CAP */
-    async retryAll(target: Target, sentBy: string): Promise<(SendOutcome & { ok: false }) | { ok: true; commands: SentCommand[]; batch: string }> {
-      const plan = planRetryAll(options.snapshot(), target)
-      if (!plan.ok) return token === undefined ? { ok: false, code: 503, message: DISABLED_MESSAGE } : plan
-      if (plan.plan.jobIds.length === 0) return { ok: false, code: 409, message: `queue ${target.queue} lists no failed job to retry` }
+    /**
+     * One RETRY_JOB per job the confirmation listed (capped at RETRY_ALL_CAP by the form), sent at
+     * most once per confirmation: the same confirmation posted again answers the first batch.
+     */
+    async retryAll(target: Target, confirmed: { key: string; jobIds: readonly string[] }, sentBy: string): Promise<(SendOutcome & { ok: false }) | { ok: true; batch: string }> {
+      if (token === undefined) return { ok: false, code: 503, message: DISABLED_MESSAGE }
       const batch = newCommandId()
+      // set by the claim when the confirmation already sent a batch
+      const earlier: { first: SentCommand | null } = { first: null }
       const outcome = await sendTo(
         target,
-        plan.plan.jobIds.map((jobId) => ({ type: 'RETRY_JOB' as const, jobId })),
+        [...new Set(confirmed.jobIds)].map((jobId) => ({ type: 'RETRY_JOB' as const, jobId })),
         sentBy,
-        batch,
+        { batch, confirmation: confirmed.key },
+        async (sent) => {
+          const raw = await store.claimConfirmation(confirmed.key, sent)
+          if (raw === null) return null
+          const json = parseAgentJson(raw, 4096)
+          const parsed = json.ok ? sentCommandSchema.safeParse(json.value) : null
+          if (!parsed?.success) throw new Error('unreadable confirmation record')
+          earlier.first = parsed.data
+          return parsed.data
+        },
       )
-      return outcome.ok ? { ...outcome, batch } : outcome
+      if (!outcome.ok) return outcome
+      const first = earlier.first
+      if (first === null) return { ok: true, batch }
+      if (first.batch === undefined || first.service !== target.service || first.nodeId !== target.nodeId || first.queue !== target.queue) {
+        return { ok: false, code: 409, message: 'this confirmation was already used for another command; ask again' }
+      }
+      return { ok: true, batch: first.batch }
+    },
+
+    /**
+     * One queue-wide command, sent at most once per confirmation: a second POST of the same
+     * confirmation (a double click, a resubmitted form, another replica) answers the command the
+     * first one sent. A confirmation used for another queue or type is refused.
+     */
+    async sendConfirmed(target: Target, type: QueueCommandType, confirmation: Confirmation, sentBy: string): Promise<ConfirmedOutcome> {
+      let repeated = false
+      const extra = { confirmation: confirmation.key, ...(confirmation.countSeen === undefined ? {} : { countSeen: confirmation.countSeen }) }
+      const outcome = await sendTo(target, [{ type, jobId: ALL_FAILED_JOB_ID }], sentBy, extra, async (sent) => {
+        const raw = await store.claimConfirmation(confirmation.key, sent)
+        if (raw === null) return null
+        repeated = true
+        const json = parseAgentJson(raw, 4096)
+        const parsed = json.ok ? sentCommandSchema.safeParse(json.value) : null
+        if (!parsed?.success) throw new Error('unreadable confirmation record')
+        return parsed.data
+      })
+      if (!outcome.ok) return outcome
+      const sent = outcome.commands[0]!
+      if (repeated && (sent.type !== type || sent.service !== target.service || sent.nodeId !== target.nodeId || sent.queue !== target.queue)) {
+        return { ok: false, code: 409, message: 'this confirmation was already used for another command; ask again' }
+      }
+      // the first request may still be sending: its record is what this one answers with until a snapshot has it
+      return { ok: true, command: lookup(sent.id) ?? { ...sent, status: 'pending' }, repeated }
     },
 
     /** the command as the latest snapshot (or this process, just after sending) knows it */

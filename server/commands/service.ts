@@ -5,13 +5,12 @@
 import type { Snapshot } from '../collector/snapshot.js'
 import { findQueue } from '../queues/service.js'
 import { isReadOnly, type QueueRecord } from '../queues/records.js'
-import type { CommandType } from '@gravito/quasar/protocol'
+import { isQueueCommandType, type CommandType, type QueueCommandType } from '@gravito/quasar/protocol'
 import { EMPTY_COMMANDS, type CommandsPart } from './collector-part.js'
-import type { CommandRecord, CommandStatus } from './schemas.js'
+import { RETRY_ALL_CAP, type CommandRecord, type CommandStatus } from './schemas.js'
 import { readStatus, type ReadStatus } from '../collector/part-status.js'
 
-/** "Retry all failed" sends at most this many commands per click. */
-export const RETRY_ALL_CAP = 50
+export { RETRY_ALL_CAP } from './schemas.js'
 /** Commands waiting for their agents, across the console; beyond it sending is refused. */
 export const MAX_PENDING = 5_000
 /** Rows on the audit page and in its API answer. */
@@ -69,6 +68,17 @@ export function retryAllPlan(queue: QueueRecord): RetryAllPlan {
   return { jobIds: listed.slice(0, RETRY_ALL_CAP).map((job) => job.id), failedTotal: queue.failed, listed: listed.length, cap: RETRY_ALL_CAP }
 }
 
+export interface QueueActionPlan {
+  type: QueueCommandType
+  /** the queue's failed count in the snapshot the confirmation is built from; null when not reported */
+  failed: number | null
+}
+
+/** What a queue-wide confirmation states: the whole failed set, as the agent last counted it. */
+export function queueActionPlan(queue: QueueRecord, type: QueueCommandType): QueueActionPlan {
+  return { type, failed: queue.failed }
+}
+
 /** What the API answers for one command. */
 export function toCommandApi(record: CommandRecord) {
   return {
@@ -80,6 +90,8 @@ export function toCommandApi(record: CommandRecord) {
     nodeId: record.nodeId,
     queue: record.queue,
     jobId: record.jobId,
+    ...(record.progress ? { progress: record.progress } : {}),
+    ...(record.countSeen !== undefined ? { countSeen: record.countSeen } : {}),
     sentBy: record.sentBy,
     sentAt: record.sentAt,
     ...(record.status !== 'pending' ? { finishedAt: record.finishedAt } : {}),
@@ -142,9 +154,11 @@ const newestByJob = new WeakMap<CommandsPart, Map<string, CommandRecord>>()
 /**
  * The newest command for one job, if it is pending or finished within ROW_STATUS_MS: what the
  * job's row shows instead of its buttons, so a reload or a poll of the failed list keeps it.
- * Indexed once per snapshot's commands part.
+ * A job that failed (`failedAt`, as its agent reports it) after its command finished failed
+ * again: its row shows it failed, not the old command's outcome. Indexed once per snapshot's
+ * commands part.
  */
-export function commandForJob(snapshot: Snapshot, service: string, queue: string, jobId: string): CommandRecord | null {
+export function commandForJob(snapshot: Snapshot, service: string, queue: string, jobId: string, failedAt?: number): CommandRecord | null {
   const part = commandsOf(snapshot)
   let index = newestByJob.get(part)
   if (!index) {
@@ -157,6 +171,32 @@ export function commandForJob(snapshot: Snapshot, service: string, queue: string
     newestByJob.set(part, index)
   }
   const record = index.get(jobKey(service, queue, jobId))
+  if (!record) return null
+  if (record.status === 'pending') return record
+  if (failedAt !== undefined && failedAt > record.finishedAt) return null
+  return snapshot.generatedAt - record.finishedAt <= ROW_STATUS_MS ? record : null
+}
+
+const newestByQueue = new WeakMap<CommandsPart, Map<string, CommandRecord>>()
+
+/**
+ * The newest queue-wide command for one queue, if it is pending or finished within
+ * ROW_STATUS_MS: the queue page's progress region shows it, to every viewer, across reloads.
+ */
+export function commandForQueue(snapshot: Snapshot, service: string, queue: string): CommandRecord | null {
+  const part = commandsOf(snapshot)
+  let index = newestByQueue.get(part)
+  if (!index) {
+    index = new Map()
+    for (const record of part.records) {
+      if (!isQueueCommandType(record.type)) continue
+      const key = jobKey(record.service, record.queue, '')
+      const known = index.get(key)
+      if (!known || known.sentAt < record.sentAt) index.set(key, record)
+    }
+    newestByQueue.set(part, index)
+  }
+  const record = index.get(jobKey(service, queue, ''))
   if (!record) return null
   return record.status === 'pending' || snapshot.generatedAt - record.finishedAt <= ROW_STATUS_MS ? record : null
 }

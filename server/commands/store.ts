@@ -27,6 +27,16 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', '${AUDIT_FIELD}', ARGV[
 redis.call('XTRIM', KEYS[2], 'MINID', ARGV[4])
 return 1`
 
+// KEYS: confirmation. ARGV: sent command JSON, seconds. The command already sent with it, or nil once claimed.
+const CLAIM_CONFIRMATION = `
+local sent = redis.call('GET', KEYS[1])
+if sent then return sent end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return false`
+
+/** How long a confirmation's key is kept: far longer than anyone leaves a form open and resubmits it. */
+export const CONFIRMATION_TTL_SECONDS = 24 * 60 * 60
+
 export interface Outgoing {
   signed: SignedCommand
   sent: SentCommand
@@ -125,7 +135,22 @@ export function createCommandStore(redis: RedisClient, keys: ConsoleKeys) {
     return await redis.xrange(log, `(${lastId}`, '+', 'COUNT', count)
   }
 
-  return { send, readPending, readOnePending, readResults, finish, readLatest, readAfter }
+  /**
+   * Claims a confirmation for the command about to be sent with it; answers the JSON of the
+   * command already sent with it, if any (then nothing must be sent). One script, so of two
+   * requests carrying the same confirmation, on any replica, exactly one claims it.
+   */
+  async function claimConfirmation(key: string, sent: SentCommand): Promise<string | null> {
+    const reply = await redis.eval(CLAIM_CONFIRMATION, 1, keys.auditConfirmation(key), JSON.stringify(sent), CONFIRMATION_TTL_SECONDS)
+    return typeof reply === 'string' ? reply : null
+  }
+
+  /** Frees a confirmation whose command could not be sent, so submitting it again can send it. */
+  async function releaseConfirmation(key: string): Promise<void> {
+    await redis.del(keys.auditConfirmation(key))
+  }
+
+  return { send, readPending, readOnePending, readResults, finish, readLatest, readAfter, claimConfirmation, releaseConfirmation }
 }
 
 export type CommandStore = ReturnType<typeof createCommandStore>

@@ -44,6 +44,8 @@ export function createConsoleKeys(prefix: string) {
     auditPending: () => `${prefix}audit:{audit}:pending`,
     /** stream of finished commands (one entry each, with its result), `XADD MAXLEN ~` + `XTRIM MINID ~` */
     auditLog: () => `${prefix}audit:{audit}:log`,
+    /** string: JSON of the command a confirmation sent, under the key it was rendered with (`SET NX`) */
+    auditConfirmation: (key: string) => `${prefix}audit:{audit}:confirmed:${key}`,
     // Auth keys (server/auth), under `auth:`, which no agent's ACL pattern reaches. Sessions share
     // the `{auth}` hash tag: ending all of a user's sessions reads the index and deletes it in one
     // transaction, which Redis Cluster allows only within one slot.

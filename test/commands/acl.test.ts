@@ -12,7 +12,8 @@ import { useRedis } from '../helpers/redis-server.js'
 import { eventually } from '../helpers/eventually.js'
 import { documentedAclLines, documentedUserUrl, setUserArgs } from '../helpers/documented-acl.js'
 import { failingQueue } from './bullmq.js'
-import { JSON_HEADERS, startConsole, waitForFailed, waitForFinal } from './fixture.js'
+import { JSON_HEADERS, loginAs, startConsole, waitForFailed, waitForFinal } from './fixture.js'
+import { FORM } from '../auth/helpers.js'
 import { TOKEN } from './signed.js'
 
 const keys = createKeys()
@@ -70,6 +71,63 @@ t.test('a retry goes round trip with the documented ACL users', async (t) => {
   await t.rejects(asAgent.set(keys.legacyCommandResult(someId), forged), /NOPERM/, 'the legacy result key shared by all services')
   await t.rejects(asAgent.get(keys.commandResult('payments', someId)), /NOPERM/, "reading another service's results")
   t.equal(await asAgent.set(keys.commandResult('billing', someId), '{}'), 'OK', "its own service's result keys are its own")
+})
+
+t.test('a queue-wide retry goes round trip with the documented ACL users; an agent can neither forge one nor spend a confirmation', async (t) => {
+  const logLines: string[] = []
+  const app = await startConsole(t, { redisUrl: userUrl('zenith-console'), logLines, users: true })
+  const queue = await failingQueue(redisServer.url, 'acl-reports', 120)
+  t.teardown(() => queue.close())
+  const errors: unknown[] = []
+  const agent = startPulse({ service: 'billing', nodeId: 'web-2', url: userUrl('agent-billing'), app: redisServer.url, token: TOKEN, intervalMs: 300, onError: (error) => void errors.push(error) })
+  agent.monitorQueue('acl-reports', 'bullmq')
+  t.teardown(() => agent.stop())
+  await waitForFailed(app, { service: 'billing', name: 'acl-reports' }, 20)
+  const { cookie, csrf } = await loginAs(app, 'olivia')
+  const target = { service: 'billing', nodeId: 'web-2', queue: 'acl-reports', type: 'RETRY_ALL_FAILED' }
+
+  const confirm = await app.inject({ url: `/commands/queue-action?${new URLSearchParams(target).toString()}`, headers: { cookie, 'hx-request': 'true' } })
+  const confirmation = /name="confirmation" value="([^"]+)"/.exec(confirm.body)![1]!
+  const post = () =>
+    app.inject({
+      method: 'POST',
+      url: '/commands/queue-action',
+      headers: { cookie, 'content-type': FORM },
+      payload: new URLSearchParams({ ...target, countSeen: '120', confirmation, confirmed: 'yes', _csrf: csrf }).toString(),
+    })
+  const first = await post()
+  const second = await post()
+  t.equal(second.headers.location, first.headers.location, 'the same confirmation twice: the same command')
+  const id = /^\/commands\/(.+)$/.exec(first.headers.location as string)![1]!
+  t.match(await waitForFinal(app, id, { cookie }), { status: 'ok', progress: { done: 120, total: 120, errors: 0 } })
+  t.equal(await queue.queue.getFailedCount(), 0, 'all 120 left the failed set')
+  t.same(
+    errors.map(String).filter((text) => /NOPERM/.test(text)),
+    [],
+    'the agent hit no permission error',
+  )
+  t.same(
+    logLines.filter((line) => /NOPERM/.test(line)),
+    [],
+    'nor did the console',
+  )
+
+  const asAgent = new Redis(userUrl('agent-billing'))
+  t.teardown(() => asAgent.quit())
+  const forged = JSON.stringify({
+    v: 1,
+    id: 'BBBBBBBBBBBBBBBB',
+    type: 'DELETE_ALL_FAILED',
+    service: 'billing',
+    nodeId: 'web-2',
+    queue: 'acl-reports',
+    jobId: '*',
+    issuedAt: Date.now(),
+    expiresAt: Date.now() + 60_000,
+    signature: '0'.repeat(64),
+  })
+  await t.rejects(asAgent.xadd(keys.commandStream('billing', 'web-2'), '*', 'command', forged), /NOPERM/, 'a queue-wide command, even for its own node')
+  await t.rejects(asAgent.set(app.keys.auditConfirmation('a-confirmation-key'), '{}'), /NOPERM/, "the console's confirmation keys")
 })
 
 t.test("the documented user for the application's Redis counts, retries and deletes its queue, and nothing else", async (t) => {

@@ -1,7 +1,7 @@
 /**
  * The command buttons in a real browser (Debian's chromium through playwright-core) under the
  * console's CSP, against a listening console, a real agent and a real BullMQ queue whose jobs
- * really failed: Retry shows pending, then ok; Delete asks first; "retry all" confirms in place;
+ * really failed: Retry shows pending, then ok; Delete asks first; "retry all" confirms in the action panel;
  * without JavaScript the same buttons work through plain forms.
  */
 import t, { type Test } from 'tap'
@@ -112,7 +112,7 @@ t.test('Delete asks first: dismissed, nothing is sent; accepted, the job is dele
   t.same(errors, [])
 })
 
-t.test('Retry all failed: the confirmation in place says how many, then the batch runs', async (t) => {
+t.test('Retry all failed: the confirmation in the action panel says how many, then the agent retries them all', async (t) => {
   const { app, base } = await listening(t)
   const worker = await startWorker(t, { redisUrl: redisServer.url, nodeId: 'browser-3', failures: 4 })
   await worker.queue.startWorker()
@@ -120,12 +120,12 @@ t.test('Retry all failed: the confirmation in place says how many, then the batc
   const { page, errors } = await queuePage(t, base, worker)
 
   await page.click('.queue-actions button')
-  await page.locator('.command-confirm-inline').waitFor()
-  t.match(await page.locator('.command-confirm-inline p').textContent(), /Retry 4 failed jobs\?/)
+  await page.locator('#queue-action-panel .queue-action-confirm').waitFor()
+  t.match(await page.locator('.queue-action-confirm p').textContent(), /Retry all 4 failed jobs of/)
   await page.screenshot({ path: '/tmp/commands-retry-all-confirm.png' })
-  await page.click('.command-confirm-inline button[type="submit"]')
-  await page.locator('.command-batch[data-status="done"]').waitFor({ timeout: 20_000 })
-  t.match(await page.locator('.command-batch').textContent(), /4 done/)
+  await page.click('.queue-action-confirm button[type="submit"]')
+  await page.locator('#queue-action-panel .command-status[data-status="ok"]').waitFor({ timeout: 20_000 })
+  t.match(await page.locator('#queue-action-panel .command-status').textContent(), /Retried all failed[\s\S]*4 of 4 done/)
   await eventually(() => worker.queue.failedIds.every((id) => worker.queue.runs.get(id) === 2), 'all four ran again')
   t.same(await cspViolations(page), [])
   t.same(errors, [])

@@ -77,7 +77,10 @@ t.test('an `other` queue declaring RETRY_JOB: Retry only, a retry runs end to en
   t.same(agent.failed, ['job-1', 'job-3'])
 
   // retry all goes through too: RETRY_JOB is declared
-  const all = await app.inject({ method: 'POST', url: '/commands/retry-all', headers: FORM, payload: form({ service: 'py-app', nodeId: 'rq-1', queue: 'reports', confirmed: 'yes', _csrf: await csrfOf(app) }) })
+  const confirmPage = (await app.inject({ url: `/commands/retry-all?${form({ service: 'py-app', nodeId: 'rq-1', queue: 'reports' })}` })).body
+  const confirmed = new URLSearchParams({ service: 'py-app', nodeId: 'rq-1', queue: 'reports', confirmed: 'yes', _csrf: await csrfOf(app), confirmation: /name="confirmation" value="([^"]+)"/.exec(confirmPage)![1]! })
+  for (const [, id] of confirmPage.matchAll(/name="jobId" value="([^"]+)"/g)) confirmed.append('jobId', id!)
+  const all = await app.inject({ method: 'POST', url: '/commands/retry-all', headers: FORM, payload: confirmed.toString() })
   t.equal(all.statusCode, 303)
   await eventually(() => agent.waiting.length === 3, 'both remaining jobs retried')
   t.same(agent.waiting, ['job-2', 'job-1', 'job-3'])

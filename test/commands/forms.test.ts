@@ -113,7 +113,8 @@ t.test('Retry all failed: the confirmation says how many, one click sends at mos
   const fields = { service: 'billing', nodeId: 'form-4', queue: worker.name }
 
   const queuePage = await app.inject({ url: `/queues/billing/${worker.name}`, headers: { cookie } })
-  t.match(queuePage.body, /hx-get="\/commands\/retry-all"/, 'the queue page has the button')
+  // an SDK agent declares RETRY_ALL_FAILED, so the page offers that; the per-job route still answers
+  t.match(queuePage.body, /hx-get="\/commands\/queue-action"/, 'the queue page has the queue-wide button')
 
   // with htmx: the confirmation in place; without: a page; both from the snapshot
   const inPlace = await app.inject({ url: `/commands/retry-all?${form(fields)}`, headers: { cookie, 'hx-request': 'true' } })
@@ -126,14 +127,26 @@ t.test('Retry all failed: the confirmation says how many, one click sends at mos
   t.match(page.body, /the newest 50 of 60 failed/)
   t.match(page.body, /at most 50 jobs, and the agent runs at most 10 per second/)
 
-  const unconfirmed = await app.inject({ method: 'POST', url: '/commands/retry-all', headers: { cookie, 'content-type': FORM }, payload: form({ ...fields, _csrf: csrf }) })
+  // what the confirmation carries: its key and the jobs it listed
+  const confirmation = /name="confirmation" value="([^"]+)"/.exec(page.body)![1]!
+  const jobIds = [...page.body.matchAll(/name="jobId" value="([^"]+)"/g)].map((m) => m[1]!)
+  t.equal(jobIds.length, RETRY_ALL_CAP)
+  const payload = (extra: Record<string, string>) => {
+    const body = new URLSearchParams({ ...fields, confirmation, _csrf: csrf, ...extra })
+    for (const id of jobIds) body.append('jobId', id)
+    return body.toString()
+  }
+  const unconfirmed = await app.inject({ method: 'POST', url: '/commands/retry-all', headers: { cookie, 'content-type': FORM }, payload: payload({}) })
   t.equal(unconfirmed.statusCode, 400)
 
-  const sent = await app.inject({ method: 'POST', url: '/commands/retry-all', headers: { cookie, 'content-type': FORM }, payload: form({ ...fields, confirmed: 'yes', _csrf: csrf }) })
+  const sent = await app.inject({ method: 'POST', url: '/commands/retry-all', headers: { cookie, 'content-type': FORM }, payload: payload({ confirmed: 'yes' }) })
   t.equal(sent.statusCode, 303)
   const batchUrl = sent.headers.location as string
   t.match(batchUrl, /^\/commands\/batches\/[A-Za-z0-9_-]+$/)
   t.equal(await redis.xlen(keys.commandStream('billing', 'form-4')), RETRY_ALL_CAP, `exactly ${RETRY_ALL_CAP} commands sent, not 60`)
+  const again = await app.inject({ method: 'POST', url: '/commands/retry-all', headers: { cookie, 'content-type': FORM }, payload: payload({ confirmed: 'yes' }) })
+  t.equal(again.headers.location, batchUrl, 'the same confirmation again: the same batch')
+  t.equal(await redis.xlen(keys.commandStream('billing', 'form-4')), RETRY_ALL_CAP, 'and nothing more sent')
 
   await eventually(
     async () => {

@@ -37,3 +37,8 @@ t.test('the example result is a result', async (t) => {
   const result = readCommandResult(blocks('json')[1]!.trim())
   t.match(result, { status: 'failed', service: 'billing', nodeId: 'worker-1' })
 })
+
+t.test('the example progress of a queue-wide command is a result, and not final', async (t) => {
+  const result = readCommandResult(blocks('json')[2]!.trim())
+  t.match(result, { status: 'running', progress: { done: 100, total: 150, errors: 0 }, service: 'billing', nodeId: 'worker-1' })
+})

@@ -50,3 +50,54 @@ t.test('pending, then expired, then the buttons again', async (t) => {
   clock.advance(2)
   t.same(await rows(), { seven: null, sevenButtons: true, eightButtons: true }, 'then the buttons are back')
 })
+
+t.test('a job that failed again after its retry shows as failed, not "Retried"', async (t) => {
+  const { server: server, redis } = await useRedis(t)
+  const clock = fakeClock(Date.now())
+  const app = await startConsole(t, { redisUrl: server.url, clock })
+  const firstFailure = clock() - 60_000
+  let failedAt: Record<string, number> = { '7': firstFailure, '8': firstFailure }
+  const write = async () => {
+    await redis.set(keys.node('billing', 'busy-1'), JSON.stringify(sampleHeartbeat({ timestamp: clock(), id: 'busy-1', service: 'billing' })), 'EX', 3600)
+    const failedJobs = Object.entries(failedAt).map(([id, timestamp]) => ({ id, timestamp }))
+    await redis.set(
+      keys.queues('billing'),
+      JSON.stringify({ timestamp: clock(), service: 'billing', nodeId: 'busy-1', queues: [{ name: 'reports', driver: 'bullmq', metrics: { waiting: 0, failed: failedJobs.length }, failedJobs }] }),
+      'EX',
+      3600,
+    )
+  }
+  await write()
+  const retry = (jobId: string) => ({
+    method: 'POST' as const,
+    url: '/api/pulse/command',
+    headers: JSON_HEADERS,
+    payload: JSON.stringify({ service: 'billing', nodeId: 'busy-1', type: 'RETRY_JOB', queue: 'reports', jobId }),
+  })
+  const ids: Record<string, string> = {}
+  await eventually(async () => {
+    await app.collector.refresh()
+    const answer = await app.inject(retry('7'))
+    if (answer.statusCode === 202) ids['7'] = (answer.json() as { id: string }).id
+    return answer.statusCode === 202
+  }, 'the retry of 7 is sent')
+  ids['8'] = ((await app.inject(retry('8'))).json() as { id: string }).id
+  // the agent retried both (in the order the stream holds them) and wrote ok
+  clock.advance(1_000)
+  const retriedAt = clock()
+  for (const id of Object.values(ids)) await redis.set(keys.commandResult('billing', id), JSON.stringify({ id, status: 'ok', service: 'billing', nodeId: 'busy-1', finishedAt: retriedAt }))
+  const rowOf = async (jobId: string) => {
+    await write()
+    await app.collector.refresh()
+    const html = (await app.inject('/queues/billing/reports/fragments/failed')).body
+    const row = html.split('<li class="job">').find((part) => part.includes(`<code class="job-id" title="job id">${jobId}</code>`)) ?? ''
+    return { status: /data-status="(\w+)"/.exec(row)?.[1] ?? null, retried: row.includes('Retried'), buttons: row.includes(`Retry job ${jobId}`) }
+  }
+  t.same(await rowOf('7'), { status: 'ok', retried: true, buttons: false }, 'retried, and the agent still lists the old failure: "Retried"')
+
+  // job 7 ran again and failed again; job 8's report still shows the failure the retry answered
+  clock.advance(2_000)
+  failedAt = { '7': clock(), '8': firstFailure }
+  t.same(await rowOf('7'), { status: null, retried: false, buttons: true }, 'failed again: shown failed, with its buttons')
+  t.same(await rowOf('8'), { status: 'ok', retried: true, buttons: false }, 'the other job still shows its retry')
+})

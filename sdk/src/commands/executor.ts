@@ -5,14 +5,29 @@
  * away runs once it is back, if it has not expired. Each entry is checked (signature, target,
  * expiry, allowlist), then claimed with `SET cmdseen:… NX` so it runs at most once, then executed
  * through the queue's probe at a capped rate, and its outcome written to `cmdres:{service}:{id}`.
+ * A queue-wide command (./queue-wide.ts) runs in the read in hand, page by page, writing its
+ * progress between pages: the commands after it wait for it, as they wait for the pacing.
  *
  * Invariants: reads never overlap; nothing throws into the host; the token is never part of any
  * message; a rejection never overwrites a result already written (`SET NX`), so a forged or
  * replayed copy of a command cannot rewrite how the real one ended.
  */
 import type { Redis } from 'ioredis'
-import { COMMAND_CLOCK_SKEW_MS, COMMAND_FIELD, COMMAND_RESULT_TTL_SECONDS, COMMAND_TTL_MS, checkCommand, type CommandResult, type CommandType, type ProtocolKeys, type SignedCommand } from '../protocol/index.js'
+import {
+  COMMAND_CLOCK_SKEW_MS,
+  COMMAND_FIELD,
+  COMMAND_RESULT_TTL_SECONDS,
+  COMMAND_TTL_MS,
+  checkCommand,
+  isQueueCommandType,
+  type CommandProgress,
+  type CommandResult,
+  type CommandType,
+  type ProtocolKeys,
+  type SignedCommand,
+} from '../protocol/index.js'
 import type { QueueProbe } from '../queues/probe.js'
+import { DEFAULT_QUEUE_WIDE_PAGE, DEFAULT_QUEUE_WIDE_PAUSE_MS, runQueueWide } from './queue-wide.js'
 import { createTokenBucket, type TokenBucket } from './rate-limit.js'
 import { openWakeUp, type WakeUp } from './wake-up.js'
 
@@ -34,6 +49,10 @@ export interface CommandExecutorOptions {
   burst?: number
   /** listen on the pub/sub channel (default true); without it commands wait for the next beat */
   wakeUp?: boolean
+  /** failed jobs a queue-wide command handles per page; default 100 */
+  queueWidePageSize?: number
+  /** pause between two pages of a queue-wide command (ms); default 20 */
+  queueWidePauseMs?: number
   now?: () => number
   /** @internal the pacing; tests pass one whose wait they control */
   bucket?: TokenBucket
@@ -159,6 +178,25 @@ export function createCommandExecutor(host: CommandHost, options: CommandExecuto
   async function execute(command: SignedCommand & { type: CommandType }): Promise<CommandResult> {
     const probe = host.queueProbe(command.queue)
     if (!probe) return rejection(command.id, `unknown queue ${command.queue} on this node`)
+    if (isQueueCommandType(command.type)) {
+      const type = command.type
+      try {
+        const outcome = await runQueueWide({
+          probe,
+          type,
+          now,
+          pageSize: options.queueWidePageSize ?? DEFAULT_QUEUE_WIDE_PAGE,
+          pauseMs: options.queueWidePauseMs ?? DEFAULT_QUEUE_WIDE_PAUSE_MS,
+          stopped: () => stopped,
+          // overwritten by the next page and by the final result; one lost write is not retried
+          progress: (progress) => write({ result: result(command.id, 'running', undefined, progress), onlyIfAbsent: false }).catch((error: unknown) => host.report(error)),
+        })
+        if (outcome.status === 'rejected') return rejection(command.id, outcome.reason ?? `${type} refused`)
+        return result(command.id, outcome.status, outcome.reason, outcome.progress)
+      } catch (error) {
+        return result(command.id, 'failed', oneLine(error))
+      }
+    }
     const action = command.type === 'RETRY_JOB' ? probe.retryJob : probe.deleteJob
     if (!action) return rejection(command.id, `queue ${command.queue} (${probe.driver}) cannot ${command.type === 'RETRY_JOB' ? 'retry' : 'delete'} jobs`)
     try {
@@ -179,8 +217,8 @@ export function createCommandExecutor(host: CommandHost, options: CommandExecuto
     return result(commandId, 'rejected', reason)
   }
 
-  function result(id: string, status: CommandResult['status'], reason?: string): CommandResult {
-    return { id, status, ...(reason ? { reason: reason.slice(0, MAX_REASON) } : {}), service: host.service, nodeId: host.nodeId, finishedAt: now() }
+  function result(id: string, status: CommandResult['status'], reason?: string, progress?: CommandProgress): CommandResult {
+    return { id, status, ...(progress ? { progress } : {}), ...(reason ? { reason: reason.slice(0, MAX_REASON) } : {}), service: host.service, nodeId: host.nodeId, finishedAt: now() }
   }
 
   async function record(outcome: Outcome): Promise<void> {

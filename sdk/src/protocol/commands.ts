@@ -14,8 +14,29 @@ import { nameSchema, queueNameSchema } from './names.js'
 import { parseAgentJson } from './json.js'
 
 /** The only command types an agent executes; anything else is rejected and reported. */
-export const COMMAND_TYPES = ['RETRY_JOB', 'DELETE_JOB'] as const
+export const COMMAND_TYPES = ['RETRY_JOB', 'DELETE_JOB', 'RETRY_ALL_FAILED', 'DELETE_ALL_FAILED'] as const
 export type CommandType = (typeof COMMAND_TYPES)[number]
+
+/** Types that act on one job, named by `jobId`. */
+export const JOB_COMMAND_TYPES = ['RETRY_JOB', 'DELETE_JOB'] as const
+export type JobCommandType = (typeof JOB_COMMAND_TYPES)[number]
+
+/**
+ * Types that act on every failed job of the queue: the agent pages through the queue's failed set
+ * itself, at its own pace, and reports progress in the result. Their `jobId` is ALL_FAILED_JOB_ID.
+ */
+export const QUEUE_COMMAND_TYPES = ['RETRY_ALL_FAILED', 'DELETE_ALL_FAILED'] as const
+export type QueueCommandType = (typeof QUEUE_COMMAND_TYPES)[number]
+
+/**
+ * The `jobId` of a queue-wide command. Signed like any jobId, so the canonical string keeps its
+ * nine lines and an agent that knows only the job types parses the command and refuses its type.
+ */
+export const ALL_FAILED_JOB_ID = '*'
+
+export function isQueueCommandType(value: unknown): value is QueueCommandType {
+  return typeof value === 'string' && (QUEUE_COMMAND_TYPES as readonly string[]).includes(value)
+}
 
 export function isCommandType(value: unknown): value is CommandType {
   return typeof value === 'string' && (COMMAND_TYPES as readonly string[]).includes(value)
@@ -78,11 +99,27 @@ export type UnsignedCommand = Omit<SignedCommand, 'signature'>
 
 export const COMMAND_OUTCOMES = ['ok', 'failed', 'rejected'] as const
 export type CommandOutcome = (typeof COMMAND_OUTCOMES)[number]
+/** A queue-wide command's result while the agent is still paging through the queue: not final. */
+export const COMMAND_RUNNING = 'running'
 
-/** Written by the agent to `cmdres:{service}:{id}` (JSON, `EX COMMAND_RESULT_TTL_SECONDS`). */
+const count = z.number().int().nonnegative().max(1e12)
+
+/**
+ * How far a queue-wide command got: `total` failed jobs when it started, `done` acted on,
+ * `errors` that could not be (locked by a worker, gone meanwhile…).
+ */
+export const commandProgressSchema = z.object({ done: count, total: count, errors: count })
+export type CommandProgress = z.infer<typeof commandProgressSchema>
+
+/**
+ * Written by the agent to `cmdres:{service}:{id}` (JSON, `EX COMMAND_RESULT_TTL_SECONDS`). A
+ * queue-wide command writes `running` with its progress after each page, then its final outcome
+ * with the final counts; `finishedAt` is when the record was written.
+ */
 export const commandResultSchema = z.object({
   id: z.string().regex(COMMAND_ID_PATTERN),
-  status: z.enum(COMMAND_OUTCOMES),
+  status: z.enum([...COMMAND_OUTCOMES, COMMAND_RUNNING]),
+  progress: commandProgressSchema.optional(),
   /** why it failed or was rejected; one line */
   reason: z.string().max(512).optional(),
   service: nameSchema,
@@ -140,6 +177,9 @@ export function checkCommand(raw: unknown, expect: { token: string | undefined; 
   // a command lives COMMAND_TTL_MS; one valid for longer would outlive its replay mark (a day)
   if (command.expiresAt > expect.now + COMMAND_TTL_MS + COMMAND_CLOCK_SKEW_MS) return { ok: false, reason: 'expires too far in the future', id }
   if (!isCommandType(command.type)) return { ok: false, reason: `command type ${command.type} is not allowed`, id }
+  if (isQueueCommandType(command.type) !== (command.jobId === ALL_FAILED_JOB_ID)) {
+    return { ok: false, reason: isQueueCommandType(command.type) ? `${command.type} names no job: its jobId must be ${ALL_FAILED_JOB_ID}` : `${command.type} needs a job id`, id }
+  }
   return { ok: true, command: command as SignedCommand & { type: CommandType } }
 }
 

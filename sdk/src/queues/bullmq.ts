@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis'
 import { FAILED_JOB_LIMITS, jobIdSchema, type FailedJob, type SnapshotQueue } from '../protocol/index.js'
 import type { QueueProbe } from './probe.js'
 import { bullmqJobAgeRead, bullmqKeys, bullmqReads, bullmqState, bullmqWaitingSince, oldestWaitingMs, BULLMQ_OPTIONAL_READS, UNREADABLE, type BullmqReadName, type BullmqReplies, type Read } from '../layouts/index.js'
-import { Batch, valueOf } from './pipeline.js'
+import { Batch, countOf, valueOf } from './pipeline.js'
 import { BULLMQ_DELETE, BULLMQ_RETRY, bullmqScriptError } from './bullmq-scripts.js'
 import { runScript } from './scripts.js'
 import { bigText, readHashes, type HashRead } from './hashes.js'
@@ -86,6 +86,16 @@ export function createBullmqProbe(name: string, options: BullmqProbeOptions): Qu
     async deleteJob(jobId) {
       const id = checkedJobId(jobId)
       await act(BULLMQ_DELETE, [keys.job(id), keys.failed, keys.events, keys.meta], [id, keys.base], id)
+    },
+    // BullMQ scores the failed set by finishedOn: a job that fails again during a queue-wide
+    // command scores after `failedBefore` and is left for the next one, so the paging ends
+    async failedPage(failedBefore, offset, limit) {
+      const page = new Batch(redis)
+      const ids = page.add(keys.failed, (p) => p.zrangebyscore(keys.failed, '-inf', failedBefore, 'LIMIT', offset, limit))
+      const total = page.add(keys.failed, (p) => p.zcount(keys.failed, '-inf', failedBefore))
+      const replies = await page.run()
+      // unfiltered: an id the actions refuse stays in the set, and the caller steps over it as an error
+      return { ids: stringList(valueOf(replies[ids])), total: countOf(replies[total]) }
     },
   }
 }

@@ -14,6 +14,12 @@ export interface QueueProbe {
   retryJob?(jobId: string): Promise<void>
   /** absent when the driver cannot delete; throws with a one-line reason on failure */
   deleteJob?(jobId: string): Promise<void>
+  /**
+   * The queue's failed jobs that failed at or before `failedBefore` (epoch ms), oldest first:
+   * `limit` ids from position `offset`, and how many there are. What queue-wide commands page
+   * through; absent when the driver cannot list them (the queue then declares none).
+   */
+  failedPage?(failedBefore: number, offset: number, limit: number): Promise<{ ids: string[]; total: number }>
 }
 
 /**
@@ -24,5 +30,7 @@ export function probeCommands(probe: QueueProbe): CommandType[] {
   const commands: CommandType[] = []
   if (probe.retryJob) commands.push('RETRY_JOB')
   if (probe.deleteJob) commands.push('DELETE_JOB')
+  if (probe.failedPage && probe.retryJob) commands.push('RETRY_ALL_FAILED')
+  if (probe.failedPage && probe.deleteJob) commands.push('DELETE_ALL_FAILED')
   return commands
 }
