@@ -9,6 +9,7 @@ import { createQueuesCollector } from './collector-part.js'
 import { createQueueRowDecorators } from './decorators.js'
 import { createQueueFlagDecorators } from './flags.js'
 import { queueRows } from './history-rows.js'
+import { queuesOfNode } from './node-queues.js'
 import queuesRoutes from './routes.js'
 
 export interface QueuesPluginOptions {
@@ -22,7 +23,9 @@ export default fp<QueuesPluginOptions>(
     // declared before the routes render a row; areas registered later add to it
     app.decorate('queueRowDecorators', createQueueRowDecorators())
     app.decorate('queueFlagDecorators', createQueueFlagDecorators())
+    // the node page lists the node's queues, from the snapshot it is drawn from
+    app.nodeCardDecorators.add('queues', (snapshot) => (service, nodeId) => queuesOfNode(snapshot, service, nodeId))
     await app.register(queuesRoutes)
   },
-  { name: 'zenith-queues', dependencies: ['zenith-collector', 'zenith-redis', 'zenith-history'] },
+  { name: 'zenith-queues', dependencies: ['zenith-collector', 'zenith-redis', 'zenith-history', 'zenith-nodes'] },
 )
