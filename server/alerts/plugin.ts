@@ -5,7 +5,7 @@
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
-import { createAlertsCollector } from './collector-part.js'
+import { alertsOf, createAlertsCollector } from './collector-part.js'
 import type { DeliverOptions } from './channels/deliver.js'
 import { createDispatcher } from './dispatcher.js'
 import { createAlertEngine } from './engine.js'
@@ -60,6 +60,8 @@ export default fp<AlertsPluginOptions>(
     } satisfies AlertsService)
     // the node cards show what fires for their node, judged on the snapshot they are drawn from
     app.nodeCardDecorators.add('firing', (snapshot) => (service, nodeId) => firingForNode(snapshot, service, nodeId))
+    // the navigation counts what fires, on every page
+    app.navCounts.add('Alerts', () => alertsOf(app.collector.snapshot).firing.length)
     // and the queues table and page flag the queues an alert fires for
     app.queueFlagDecorators.add((snapshot) => (service, queue) => firingForQueue(snapshot, service, queue))
 
