@@ -17,7 +17,7 @@ const PAGES = ['/pulse', '/queues', '/slow', '/problems', '/alerts', '/audit', '
 
 /** the Alerts link in the navigation, with what it holds */
 function alertsLink(html: string): string {
-  const match = /<li><a href="\/alerts"[^>]*>Alerts[\s\S]*?<\/a><\/li>/.exec(html)
+  const match = /<li><a href="\/alerts"[^>]*>Alerts<\/a>[\s\S]*?<\/li>/.exec(html)
   if (!match) throw new Error('no Alerts link in the navigation')
   return match[0]
 }
