@@ -69,6 +69,12 @@ t.test('jobs waiting too long fire queue_wait after `for`; a drained queue resol
   t.match(row, /class="[^"]*q-long-wait/, 'the queue page highlights the waiting queue')
   t.match(row, /waiting 3m 10s/)
   t.match(row, /emails-wait firing/)
+  const reportsRow = table.split('<tr').find((tr) => tr.includes('>reports</a>'))
+  t.match(reportsRow, /class="[^"]*q-long-wait/, 'an hour-old job is highlighted without a rule')
+  t.notMatch(reportsRow, /firing/, 'but no rule fires for it')
+  const summary = (await app.inject('/queues/bull/emails/fragments/summary')).body
+  t.match(summary, /<div class="is-long-wait"><dt>oldest waiting<\/dt><dd>3m 10s<\/dd>/, 'the queue page highlights the wait')
+  t.match(summary, /class="q-marker q-alert"[^>]*title="oldest waiting job older than 2m: oldest waiting job 3m 10s">emails-wait firing</, 'and names the rule firing')
 
   // the jobs are picked up (here: removed); the next reading says nothing waits
   await emails.drain()
