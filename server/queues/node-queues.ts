@@ -8,6 +8,7 @@ import type { Snapshot } from '../collector/snapshot.js'
 import { queueUrl } from '../http/urls.js'
 import { queueRecordsOf, type QueueRecord, type QueuesPart } from './records.js'
 import { attentionOf, type QueueAttention } from './service.js'
+import { NO_FLAGS, type QueueFlagLookup } from './flags.js'
 
 export const NODE_QUEUES = 50
 
@@ -21,7 +22,8 @@ export interface NodeQueues {
 const NONE: NodeQueues = { items: [], total: 0 }
 const byNode = new WeakMap<QueuesPart, Map<string, QueueRecord[]>>()
 
-export function queuesOfNode(snapshot: Snapshot, service: string, nodeId: string): NodeQueues {
+/** `flags`: the alerts firing per queue, bound to the same snapshot */
+export function queuesOfNode(snapshot: Snapshot, service: string, nodeId: string, flags: QueueFlagLookup = NO_FLAGS): NodeQueues {
   const part = snapshot.queues
   if (!part) return NONE
   let index = byNode.get(part)
@@ -39,5 +41,5 @@ export function queuesOfNode(snapshot: Snapshot, service: string, nodeId: string
   }
   const records = index.get(`${service}/${nodeId}`)
   if (!records) return NONE
-  return { items: records.slice(0, NODE_QUEUES).map((r) => ({ ...r, href: queueUrl(r.service, r.name), attention: attentionOf(r) })), total: records.length }
+  return { items: records.slice(0, NODE_QUEUES).map((r) => ({ ...r, href: queueUrl(r.service, r.name), attention: attentionOf(r, flags) })), total: records.length }
 }

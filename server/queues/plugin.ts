@@ -24,7 +24,10 @@ export default fp<QueuesPluginOptions>(
     app.decorate('queueRowDecorators', createQueueRowDecorators())
     app.decorate('queueFlagDecorators', createQueueFlagDecorators())
     // the node page lists the node's queues, from the snapshot it is drawn from
-    app.nodeCardDecorators.add('queues', (snapshot) => (service, nodeId) => queuesOfNode(snapshot, service, nodeId))
+    app.nodeCardDecorators.add('queues', (snapshot) => {
+      const flags = app.queueFlagDecorators.bind(snapshot)
+      return (service, nodeId) => queuesOfNode(snapshot, service, nodeId, flags)
+    })
     await app.register(queuesRoutes)
   },
   { name: 'zenith-queues', dependencies: ['zenith-collector', 'zenith-redis', 'zenith-history', 'zenith-nodes'] },

@@ -1,7 +1,7 @@
 /**
  * The node page shows what other areas know of the node, from the same snapshot: the queues it
- * reports (linking to their pages), its latest slow entries (its own only, newest first, at most
- * ten) and the alerts firing for it. Many nodes of two services, with queues and slow entries
+ * reports (linking to their pages, flagged when an alert fires on them), its latest slow entries
+ * (its own only, newest first, at most ten) and the alerts firing for it. Many nodes of two services, with queues and slow entries
  * written in seeded orders; each page holds its own node's data and none of another's.
  */
 import t from 'tap'
@@ -29,7 +29,12 @@ const NODES = ['web-1', 'web-2', 'web-10', 'worker-1']
 for (const seed of [3, 11]) {
   t.test(`seed ${seed}: each node page lists its own queues, slow entries and firing alerts`, async (t) => {
     await redis.flushall()
-    const rules = files.write(`rules-${seed}.json`, { rules: [{ name: 'cpu-high', metric: 'cpu', above: 90, channels: [] }] })
+    const rules = files.write(`rules-${seed}.json`, {
+      rules: [
+        { name: 'cpu-high', metric: 'cpu', above: 90, channels: [] },
+        { name: 'backlog', metric: 'queue_backlog', above: 10, channels: [] },
+      ],
+    })
     const clock = fakeClock()
     const app = await buildTestApp({ redisUrl: redisServer.url, clock, alertsFile: rules })
     t.teardown(() => app.close())
@@ -72,6 +77,12 @@ for (const seed of [3, 11]) {
           `${nodeId} ${where}: its own queues, by name, linked`,
         )
         if (own.length === 0) t.match(queues, 'This node reports no queues.')
+        // waiting 0, 7, 14 in list order: only a third queue is over the backlog rule's 10
+        t.same(
+          [...queues.matchAll(/<a href="\/queues\/billing\/([^"]+)">[^<]*<\/a> <a class="q-marker q-alert"[^>]*>backlog firing<\/a>/g)].map((m) => decodeURIComponent(m[1]!)),
+          own.length >= 3 ? [own[2]] : [],
+          `${nodeId} ${where}: the alert firing on its queue`,
+        )
 
         const slow = section(html, 'node-slow-title')
         const expected = slowNodes
