@@ -57,7 +57,7 @@ t.test('an open console: 404 and 500 pages for browsers, JSON or plain for the r
     t.match(answer.json(), { error: 'Not Found', statusCode: 404 })
   }
   const post = await app.inject({ method: 'POST', url: '/nope', headers: { ...BROWSER, origin: 'http://localhost' } })
-  t.not(post.headers['content-type']?.startsWith('text/html'), true, 'a form post to nowhere is no page load')
+  t.notMatch(String(post.headers['content-type'] ?? ''), /^text\/html/, 'a form post to nowhere is no page load')
 
   const failed = await app.inject({ url: '/boom', headers: BROWSER })
   t.equal(failed.statusCode, 500)
