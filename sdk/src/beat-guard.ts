@@ -9,13 +9,23 @@
  *   connection: a paused Redis (`CLIENT PAUSE`, as during a failover) discards what a closed client
  *   sent and never ran. A server that is stopped or busy reads the bytes later anyway, so there at
  *   most that one beat lands late. A connection the host gave the agent is never closed.
- * Every drop is reported to onError as a BeatDroppedError and counted.
+ * Every drop is reported to onError as a BeatDroppedError and counted, except a beat skipped
+ * because the connection is not ready before it has ever been, within FIRST_CONNECT_GRACE_MS of
+ * the start: an app starts its agent before the connection is up as a matter of course, and the
+ * agent beats at once on the first 'ready', so nothing is lost and nothing is wrong. Such a beat
+ * is counted (notReady) but not reported. Past the grace, a Redis never reached is reported.
  */
 import type { Command, Redis } from 'ioredis'
 import { awaitsReply } from './transport.js'
 
 /** Oldest a beat may be when it is written (ms); a couple of beats' worth of jitter, no more. */
 export const MAX_BEAT_AGE_MS = 2_000
+
+/**
+ * How long beats may quietly wait for the first connection: a couple of connect attempts with
+ * their backoff, well under the 30 s after which the console reads a silent node as lost.
+ */
+export const FIRST_CONNECT_GRACE_MS = 15_000
 
 export type BeatDropReason = 'stale' | 'unanswered' | 'not-ready' | 'withdrawn'
 
@@ -55,6 +65,13 @@ export function createBeatGuard({ redis, owned, now, report }: BeatGuardOptions)
   /** the last beat's SET, until Redis answers it or the connection closes */
   let lastSent: Command | null = null
   let withdrawal: NodeJS.Timeout | null = null
+  const startedAt = now()
+  /** the connection has been ready at least once since the agent started */
+  let connectedOnce = redis.status === 'ready'
+  const onReady = () => {
+    connectedOnce = true
+  }
+  if (!connectedOnce) redis.once('ready', onReady)
 
   function drop(reason: Exclude<BeatDropReason, 'withdrawn'>, message: string): false {
     counts[reason === 'not-ready' ? 'notReady' : reason]++
@@ -95,7 +112,11 @@ export function createBeatGuard({ redis, owned, now, report }: BeatGuardOptions)
 
     notReady(status: string): false {
       // dropped, not queued: a beat is only true when it is written
-      return drop('not-ready', `redis not ready (${status}); beat dropped`)
+      const waitingForFirstConnect = !connectedOnce && now() - startedAt < FIRST_CONNECT_GRACE_MS
+      if (!waitingForFirstConnect) return drop('not-ready', `redis not ready (${status}); beat dropped`)
+      // before the first connection: quiet (see the top of this file)
+      counts.notReady++
+      return false
     },
 
     skipUnanswered(): false {
@@ -117,6 +138,7 @@ export function createBeatGuard({ redis, owned, now, report }: BeatGuardOptions)
     },
 
     stop(): void {
+      redis.off('ready', onReady)
       if (withdrawal) clearTimeout(withdrawal)
       withdrawal = null
     },

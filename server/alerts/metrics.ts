@@ -7,12 +7,14 @@ import type { NodeRecord, Snapshot } from '../collector/snapshot.js'
 import { isLost } from '../collector/health.js'
 import { queueRecordsOf, type QueuesPart } from '../queues/records.js'
 
-export const METRICS = ['cpu', 'memory', 'disk', 'node_lost', 'queue_backlog', 'queue_failed'] as const
+export const METRICS = ['cpu', 'memory', 'disk', 'node_lost', 'queue_backlog', 'queue_failed', 'queue_wait'] as const
 export type MetricName = (typeof METRICS)[number]
 
 /** Metrics measured in percent (0–100); the others are counts. */
 export const PERCENT_METRICS: ReadonlySet<MetricName> = new Set(['cpu', 'memory', 'disk'])
-export const QUEUE_METRICS: ReadonlySet<MetricName> = new Set(['queue_backlog', 'queue_failed'])
+export const QUEUE_METRICS: ReadonlySet<MetricName> = new Set(['queue_backlog', 'queue_failed', 'queue_wait'])
+/** Metrics measured in milliseconds: their rules take durations (`above: 5m`). */
+export const DURATION_METRICS: ReadonlySet<MetricName> = new Set(['queue_wait'])
 
 export interface MetricTarget {
   /** `{service}/{nodeId}` for node metrics, `{service}/{queue}` for queue metrics */
@@ -110,6 +112,8 @@ interface QueueItem {
   /** jobs held by a paused queue: part of the backlog (they run once the queue is resumed) */
   paused?: number
   failed?: number
+  /** age of the oldest waiting (or paused) job when the counts were read, ms */
+  oldestWaitingMs?: number
 }
 
 function addQueue(samples: MetricSample[], item: QueueItem): void {
@@ -118,6 +122,20 @@ function addQueue(samples: MetricSample[], item: QueueItem): void {
   // must not silence (or resolve) its alert
   if (item.waiting !== undefined) samples.push({ target, metric: 'queue_backlog', value: item.waiting + (item.paused ?? 0) })
   if (item.failed !== undefined) samples.push({ target, metric: 'queue_failed', value: item.failed })
+  const wait = waitOf(item)
+  if (wait !== undefined) samples.push({ target, metric: 'queue_wait', value: wait })
+}
+
+/**
+ * queue_wait: the age of the oldest waiting (or paused) job, as the reader measured it. A queue
+ * known to hold no such job waits 0 (so a firing alert resolves once the backlog is gone); one that
+ * holds jobs of unknown age (an agent that does not report `oldestWaitingMs`, a reader that could
+ * not read it) gives no sample: unknown is not "no wait", and it neither fires nor resolves.
+ */
+function waitOf(item: QueueItem): number | undefined {
+  if (item.oldestWaitingMs !== undefined) return item.oldestWaitingMs
+  if (item.waiting === 0 && (item.paused ?? 0) === 0) return 0
+  return undefined
 }
 
 /** The alerts' view of the snapshot's queue records: a count the reader did not measure is left out. */
@@ -127,6 +145,8 @@ export function queueItems(snapshot: { readonly queues?: QueuesPart }): QueueIte
     const waiting = count(record.waiting)
     const failed = count(record.failed)
     const paused = count(record.paused)
+    const oldestWaitingMs = count(record.oldestWaitingMs)
+    if (oldestWaitingMs !== undefined) item.oldestWaitingMs = oldestWaitingMs
     if (waiting !== undefined) item.waiting = waiting
     if (paused !== undefined) item.paused = paused
     if (failed !== undefined) item.failed = failed

@@ -1,17 +1,17 @@
 /**
  * The alerts feature: loads the rules (a bad file fails the boot), adds the alerts part to the
  * collector, evaluates every snapshot, and serves the pages. Decorates `app.alerts`, and adds the
- * firing alerts to the node cards.
+ * firing alerts to the node cards and to the queues they fire for.
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
-import { createAlertsCollector } from './collector-part.js'
+import { alertsOf, createAlertsCollector } from './collector-part.js'
 import type { DeliverOptions } from './channels/deliver.js'
 import { createDispatcher } from './dispatcher.js'
 import { createAlertEngine } from './engine.js'
 import { defaultAlertRules, loadAlertRules, type AlertRules } from './rules.js'
 import { createAlertRuntime } from './runtime.js'
-import { firingForNode, type FiringView } from './service.js'
+import { firingForNode, firingForQueue, type FiringView } from './service.js'
 import { createAlertStore } from './store.js'
 import alertsRoutes from './routes.js'
 
@@ -60,6 +60,10 @@ export default fp<AlertsPluginOptions>(
     } satisfies AlertsService)
     // the node cards show what fires for their node, judged on the snapshot they are drawn from
     app.nodeCardDecorators.add('firing', (snapshot) => (service, nodeId) => firingForNode(snapshot, service, nodeId))
+    // the navigation counts what fires, on every page
+    app.navCounts.add('Alerts', () => alertsOf(app.collector.snapshot).firing.length)
+    // and the queues table and page flag the queues an alert fires for
+    app.queueFlagDecorators.add((snapshot) => (service, queue) => firingForQueue(snapshot, service, queue))
 
     // before Redis closes (onClose): abort deliveries, let the writes in progress finish, bounded
     // so that a backlog cannot hold the shutdown past its deadline
@@ -68,5 +72,5 @@ export default fp<AlertsPluginOptions>(
     app.log.info({ rules: config.rules.length, channels: config.channels.length, file: config.file }, 'alert rules loaded')
     await app.register(alertsRoutes, { config })
   },
-  { name: 'zenith-alerts', dependencies: ['zenith-collector', 'zenith-redis', 'zenith-nodes'] },
+  { name: 'zenith-alerts', dependencies: ['zenith-collector', 'zenith-redis', 'zenith-nodes', 'zenith-queues'] },
 )

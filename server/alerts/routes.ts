@@ -10,6 +10,7 @@ import { formatHelpers } from '../web/format.js'
 import type { AlertRules } from './rules.js'
 import { alertsQuerySchema } from './schemas.js'
 import { buildAlertsView, toAlertsApi } from './service.js'
+import { alertsOf } from './collector-part.js'
 
 export const FRAGMENT_URL = '/alerts/fragments/board'
 
@@ -22,6 +23,7 @@ const h = {
 export default async function alertsRoutes(app: FastifyInstance, options: { config: AlertRules }) {
   const routes = app.withTypeProvider<ZodTypeProvider>()
   const fragments = createFragmentCache()
+  const navCounts = createFragmentCache()
 
   routes.get('/alerts', { schema: { querystring: alertsQuerySchema } }, async (request, reply) => {
     const { query } = request
@@ -33,6 +35,13 @@ export default async function alertsRoutes(app: FastifyInstance, options: { conf
     const { query } = request
     const snapshot = app.collector.snapshot
     const fragment = await fragments(snapshot.version, query.service ?? '', () => app.view('alerts/board', { view: buildAlertsView(snapshot, options.config, query.service), h }))
+    return sendFragment(request, reply, fragment)
+  })
+
+  // the navigation's count, polled by every page (views/alerts/nav-count.eta): once per snapshot
+  routes.get('/alerts/fragments/nav-count', async (request, reply) => {
+    const snapshot = app.collector.snapshot
+    const fragment = await navCounts(snapshot.version, '', () => app.view('alerts/nav-count', { count: alertsOf(snapshot).firing.length }))
     return sendFragment(request, reply, fragment)
   })
 

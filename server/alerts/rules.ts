@@ -9,10 +9,13 @@
  * - Hysteresis: a firing alert resolves only once the value passes `clear`. Default `clear`: 5 % of
  *   the metric's scale back from the trigger. For percentages (cpu, memory, disk) the scale is 100,
  *   so `above 90` clears below 85 and `below 10` clears above 15; for counts (queue_backlog,
- *   queue_failed) the scale is the threshold itself, so `above 1000` clears below 950.
+ *   queue_failed, queue_wait) the scale is the threshold itself, so `above 1000` clears below 950.
  * - `cooldown` (default 30m): after a firing message, no other firing message for the same rule and
  *   target until it ends; a still-firing alert is repeated once per cool-down.
  * - node_lost takes no threshold: it fires once the console has read no new beat for 30 s.
+ * - queue_wait is the age of a queue's oldest waiting (or paused) job in ms, as its reader measured
+ *   it; its thresholds take durations (`above: 5m`). A queue with no waiting job waits 0; one
+ *   whose oldest job's age is unknown gives no reading (see metrics.ts).
  * - queue_failed fires when the failed count rose by more than `above` within `window`
  *   (default 5m). Drops (jobs retried or removed, counter reset) count as no rise, and rises after
  *   a drop still count.
@@ -64,7 +67,9 @@ const MAX_FILE_BYTES = 1024 * 1024
 /**
  * The defaults when no file is given. Disk waits 1 minute: a disk fills slowly, so the minute
  * costs nothing and skips a large temporary file written and removed at once. A lost node fires at
- * once: being lost already means 30 s without a new beat, by the console's clock.
+ * once: being lost already means 30 s without a new beat, by the console's clock. A job waiting
+ * over 5 minutes, for a minute, means the workers are not keeping up (Horizon's LongWaitDetected
+ * has a lower default, for queues whose jobs are expected within a minute: a rule can say so).
  */
 export const DEFAULT_RULES: readonly RuleInput[] = [
   { name: 'cpu-high', metric: 'cpu', above: 90, for: 2 * 60_000, channels: [] },
@@ -73,6 +78,7 @@ export const DEFAULT_RULES: readonly RuleInput[] = [
   { name: 'node-lost', metric: 'node_lost', for: 0, channels: [] },
   { name: 'queue-backlog', metric: 'queue_backlog', above: 1000, for: 5 * 60_000, channels: [] },
   { name: 'failed-spike', metric: 'queue_failed', above: 10, window: DEFAULT_FAILED_WINDOW_MS, for: 0, channels: [] },
+  { name: 'queue-wait', metric: 'queue_wait', above: 5 * 60_000, for: 60_000, channels: [] },
 ]
 
 /** The default rules, with no channel: they show in the console only. */

@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { nameSchema, queueNameSchema } from '@gravito/quasar/protocol'
 import { channelUrlProblem } from './channels/url.js'
 import { parseDuration } from '../duration.js'
-import { METRICS, PERCENT_METRICS, QUEUE_METRICS } from './metrics.js'
+import { DURATION_METRICS, METRICS, PERCENT_METRICS, QUEUE_METRICS } from './metrics.js'
 
 // ---- rules file -------------------------------------------------------------------------------
 
@@ -39,23 +39,46 @@ const channelSchema = z.strictObject({
     }),
 })
 
+/**
+ * A threshold: a number, or for a duration metric (queue_wait) a duration (`5m`; a number is then
+ * milliseconds). Strings are turned into milliseconds once the whole rule is known.
+ */
+const thresholdSchema = z.union([z.number().finite(), z.string().max(32)])
+
 const ruleSchema = z
   .strictObject({
     name: nameSchema,
     metric: z.enum(METRICS),
-    above: z.number().finite().optional(),
-    below: z.number().finite().optional(),
+    above: thresholdSchema.optional(),
+    below: thresholdSchema.optional(),
     /** how long the condition must hold before the alert fires */
     for: durationSchema.optional(),
     /** no repeat message for the same rule and target within this time */
     cooldown: durationSchema.optional(),
     /** the value the metric must pass back over to resolve (hysteresis) */
-    clear: z.number().finite().optional(),
+    clear: thresholdSchema.optional(),
     /** queue_failed only: the window over which the failed count's rise is measured */
     window: durationSchema.optional(),
     service: nameSchema.optional(),
     queue: queueNameSchema.optional(),
     channels: z.array(nameSchema).max(20).default([]),
+  })
+  .transform((input, ctx) => {
+    // durations become milliseconds first, so every check below compares numbers
+    const { above, below, clear, ...rest } = input
+    const rule: typeof rest & { above?: number; below?: number; clear?: number } = rest
+    let bad = false
+    for (const [field, value] of [
+      ['above', above],
+      ['below', below],
+      ['clear', clear],
+    ] as const) {
+      if (value === undefined) continue
+      const ms = thresholdMs(input.metric, field, value, ctx)
+      if (ms === null) bad = true
+      else rule[field] = ms
+    }
+    return bad ? z.NEVER : rule
   })
   .superRefine((rule, ctx) => {
     const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message })
@@ -73,7 +96,7 @@ const ruleSchema = z
       problem(hasAbove ? 'above' : 'below', `${rule.metric} is a percentage: use a value from 0 to 100`)
     }
     if (threshold !== undefined && !PERCENT_METRICS.has(rule.metric) && threshold < 0) {
-      problem(hasAbove ? 'above' : 'below', `${rule.metric} is a count: use a value of 0 or more`)
+      problem(hasAbove ? 'above' : 'below', `${rule.metric} is a ${DURATION_METRICS.has(rule.metric) ? 'duration' : 'count'}: use a value of 0 or more`)
     }
     if (rule.metric === 'queue_failed' && hasBelow) problem('below', 'queue_failed measures a rise: use above')
     if (rule.clear !== undefined && rule.above !== undefined && rule.clear > rule.above) {
@@ -87,6 +110,17 @@ const ruleSchema = z
     if (rule.window === 0) problem('window', 'must be longer than 0')
     if (rule.cooldown !== undefined && rule.cooldown < 1_000) problem('cooldown', 'must be at least 1s')
   })
+
+function thresholdMs(metric: (typeof METRICS)[number], field: 'above' | 'below' | 'clear', value: number | string, ctx: z.RefinementCtx): number | null {
+  if (typeof value !== 'string') return value
+  if (!DURATION_METRICS.has(metric)) {
+    ctx.addIssue({ code: 'custom', path: [field], message: `${metric} takes a number` })
+    return null
+  }
+  const ms = parseDuration(value, { bareMs: false })
+  if (ms === null) ctx.addIssue({ code: 'custom', path: [field], message: `"${value}" is not a duration (use 30s, 5m or 1h)` })
+  return ms
+}
 
 export const rulesFileSchema = z
   .strictObject({

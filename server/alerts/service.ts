@@ -4,11 +4,13 @@
  */
 import type { Snapshot } from '../collector/snapshot.js'
 import { alertsOf, type AlertHistoryEntry, type AlertsPart, type FiringAlert } from './collector-part.js'
-import { describeCondition, formatValue, metricLabel } from './channels/message.js'
+import { describeCondition, formatValue, metricLabel, waitText } from './channels/message.js'
 import { maskUrl } from './channels/url.js'
 import { formatDuration } from '../duration.js'
 import type { AlertRules } from './rules.js'
 import { readStatus, type ReadStatus } from '../collector/part-status.js'
+import { queueId } from '../queues/records.js'
+import type { QueueFlag } from '../queues/flags.js'
 
 /** History rows rendered in the page; the API returns the whole kept history. */
 export const HISTORY_ROWS = 100
@@ -85,7 +87,7 @@ export function buildAlertsView(snapshot: Snapshot, config: AlertRules, serviceF
       name: rule.name,
       condition: describeCondition({ metric: rule.metric, op: rule.op, threshold: rule.threshold }),
       for: rule.metric === 'queue_failed' ? `${formatDuration(rule.forMs)} (window ${formatDuration(rule.windowMs)})` : formatDuration(rule.forMs),
-      clear: rule.metric === 'node_lost' ? 'node back' : `${rule.op === 'above' ? 'below' : 'above'} ${rule.clear}`,
+      clear: rule.metric === 'node_lost' ? 'node back' : `${rule.op === 'above' ? 'below' : 'above'} ${rule.metric === 'queue_wait' ? waitText(rule.clear) : rule.clear}`,
       cooldown: formatDuration(rule.cooldownMs),
       scope: [rule.service && `service ${rule.service}`, rule.queue && `queue ${rule.queue}`].filter(Boolean).join(', ') || 'all',
       channels: [...rule.channels],
@@ -125,6 +127,26 @@ export function firingForNode(snapshot: Snapshot, service: string, nodeId: strin
     byNode.set(part, index)
   }
   return index.get(`${service}/${nodeId}`) ?? []
+}
+
+const byQueue = new WeakMap<AlertsPart, Map<string, QueueFlag[]>>()
+
+/** Alerts firing for one queue, for the queues table and page; indexed once per snapshot. */
+export function firingForQueue(snapshot: Snapshot, service: string, queue: string): readonly QueueFlag[] {
+  const part = alertsOf(snapshot)
+  let index = byQueue.get(part)
+  if (!index) {
+    index = new Map()
+    for (const alert of part.firing) {
+      if (alert.queue === undefined) continue
+      const key = queueId(alert.service, alert.queue)
+      const list = index.get(key) ?? []
+      list.push({ rule: alert.rule, metric: alert.metric, title: `${describeCondition(alert)}: ${valueText(alert)}` })
+      index.set(key, list)
+    }
+    byQueue.set(part, index)
+  }
+  return index.get(queueId(service, queue)) ?? []
 }
 
 function filterAlerts(part: AlertsPart, service?: string) {

@@ -1,6 +1,7 @@
 /**
  * The node page (`/pulse/{service}/{nodeId}`) and its polled details fragment, built from the
- * snapshot. Only the page of a node no longer listed asks Redis, whether its history is still kept.
+ * snapshot. What other areas know of the node (its queues, slow entries, firing alerts) comes
+ * through `app.nodeCardDecorators`, bound to the same snapshot. Only the page of a node no longer listed asks Redis, whether its history is still kept.
  */
 import type { FastifyInstance } from 'fastify'
 import type { ZodTypeProvider } from '../web/validate.js'
@@ -19,7 +20,7 @@ export default async function nodePageRoutes(app: FastifyInstance) {
     const { params, query } = request
     const snapshot = app.collector.snapshot
     const view = buildNodePage(snapshot, params.service, params.nodeId, query.range)
-    const data = { title: `${params.nodeId} · ${params.service}`, section: 'Pulse', view, redis: readStatus(snapshot, NODE_PARTS), h }
+    const data = { title: `${params.nodeId} · ${params.service}`, section: 'Pulse', view, redis: readStatus(snapshot, NODE_PARTS), h, decorations: app.nodeCardDecorators.bind(snapshot) }
     if (!view.node) {
       // a node past its grace period still has a page while its history is kept
       const known = await app.history.exists('node', params.service, params.nodeId).catch(() => null)
@@ -33,7 +34,7 @@ export default async function nodePageRoutes(app: FastifyInstance) {
     const { params } = request
     const snapshot = app.collector.snapshot
     const fragment = await fragments(snapshot.version, `${params.service}:${params.nodeId}`, () =>
-      app.view('nodes/node-details', { view: buildNodePage(snapshot, params.service, params.nodeId, '1h'), redis: readStatus(snapshot, NODE_PARTS), h }),
+      app.view('nodes/node-details', { view: buildNodePage(snapshot, params.service, params.nodeId, '1h'), redis: readStatus(snapshot, NODE_PARTS), h, decorations: app.nodeCardDecorators.bind(snapshot) }),
     )
     return sendFragment(request, reply, fragment)
   })

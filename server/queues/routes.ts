@@ -27,7 +27,8 @@ export default async function queuesRoutes(app: FastifyInstance) {
     fragment: { url: TABLE_FRAGMENT_URL, template: 'queues/table' },
     query: queuesQuerySchema,
     cacheKey: tableKey,
-    build: buildQueuesView,
+    // the flags come from the same snapshot as the rows: one render never mixes two
+    build: (snapshot, query) => buildQueuesView(snapshot, query, app.queueFlagDecorators.bind(snapshot)),
     helpers: h,
   })
 
@@ -42,7 +43,7 @@ export default async function queuesRoutes(app: FastifyInstance) {
   routes.get('/queues/:service/:queue', { schema: { params: queueParamsSchema, querystring: queuePageQuerySchema } }, async (request, reply) => {
     const { params, query } = request
     const snapshot = app.collector.snapshot
-    const view = buildQueuePage(snapshot, params.service, params.queue, query.page, query.range)
+    const view = buildQueuePage(snapshot, params.service, params.queue, query.page, query.range, app.queueFlagDecorators.bind(snapshot))
     const data = { title: `${params.queue} · ${params.service}`, section: 'Queues', view, redis: readStatus(snapshot, ['queues']), h, decorations: app.queueRowDecorators.bind(snapshot, request) }
     if (!view.record) {
       // a queue no longer reported keeps its page while its history is kept
@@ -57,7 +58,7 @@ export default async function queuesRoutes(app: FastifyInstance) {
     const { params } = request
     const snapshot = app.collector.snapshot
     const fragment = await summaries(snapshot.version, `${params.service}:${params.queue}`, () =>
-      app.view('queues/summary', { view: buildQueuePage(snapshot, params.service, params.queue, 1, '1h'), redis: readStatus(snapshot, ['queues']), h }),
+      app.view('queues/summary', { view: buildQueuePage(snapshot, params.service, params.queue, 1, '1h', app.queueFlagDecorators.bind(snapshot)), redis: readStatus(snapshot, ['queues']), h }),
     )
     return sendFragment(request, reply, fragment)
   })

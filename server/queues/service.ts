@@ -10,6 +10,7 @@ import type { Range } from '../history/metrics.js'
 import { isReadOnly, type QueueRecord } from './records.js'
 import type { QueueSort, QueuesQuery, SortDir } from './schemas.js'
 import { readStatus, type ReadStatus } from '../collector/part-status.js'
+import { NO_FLAGS, type QueueFlag, type QueueFlagLookup } from './flags.js'
 
 /** rows rendered in one table; rendering is the console's bottleneck, and filters narrow the rest */
 export const TABLE_LIMIT = 500
@@ -95,6 +96,36 @@ export function queuesHref(base: string, query: Partial<QueuesQuery>): string {
   return text ? `${base}?${text}` : base
 }
 
+/* ---- what needs a look ------------------------------------------------------------------------ */
+
+/** A job waiting this long is highlighted (Horizon's default long-wait threshold). */
+export const LONG_WAIT_MS = 60_000
+/** This many jobs waiting (or held by a pause) is highlighted as a backlog (the default backlog rule's line). */
+export const BACKLOG_JOBS = 1_000
+
+export interface QueueAttention {
+  /** the oldest waiting job is older than LONG_WAIT_MS, or a queue_wait alert fires */
+  longWait: boolean
+  /** over BACKLOG_JOBS jobs waiting, or a queue_backlog alert fires */
+  backlog: boolean
+  /** the alerts firing for this queue */
+  flags: readonly QueueFlag[]
+}
+
+/**
+ * Whether a queue wants a look: past the fixed lines above (so a console without rules still
+ * shows them), or because an alert rule fires for it (so a rule's own line, lower or higher, shows).
+ */
+export function attentionOf(record: Pick<QueueRecord, 'service' | 'name' | 'waiting' | 'paused' | 'oldestWaitingMs'>, flags: QueueFlagLookup = NO_FLAGS): QueueAttention {
+  const firing = flags(record.service, record.name)
+  const jobs = (record.waiting ?? 0) + (record.paused ?? 0)
+  return {
+    longWait: (record.oldestWaitingMs ?? 0) >= LONG_WAIT_MS || firing.some((flag) => flag.metric === 'queue_wait'),
+    backlog: jobs >= BACKLOG_JOBS || firing.some((flag) => flag.metric === 'queue_backlog'),
+    flags: firing,
+  }
+}
+
 export interface QueuesView {
   generatedAt: number
   redis: ReadStatus
@@ -102,7 +133,7 @@ export interface QueuesView {
   serviceNames: string[]
   drivers: QueueDriver[]
   columns: SortColumn[]
-  rows: (QueueRecord & { href: string })[]
+  rows: (QueueRecord & { href: string; attention: QueueAttention })[]
   /** queues matching the filter (rows holds at most TABLE_LIMIT of them) */
   total: number
   /** queues known at all, before the filter: 0 shows the "how to get queues in" state */
@@ -112,7 +143,7 @@ export interface QueuesView {
 
 export const TABLE_FRAGMENT_URL = '/fragments/queues/table'
 
-export function buildQueuesView(snapshot: Snapshot, input: QueuesQuery): QueuesView {
+export function buildQueuesView(snapshot: Snapshot, input: QueuesQuery, flags: QueueFlagLookup = NO_FLAGS): QueuesView {
   const all = queuesOf(snapshot)
   const dir = input.dir ?? defaultDir(input.sort)
   const query = { ...input, dir }
@@ -134,7 +165,7 @@ export function buildQueuesView(snapshot: Snapshot, input: QueuesQuery): QueuesV
         current: current ? (dir === 'asc' ? 'ascending' : 'descending') : null,
       }
     }),
-    rows: matching.slice(0, TABLE_LIMIT).map((r) => ({ ...r, href: queueUrl(r.service, r.name) })),
+    rows: matching.slice(0, TABLE_LIMIT).map((r) => ({ ...r, href: queueUrl(r.service, r.name), attention: attentionOf(r, flags) })),
     total: matching.length,
     known: all.length,
     fragmentUrl: queuesHref(TABLE_FRAGMENT_URL, query),
@@ -195,6 +226,8 @@ export interface QueuePageView {
   queue: string
   /** null when the queue is no longer reported (only its history is left) */
   record: QueueRecord | null
+  /** null with the record */
+  attention: QueueAttention | null
   generatedAt: number
   jobs: FailedJobView[]
   /** failed jobs held in the snapshot (the newest, at most FAILED_JOB_LIMITS.page) */
@@ -207,7 +240,7 @@ export interface QueuePageView {
   failedUrl: string
 }
 
-export function buildQueuePage(snapshot: Snapshot, service: string, queue: string, requestedPage: number, range: Range): QueuePageView {
+export function buildQueuePage(snapshot: Snapshot, service: string, queue: string, requestedPage: number, range: Range, flags: QueueFlagLookup = NO_FLAGS): QueuePageView {
   const record = findQueue(snapshot, service, queue)
   const path = queueUrl(service, queue)
   const kept = record?.failedJobs ?? []
@@ -218,6 +251,7 @@ export function buildQueuePage(snapshot: Snapshot, service: string, queue: strin
     service,
     queue,
     record,
+    attention: record ? attentionOf(record, flags) : null,
     generatedAt: snapshot.generatedAt,
     jobs: kept.slice((page - 1) * JOBS_PER_PAGE, page * JOBS_PER_PAGE).map(toJobView),
     jobsKept: kept.length,

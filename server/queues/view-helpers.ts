@@ -37,6 +37,18 @@ export function age(ms: unknown): string {
   return n === null ? DASH : duration(n / 1000)
 }
 
+/** The oldest-waiting cell: `waiting 12m 3s` when it wants a look, the plain age otherwise. */
+export function waitText(ms: unknown, long: boolean): string {
+  const text = age(ms)
+  return long && text !== DASH ? `waiting ${text}` : text
+}
+
+/** The row's classes for what wants a look (fixed names, safe in a class attribute). */
+export function attentionClasses(attention: { longWait: boolean; backlog: boolean } | null | undefined): string {
+  if (!attention) return ''
+  return [attention.longWait && 'q-long-wait', attention.backlog && 'q-backlog'].filter(Boolean).join(' ')
+}
+
 /** A queue state that changes what its counts mean; `key` is fixed text (safe in a class name). */
 export interface QueueMarker {
   key: 'paused' | 'rate-limited' | 'waiting-children'
@@ -61,4 +73,4 @@ export function queueMarkers(record: { isPaused?: boolean; paused?: number; rate
   return markers
 }
 
-export const queueViewHelpers = { ...formatHelpers, nodeUrl, driverBadge, rate, age, queueMarkers }
+export const queueViewHelpers = { ...formatHelpers, nodeUrl, driverBadge, rate, age, queueMarkers, waitText, attentionClasses }

@@ -8,9 +8,12 @@ import fastifyStatic from '@fastify/static'
 import { Eta } from 'eta'
 import { PUBLIC_DIR, VIEWS_DIR } from '../paths.js'
 import { vendoredAssets } from '../vendored-assets.js'
+import { createNavCounts } from './nav-counts.js'
 
 export default fp(
   async (app) => {
+    const navCounts = createNavCounts()
+    app.decorate('navCounts', navCounts)
     await app.register(fastifyView, {
       engine: { eta: new Eta({ views: VIEWS_DIR, cache: true }) },
       templates: VIEWS_DIR,
@@ -18,7 +21,14 @@ export default fp(
       // several times the render itself
       production: process.env.NODE_ENV !== 'development',
       viewExt: 'eta',
-      defaultContext: { assets: { ...vendoredAssets().urls, css: '/assets/app.css' } },
+      // @fastify/view copies this object into every render's data (Object.assign), which runs the
+      // getter: each render gets the counts of that moment
+      defaultContext: {
+        assets: { ...vendoredAssets().urls, css: '/assets/app.css' },
+        get navCounts() {
+          return navCounts.read()
+        },
+      },
     })
     await app.register(fastifyStatic, {
       root: PUBLIC_DIR,

@@ -143,9 +143,9 @@ t.test('a part that failed this tick gives no samples and marks its metrics unre
 
   t.same(unread({ nodes: failed, queues: ok }), ['cpu', 'disk', 'memory', 'node_lost'])
   t.same(ids({ nodes: failed, queues: ok }), ['queue_backlog', 'queue_failed'], 'the stale records would read as lost: left out')
-  t.same(unread({ nodes: ok, queues: failed }), ['queue_backlog', 'queue_failed'])
+  t.same(unread({ nodes: ok, queues: failed }), ['queue_backlog', 'queue_failed', 'queue_wait'])
   t.same(ids({ nodes: ok, queues: failed }), ['node_lost'])
-  t.same(unread({ nodes: failed, queues: failed }), ['cpu', 'disk', 'memory', 'node_lost', 'queue_backlog', 'queue_failed'])
+  t.same(unread({ nodes: failed, queues: failed }), ['cpu', 'disk', 'memory', 'node_lost', 'queue_backlog', 'queue_failed', 'queue_wait'])
   t.same(ids({ nodes: failed, queues: failed }), [])
   t.same(unread({ nodes: ok, queues: ok }), [])
   t.same(unread({}), [], 'a part with no status (not registered) is read as it is')

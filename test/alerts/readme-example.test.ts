@@ -19,10 +19,11 @@ t.test('the README rules example loads', async (t) => {
   )
   t.same(
     rules.rules.map((r) => r.metric),
-    ['cpu', 'disk', 'node_lost', 'queue_backlog', 'queue_failed'],
+    ['cpu', 'disk', 'node_lost', 'queue_backlog', 'queue_failed', 'queue_wait'],
   )
   t.match(rules.rules[1], { op: 'below', threshold: 10, forMs: 60_000, cooldownMs: 3_600_000 })
   t.match(rules.rules[4], { windowMs: 600_000, threshold: 20 })
+  t.match(rules.rules[5], { threshold: 120_000, clear: 114_000, forMs: 60_000, queue: 'emails' })
 })
 
 t.test("the README's webhook bodies have the fields the console sends", async (t) => {

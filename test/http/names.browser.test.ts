@@ -72,7 +72,7 @@ for (const [service, nodeId, hostname] of NODES) {
     await page.waitForURL(base + nodeUrl(service, nodeId), { timeout: 10_000 })
     t.equal(await page.locator('h1.page-title').textContent(), nodeId, `landed on ${new URL(page.url()).pathname}, the page of ${nodeId}`)
     t.equal(await page.locator('nav.crumbs a[href^="/pulse?service="]').textContent(), service)
-    t.same(await linkedData(page), { details: 200, 'history?range=1h': 200 }, 'its polled region and chart data, fetched as the page fetches them')
+    t.same(await linkedData(page), { details: 200, 'history?range=1h': 200, 'nav-count': 200 }, 'its polled region and chart data, fetched as the page fetches them')
     t.same(failed, [], 'every request of the page answered')
   })
 }
@@ -85,7 +85,7 @@ for (const [service, name] of QUEUES) {
     await page.waitForURL(base + queueUrl(service, name), { timeout: 10_000 })
     t.equal(await page.locator('h1.page-title').textContent(), name, `landed on ${new URL(page.url()).pathname}, the page of ${name}`)
     t.equal(await page.locator('nav.crumbs a[href^="/queues?service="]').textContent(), service)
-    t.same(await linkedData(page), { summary: 200, failed: 200, 'history?range=1h': 200 }, 'its polled regions and chart data, fetched as the page fetches them')
+    t.same(await linkedData(page), { summary: 200, failed: 200, 'history?range=1h': 200, 'nav-count': 200 }, 'its polled regions and chart data, fetched as the page fetches them')
     t.same(failed, [], 'every request of the page answered')
   })
 }

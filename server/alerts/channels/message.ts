@@ -45,6 +45,7 @@ const LABEL: Record<HistoryEvent['metric'], string> = {
   node_lost: 'node lost',
   queue_backlog: 'waiting jobs',
   queue_failed: 'new failed jobs',
+  queue_wait: 'oldest waiting job',
 }
 
 /** `CPU 95.2 %`, `free disk 8.1 %`, `waiting jobs 1,204`, `new failed jobs +12`. */
@@ -60,6 +61,8 @@ export function formatValue(metric: HistoryEvent['metric'], value: number): stri
       return Math.round(value).toLocaleString('en-US')
     case 'queue_failed':
       return `+${Math.round(value).toLocaleString('en-US')}`
+    case 'queue_wait':
+      return waitText(value)
   }
 }
 
@@ -68,7 +71,19 @@ export function describeCondition(event: Pick<HistoryEvent, 'metric' | 'op' | 't
   if (event.metric === 'node_lost') return 'node is dead'
   const unit = event.metric === 'cpu' || event.metric === 'memory' || event.metric === 'disk' ? ' %' : ''
   if (event.metric === 'queue_failed') return `failed count rising by more than ${event.threshold}`
+  if (event.metric === 'queue_wait') return `oldest waiting job ${event.op === 'above' ? 'older' : 'younger'} than ${waitText(event.threshold)}`
   return `${LABEL[event.metric]} ${event.op} ${event.threshold}${unit}`
+}
+
+/** A wait to the second: `45s`, `12m 3s`, `2h 5m`; sub-second waits in ms. */
+export function waitText(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`
+  const s = Math.round(ms / 1000)
+  if (s < 60) return `${s}s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return s % 60 ? `${m}m ${s % 60}s` : `${m}m`
+  const h = Math.floor(m / 60)
+  return m % 60 ? `${h}h ${m % 60}m` : `${h}h`
 }
 
 export function metricLabel(metric: HistoryEvent['metric']): string {
