@@ -60,7 +60,8 @@ async function linkedData(page: Page): Promise<Record<string, number>> {
     const urls = [...document.querySelectorAll('[hx-get], [data-chart-url]')].map((element) => element.getAttribute('hx-get') ?? element.getAttribute('data-chart-url') ?? '')
     return Promise.all(urls.map(async (url) => [url, (await fetch(url)).status] as const))
   })
-  return Object.fromEntries(answers.map(([url, status]) => [url.slice(url.lastIndexOf('/') + 1), status]))
+  // chart data lives under /charts/, named like the page; the other regions by their last segment
+  return Object.fromEntries(answers.map(([url, status]) => [url.startsWith('/charts/') ? 'chart' + url.slice(url.indexOf('?')) : url.slice(url.lastIndexOf('/') + 1), status]))
 }
 
 for (const [service, nodeId, hostname] of NODES) {
@@ -72,7 +73,7 @@ for (const [service, nodeId, hostname] of NODES) {
     await page.waitForURL(base + nodeUrl(service, nodeId), { timeout: 10_000 })
     t.equal(await page.locator('h1.page-title').textContent(), nodeId, `landed on ${new URL(page.url()).pathname}, the page of ${nodeId}`)
     t.equal(await page.locator('nav.crumbs a[href^="/pulse?service="]').textContent(), service)
-    t.same(await linkedData(page), { details: 200, 'history?range=1h': 200, 'nav-count': 200 }, 'its polled region and chart data, fetched as the page fetches them')
+    t.same(await linkedData(page), { details: 200, 'chart?range=1h': 200, 'nav-count': 200 }, 'its polled region and chart data, fetched as the page fetches them')
     t.same(failed, [], 'every request of the page answered')
   })
 }
@@ -85,7 +86,7 @@ for (const [service, name] of QUEUES) {
     await page.waitForURL(base + queueUrl(service, name), { timeout: 10_000 })
     t.equal(await page.locator('h1.page-title').textContent(), name, `landed on ${new URL(page.url()).pathname}, the page of ${name}`)
     t.equal(await page.locator('nav.crumbs a[href^="/queues?service="]').textContent(), service)
-    t.same(await linkedData(page), { summary: 200, failed: 200, 'history?range=1h': 200, 'nav-count': 200 }, 'its polled regions and chart data, fetched as the page fetches them')
+    t.same(await linkedData(page), { summary: 200, failed: 200, 'chart?range=1h': 200, 'nav-count': 200 }, 'its polled regions and chart data, fetched as the page fetches them')
     t.same(failed, [], 'every request of the page answered')
   })
 }

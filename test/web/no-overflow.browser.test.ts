@@ -81,7 +81,7 @@ t.test('every page fits the window at 390 px and 1440 px', async (t) => {
     ['/problems', 'Problems'],
     ['/audit', QUEUE_NAMES[0]!],
     ['/account', 'Logged in as'],
-    ['/no/such/page', 'Not Found'],
+    ['/no/such/page', 'There is no page at /no/such/page'],
   ]
   for (const width of WIDTHS) {
     const page = await openPage(t, browser, { viewport: { width, height: 844 } })
