@@ -84,27 +84,23 @@ async function write(redis: Redis, nodes: readonly SeededNode[], at: number, see
 }
 
 /**
- * Writes the fleet and drives the collector until every node is in its state: stale nodes stop
- * beating 16 s before the end, dead nodes lose their key, alerting nodes hold 97 % CPU through
- * three ticks (the rule's `for` is 2 s).
+ * Writes the fleet and drives the collector until every node is in its state, over three beats
+ * 16 s apart: dead nodes beat once and lose their key (32 s silent at the end: dead however the
+ * collector reads), stale nodes beat twice (16 s silent), alerting nodes hold 97 % CPU through
+ * all three ticks (the rule's `for` is 2 s), the rest beat every time.
  */
 export async function seedFleet(redis: Redis, app: FastifyInstance, clock: ReturnType<typeof fakeClock>, nodes: readonly SeededNode[], seed: number) {
-  await write(redis, nodes, clock(), seed)
-  await tickOnce(app)
-  const beating = nodes.filter((node) => node.state !== 'stale')
-  for (let round = 1; round <= 2; round++) {
-    clock.advance(8_000)
-    if (round === 2) {
-      const dead = nodes.filter((node) => node.state === 'dead')
+  const dead = nodes.filter((node) => node.state === 'dead')
+  for (let round = 0; round < 3; round++) {
+    if (round === 1) {
       for (let i = 0; i < dead.length; i += 1000) await redis.del(...dead.slice(i, i + 1000).map((node) => keys.node(node.service, node.nodeId)))
     }
-    await write(
-      redis,
-      beating.filter((node) => round === 1 || node.state !== 'dead'),
-      clock(),
-      seed + round,
-    )
+    const beating = nodes.filter((node) => round === 0 || (node.state !== 'dead' && (round === 1 || node.state !== 'stale')))
+    await write(redis, beating, clock(), seed + round)
     await tickOnce(app)
+    // a tick bounds what it reads; a second one before any key goes finds every node first
+    if (round === 0) await tickOnce(app)
+    if (round < 2) clock.advance(16_000)
   }
 }
 
