@@ -11,6 +11,7 @@ import { gzipPulsePage, nodesApiPiece } from './render.js'
 import { buildFleetView, queryString, type FleetView, type IsAlerting } from './fleet.js'
 import type { NodeCardLookup } from './decorators.js'
 import type { ZodTypeProvider } from '../web/validate.js'
+import { isHtmx } from '../web/request.js'
 import { viewHelpers as h } from './view-helpers.js'
 import type { Snapshot } from '../collector/snapshot.js'
 import { readStatus, NODE_PARTS } from '../collector/part-status.js'
@@ -47,6 +48,12 @@ export default async function nodesRoutes(app: FastifyInstance) {
 
   routes.get('/pulse', { schema: { querystring: pulsePageQuerySchema } }, async (request, reply) => {
     const { query } = request
+    // a GET form sends every field, empty and default ones too: the view's own URL is the short one
+    const canonical = `/pulse${queryString(query)}`
+    if (request.url !== canonical) {
+      if (!isHtmx(request)) return reply.redirect(canonical, 303)
+      reply.header('hx-push-url', canonical)
+    }
     const snapshot = app.collector.snapshot
     // app.view, unlike reply.view, leaves out what the auth plugin put in reply.locals
     const data = { ...reply.locals, title: 'Pulse', ...nodesData(snapshot, query) }

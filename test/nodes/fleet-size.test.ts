@@ -18,7 +18,7 @@ const LIMIT = 400 * 1024
 const SLACK = 1024
 // dead and stale nodes alone fill more than a page at 2,000 nodes (no alert rules here), so both
 // first pages are full and the comparison is of equals
-const URLS = ['/pulse', '/pulse?view=table', '/fragments/pulse/nodes', '/pulse?health=dead,stale', '/pulse?q=host', '/pulse?view=table&health=fresh']
+const URLS = ['/pulse', '/pulse?view=table', '/fragments/pulse/nodes', '/pulse?health=dead,stale', '/pulse?q=host', '/pulse?health=fresh&view=table']
 
 async function pageBytes(nodes: number, services: number): Promise<Map<string, number>> {
   await redis.flushall()
