@@ -1,16 +1,24 @@
 /**
  * Renders /pulse of one source tree over the fleet already in Redis, and prints its first-page bytes
  * and render times as one JSON line. Run by bench/pulse-page.ts once for this tree and once for the
- * baseline's, each in its own process: `tsx bench/pulse-page-server.ts <redis url> <tree root> <runs> <path>`.
+ * baseline's, each in its own process: `tsx bench/pulse-page-server.ts <redis url> <tree root> <runs> <path> <nodes>`.
  */
 import { pathToFileURL } from 'node:url'
 import { gunzipSync } from 'node:zlib'
 import { performance } from 'node:perf_hooks'
+import { Redis } from 'ioredis'
+import { writeNodes } from './fixtures.js'
 
-const [redisUrl, root, runsText, path] = process.argv.slice(2) as [string, string, string, string]
+const [redisUrl, root, runsText, path, nodesText] = process.argv.slice(2) as [string, string, string, string, string]
 const { buildTestApp } = (await import(pathToFileURL(`${root}/test/helpers/app.ts`).href)) as typeof import('../test/helpers/app.js')
 const app = await buildTestApp({ redisUrl })
 try {
+  // the fleet beats just before it is read, once the app is up: a fleet written before a slow
+  // start would be stale by then, and the page would measure problem cards instead
+  const redis = new Redis(redisUrl)
+  await redis.flushall()
+  await writeNodes(redis, Number(nodesText), 20, Date.now())
+  redis.disconnect()
   // two ticks: the first reads what an index tick allows, the second the rest
   await app.collector.refresh()
   await app.collector.refresh()

@@ -10,8 +10,6 @@ import { once } from 'node:events'
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
-import { writeNodes } from './fixtures.js'
 import { percentile, round } from './stats.js'
 
 /** the last commit before the fleet view (issue 13) */
@@ -47,12 +45,7 @@ export async function benchPulsePage(url: string, nodes: number, runs: number, b
 }
 
 async function measure(page: string, tree: string, url: string, runs: number, path: string, nodes: number): Promise<PulsePageRow> {
-  // every measurement over a fleet that has just beaten: a fleet silent for a minute would be dead
-  const redis = new Redis(url)
-  await redis.flushall()
-  await writeNodes(redis, nodes, 20, Date.now())
-  redis.disconnect()
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./pulse-page-server.ts', import.meta.url).pathname, url, tree, String(runs), path], { cwd: tree, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./pulse-page-server.ts', import.meta.url).pathname, url, tree, String(runs), path, String(nodes)], { cwd: tree, stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
   const [code] = (await once(child, 'exit')) as [number]
