@@ -3,6 +3,7 @@ import type { AttackResult } from './attack.js'
 import type { CollectorResult } from './collector.js'
 import type { LoadResult } from './fragments.js'
 import type { QueuesBenchResult } from './queues.js'
+import type { PulsePageRow } from './pulse-page.js'
 import { BASELINE_COMMIT, SMALL_YOUNG_GENERATION, type MemoryOptions, type MemoryRow } from './memory.js'
 import type { ResponsivenessRow } from './responsiveness.js'
 
@@ -11,6 +12,18 @@ function table(header: string[], rows: (string | number)[][]): string {
 }
 
 export const renderReport = {
+  pulsePage(rows: PulsePageRow[]): string {
+    return [
+      '## `/pulse` first page at 20,000 nodes',
+      '',
+      "The page a browser gets (gzip accepted), rendered from a new snapshot each run so no cached fragment is reused: its HTML, its gzipped bytes and the time from request to answer, including the view built over every node. The baseline is the commit before the fleet view, extracted with `git archive` and run in its own process over the same fleet in the same Redis (20,000 healthy nodes in 20 services, as written by the SDK). The fleet view's first page shows problem nodes and one row per service; with a healthy fleet that page has no cards, so a full page of cards (`?health=fresh`) and the table are measured too.",
+      '',
+      table(
+        ['page', 'path', 'nodes', 'HTML (KB)', 'gzipped (KB)', 'render p50 (ms)', 'render p95 (ms)'],
+        rows.map((r) => [r.page, `\`${r.path}\``, r.nodes, r.htmlKB, r.gzipKB, r.renderP50Ms, r.renderP95Ms]),
+      ),
+    ].join('\n')
+  },
   collector(rows: CollectorResult[]): string {
     return [
       '## Collector refresh vs raw pipelined read',

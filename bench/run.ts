@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: every measurement side by side with its baseline, in one run, written to
  * BENCHMARKS.md. Machines are noisy: read the ratios, not the absolute times.
- * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,queues,attack,memory
+ * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,pulse-page,queues,attack,memory
  */
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { startRedis } from '../test/helpers/redis-server.js'
 import { benchCollector } from './collector.js'
 import { benchFragments } from './fragments.js'
+import { benchPulsePage } from './pulse-page.js'
 import { benchResponsiveness } from './responsiveness.js'
 import { benchQueues } from './queues.js'
 import { benchAttack } from './attack.js'
@@ -17,7 +18,7 @@ import { updateBenchmarks, type MeasuredSection } from './document.js'
 import { Redis } from 'ioredis'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
-const only = new Set((values.only ?? 'collector,responsiveness,fragments,queues,attack,memory').split(','))
+const only = new Set((values.only ?? 'collector,responsiveness,fragments,pulse-page,queues,attack,memory').split(','))
 const quick = values.quick
 
 const redis = await startRedis()
@@ -36,6 +37,11 @@ try {
   if (only.has('fragments')) {
     const rows = await benchFragments(redis.url, 1_000, quick ? 3 : 10)
     sections.push({ id: 'fragments', markdown: renderReport.fragments(rows) })
+    console.table(rows)
+  }
+  if (only.has('pulse-page')) {
+    const rows = await benchPulsePage(redis.url, 20_000, quick ? 3 : 10)
+    sections.push({ id: 'pulse-page', markdown: renderReport.pulsePage(rows) })
     console.table(rows)
   }
   if (only.has('queues')) {

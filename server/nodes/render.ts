@@ -1,13 +1,12 @@
 /**
- * The pulse views rendered for gzip clients without a string of the whole body. With 10,000 nodes
- * the nodes region is 4.5 million characters and the nodes JSON 5 MB: built whole, each render
- * leaves that string, its pieces and a UTF-8 copy of it as garbage, and the console's memory is
- * mostly room for that garbage. Here a body goes to the compressor a service group at a time, and
- * the /pulse page is its shell (a few KB) around the nodes region's cached piece (gzip-pieces.ts).
+ * The pulse answers built for gzip clients without a string of the whole body. The nodes JSON of
+ * 10,000 nodes is 5 MB: built whole, each render leaves that string, its pieces and a UTF-8 copy
+ * of it as garbage. Here it goes to the compressor a service group at a time. The /pulse page is
+ * its shell (a few KB) around the nodes region's cached piece (gzip-pieces.ts); the region itself
+ * is one page of the fleet (server/nodes/fleet.ts), small enough to render as one string.
  *
- * The markup is the templates' own, byte for byte: the page and the nodes region leave a slot
- * where the region, or its groups, would be; the shell is split there and the groups are rendered
- * by the same template the region includes. The slot is a comment with a random name, so no agent
+ * The page's markup is the templates' own, byte for byte: the page leaves a slot where the region
+ * would be, and the shell is split there. The slot is a comment with a random name, so no agent
  * data can forge it.
  */
 import { randomUUID } from 'node:crypto'
@@ -18,23 +17,6 @@ import { toNodeApi, type PulseView } from './service.js'
 
 // letters, digits and dashes only: the template writes it escaped, so it reaches the HTML unchanged
 const SLOT = `zenith-slot-${randomUUID()}`
-
-/** What views/nodes/nodes.eta reads (its includes read the same). */
-export interface NodesData {
-  view: PulseView
-  [name: string]: unknown
-}
-
-/** The nodes region (views/nodes/nodes.eta), compressed a service group at a time. */
-export async function renderNodesPiece(app: FastifyInstance, data: NodesData): Promise<DeflatedPiece> {
-  const [before, after] = splitAtSlot(await app.view('nodes/nodes', { ...data, groupsSlot: SLOT }))
-  const writer = createPieceWriter()
-  await writer.write(before)
-  // include() hands a partial its parent's data plus its own: the same data here
-  for (const group of data.view.services) await writer.write(await app.view('nodes/service-group', { ...data, group }))
-  await writer.write(after)
-  return writer.end()
-}
 
 /**
  * The /pulse page gzipped: its shell (layout, filter) rendered around a slot, with the nodes

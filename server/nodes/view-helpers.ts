@@ -6,10 +6,8 @@ import { isValidName, isValidQueueName } from '@gravito/quasar/protocol'
 import { nodeUrl, queueUrl } from '../http/urls.js'
 import { barWidth, bytes, clamp, count, DASH, formatHelpers, millis, num, percent, record, share, span, text, UNKNOWN } from '../web/format.js'
 import type { Health } from '../collector/health.js'
-import type { NodeView } from './service.js'
-
-/** a group larger than this shows its most urgent nodes and a count of the rest */
-export const GROUP_LIMIT = 60
+import type { PulsePageQuery } from './schemas.js'
+import { queryString, type Spread } from './fleet.js'
 
 /**
  * The note a node shows when its heartbeat's timestamp is implausible: what is wrong and by how
@@ -36,7 +34,6 @@ export const LEGACY_AGENT_NOTE = 'legacy agent: original Quasar heartbeat format
 /* ---- node card pieces ------------------------------------------------------------------------ */
 
 const HEALTH_LABELS: Record<Health, string> = { fresh: 'Fresh', stale: 'Stale', dead: 'Dead' }
-const HEALTH_ORDER: Record<Health, number> = { dead: 0, stale: 1, fresh: 2 }
 
 export function healthLabel(health: unknown): string {
   return typeof health === 'string' && Object.hasOwn(HEALTH_LABELS, health) ? HEALTH_LABELS[health as Health] : UNKNOWN
@@ -148,21 +145,33 @@ export function queueRows(queues: unknown) {
   })
 }
 
-/**
- * The nodes a group card shows. Up to the limit, in the snapshot's order (by id) so cards keep
- * their place between polls; past it, dead and stale nodes first, then by id, and the rest only
- * counted: rendering is the console's bottleneck, and 10 k cards help nobody.
- */
-export function visibleNodes(nodes: readonly NodeView[], limit = GROUP_LIMIT): { shown: readonly NodeView[]; more: number } {
-  if (nodes.length <= limit) return { shown: nodes, more: 0 }
-  const sorted = [...nodes].sort((a, b) => HEALTH_ORDER[healthClass(a.health)] - HEALTH_ORDER[healthClass(b.health)] || (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0))
-  return { shown: sorted.slice(0, limit), more: nodes.length - limit }
+/** The fleet page's URL with some of its query changed; a filter change goes back to page 1. */
+export function pulseUrl(query: Partial<PulsePageQuery>, change: Partial<PulsePageQuery> = {}): string {
+  const page = 'page' in change ? change.page : 1
+  return `/pulse${queryString({ ...query, ...change, page })}`
 }
 
-/** The fragment URL the page polls, keeping the service filter. */
-export function fragmentUrl(filter: unknown): string {
-  const base = '/fragments/pulse/nodes'
-  return typeof filter === 'string' && filter !== '' ? `${base}?service=${encodeURIComponent(filter)}` : base
+/** The fragment URL the page polls, with the page's whole query: a poll keeps the view. */
+export function fragmentUrl(query: Partial<PulsePageQuery>): string {
+  return `/fragments/pulse/nodes${queryString(query)}`
+}
+
+/** Page numbers to link: the first, the last, and two either side of the current; null marks a gap. */
+export function pageLinks(page: number, pages: number): (number | null)[] {
+  const links: (number | null)[] = []
+  for (let n = 1; n <= pages; n++) {
+    if (n === 1 || n === pages || Math.abs(n - page) <= 2) links.push(n)
+    else if (links.at(-1) !== null) links.push(null)
+  }
+  return links
+}
+
+/** "12%–80%", or one figure when every node agrees; "–" when no node reports it. */
+export function spread(value: Spread | null): string {
+  if (value === null) return DASH
+  const min = percent(value.min)
+  const max = percent(value.max)
+  return min === max ? min : `${min}–${max}`
 }
 
 /** The queue's page, or null when the names could not be a queue's (the route would refuse them). */
@@ -189,8 +198,10 @@ export const viewHelpers = {
   diskBar,
   eventLoop,
   queueRows,
-  visibleNodes,
+  pulseUrl,
   fragmentUrl,
+  pageLinks,
+  spread,
   nodeUrl,
   queueUrl: queueUrlOf,
   nodeDomId,

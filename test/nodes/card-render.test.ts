@@ -6,7 +6,8 @@ import t, { type Test } from 'tap'
 import { useRedis } from '../helpers/redis-server.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { viewHelpers } from '../../server/nodes/view-helpers.js'
-import type { PulseView } from '../../server/nodes/service.js'
+import type { NodeView } from '../../server/nodes/service.js'
+import type { FleetView, ServiceRow } from '../../server/nodes/fleet.js'
 import { card, indexedBeat, keys, renderingApp } from './render.js'
 
 const { server: redisServer, redis } = await useRedis(t)
@@ -43,7 +44,7 @@ t.test('a node with every field', async (t) => {
   t.match(html, '<span class="badge badge-fresh">Fresh</span>', 'health has text, not only a colour')
   t.match(html, '<span class="rt rt-node" title="Node.js 20.20.2">node</span>')
   t.match(html, '<h3 class="node-host" title="web-1"><a href="/pulse/billing/node-1">web-1</a></h3>', 'the hostname links to the node page')
-  t.match(html, '>node-1</p>')
+  t.match(html, '>node-1 · billing</p>', 'the id and the service: problem nodes of many services share one list')
   t.match(html, '<dd>4242</dd>')
   t.match(html, '<dd>3d 4h</dd>')
   t.match(html, '>1.2.3</dd>')
@@ -63,9 +64,9 @@ t.test('a node with every field', async (t) => {
   t.notMatch(page.body, /<style/, 'no inline stylesheet (CSP)')
   t.notMatch(page.body, /<script(?![^>]*\ssrc=)/, 'no inline script (CSP)')
 
-  t.match(page.body, '<b>1</b> service</li>')
-  t.match(page.body, '<b>1</b> node</li>')
-  t.match(page.body, /<b>1<\/b> fresh<\/li>/)
+  t.match(page.body, '<b>1</b> service</a></li>')
+  t.match(page.body, '<b>1</b> node</a></li>')
+  t.match(page.body, /<b>1<\/b> fresh<\/a><\/li>/)
 })
 
 t.test('a node that sent only a timestamp renders "unknown"s and the page stays up', async (t) => {
@@ -80,7 +81,8 @@ t.test('a node that sent only a timestamp renders "unknown"s and the page stays 
   for (const nodeId of ['host-7', 'host-8']) {
     const html = card(page.body, 'php-worker', nodeId)
     t.match(html, '<span class="rt rt-other" title="Other runtime">?</span>')
-    t.match(html, '>unknown</a></h3>', 'hostname')
+    t.match(html, `>${nodeId}</a></h3>`, 'two cards without a hostname: the id names each')
+    t.match(html, '<p class="node-id" title="host unknown">unknown · php-worker</p>', 'the hostname reads unknown')
     t.match(html, '<dt>pid</dt><dd>unknown</dd>')
     t.match(html, '<dt>uptime</dt><dd>unknown</dd>')
     t.match(html, '<span class="metric-name">CPU</span><span class="metric-value muted">unknown</span>')
@@ -121,29 +123,34 @@ t.test('agent text is escaped everywhere, attributes included', async (t) => {
 
   // Queue and node names cannot carry markup (the reader enforces the name rule), so the
   // template is also checked directly with a view the reader would never build.
-  const view: PulseView = {
-    generatedAt: clock(),
-    serviceNames: ['<b>svc</b>'],
-    summary: { services: 1, nodes: 1, fresh: 1, stale: 0, dead: 0 },
-    services: [
-      {
-        name: '<b>svc</b>',
-        counts: { fresh: 1, stale: 0, dead: 0 },
-        nodes: [
-          {
-            service: '<b>svc</b>',
-            nodeId: '"><script>x</script>',
-            health: 'fresh',
-            seenAt: clock(),
-            ageMs: 0,
-            clockNote: null,
-            heartbeat: { timestamp: clock(), language: '"><script>' as never, queues: [{ name: '<script>q</script>', driver: '<i>' as never, metrics: { waiting: 1 } }] },
-          },
-        ],
-      },
-    ],
+  const node: NodeView = {
+    service: '<b>svc</b>',
+    nodeId: '"><script>x</script>',
+    health: 'fresh',
+    seenAt: clock(),
+    ageMs: 0,
+    clockNote: null,
+    heartbeat: { timestamp: clock(), language: '"><script>' as never, queues: [{ name: '<script>q</script>', driver: '<i>' as never, metrics: { waiting: 1 } }] },
   }
-  const html = await app.view('nodes/nodes', { view, filter: '', redis: { up: true, downSince: null, degraded: [] }, h: viewHelpers })
+  const row: ServiceRow = { kind: 'service', name: '<b>svc</b>', nodes: 1, counts: { fresh: 1, stale: 0, dead: 0 }, alerting: 0, worst: 'fresh', cpu: null, memory: null }
+  const views = (['cards', 'table'] as const).map((layout): FleetView => ({
+    generatedAt: clock(),
+    query: { view: layout, page: 1, service: '<b>svc</b>', q: '<i>q</i>', health: ['fresh'] },
+    filtered: true,
+    collapsed: true,
+    summary: { services: 1, nodes: 1, fresh: 1, stale: 0, dead: 0, alerting: 0 },
+    matched: 1,
+    nodes: [{ kind: 'node', node, alerting: true, leadWithId: layout === 'cards' }],
+    services: [row],
+    serviceOptions: ['<b>svc</b>'],
+    moreServices: 0,
+    page: 1,
+    pages: 2,
+  }))
+  const [html, table] = await Promise.all(views.map((view) => app.view('nodes/nodes', { view, redis: { up: true, downSince: null, degraded: [] }, h: viewHelpers })))
+  t.notMatch(table, /<script|<b>svc|<i>/, 'the table: no raw markup from names, ids or the query')
+  t.match(table, '<tr id="node:&lt;b&gt;svc&lt;/b&gt;:&quot;&gt;&lt;script&gt;x&lt;/script&gt;" class="node-row node-row-fresh">')
+  t.match(table, '<tr id="service:&lt;b&gt;svc&lt;/b&gt;"')
   t.notMatch(html, /<script|<b>svc|<i>/, 'no raw markup from names, ids or queue fields')
   t.match(html, 'id="node:&lt;b&gt;svc&lt;/b&gt;:&quot;&gt;&lt;script&gt;x&lt;/script&gt;"')
   t.match(html, '<span class="q-name">&lt;script&gt;q&lt;/script&gt;</span> <span class="q-driver">&lt;i&gt;</span>')
@@ -171,6 +178,5 @@ t.test('health badges: stale and dead, with text', async (t) => {
   t.match(html, '<span class="badge badge-dead">Dead</span>')
   t.match(html, '>35 s ago</time>')
   t.match(html, '>web-1</a></h3>', 'a dead node keeps its last values')
-  t.match(page.body, '<span class="count-dead">1 dead</span>')
-  t.match(page.body, /<b>1<\/b> dead<\/li>/)
+  t.match(page.body, /<b>1<\/b> dead<\/a><\/li>/)
 })

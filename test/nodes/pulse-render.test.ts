@@ -45,7 +45,7 @@ t.test('the page region and the polled fragment are the same markup', async (t) 
   t.match(filtered.body, 'id="node:api:api-1"')
 })
 
-t.test('a large group shows 60 cards, urgent ones first, and counts the rest', async (t) => {
+t.test('a fleet larger than a page shows its problem nodes and collapses the healthy ones into a service row', async (t) => {
   const { app, clock } = await setup(t)
   const write = async (from: number, to: number) => {
     const pipeline = redis.pipeline()
@@ -65,11 +65,17 @@ t.test('a large group shows 60 cards, urgent ones first, and counts the rest', a
 
   const body = (await app.inject('/pulse')).body
   const ids = [...body.matchAll(/id="node:big:(n\d+)"/g)].map((m) => m[1])
-  t.equal(ids.length, 60)
-  t.same(ids.slice(0, 5), ['n070', 'n071', 'n072', 'n073', 'n074'], 'stale nodes first')
-  t.same(ids.slice(5, 7), ['n000', 'n001'], 'then by id')
-  t.match(body, '<p class="service-more">&hellip; and 15 more</p>', 'an entity, not the character: one character outside Latin-1 doubles the memory of the whole rendered string')
-  t.match(body, '<b>75</b> nodes</li>')
+  t.same(ids, ['n070', 'n071', 'n072', 'n073', 'n074'], 'only the stale nodes have cards')
+  t.match(
+    body,
+    /<tr id="service:big" class="service-row service-stale">\s*<th scope="row"><a class="fleet-name" href="\/pulse\?service=big">big<\/a><\/th>\s*<td>75<\/td>/,
+    'the service row counts every node and links to them',
+  )
+  t.match(body, '<span class="count-fresh">70 fresh</span> <span class="count-stale">5 stale</span>')
+  t.match(body, '<b>75</b> nodes</a></li>')
+  const opened = (await app.inject('/pulse?service=big')).body
+  t.match(opened, '<a href="/pulse?service=big&amp;page=2" rel="next">next &rarr;</a>', 'an entity, not the character: one character outside Latin-1 doubles the memory of the whole rendered string')
+  t.same([...opened.matchAll(/id="node:big:(n\d+)"/g)].map((m) => m[1]).slice(0, 7), ['n070', 'n071', 'n072', 'n073', 'n074', 'n000', 'n001'], 'the service opened: stale first, then by id')
 })
 
 t.test('no nodes: an empty state that says how to connect one', async (t) => {

@@ -1,9 +1,7 @@
 import t from 'tap'
 import { ago, span, barWidth, bytes, count, duration, millis, num, percent, share, text, utcTime, isoTime } from '../../server/web/format.js'
-import { clockNote, cpuBar, diskBar, eventLoop, fragmentUrl, healthClass, healthLabel, memoryBar, queueRows, runtime, visibleNodes, GROUP_LIMIT } from '../../server/nodes/view-helpers.js'
+import { clockNote, cpuBar, diskBar, eventLoop, fragmentUrl, healthClass, healthLabel, memoryBar, queueRows, runtime } from '../../server/nodes/view-helpers.js'
 import { nodeUrl } from '../../server/http/urls.js'
-import type { NodeView } from '../../server/nodes/service.js'
-import type { Health } from '../../server/collector/health.js'
 
 const hostile = [NaN, Infinity, -Infinity, undefined, null, '12', {}, [], true]
 
@@ -184,34 +182,16 @@ t.test('event loop and queues', async (t) => {
   t.same(queueRows({ length: 3 }), [])
 })
 
-t.test('visibleNodes caps large groups, urgent nodes first', async (t) => {
-  const node = (nodeId: string, health: Health): NodeView => ({ service: 's', nodeId, health, seenAt: 0, ageMs: 0, clockNote: null, heartbeat: { timestamp: 0 } })
-  const small = [node('b', 'fresh'), node('a', 'dead')]
-  t.equal(visibleNodes(small).shown, small, 'a small group keeps the snapshot order')
-  t.equal(visibleNodes(small).more, 0)
-
-  const many = Array.from({ length: 200 }, (_, i) => node(`n${String(i).padStart(3, '0')}`, i % 50 === 7 ? 'dead' : i % 40 === 3 ? 'stale' : 'fresh'))
-  const { shown, more } = visibleNodes(many)
-  t.equal(shown.length, GROUP_LIMIT)
-  t.equal(more, 200 - GROUP_LIMIT)
-  t.same(
-    shown.slice(0, 4).map((n) => n.nodeId),
-    ['n007', 'n057', 'n107', 'n157'],
-    'dead first, by id',
-  )
-  t.same(
-    shown.slice(4, 9).map((n) => n.health),
-    ['stale', 'stale', 'stale', 'stale', 'stale'],
-  )
-  t.equal(shown[9]!.nodeId, 'n000', 'then fresh nodes by id')
-  t.equal(many[0]!.nodeId, 'n000', 'the input is not reordered')
-})
-
 t.test('fragmentUrl and nodeUrl encode their parts', async (t) => {
-  t.equal(fragmentUrl(''), '/fragments/pulse/nodes')
-  t.equal(fragmentUrl(undefined), '/fragments/pulse/nodes')
-  t.equal(fragmentUrl('billing'), '/fragments/pulse/nodes?service=billing')
-  t.equal(fragmentUrl('a&b'), '/fragments/pulse/nodes?service=a%26b')
+  t.equal(fragmentUrl({}), '/fragments/pulse/nodes')
+  t.equal(fragmentUrl({ view: 'cards', page: 1 }), '/fragments/pulse/nodes', 'defaults are left out: one URL per view')
+  t.equal(fragmentUrl({ service: 'billing' }), '/fragments/pulse/nodes?service=billing')
+  t.equal(fragmentUrl({ service: 'a&b' }), '/fragments/pulse/nodes?service=a%26b')
+  t.equal(
+    fragmentUrl({ page: 3, view: 'table', health: ['stale', 'dead'], q: 'a b&c', service: 'api' }),
+    '/fragments/pulse/nodes?service=api&q=a+b%26c&health=dead,stale&view=table&page=3',
+    'one order, whatever the query',
+  )
   t.equal(nodeUrl('billing', 'node-1'), '/pulse/billing/node-1')
   t.equal(nodeUrl('a/b', '?x'), '/pulse/a%2Fb/%3Fx')
 })
