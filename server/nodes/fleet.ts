@@ -3,8 +3,8 @@
  * request, no Redis. The page is bounded whatever the fleet: problem nodes (dead, stale, alerting)
  * come first, and once the fleet is larger than a page its healthy nodes collapse into one summary
  * row per service (the service's link lists them all); the list is cut into pages of a fixed
- * number of entries. Rendering is the console's bottleneck (design brief
- * section 5): 20,000 cards cost seconds and megabytes, one page of them a few milliseconds.
+ * number of entries. Rendering is the console's bottleneck (BENCHMARKS.md, pulse-page): 20,000
+ * cards cost megabytes per render, one page of them a few hundred kilobytes.
  */
 import type { Snapshot } from '../collector/snapshot.js'
 import type { Health } from '../collector/health.js'
