@@ -11,6 +11,7 @@ import type { AlertRules } from './rules.js'
 import { readStatus, type ReadStatus } from '../collector/part-status.js'
 import { queueId } from '../queues/records.js'
 import type { QueueFlag } from '../queues/flags.js'
+import { naturalCompare } from '../web/natural-sort.js'
 
 /** History rows rendered in the page; the API returns the whole kept history. */
 export const HISTORY_ROWS = 100
@@ -79,7 +80,7 @@ export function buildAlertsView(snapshot: Snapshot, config: AlertRules, serviceF
     generatedAt: snapshot.generatedAt,
     redis: readStatus(snapshot, ['alerts', 'nodes', 'queues']),
     filter: serviceFilter ?? '',
-    serviceNames: [...names].sort(),
+    serviceNames: [...names].sort(naturalCompare),
     firing: firing.map((alert) => toFiringView(alert, snapshot.generatedAt)),
     history: history.slice(0, HISTORY_ROWS).map(toHistoryView),
     historyTotal: history.length,

@@ -9,6 +9,7 @@ import { isQueueCommandType, type CommandType, type QueueCommandType } from '@gr
 import { EMPTY_COMMANDS, type CommandsPart } from './collector-part.js'
 import { RETRY_ALL_CAP, type CommandRecord, type CommandStatus } from './schemas.js'
 import { readStatus, type ReadStatus } from '../collector/part-status.js'
+import { naturalCompare } from '../web/natural-sort.js'
 
 export { RETRY_ALL_CAP } from './schemas.js'
 /** Commands waiting for their agents, across the console; beyond it sending is refused. */
@@ -132,7 +133,7 @@ export function buildAuditView(snapshot: Snapshot, filter: { service?: string | 
     generatedAt: snapshot.generatedAt,
     redis: readStatus(snapshot, ['commands']),
     filter,
-    serviceNames: [...new Set(all.map((record) => record.service))].sort(),
+    serviceNames: [...new Set(all.map((record) => record.service))].sort(naturalCompare),
     rows: matching.slice(0, AUDIT_SHOWN),
     total: matching.length,
   }

@@ -5,6 +5,7 @@
  * type (server/queues/history-rows.ts, server/alerts/metrics.ts).
  */
 import type { CommandType, FailedJob, QueueDriver, Skip } from '@gravito/quasar/protocol'
+import { naturalCompare } from '../web/natural-sort.js'
 
 export type QueueSource = 'agent' | 'discovered'
 
@@ -92,6 +93,4 @@ export function byServiceThenName(a: QueueRecord, b: QueueRecord): number {
   return compare(a.service, b.service) || compare(a.name, b.name)
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
+const compare = naturalCompare

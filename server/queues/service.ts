@@ -7,7 +7,8 @@ import type { Snapshot } from '../collector/snapshot.js'
 import { queueUrl } from '../http/urls.js'
 import { buildQueueCharts, type QueueChartsView } from '../history/service.js'
 import type { Range } from '../history/metrics.js'
-import { isReadOnly, type QueueRecord } from './records.js'
+import { byServiceThenName, isReadOnly, type QueueRecord } from './records.js'
+import { naturalCompare } from '../web/natural-sort.js'
 import type { QueueSort, QueuesQuery, SortDir } from './schemas.js'
 import { readStatus, type ReadStatus } from '../collector/part-status.js'
 import { NO_FLAGS, type QueueFlag, type QueueFlagLookup } from './flags.js'
@@ -54,9 +55,9 @@ export function sortQueues(records: readonly QueueRecord[], sort: QueueSort, dir
     if (x !== y) {
       if (x === null) return 1
       if (y === null) return -1
-      return (x < y ? -1 : 1) * sign
+      return (typeof x === 'string' && typeof y === 'string' ? naturalCompare(x, y) : x < y ? -1 : 1) * sign
     }
-    return a.service < b.service ? -1 : a.service > b.service ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    return byServiceThenName(a, b)
   })
 }
 
@@ -152,8 +153,8 @@ export function buildQueuesView(snapshot: Snapshot, input: QueuesQuery, flags: Q
     generatedAt: snapshot.generatedAt,
     redis: readStatus(snapshot, ['queues']),
     query,
-    serviceNames: [...new Set(all.map((r) => r.service))].sort(),
-    drivers: [...new Set(all.map((r) => r.driver))].sort(),
+    serviceNames: [...new Set(all.map((r) => r.service))].sort(naturalCompare),
+    drivers: [...new Set(all.map((r) => r.driver))].sort(naturalCompare),
     columns: COLUMNS.map(([key, label]) => {
       const current = query.sort === key
       const nextDir: SortDir = current ? (dir === 'asc' ? 'desc' : 'asc') : defaultDir(key)

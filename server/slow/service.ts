@@ -9,6 +9,7 @@ import { readStatus, type ReadStatus } from '../collector/part-status.js'
 import { emptyWindows } from './aggregates.js'
 import { PERCENTILE_ERROR_RATIO } from './histogram.js'
 import { DEFAULT_SLOW_RANGE, RANGE_LABELS, SLOW_RANGES, type SlowRange, type WindowGroup } from './windows.js'
+import { naturalCompare } from '../web/natural-sort.js'
 
 export interface SlowFilter {
   service?: string | undefined
@@ -76,7 +77,7 @@ export function buildSlowView(snapshot: Snapshot, filter: SlowFilter): SlowView 
     rangeLabel: RANGE_LABELS[range],
     ranges: SLOW_RANGES.map((key) => ({ range: key, label: key, current: key === range })),
     from: window.from,
-    serviceNames: [...names].sort(),
+    serviceNames: [...names].sort(naturalCompare),
     groups,
     latest: filterEntries(part.entries, filter)
       .filter((e) => e.timestamp >= window.from)
