@@ -104,49 +104,51 @@ export function toAlertsApi(snapshot: Snapshot, serviceFilter?: string) {
   return { generatedAt: snapshot.generatedAt, firing, history }
 }
 
-const byNode = new WeakMap<AlertsPart, Map<string, FiringView[]>>()
-
 /**
- * Alerts firing for one node (its cpu, memory, disk and node-lost alerts), for the node cards.
- * Indexed once per snapshot, so a page of many cards costs one pass over the firing list.
+ * The firing list grouped by target, built once per snapshot (keyed by its alerts part), so a page
+ * of many cards or rows costs one pass over the firing list. Alerts without a key are left out.
  */
-export function firingForNode(snapshot: Snapshot, service: string, nodeId: string): readonly FiringView[] {
-  const part = alertsOf(snapshot)
-  let index = byNode.get(part)
+function groupedOncePerSnapshot<T>(cache: WeakMap<AlertsPart, Map<string, T[]>>, part: AlertsPart, keyOf: (alert: FiringAlert) => string | undefined, viewOf: (alert: FiringAlert) => T): Map<string, T[]> {
+  let index = cache.get(part)
   if (!index) {
     index = new Map()
     for (const alert of part.firing) {
-      if (alert.nodeId === undefined) continue
-      const key = `${alert.service}/${alert.nodeId}`
+      const key = keyOf(alert)
+      if (key === undefined) continue
       const list = index.get(key) ?? []
-      // minute steps on cards: a seconds counter would change the card's markup every tick, so
-      // a page holding a firing alert could never answer a poll with 304
-      const view = toFiringView(alert, snapshot.generatedAt)
-      list.push({ ...view, firingFor: minuteDuration(snapshot.generatedAt - alert.firedAt) })
+      list.push(viewOf(alert))
       index.set(key, list)
     }
-    byNode.set(part, index)
+    cache.set(part, index)
   }
+  return index
+}
+
+const byNode = new WeakMap<AlertsPart, Map<string, FiringView[]>>()
+
+/** Alerts firing for one node (its cpu, memory, disk and node-lost alerts), for the node cards. */
+export function firingForNode(snapshot: Snapshot, service: string, nodeId: string): readonly FiringView[] {
+  const index = groupedOncePerSnapshot(
+    byNode,
+    alertsOf(snapshot),
+    (alert) => (alert.nodeId === undefined ? undefined : `${alert.service}/${alert.nodeId}`),
+    // minute steps on cards: a seconds counter would change the card's markup every tick, so
+    // a page holding a firing alert could never answer a poll with 304
+    (alert) => ({ ...toFiringView(alert, snapshot.generatedAt), firingFor: minuteDuration(snapshot.generatedAt - alert.firedAt) }),
+  )
   return index.get(`${service}/${nodeId}`) ?? []
 }
 
 const byQueue = new WeakMap<AlertsPart, Map<string, QueueFlag[]>>()
 
-/** Alerts firing for one queue, for the queues table and page; indexed once per snapshot. */
+/** Alerts firing for one queue, for the queues table and page. */
 export function firingForQueue(snapshot: Snapshot, service: string, queue: string): readonly QueueFlag[] {
-  const part = alertsOf(snapshot)
-  let index = byQueue.get(part)
-  if (!index) {
-    index = new Map()
-    for (const alert of part.firing) {
-      if (alert.queue === undefined) continue
-      const key = queueId(alert.service, alert.queue)
-      const list = index.get(key) ?? []
-      list.push({ rule: alert.rule, metric: alert.metric, title: `${describeCondition(alert)}: ${valueText(alert)}` })
-      index.set(key, list)
-    }
-    byQueue.set(part, index)
-  }
+  const index = groupedOncePerSnapshot(
+    byQueue,
+    alertsOf(snapshot),
+    (alert) => (alert.queue === undefined ? undefined : queueId(alert.service, alert.queue)),
+    (alert) => ({ rule: alert.rule, metric: alert.metric, title: `${describeCondition(alert)}: ${valueText(alert)}` }),
+  )
   return index.get(queueId(service, queue)) ?? []
 }
 

@@ -90,7 +90,5 @@ export function sameQueue(agent: Pick<QueueRecord, 'driver' | 'name' | 'prefix'>
 }
 
 export function byServiceThenName(a: QueueRecord, b: QueueRecord): number {
-  return compare(a.service, b.service) || compare(a.name, b.name)
+  return naturalCompare(a.service, b.service) || naturalCompare(a.name, b.name)
 }
-
-const compare = naturalCompare

@@ -155,10 +155,8 @@ export function utcTime(epochMs: unknown, now?: unknown): string {
  * keeps the UTC one.
  */
 export function utcTitle(epochMs: unknown): string {
-  const date = toDate(epochMs)
-  if (!date) return UNKNOWN
-  const iso = date.toISOString()
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`
+  // with no "today" to compare with, utcTime always writes the date
+  return utcTime(epochMs)
 }
 
 /** Epoch ms as a full ISO string for `<time datetime>`, or "" when unusable. */
