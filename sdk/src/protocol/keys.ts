@@ -46,6 +46,9 @@ export function createKeys(prefix: string = DEFAULT_PREFIX) {
     /** stream, `XADD MAXLEN ~ 1000` */
     slow: (service: string) => `${prefix}slow:${service}`,
     slowPattern: () => `${prefix}slow:*`,
+    /** stream of finished-job records (see archive.ts), `XADD MAXLEN ~ ARCHIVE_STREAM_MAXLEN` */
+    archive: (service: string) => `${prefix}archive:${service}`,
+    archivePattern: () => `${prefix}archive:*`,
     /** stream of signed commands for one node (durable delivery) */
     commandStream: (service: string, nodeId: string) => `${prefix}cmd:${service}:${nodeId}`,
     /** pub/sub channel that wakes the node's agent when a command is added */
@@ -66,6 +69,7 @@ export function createKeys(prefix: string = DEFAULT_PREFIX) {
     parseNode: (key: string): NodeRef | null => parseTwoPart(key, `${prefix}node:`),
     parseQueues: (key: string): string | null => parseOnePart(key, `${prefix}queues:`),
     parseSlow: (key: string): string | null => parseOnePart(key, `${prefix}slow:`),
+    parseArchive: (key: string): string | null => parseOnePart(key, `${prefix}archive:`),
     /** the service of a per-service node index key */
     parseServiceNodeIndex: (key: string): string | null => parseOnePart(key, `${prefix}index:nodes:`),
     /** a member of the legacy shared index */
