@@ -189,10 +189,12 @@ export function boundJobData(value: unknown, redactKeys: readonly string[] = DEF
       }
       const out: Record<string, unknown> = {}
       let kept = 0
-      let total = 0
+      let cut = 0
       for (const key of Object.keys(node)) {
-        total++
-        if (kept >= JOB_DATA_BOUNDS.keys) continue
+        if (kept >= JOB_DATA_BOUNDS.keys) {
+          cut++
+          continue
+        }
         if (key === '__proto__') continue
         const safeKey = cutText(key, 128)
         const lower = key.toLowerCase()
@@ -204,7 +206,7 @@ export function boundJobData(value: unknown, redactKeys: readonly string[] = DEF
         }
         kept++
       }
-      if (total > kept) out['_more'] = `${total - kept} more keys`
+      if (cut > 0) out['_more'] = `${cut} more keys`
       return out
     } catch {
       return '[unreadable]'
