@@ -4,63 +4,20 @@
  * its number and its own failure reason, with jobs removed as they finish, and nothing at all
  * with `archive: false`.
  */
-import t, { type Test } from 'tap'
-import { Queue, Worker } from 'bullmq'
+import t from 'tap'
 import { useRedis } from '../../../test/helpers/redis-server.js'
 import { eventually } from '../../../test/helpers/eventually.js'
 import { QuasarAgent } from '../../src/index.js'
 import { connectionOf } from '../queues/fixtures.js'
 import { connected } from '../queues/agent-transport.js'
 import { archivedRecords, attemptKeys, duplicates } from './archive-fixtures.js'
+import { expectedAttempts, jobRunner } from './bullmq-jobs.js'
 
 const unhandled: unknown[] = []
 process.on('unhandledRejection', (reason) => unhandled.push(reason))
 
 const { server, redis } = await useRedis(t)
-const connection = connectionOf(server.url)
-
-/** Job `i` fails its first `i % 4` attempts (a job failing three times has no attempt left). */
-const failuresOf = (i: number) => i % 4
-
-function expectedAttempts(ids: string[]): string[] {
-  return ids
-    .flatMap((id, i) => {
-      const failures = failuresOf(i)
-      const keys = Array.from({ length: Math.min(failures, 3) }, (_, n) => `${id}#${n + 1} failed`)
-      if (failures < 3) keys.push(`${id}#${failures + 1} completed`)
-      return keys
-    })
-    .sort()
-}
-
-async function runJobs(t: Test, name: string, count: number, opts: Parameters<Queue['add']>[2] = {}): Promise<string[]> {
-  const queue = new Queue(name, { connection })
-  t.teardown(() => queue.close())
-  const ids: string[] = []
-  for (let i = 0; i < count; i++) {
-    // every other job waits for a backoff between attempts (moveToDelayed), the rest is retried at once (retryJob)
-    const job = await queue.add(`job-${i % 4}`, { i }, { attempts: 3, ...(i % 2 === 0 ? { backoff: { type: 'fixed', delay: 5 } } : {}), ...opts })
-    ids.push(job.id!)
-  }
-  const worker = new Worker(
-    name,
-    async (job) => {
-      if (job.attemptsMade < failuresOf(job.data.i as number)) throw new Error(`boom ${job.id} attempt ${job.attemptsMade + 1}`)
-      return { doubled: (job.data.i as number) * 2 }
-    },
-    { connection, concurrency: 8, stalledInterval: 60_000 },
-  )
-  worker.on('error', () => {})
-  t.teardown(() => worker.close())
-  const finals = count
-  let finished = 0
-  worker.on('completed', () => void finished++)
-  worker.on('failed', (job) => {
-    if (job && job.attemptsMade >= 3) finished++
-  })
-  await eventually(() => finished === finals, `${finals} jobs finished`, 60_000)
-  return ids
-}
+const runJobs = jobRunner(connectionOf(server.url))
 
 t.test('hundreds of jobs with attempts: 3, concurrency 8: every attempt recorded once, with its number, reason and times', async (t) => {
   const agent = new QuasarAgent({ service: 'shop', nodeId: 'n1', url: server.url, intervalMs: 60_000, archive: { intervalMs: 50 } })
@@ -87,6 +44,26 @@ t.test('hundreds of jobs with attempts: 3, concurrency 8: every attempt recorded
   }
   t.pass('every record checked')
   t.same(unhandled, [])
+})
+
+t.test('a backlog read at once (the agent started after the jobs finished): each attempt keeps its own number, reason and stack', async (t) => {
+  const ids = await runJobs(t, 'backlog', 80)
+  const agent = new QuasarAgent({ service: 'late', nodeId: 'n1', url: server.url, intervalMs: 60_000 })
+  t.teardown(() => agent.stop())
+  agent.monitorQueue('backlog', 'bullmq')
+  await connected(agent)
+  for (let n = 0; n < 4; n++) await agent.recordFinishedJobs()
+  const records = await archivedRecords(redis, 'late')
+  t.same(duplicates(records), [])
+  t.same(attemptKeys(records), expectedAttempts(ids))
+  const wrong = records.filter((record) => record.state === 'failed' && (record.failedReason !== `boom ${record.jobId} attempt ${record.attempt}` || !record.stack?.startsWith(`Error: ${record.failedReason}\n`)))
+  t.same(
+    wrong.map((record) => `${record.jobId}#${record.attempt}: ${record.failedReason}`),
+    [],
+    'every failed attempt with its own reason and stack',
+  )
+  const retried = records.filter((record) => record.attempt > 1 && record.waitMs !== undefined)
+  t.ok(retried.length > 0 && retried.every((record) => record.waitMs! >= 0), 'later attempts wait from the previous end or due time')
 })
 
 t.test('jobs removed as they finish (removeOnComplete, removeOnFail) are still recorded, from their events', async (t) => {
