@@ -152,7 +152,7 @@ function fromHash(queue: string, job: JobEvents, hash: HashRead, state: JobState
     if (!completed) {
       const trace = traces[traces.length - 1 - (failedCount - attempt)]
       record.stack = stackText(trace)
-      const hashReason = failedReason && 'value' in failedReason ? failedReason.value : undefined
+      const hashReason = failedReason ? ('value' in failedReason ? failedReason.value : `[${failedReason.tooLarge} bytes, too large to read]`) : undefined
       record.failedReason = reasonText(last ? (hashReason ?? finish?.failedReason) : (finish?.failedReason ?? reasonOfStack(trace)))
     } else {
       record.result = boundedJson(returnvalue ?? finish?.returnvalue, context.redactKeys, JOB_RECORD_LIMITS.result)

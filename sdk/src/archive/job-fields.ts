@@ -3,13 +3,12 @@
  * to the protocol's limits. The raw text comes from a hash read bounded by HSTRLEN (queues/hashes.ts),
  * so nothing here parses more than FIELD_READ_LIMIT.
  */
-import { boundJobData, cutText, JOB_RECORD_LIMITS } from '../protocol/index.js'
+import { boundJobData, cutText, JOB_DATA_BOUNDS, JOB_RECORD_LIMITS } from '../protocol/index.js'
 import type { BigField } from '../queues/hashes.js'
 
 /**
  * A JSON field as bounded JSON text: a value too large to read becomes the same marker that
  * boundJobData gives a value too large to keep; text that is not JSON is kept as a string.
- * Buffers serialized by JSON.stringify (`{"type":"Buffer","data":[…]}`) become `[binary N bytes]`.
  */
 export function boundedJson(field: BigField | string | undefined, redactKeys: readonly string[], max: number): string | undefined {
   if (field === undefined || field === null) return undefined
@@ -18,18 +17,28 @@ export function boundedJson(field: BigField | string | undefined, redactKeys: re
   if (raw === '') return undefined
   let value: unknown
   try {
-    value = JSON.parse(raw, reviveBuffers)
+    // no reviver: V8 revives recursively, and a 10,000-deep value would overflow the stack
+    value = markBinary(JSON.parse(raw), 0)
   } catch {
     value = raw
   }
   return boundJobData(value, redactKeys, max)
 }
 
-function reviveBuffers(_key: string, value: unknown): unknown {
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const record = value as Record<string, unknown>
-    if (record.type === 'Buffer' && Array.isArray(record.data) && Object.keys(record).length === 2) return `[binary ${record.data.length} bytes]`
+/**
+ * Replaces what JSON.stringify made of a Buffer (`{"type":"Buffer","data":[…]}`) with
+ * `[binary N bytes]`, down to the depth boundJobData keeps (deeper is cut anyway).
+ */
+function markBinary(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null || depth > JOB_DATA_BOUNDS.depth) return value
+  if (Array.isArray(value)) {
+    for (let n = 0; n < Math.min(value.length, JOB_DATA_BOUNDS.items); n++) value[n] = markBinary(value[n], depth + 1)
+    return value
   }
+  const record = value as Record<string, unknown>
+  const keys = Object.keys(record)
+  if (keys.length === 2 && record.type === 'Buffer' && Array.isArray(record.data)) return `[binary ${record.data.length} bytes]`
+  for (const key of keys.slice(0, JOB_DATA_BOUNDS.keys)) if (key !== '__proto__') record[key] = markBinary(record[key], depth + 1)
   return value
 }
 
