@@ -17,6 +17,13 @@ import type { ArchiveSource, RecordContext } from './source.js'
 /** A cursor outlives its queue's last reader by this long, then Redis drops it. */
 export const CURSOR_TTL_MS = 7 * 24 * 60 * 60 * 1000
 const CURSOR_LIMIT = 1024
+/**
+ * Batches read per queue and pass when behind: 10 × 500 BullMQ events, about 1,200 jobs per 2 s
+ * pass. Measured here: a backlog of 5,000 completed jobs recorded at about 680 jobs/s, 0.44 ms of
+ * CPU per record; BullMQ keeps about 10,000 events (2,500 jobs), so a recorder this fast keeps up
+ * with a few hundred jobs/s before the stream is trimmed past its cursor.
+ */
+export const BATCHES_PER_PASS = 10
 
 export interface RecorderHost {
   readonly transport: Redis
@@ -125,7 +132,7 @@ export class JobRecorder implements AgentExtension {
     this.#held.add(source.id)
     const stored = await redis.get(cursorKey)
     let cursor = stored !== null && stored.length <= CURSOR_LIMIT ? stored : null
-    for (let n = 0; n < (this.#options.batchesPerPass ?? 4) && !this.#stopped; n++) {
+    for (let n = 0; n < (this.#options.batchesPerPass ?? BATCHES_PER_PASS) && !this.#stopped; n++) {
       const batch = await source.read(cursor, this.#context)
       if (batch.gap) this.#host.report(new Error(batch.gap))
       const write = redis.multi()
