@@ -162,8 +162,8 @@ export class QuasarAgent {
   }
 
   /** Reads and records finished jobs now (they are also recorded every few seconds); never rejects. */
-  async recordFinishedJobs(): Promise<void> {
-    await this.#recorder?.pass()
+  recordFinishedJobs(): Promise<void> {
+    return this.#recorder?.pass() ?? Promise.resolve()
   }
 
   #recordFinishedJobsOf(name: string, driver: MonitoredDriver, options: MonitorQueueOptions | undefined): void {

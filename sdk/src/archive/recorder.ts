@@ -1,8 +1,9 @@
 /**
  * The job recorder: every pass, for each monitored queue whose lease this node holds, reads what
  * finished after the queue's cursor and appends one record per finished attempt to the service's
- * archive stream (`XADD … MAXLEN ~ ARCHIVE_STREAM_MAXLEN`), in one MULTI with the new cursor: the
- * cursor never passes a record that was not written, so delivery is at least once.
+ * archive stream (`XADD … MAXLEN ~ ARCHIVE_STREAM_MAXLEN`, one MULTI per batch), then moves the
+ * cursor: it never passes a record that was not written, so delivery is at least once (a crash
+ * between the two writes the batch again, which the archiver stores once).
  *
  * House rules (the SDK never hurts its host): passes never overlap, timers are unref'd, each
  * pass reads at most `batchesPerPass` bounded batches per queue, and every error goes to onError.
@@ -137,7 +138,7 @@ export class JobRecorder implements AgentExtension {
       if (batch.gap) this.#host.report(new Error(batch.gap))
       const write = redis.multi()
       const streamKey = keys.archive(service)
-      let commands = 0
+      let records = 0
       for (const record of batch.records) {
         const checked = jobRecordSchema.safeParse(record)
         if (!checked.success) {
@@ -145,18 +146,17 @@ export class JobRecorder implements AgentExtension {
           continue
         }
         write.xadd(streamKey, 'MAXLEN', '~', ARCHIVE_STREAM_MAXLEN, '*', ...jobRecordFields(checked.data))
-        commands++
-      }
-      if (batch.cursor !== null && batch.cursor !== cursor) {
-        write.set(cursorKey, batch.cursor, 'PX', CURSOR_TTL_MS)
-        commands++
+        records++
       }
       // nothing is sent for a MULTI that is never run
-      if (commands > 0) {
+      if (records > 0) {
         const results = (await write.exec()) ?? []
         const failed = results.find(([error]) => error)
         if (failed) throw failed[0]
       }
+      // only once every record is in: a MULTI runs the commands after one that failed (a key of the
+      // wrong type), so a cursor inside it would pass records that were never written
+      if (batch.cursor !== null && batch.cursor !== cursor) await redis.set(cursorKey, batch.cursor, 'PX', CURSOR_TTL_MS)
       cursor = batch.cursor
       if (!batch.more) break
     }
