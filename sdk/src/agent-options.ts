@@ -4,6 +4,9 @@
  */
 import type { ChainableCommander, Redis } from 'ioredis'
 import type { Heartbeat } from './protocol/index.js'
+import type { ArchiveOptions } from './archive/options.js'
+
+export type { ArchiveOptions } from './archive/options.js'
 
 export interface PulseOptions {
   /** service name, `^[A-Za-z0-9._-]{1,64}$` */
@@ -31,6 +34,13 @@ export interface PulseOptions {
   commands?: boolean
   /** commands executed per second at most, so a "retry all" reaches the workers as a trickle; default 10 */
   commandsPerSecond?: number
+  /**
+   * record every finished attempt of the monitored BullMQ and Horizon queues in the service's
+   * archive stream (PROTOCOL.md, "Finished jobs"); on by default, `false` turns it off.
+   * `{ redactKeys }` replaces the keys whose values are redacted in job data (default
+   * DEFAULT_REDACT_KEYS)
+   */
+  archive?: boolean | ArchiveOptions
   onError?: (error: unknown) => void
   /** @internal the clock beats are stamped and aged by (epoch ms); tests inject a fake one */
   now?: () => number

@@ -19,6 +19,8 @@ import { createCommandExecutor } from './commands/executor.js'
 import { QueueMonitor } from './queues/monitor.js'
 import type { MonitoredDriver, MonitorQueueOptions } from './queues/options.js'
 import type { QueueProbe } from './queues/probe.js'
+import { archiveSourceFor, resolveArchive, type ResolvedArchive } from './archive/options.js'
+import { JobRecorder } from './archive/recorder.js'
 import type { AgentExtension, PulseOptions } from './agent-options.js'
 
 export type { AgentExtension, PulseOptions } from './agent-options.js'
@@ -45,6 +47,9 @@ export class QuasarAgent {
   #stopped = false
   #slow: SlowRecorder | null = null
   #queues: QueueMonitor | null = null
+  readonly #archive: ResolvedArchive | null
+  #recorder: JobRecorder | null = null
+  #started = false
 
   constructor(options: PulseOptions) {
     if (!isValidName(options.service)) {
@@ -58,6 +63,7 @@ export class QuasarAgent {
     this.nodeId = options.nodeId ?? nodeIdFrom(safeHostname(), process.pid)
     this.intervalMs = Math.max(100, options.intervalMs ?? DEFAULT_INTERVAL_MS)
     this.keys = createKeys(options.prefix)
+    this.#archive = resolveArchive(options.archive)
     const token = options.token ?? (process.env.QUASAR_TOKEN || undefined)
     // the console refuses such a token, so no command signed with it can come: say so at once
     // rather than reject every command later
@@ -103,6 +109,8 @@ export class QuasarAgent {
   }
 
   start(): this {
+    this.#started = true
+    this.#recorder?.start()
     if (this.#options.commands !== false) {
       this.use(createCommandExecutor(this, this.#options.commandsPerSecond ? { perSecond: this.#options.commandsPerSecond } : {}))
     }
@@ -149,7 +157,30 @@ export class QuasarAgent {
       this.#queues = monitor
       this.use(monitor)
     }
+    this.#recordFinishedJobsOf(name, driver, options)
     return this
+  }
+
+  /** Reads and records finished jobs now (they are also recorded every few seconds); never rejects. */
+  recordFinishedJobs(): Promise<void> {
+    return this.#recorder?.pass() ?? Promise.resolve()
+  }
+
+  #recordFinishedJobsOf(name: string, driver: MonitoredDriver, options: MonitorQueueOptions | undefined): void {
+    if (!this.#archive || this.#stopped) return
+    const source = archiveSourceFor(this.#app.redis, name, driver, options)
+    if (!source) return
+    if (!this.#recorder) {
+      const appVersion = this.#options.appVersion ?? process.env.npm_package_version
+      this.#recorder = new JobRecorder(this, {
+        redactKeys: this.#archive.redactKeys,
+        intervalMs: this.#archive.intervalMs ?? Math.min(this.intervalMs, 2000),
+        ...(appVersion ? { appVersion: appVersion.slice(0, 128) } : {}),
+      })
+      this.use(this.#recorder)
+    }
+    this.#recorder.add(source)
+    if (this.#started) this.#recorder.start()
   }
 
   /** The probe of a monitored queue (its `retryJob`/`deleteJob` serve commands), if any. */

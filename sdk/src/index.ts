@@ -1,4 +1,5 @@
 export { QuasarAgent, startPulse, type PulseOptions, type AgentExtension } from './agent.js'
+export type { ArchiveOptions } from './archive/options.js'
 export { BeatDroppedError, FIRST_CONNECT_GRACE_MS, MAX_BEAT_AGE_MS, type BeatCounts, type BeatDropReason } from './beat-guard.js'
 export * from './protocol/index.js'
 export { quasarFastify } from './slow/fastify.js'

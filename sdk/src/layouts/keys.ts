@@ -112,6 +112,8 @@ export function horizonKeys(prefix: string) {
   return {
     failedJobs: `${prefix}failed_jobs`,
     recentJobs: `${prefix}recent_jobs`,
+    /** Horizon 5+: every completed job, scored by minus its completion time (microtime) */
+    completedJobs: `${prefix}completed_jobs`,
     pendingJobs: `${prefix}pending_jobs`,
     monitoring: `${prefix}monitoring`,
     masters: `${prefix}masters`,

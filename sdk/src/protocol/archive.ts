@@ -155,6 +155,9 @@ export function readJobRecord(id: string, flat: readonly unknown[], redactKeys: 
   return { ok: true, value: entry }
 }
 
+const MORE_ITEMS = /^\[\d{1,16} more items\]$/
+const MORE_KEYS = /^\d{1,16} more keys$/
+
 /** How deep, wide and long job data may be once bounded. */
 export const JOB_DATA_BOUNDS = { depth: 8, keys: 100, items: 100, text: 1024 } as const
 
@@ -184,13 +187,19 @@ export function boundJobData(value: unknown, redactKeys: readonly string[] = DEF
       if (node instanceof Date) return Number.isFinite(node.getTime()) ? node.toISOString() : null
       if (Array.isArray(node)) {
         const out = node.slice(0, JOB_DATA_BOUNDS.items).map((item) => walk(item, depth + 1) ?? null)
-        if (node.length > JOB_DATA_BOUNDS.items) out.push(`[${node.length - JOB_DATA_BOUNDS.items} more items]`)
+        const rest: unknown = node[JOB_DATA_BOUNDS.items]
+        // an array bounded before (by the writer) keeps its marker when bounded again (by the reader)
+        if (node.length === JOB_DATA_BOUNDS.items + 1 && typeof rest === 'string' && MORE_ITEMS.test(rest)) out.push(rest)
+        else if (node.length > JOB_DATA_BOUNDS.items) out.push(`[${node.length - JOB_DATA_BOUNDS.items} more items]`)
         return out
       }
       const out: Record<string, unknown> = {}
       let kept = 0
       let cut = 0
+      const more = (node as Record<string, unknown>)['_more']
+      const earlierMore = typeof more === 'string' && MORE_KEYS.test(more) ? more : undefined
       for (const key of Object.keys(node)) {
+        if (key === '_more' && earlierMore !== undefined) continue
         if (kept >= JOB_DATA_BOUNDS.keys) {
           cut++
           continue
@@ -207,6 +216,7 @@ export function boundJobData(value: unknown, redactKeys: readonly string[] = DEF
         kept++
       }
       if (cut > 0) out['_more'] = `${cut} more keys`
+      else if (earlierMore !== undefined) out['_more'] = earlierMore
       return out
     } catch {
       return '[unreadable]'

@@ -49,6 +49,14 @@ export function createKeys(prefix: string = DEFAULT_PREFIX) {
     /** stream of finished-job records (see archive.ts), `XADD MAXLEN ~ ARCHIVE_STREAM_MAXLEN` */
     archive: (service: string) => `${prefix}archive:${service}`,
     archivePattern: () => `${prefix}archive:*`,
+    /**
+     * string, `SET NX PX`: the node that reads one queue's finished jobs for the service (`source`
+     * names the queue, see the SDK's archive/sources.ts); renewed by its holder, so one node of
+     * the service records each queue
+     */
+    recorderLease: (service: string, source: string) => `${prefix}recorder:${service}:lease:${source}`,
+    /** string: where that reading stopped (a BullMQ events stream id, Horizon scores), so a new holder resumes there */
+    recorderCursor: (service: string, source: string) => `${prefix}recorder:${service}:cursor:${source}`,
     /** stream of signed commands for one node (durable delivery) */
     commandStream: (service: string, nodeId: string) => `${prefix}cmd:${service}:${nodeId}`,
     /** pub/sub channel that wakes the node's agent when a command is added */
