@@ -42,6 +42,8 @@ const STATEMENTS = [
     app_version TEXT,
     node_id TEXT NOT NULL
   )`,
+  // Small engine state that must survive a restart (the size cap's row target, see sqlite-prune.ts).
+  'CREATE TABLE IF NOT EXISTS archive_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
   // The key, led by job_id so that `id:` alone and a job's attempts both read one range of it.
   'CREATE UNIQUE INDEX IF NOT EXISTS jobs_key ON jobs (job_id, service, queue, attempt)',
   'CREATE INDEX IF NOT EXISTS jobs_by_time ON jobs (finished_at)',

@@ -11,6 +11,7 @@ import type { Database, Statement } from 'better-sqlite3'
 import { ARCHIVE_STATES } from '@gravito/quasar/protocol'
 import type { ArchivedJob, ArchiveStats, ArchiveStore, JobQuery, PruneResult, RetentionPolicy, SearchCursor, SearchPage } from './store.js'
 import { configureConnection, createSchema } from './sqlite-schema.js'
+import { pruneArchive, usedBytes } from './sqlite-prune.js'
 import { DEFAULT_SEARCH_BOUNDS, SqliteSearch, type SearchBounds } from './sqlite-search.js'
 
 export interface SqliteStoreOptions {
@@ -85,36 +86,7 @@ export class SqliteArchiveStore implements ArchiveStore {
 
   async prune(policy: RetentionPolicy, now: number, batch: number): Promise<PruneResult> {
     this.ready()
-    let budget = Math.max(0, Math.floor(batch))
-    let deleted = 0
-    let more = false
-    this.db.transaction(() => {
-      for (const state of ARCHIVE_STATES) {
-        const maxAge = policy.maxAgeMs[state]
-        if (maxAge === undefined || !Number.isFinite(maxAge)) continue
-        const cutoff = now - maxAge
-        const removed = budget === 0 ? 0 : this.db.prepare('DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE state = ? AND finished_at < ? ORDER BY finished_at LIMIT ?)').run(state, cutoff, budget).changes
-        deleted += removed
-        budget -= removed
-        if (this.db.prepare('SELECT 1 FROM jobs WHERE state = ? AND finished_at < ? LIMIT 1').get(state, cutoff)) more = true
-      }
-    })()
-    if (policy.maxBytes !== undefined && Number.isFinite(policy.maxBytes)) {
-      const bytes = this.usedBytes()
-      if (bytes > policy.maxBytes) {
-        if (budget > 0) {
-          // Deleted rows free their pages only once a page is empty, and FTS5 frees its share at
-          // its next merge: so delete what the excess is worth at the average row size, not
-          // until the estimate drops, or one call would empty the archive.
-          const rows = this.db.prepare('SELECT count(*) FROM jobs').pluck().get() as number
-          const wanted = Math.max(1, Math.ceil(((bytes - policy.maxBytes) / bytes) * rows))
-          const removed = this.db.transaction(() => this.db.prepare('DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs ORDER BY finished_at, seq LIMIT ?)').run(Math.min(wanted, budget)).changes)()
-          deleted += removed
-        }
-        if (this.usedBytes() > policy.maxBytes && this.db.prepare('SELECT 1 FROM jobs LIMIT 1').get()) more = true
-      }
-    }
-    return { deleted, more }
+    return pruneArchive(this.db, policy, now, batch)
   }
 
   async stats(): Promise<ArchiveStats> {
@@ -126,7 +98,7 @@ export class SqliteArchiveStore implements ArchiveStore {
       if ((ARCHIVE_STATES as readonly string[]).includes(state)) byState[state as keyof ArchiveStats['byState']] = count
     }
     const oldestFinishedAt = this.db.prepare('SELECT min(finished_at) FROM jobs').pluck().get() as number | null
-    return { rows, bytes: this.usedBytes(), byState, oldestFinishedAt }
+    return { rows, bytes: usedBytes(this.db), byState, oldestFinishedAt }
   }
 
   async close(): Promise<void> {
@@ -136,14 +108,6 @@ export class SqliteArchiveStore implements ArchiveStore {
     } finally {
       this.db.close()
     }
-  }
-
-  /** Pages in use (free pages excluded, so deletions count before any VACUUM) times the page size. */
-  private usedBytes(): number {
-    const pages = this.db.pragma('page_count', { simple: true }) as number
-    const free = this.db.pragma('freelist_count', { simple: true }) as number
-    const size = this.db.pragma('page_size', { simple: true }) as number
-    return (pages - free) * size
   }
 
   private ready(): { upsert: Statement; attempts: Statement } {
