@@ -13,6 +13,7 @@
 import type { Database } from 'better-sqlite3'
 import { ARCHIVE_STATES } from '@gravito/quasar/protocol'
 import type { PruneResult, RetentionPolicy } from './store.js'
+import type { SqliteWriter } from './sqlite-writes.js'
 
 interface SizeTarget {
   rows: number
@@ -23,7 +24,7 @@ interface SizeTarget {
 
 const TARGET_KEY = 'size-target'
 
-export function pruneArchive(db: Database, policy: RetentionPolicy, now: number, batch: number): PruneResult {
+export function pruneArchive(db: Database, writer: SqliteWriter, policy: RetentionPolicy, now: number, batch: number): PruneResult {
   let budget = Math.max(0, Math.floor(batch))
   let deleted = 0
   let more = false
@@ -32,7 +33,7 @@ export function pruneArchive(db: Database, policy: RetentionPolicy, now: number,
       const maxAge = policy.maxAgeMs[state]
       if (maxAge === undefined || !Number.isFinite(maxAge)) continue
       const cutoff = now - maxAge
-      const removed = budget === 0 ? 0 : db.prepare('DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs WHERE state = ? AND finished_at < ? ORDER BY finished_at LIMIT ?)').run(state, cutoff, budget).changes
+      const removed = budget === 0 ? 0 : writer.delete(db.prepare('SELECT seq FROM jobs WHERE state = ? AND finished_at < ? ORDER BY finished_at LIMIT ?').pluck().all(state, cutoff, budget) as number[])
       deleted += removed
       budget -= removed
       if (db.prepare('SELECT 1 FROM jobs WHERE state = ? AND finished_at < ? LIMIT 1').get(state, cutoff)) more = true
@@ -41,7 +42,7 @@ export function pruneArchive(db: Database, policy: RetentionPolicy, now: number,
     if (target !== null) {
       const rows = db.prepare('SELECT count(*) FROM jobs').pluck().get() as number
       const excess = rows - target.rows
-      if (excess > 0 && budget > 0) deleted += db.prepare('DELETE FROM jobs WHERE seq IN (SELECT seq FROM jobs ORDER BY finished_at, seq LIMIT ?)').run(Math.min(excess, budget)).changes
+      if (excess > 0 && budget > 0) deleted += writer.delete(db.prepare('SELECT seq FROM jobs ORDER BY finished_at, seq LIMIT ?').pluck().all(Math.min(excess, budget)) as number[])
       if (excess > budget) more = true
     }
     return { deleted, more }

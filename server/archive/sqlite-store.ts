@@ -12,6 +12,7 @@ import { ARCHIVE_STATES } from '@gravito/quasar/protocol'
 import type { ArchivedJob, ArchiveStats, ArchiveStore, JobQuery, PruneResult, RetentionPolicy, SearchCursor, SearchPage } from './store.js'
 import { configureConnection, createSchema } from './sqlite-schema.js'
 import { pruneArchive, usedBytes } from './sqlite-prune.js'
+import { SqliteWriter } from './sqlite-writes.js'
 import { DEFAULT_SEARCH_BOUNDS, SqliteSearch, type SearchBounds } from './sqlite-search.js'
 
 export interface SqliteStoreOptions {
@@ -24,13 +25,6 @@ const MAX_ATTEMPTS = 1_000
 
 /** Rows upserted between two refreshes of the planner's statistics. */
 const ROWS_PER_OPTIMIZE = 200_000
-
-const UPSERT = `INSERT INTO jobs (service, queue, job_id, attempt, state, name, driver, added_at, started_at, finished_at, duration_ms, wait_ms, failed_reason, stack, data, opts, result, app_version, node_id)
-  VALUES (@service, @queue, @jobId, @attempt, @state, @name, @driver, @addedAt, @startedAt, @finishedAt, @durationMs, @waitMs, @failedReason, @stack, @data, @opts, @result, @appVersion, @nodeId)
-  ON CONFLICT (job_id, service, queue, attempt) DO UPDATE SET
-    state = excluded.state, name = excluded.name, driver = excluded.driver, added_at = excluded.added_at, started_at = excluded.started_at,
-    finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, wait_ms = excluded.wait_ms, failed_reason = excluded.failed_reason,
-    stack = excluded.stack, data = excluded.data, opts = excluded.opts, result = excluded.result, app_version = excluded.app_version, node_id = excluded.node_id`
 
 const ATTEMPTS = `SELECT service, queue, job_id AS jobId, attempt, state, name, driver, added_at AS addedAt, started_at AS startedAt, finished_at AS finishedAt,
   duration_ms AS durationMs, wait_ms AS waitMs, failed_reason AS failedReason, stack, data, opts, result, app_version AS appVersion, node_id AS nodeId
@@ -45,7 +39,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 export class SqliteArchiveStore implements ArchiveStore {
   readonly engine = 'sqlite' as const
   private searcher: SqliteSearch | null = null
-  private statements: { upsert: Statement; attempts: Statement } | null = null
+  private statements: { writer: SqliteWriter; attempts: Statement } | null = null
   private rowsSinceOptimize = 0
 
   constructor(
@@ -57,15 +51,15 @@ export class SqliteArchiveStore implements ArchiveStore {
 
   async open(): Promise<void> {
     createSchema(this.db)
-    this.statements = { upsert: this.db.prepare(UPSERT), attempts: this.db.prepare(ATTEMPTS) }
+    this.statements = { writer: new SqliteWriter(this.db), attempts: this.db.prepare(ATTEMPTS) }
     this.searcher = new SqliteSearch(this.db, { ...DEFAULT_SEARCH_BOUNDS, ...this.options.search })
   }
 
   async upsert(records: readonly ArchivedJob[]): Promise<void> {
     if (records.length === 0) return
-    const { upsert } = this.ready()
+    const { writer } = this.ready()
     this.db.transaction(() => {
-      for (const record of records) upsert.run(toRow(record))
+      for (const record of records) writer.upsert(record)
     })()
     this.rowsSinceOptimize += records.length
     if (this.rowsSinceOptimize >= ROWS_PER_OPTIMIZE) {
@@ -86,7 +80,7 @@ export class SqliteArchiveStore implements ArchiveStore {
 
   async prune(policy: RetentionPolicy, now: number, batch: number): Promise<PruneResult> {
     this.ready()
-    return pruneArchive(this.db, policy, now, batch)
+    return pruneArchive(this.db, this.ready().writer, policy, now, batch)
   }
 
   async stats(): Promise<ArchiveStats> {
@@ -110,36 +104,8 @@ export class SqliteArchiveStore implements ArchiveStore {
     }
   }
 
-  private ready(): { upsert: Statement; attempts: Statement } {
+  private ready(): { writer: SqliteWriter; attempts: Statement } {
     if (!this.statements) throw new Error('the SQLite archive is not open: call open() first')
     return this.statements
   }
-}
-
-function toRow(record: ArchivedJob): Record<string, unknown> {
-  return {
-    service: record.service,
-    queue: record.queue,
-    jobId: record.jobId,
-    attempt: record.attempt,
-    state: record.state,
-    name: record.name ?? null,
-    driver: record.driver ?? null,
-    addedAt: whole(record.addedAt),
-    startedAt: whole(record.startedAt),
-    finishedAt: Math.round(record.finishedAt),
-    durationMs: whole(record.durationMs),
-    waitMs: whole(record.waitMs),
-    failedReason: record.failedReason ?? null,
-    stack: record.stack ?? null,
-    data: record.data ?? null,
-    opts: record.opts ?? null,
-    result: record.result ?? null,
-    appVersion: record.appVersion ?? null,
-    nodeId: record.nodeId,
-  }
-}
-
-function whole(value: number | null | undefined): number | null {
-  return value === null || value === undefined || !Number.isFinite(value) ? null : Math.round(value)
 }
