@@ -69,6 +69,9 @@ export function configureConnection(db: Database): void {
   db.pragma('foreign_keys = OFF')
   // A second console process on the same file waits for the lock briefly instead of failing at once.
   db.pragma('busy_timeout = 2000')
+  // 64 MiB of page cache (the default is 2 MiB): a text search reads up to 5,000 scattered rows,
+  // which took 70-130 ms per page from the OS cache and 25-45 ms from this one at 500,000 rows.
+  db.pragma('cache_size = -65536')
   // ANALYZE reads at most this many rows per index, so statistics stay cheap on a large archive.
   db.pragma('analysis_limit = 1000')
 }
