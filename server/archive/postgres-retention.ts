@@ -7,7 +7,7 @@
  * later inserts reuse; only VACUUM FULL gives it back), so a cap checked against it would keep
  * deleting until the table was empty. The estimate is therefore rows × bytes per row, where bytes
  * per row is the average row of the newest rows (their TOASTed payloads included) scaled by the
- * table's ratio of indexes plus heap to heap. Deleting rows lowers it at once; reusing free space
+ * table's ratio of heap and TOAST plus indexes to heap and TOAST. Deleting rows lowers it at once; reusing free space
  * leaves it right.
  */
 import type pg from 'pg'
@@ -17,6 +17,7 @@ import { TABLE } from './postgres-schema.js'
 
 /** Rows sampled for the average row size: enough to smooth payload sizes, cheap through the index. */
 const SIZE_SAMPLE = 200
+const MAX_TIME = 8.64e15
 
 type Queryable = Pick<pg.Pool, 'query'>
 
@@ -29,11 +30,13 @@ export async function estimateSize(db: Queryable): Promise<SizeEstimate> {
   const { rows } = await db.query(
     `SELECT (SELECT count(*) FROM ${TABLE})::float8 AS rows,
        (SELECT coalesce(avg(pg_column_size(sample.*)), 0) FROM (SELECT * FROM ${TABLE} ORDER BY finished_at DESC, seq DESC LIMIT ${SIZE_SAMPLE}) sample)::float8 AS row_bytes,
-       pg_total_relation_size('${TABLE}')::float8 AS total_bytes,
-       pg_table_size('${TABLE}')::float8 AS table_bytes`,
+       (pg_relation_size(c.oid) + coalesce(pg_relation_size(nullif(c.reltoastrelid, 0)), 0))::float8 AS table_bytes,
+       pg_indexes_size(c.oid)::float8 AS index_bytes
+     FROM pg_class c WHERE c.oid = '${TABLE}'::regclass`,
   )
-  const row = rows[0] as { rows: number; row_bytes: number; total_bytes: number; table_bytes: number }
-  const indexFactor = row.table_bytes > 0 ? Math.max(1, row.total_bytes / row.table_bytes) : 1
+  const row = rows[0] as { rows: number; row_bytes: number; table_bytes: number; index_bytes: number }
+  // main forks only: the free-space and visibility maps that VACUUM adds would move the estimate
+  const indexFactor = row.table_bytes > 0 ? 1 + row.index_bytes / row.table_bytes : 1
   return { rows: row.rows, bytes: Math.round(row.rows * row.row_bytes * indexFactor) }
 }
 
@@ -51,10 +54,16 @@ export async function archiveStats(db: Queryable): Promise<ArchiveStats> {
   return stats
 }
 
-/** Deletes up to `limit` rows picked by `pick` (a SELECT of seq, oldest first); returns how many went. */
-async function deleteBatch(db: Queryable, pick: string, values: unknown[], limit: number): Promise<number> {
-  const result = await db.query(`DELETE FROM ${TABLE} WHERE seq = ANY(ARRAY(${pick} ORDER BY finished_at, seq LIMIT $${values.length + 1}))`, [...values, limit])
-  return result.rowCount ?? 0
+/**
+ * Deletes the oldest `limit` rows that `due` (a WHERE clause) selects, and says whether more are
+ * due: one row beyond the batch is looked up, so "more" is never a guess.
+ */
+async function deleteOldest(db: Queryable, due: string, values: unknown[], limit: number): Promise<{ deleted: number; more: boolean }> {
+  const picked = await db.query(`SELECT seq FROM ${TABLE}${due} ORDER BY finished_at, seq LIMIT $${values.length + 1}`, [...values, limit + 1])
+  const seqs = picked.rows.slice(0, limit).map((row: { seq: string }) => row.seq)
+  if (seqs.length === 0) return { deleted: 0, more: picked.rows.length > 0 }
+  const result = await db.query(`DELETE FROM ${TABLE} WHERE seq = ANY($1::bigint[])`, [seqs])
+  return { deleted: result.rowCount ?? 0, more: picked.rows.length > limit }
 }
 
 export async function pruneArchive(db: Queryable, policy: RetentionPolicy, now: number, batch: number): Promise<PruneResult> {
@@ -64,26 +73,19 @@ export async function pruneArchive(db: Queryable, policy: RetentionPolicy, now: 
   for (const state of ARCHIVE_STATES) {
     const maxAge = policy.maxAgeMs[state]
     if (typeof maxAge !== 'number' || !Number.isFinite(maxAge) || maxAge < 0) continue
-    if (budget === 0) {
-      more = true
-      break
-    }
-    const cutoff = Math.floor(now - maxAge)
-    const gone = await deleteBatch(db, `SELECT seq FROM ${TABLE} WHERE state = $1 AND finished_at < $2::bigint`, [state, cutoff], budget)
-    deleted += gone
-    budget -= gone
-    // a full batch may have left more behind; the next call finds out
-    if (budget === 0) more = true
+    const cutoff = Math.min(Math.max(Math.floor(now - maxAge), -MAX_TIME), MAX_TIME)
+    const step = await deleteOldest(db, ' WHERE state = $1 AND finished_at < $2::bigint', [state, cutoff], budget)
+    deleted += step.deleted
+    budget -= step.deleted
+    more ||= step.more
   }
   if (typeof policy.maxBytes === 'number' && Number.isFinite(policy.maxBytes) && policy.maxBytes >= 0) {
-    if (budget === 0) return { deleted, more: true }
     const size = await estimateSize(db)
     if (size.bytes > policy.maxBytes && size.rows > 0) {
-      const keep = Math.floor(policy.maxBytes / (size.bytes / size.rows))
-      const excess = size.rows - keep
-      const gone = await deleteBatch(db, `SELECT seq FROM ${TABLE}`, [], Math.min(excess, budget))
-      deleted += gone
-      if (excess > gone) more = true
+      const excess = size.rows - Math.floor(policy.maxBytes / (size.bytes / size.rows))
+      const step = await deleteOldest(db, '', [], Math.min(excess, budget))
+      deleted += step.deleted
+      if (excess > step.deleted) more = true
     }
   }
   return { deleted, more }

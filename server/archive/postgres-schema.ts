@@ -6,8 +6,9 @@
  * - `data` is `json`, not `jsonb`: `json` keeps the text as the agent wrote it (key order, as a
  *   person reads a payload), and the GIN index is built over `data::jsonb` for `@>` searches.
  *   Rows are cleaned before insert so that cast cannot fail (see postgres-rows.ts).
- * - `search` is a generated tsvector: the name weighted A, the failed reason and stack weighted B,
- *   so free words match either while `error:` keeps to B. Punctuation becomes spaces first, so
+ * - `search` is a generated tsvector: the name weighted A, the failed reason B, the stack C, so a
+ *   search can keep a phrase inside one column (`ts_filter`) and `error:` to B and C while free
+ *   words take any. Punctuation becomes spaces first, so
  *   `email.send`, `worker.js:42` or `ECONNREFUSED 127.0.0.1:6379` are words, as SQLite's unicode61
  *   tokenizer splits them; the `simple` configuration does not stem, so both engines agree.
  * - Retention deletes by (state, finished_at) and the size cap by (finished_at, seq); no time
@@ -20,7 +21,8 @@ export const TABLE = 'zenith_archived_jobs'
 /** Text as the search index sees it; the same expression runs on the query's words. */
 export const searchableText = (sql: string): string => `regexp_replace(${sql}, '[[:punct:]]+', ' ', 'g')`
 
-const searchVector = `setweight(to_tsvector('simple', ${searchableText("coalesce(name, '')")}), 'A') || setweight(to_tsvector('simple', ${searchableText("coalesce(failed_reason, '') || ' ' || coalesce(stack, '')")}), 'B')`
+const weighted = (column: string, weight: string) => `setweight(to_tsvector('simple', ${searchableText(`coalesce(${column}, '')`)}), '${weight}')`
+const searchVector = `${weighted('name', 'A')} || ${weighted('failed_reason', 'B')} || ${weighted('stack', 'C')}`
 
 /** A fixed key for pg_advisory_xact_lock: two replicas opening at once must not race on CREATE. */
 export const SCHEMA_LOCK = 7_314_052_001

@@ -11,8 +11,8 @@
 import pg from 'pg'
 import type { ArchiveStats, ArchiveStore, ArchivedJob, JobQuery, PruneResult, RetentionPolicy, SearchCursor, SearchPage } from './store.js'
 import { DETAIL_COLUMNS, SCHEMA_LOCK, SCHEMA_STATEMENTS, TABLE } from './postgres-schema.js'
-import { text, toArchivedJob, toColumns, toSummary } from './postgres-rows.js'
-import { searchQuery } from './postgres-search.js'
+import { text, toArchivedJob, toColumns } from './postgres-rows.js'
+import { DEFAULT_SEARCH_BOUNDS, searchArchive, type SearchBounds } from './postgres-search.js'
 import { archiveStats, pruneArchive } from './postgres-retention.js'
 
 /** A job with more attempts than this shows its latest ones: one job must not fill a response. */
@@ -27,6 +27,8 @@ export interface PostgresStoreOptions {
   statementTimeoutMs?: number
   /** called for errors no caller is waiting on (an idle connection that died) */
   onError?: (error: Error) => void
+  /** how far a search scans for text without words, and its largest page */
+  searchBounds?: SearchBounds
 }
 
 /** The URL without its password, for messages. */
@@ -44,11 +46,13 @@ export class PostgresArchiveStore implements ArchiveStore {
   readonly engine = 'postgres' as const
   readonly #pool: pg.Pool
   readonly #where: string
+  readonly #bounds: SearchBounds
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     const protocol = /^([a-z]+):\/\//i.exec(url)?.[1]?.toLowerCase()
     if (protocol !== 'postgres' && protocol !== 'postgresql') throw new Error(`archive: ${describeUrl(url)} is not a postgres:// URL`)
     this.#where = describeUrl(url)
+    this.#bounds = options.searchBounds ?? DEFAULT_SEARCH_BOUNDS
     this.#pool = new pg.Pool({
       connectionString: url,
       max: options.maxConnections ?? 4,
@@ -127,13 +131,7 @@ export class PostgresArchiveStore implements ArchiveStore {
   }
 
   search(query: JobQuery, page: { limit: number; after?: SearchCursor }): Promise<SearchPage> {
-    const sql = searchQuery(query, page)
-    return this.#run('search', async (pool) => {
-      const { rows } = await pool.query(sql.text, sql.values)
-      const found = rows.slice(0, sql.limit).map(toSummary)
-      const last = found.at(-1)
-      return { rows: found, next: rows.length > sql.limit && last ? { finishedAt: last.finishedAt, seq: last.seq } : null }
-    })
+    return this.#run('search', (pool) => searchArchive(pool, query, page, this.#bounds))
   }
 
   attempts(service: string, queue: string, jobId: string): Promise<ArchivedJob[]> {
