@@ -26,13 +26,15 @@ export interface SizeEstimate {
   bytes: number
 }
 
-export async function estimateSize(db: Queryable): Promise<SizeEstimate> {
+/** `knownRows`: the row count when the caller has just counted (a count is a full index scan). */
+export async function estimateSize(db: Queryable, knownRows?: number): Promise<SizeEstimate> {
   const { rows } = await db.query(
-    `SELECT (SELECT count(*) FROM ${TABLE})::float8 AS rows,
+    `SELECT ${knownRows === undefined ? `(SELECT count(*) FROM ${TABLE})::float8` : '$1::float8'} AS rows,
        (SELECT coalesce(avg(pg_column_size(sample.*)), 0) FROM (SELECT * FROM ${TABLE} ORDER BY finished_at DESC, seq DESC LIMIT ${SIZE_SAMPLE}) sample)::float8 AS row_bytes,
        (pg_relation_size(c.oid) + coalesce(pg_relation_size(nullif(c.reltoastrelid, 0)), 0))::float8 AS table_bytes,
        pg_indexes_size(c.oid)::float8 AS index_bytes
      FROM pg_class c WHERE c.oid = '${TABLE}'::regclass`,
+    knownRows === undefined ? [] : [knownRows],
   )
   const row = rows[0] as { rows: number; row_bytes: number; table_bytes: number; index_bytes: number }
   // main forks only: the free-space and visibility maps that VACUUM adds would move the estimate
@@ -41,16 +43,13 @@ export async function estimateSize(db: Queryable): Promise<SizeEstimate> {
 }
 
 export async function archiveStats(db: Queryable): Promise<ArchiveStats> {
-  const [byState, oldest, size] = await Promise.all([
-    db.query(`SELECT state, count(*)::float8 AS rows FROM ${TABLE} GROUP BY state`),
-    db.query(`SELECT min(finished_at)::float8 AS oldest FROM ${TABLE}`),
-    estimateSize(db),
-  ])
-  const stats: ArchiveStats = { rows: 0, bytes: size.bytes, byState: {}, oldestFinishedAt: (oldest.rows[0] as { oldest: number | null }).oldest }
+  const [byState, oldest] = await Promise.all([db.query(`SELECT state, count(*)::float8 AS rows FROM ${TABLE} GROUP BY state`), db.query(`SELECT min(finished_at)::float8 AS oldest FROM ${TABLE}`)])
+  const stats: ArchiveStats = { rows: 0, bytes: 0, byState: {}, oldestFinishedAt: (oldest.rows[0] as { oldest: number | null }).oldest }
   for (const row of byState.rows as { state: string; rows: number }[]) {
     stats.rows += row.rows
     if ((ARCHIVE_STATES as readonly string[]).includes(row.state)) stats.byState[row.state as (typeof ARCHIVE_STATES)[number]] = row.rows
   }
+  stats.bytes = (await estimateSize(db, stats.rows)).bytes
   return stats
 }
 
