@@ -1,7 +1,6 @@
 import t from 'tap'
 import { openPostgresStore, type PostgresArchiveStore, type PostgresStoreOptions } from '../../server/archive/postgres-store.js'
 import { usePostgres } from '../helpers/postgres-server.js'
-import { runArchiveStoreContract } from './store-contract.js'
 import { keyOf, makeJobs, matches } from './archive-fixture.js'
 import type { ArchivedJob, JobQuery, SearchCursor } from '../../server/archive/store.js'
 
@@ -12,10 +11,6 @@ async function freshStore(test: Pick<typeof t, 'teardown'>, options?: PostgresSt
   test.teardown(() => store.close())
   return store
 }
-
-t.test('the ArchiveStore contract on PostgreSQL', async (t) => {
-  runArchiveStoreContract(t, async () => openPostgresStore(await server.createDatabase()))
-})
 
 t.test('values PostgreSQL would refuse are cleaned: one record never fails its batch', async (t) => {
   const store = await freshStore(t)

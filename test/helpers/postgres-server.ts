@@ -120,6 +120,13 @@ export async function startPostgres(): Promise<TestPostgres> {
     await exited
   }
 
+  // a test file that dies without its teardown must not leave a server behind: SIGQUIT is
+  // PostgreSQL's immediate shutdown, and it can be sent from a synchronous exit handler
+  const onExit = () => {
+    if (child && child.exitCode === null) child.kill('SIGQUIT')
+  }
+  process.on('exit', onExit)
+
   await launch()
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
   let databases = 0
@@ -142,6 +149,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     restart: launch,
     stop: async () => {
       await halt()
+      process.off('exit', onExit)
       rmSync(dir, { recursive: true, force: true })
     },
   }
