@@ -71,7 +71,10 @@ t.test('an answer is cut to 64 KB, newest log lines and stacks kept, and still r
   t.ok(JSON.stringify(wrap({ kind: 'job', job })).length > LIST_JOBS_ANSWER_MAX_BYTES * 3, 'it was far larger')
   const back = readListJobsResult(raw)
   t.ok(back.ok, 'the cut answer is a valid answer')
-  if (fitted.kind !== 'job' || !fitted.job) return t.fail('a job')
+  if (fitted.kind !== 'job' || !fitted.job) {
+    t.fail('a job')
+    return
+  }
   t.equal(fitted.job.logs.at(-1), job.logs.at(-1), 'the newest log line kept')
   t.equal(fitted.job.stacks.at(-1), job.stacks.at(-1), 'the newest stack kept')
   t.equal(fitted.job.data, job.data, 'the data kept while the logs and stacks make room')
