@@ -156,7 +156,11 @@ t.test('a hostile agent: forged, oversized and off-topic answers are ignored and
 
   const app = await buildTestApp({ redisUrl: redisServer.url, quasarToken: TOKEN })
   t.teardown(() => app.close())
-  await app.collector.refresh()
+  // a loaded machine may need more than one tick to find it
+  await eventually(async () => {
+    await app.collector.refresh()
+    return findQueue(app.collector.snapshot, 'evil', 'big') !== null
+  }, 'the queue is in the snapshot')
   const list = async (queue: string, state = 'waiting') => (await app.inject(`/api/pulse/queues/evil/${queue}/jobs?state=${state}&page=1`)).json()
 
   t.match(await list('big'), { jobs: [], total: null, error: `the agent's answer is larger than ${LIST_JOBS_ANSWER_MAX_BYTES / 1024} KB: ignored` })
