@@ -5,3 +5,5 @@
 export * from './keys.js'
 export * from './bullmq.js'
 export * from './laravel.js'
+export * from './bullmq-jobs.js'
+export * from './laravel-jobs.js'
