@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every measurement side by side with its baseline, in one run, written to
  * BENCHMARKS.md. Machines are noisy: read the ratios, not the absolute times.
- * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,pulse-page,queues,attack,memory
+ * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-memory
  */
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -14,11 +14,12 @@ import { benchQueues } from './queues.js'
 import { benchAttack } from './attack.js'
 import { benchMemory, PAGE_EVERY_MS } from './memory.js'
 import { renderReport } from './report.js'
+import { benchArchiveMemory, renderArchiveMemory } from './archive-memory.js'
 import { updateBenchmarks, type MeasuredSection } from './document.js'
 import { Redis } from 'ioredis'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
-const only = new Set((values.only ?? 'collector,responsiveness,fragments,pulse-page,queues,attack,memory').split(','))
+const only = new Set((values.only ?? 'collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-memory').split(','))
 const quick = values.quick
 
 const redis = await startRedis()
@@ -58,6 +59,12 @@ try {
     const options = { nodes: 10_000, warmupMs: 45_000, sampleMs: quick ? 30_000 : 90_000, pageEveryMs: PAGE_EVERY_MS }
     const rows = await benchMemory(redis.url, options)
     sections.push({ id: 'memory', markdown: renderReport.memory(rows, options) })
+    console.table(rows)
+  }
+  if (only.has('archive-memory')) {
+    const options = { rate: 500, warmupMs: quick ? 10_000 : 20_000, sampleMs: quick ? 20_000 : 60_000 }
+    const rows = await benchArchiveMemory(redis.url, options)
+    sections.push({ id: 'archive-memory', markdown: renderArchiveMemory(rows, options) })
     console.table(rows)
   }
   const client = new Redis(redis.url)

@@ -45,6 +45,9 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   redactKeys: DEFAULT_REDACT_KEYS,
 }
 
+/** Options as callers give them: any of them, the claim bounds too. */
+export type IngestTuning = Partial<Omit<IngestOptions, 'claim'>> & { readonly claim?: Partial<ClaimBounds> }
+
 export interface IngestDeps {
   readonly streams: ArchiveStreams
   /** the store, opened on first use; rejects while it cannot be opened */
@@ -53,7 +56,7 @@ export interface IngestDeps {
   readonly beatingServices: () => Iterable<string>
   readonly clock: Clock
   readonly log: { warn(object: object, message: string): void }
-  readonly options?: Partial<IngestOptions>
+  readonly options?: IngestTuning
   /** the consumer name; unique per console process by default */
   readonly consumer?: string
 }

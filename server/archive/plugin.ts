@@ -14,7 +14,7 @@ import type { ArchiveStats, ArchiveStore, RetentionPolicy } from './store.js'
 import { DEFAULT_RETENTION, describeArchiveLocation, describeRetention, type ArchiveTarget } from './settings.js'
 import { openArchiveStore, type OpenStore } from './engines.js'
 import { createArchiveStreams } from './streams.js'
-import { createArchiveIngest, type ArchiveIngest, type IngestOptions } from './ingest.js'
+import { createArchiveIngest, type ArchiveIngest, type IngestTuning } from './ingest.js'
 import { MAX_SERVICES, type IngestStatus } from './ingest-status.js'
 import { createRetentionRunner, type RetentionOptions, type RetentionRunner, type RetentionStatus } from './retention.js'
 import archiveRoutes from './routes.js'
@@ -56,7 +56,7 @@ declare module 'fastify' {
 }
 
 export interface ArchiveTuning {
-  readonly ingest?: Partial<IngestOptions>
+  readonly ingest?: IngestTuning
   readonly retention?: Partial<RetentionOptions>
   /** the consumer name (default: host, pid and a random part) */
   readonly consumer?: string

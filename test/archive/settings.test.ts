@@ -18,7 +18,7 @@ t.test('--archive targets', async (t) => {
   t.same(parseArchiveTarget('postgres://zenith:pw@db.internal:5432/zenith'), { engine: 'postgres', url: 'postgres://zenith:pw@db.internal:5432/zenith' })
   t.same(parseArchiveTarget('postgresql://db/zenith'), { engine: 'postgres', url: 'postgresql://db/zenith' })
   for (const bad of ['', 'on', 'sqlite', 'sqlite:', 'sqlite:  ', 'mysql://db/zenith', 'postgres://', 'postgres:/db', '/var/lib/archive.sqlite', 'OFF ON']) {
-    t.throws(() => parseArchiveTarget(bad), undefined, JSON.stringify(bad))
+    t.throws(() => parseArchiveTarget(bad), JSON.stringify(bad))
   }
 })
 
