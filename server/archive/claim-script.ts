@@ -22,7 +22,8 @@ import type { SlotGroupedBatch } from '../redis/shards.js'
 /**
  * KEYS[1] the stream. ARGV: group, consumer, count, budget (reply bytes), entry bytes, min idle
  * (ms), claim steps (XAUTOCLAIM calls at most, each scanning at most 10 pending entries), raw bytes
- * (entry bytes Redis copies per call; the first entry is always read).
+ * (entry bytes Redis copies per call; the first entry is always read), forget idle (ms: another
+ * consumer idle this long with nothing pending is deleted, at most 10 per call).
  * Replies { entries, lag (-1 unknown), pending, created (1 when the group was made) }; each entry
  * is { id, raw bytes, kind (0 read, 1 oversized: no fields, 2 deleted before it was read), fields }.
  * A missing key reads empty; a key of another type is an error reply naming its type.
@@ -35,6 +36,7 @@ local key = KEYS[1]
 local group, consumer = ARGV[1], ARGV[2]
 local count, budget, entry_limit = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local min_idle, claim_steps, raw_limit = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local forget_idle = tonumber(ARGV[9])
 local HEADER = 16
 
 local kind = redis.call('TYPE', key)['ok']
@@ -105,6 +107,18 @@ while not full() do
   take(list[1][1], list[1][2])
 end
 
+-- consumers of consoles long gone, with nothing pending, are removed: each console start adds one
+local forgotten = 0
+for _, flat in ipairs(redis.call('XINFO', 'CONSUMERS', key, group)) do
+  if forgotten >= 10 then break end
+  local c = {}
+  for i = 1, #flat, 2 do c[flat[i]] = flat[i + 1] end
+  if c['name'] ~= consumer and c['pending'] == 0 and c['idle'] >= forget_idle then
+    redis.call('XGROUP', 'DELCONSUMER', key, group, c['name'])
+    forgotten = forgotten + 1
+  end
+end
+
 local info = group_info() or {}
 local lag = info['lag']
 if type(lag) ~= 'number' then lag = -1 end
@@ -126,6 +140,8 @@ export interface ClaimBounds {
   readonly claimSteps: number
   /** raw entry bytes Redis copies per call before it stops */
   readonly rawBytes: number
+  /** another console's consumer idle this long with nothing pending is removed from the group */
+  readonly forgetIdleMs: number
 }
 
 export type ClaimedEntry =
@@ -148,7 +164,7 @@ export function defineClaimScript(redis: Pick<RedisClient, 'defineCommand'>): vo
 type ScriptPipeline = Record<typeof COMMAND, (key: string, ...args: (string | number)[]) => unknown>
 
 export function queueClaim(batch: SlotGroupedBatch, key: string, group: string, consumer: string, bounds: ClaimBounds): Slot<unknown> {
-  const args = [group, consumer, bounds.count, bounds.callBytes, bounds.entryBytes, bounds.claimIdleMs, bounds.claimSteps, bounds.rawBytes]
+  const args = [group, consumer, bounds.count, bounds.callBytes, bounds.entryBytes, bounds.claimIdleMs, bounds.claimSteps, bounds.rawBytes, bounds.forgetIdleMs]
   return batch.add(key, (pipeline) => (pipeline as unknown as ScriptPipeline)[COMMAND](key, ...args))
 }
 

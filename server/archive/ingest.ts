@@ -40,7 +40,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   servicesPerGroup: 8,
   // 8 calls of at most 512 KB + one entry: a group's replies stay under 8 MB whatever agents wrote;
   // at most 800 records per store transaction, which SQLite writes on the event loop (tens of ms)
-  claim: { count: 100, callBytes: 512 * 1024, entryBytes: 4 * JOB_RECORD_LIMITS.entry, claimIdleMs: 60_000, claimSteps: 20, rawBytes: 2 * 1024 * 1024 },
+  claim: { count: 100, callBytes: 512 * 1024, entryBytes: 4 * JOB_RECORD_LIMITS.entry, claimIdleMs: 60_000, claimSteps: 20, rawBytes: 2 * 1024 * 1024, forgetIdleMs: 24 * 3_600_000 },
   groupsPerRound: 64,
   idleMs: 1_000,
   redactKeys: DEFAULT_REDACT_KEYS,

@@ -105,3 +105,21 @@ t.test('a console that stops mid-batch: its entries are taken over once idle, by
   t.equal(rows.length, records.length, 'no record stored twice')
   t.same(new Set(rows), expectedKeys(records), 'every record stored, those of the stopped console included')
 })
+
+t.test('consumers of consoles gone with nothing pending are removed; one holding entries is kept', async (t) => {
+  await admin.flushall()
+  const key = keys.archive('api')
+  for (let i = 0; i < 6; i++) await writeRecord(admin, 'api', jobRecord('api', i))
+  await admin.xgroup('CREATE', key, ARCHIVE_GROUP, '0')
+  // three consoles that stopped: two had acknowledged everything, one holds two entries
+  for (const ghost of ['gone-1', 'gone-2']) {
+    const read = (await admin.xreadgroup('GROUP', ARCHIVE_GROUP, ghost, 'COUNT', 1, 'STREAMS', key, '>')) as [string, [string, string[]][]][]
+    await admin.xack(key, ARCHIVE_GROUP, read[0]![1][0]![0])
+  }
+  await admin.xreadgroup('GROUP', ARCHIVE_GROUP, 'holding', 'COUNT', 2, 'STREAMS', key, '>')
+  const app = await archiveApp(t, { redisUrl: server.url, file: join(tempDir(t), 'archive.sqlite'), archiveTuning: { consumer: 'live', ingest: { claim: { forgetIdleMs: 0 } } } })
+  await app.archive.ingest!.drain()
+  const consumers = ((await admin.xinfo('CONSUMERS', key, ARCHIVE_GROUP)) as string[][]).map((flat) => flat[1])
+  t.same(consumers.sort(), ['holding', 'live'], 'the idle empty ones removed, the one holding entries and this console kept')
+  t.equal(((await admin.xpending(key, ARCHIVE_GROUP)) as [number])[0], 2, 'its entries still pending, to be taken over once idle')
+})
