@@ -238,7 +238,7 @@ export async function writeRecentHistory(redis: Redis, nodes: number): Promise<v
 }
 
 /** The console logs its URL (pino JSON on stdout) once it listens; the rest of stdout is drained. */
-async function consoleUrl(child: ChildProcess, logFile?: string): Promise<string> {
+export async function consoleUrl(child: ChildProcess, logFile?: string): Promise<string> {
   const lines = createInterface({ input: child.stdout! })
   if (logFile) lines.on('line', (line) => appendFileSync(logFile, `${line}\n`))
   const exited = once(child, 'exit').then(([code]) => {
@@ -274,14 +274,14 @@ async function get(url: string, etag?: string): Promise<Answer> {
   return { ok: response.ok || response.status === 304, ms: performance.now() - started, etag: response.headers.get('etag') ?? undefined }
 }
 
-function rssBytes(pid: number): number {
+export function rssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   if (!match) throw new Error(`no VmRSS for pid ${pid}`)
   return Number(match[1]) * 1024
 }
 
 /** User plus system CPU time of a process, from /proc/<pid>/stat (fields 14 and 15, in ticks). */
-function cpuMs(pid: number): number {
+export function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   // the command name (field 2) may hold spaces: count fields after its closing parenthesis
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')

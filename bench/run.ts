@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every measurement side by side with its baseline, in one run, written to
  * BENCHMARKS.md. Machines are noisy: read the ratios, not the absolute times.
- * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search
+ * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory
  */
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -16,11 +16,12 @@ import { benchMemory, PAGE_EVERY_MS } from './memory.js'
 import { renderReport } from './report.js'
 import { benchArchiveIngest, benchArchiveSearch } from './archive.js'
 import { renderArchiveReport } from './archive-report.js'
+import { benchArchiveMemory, renderArchiveMemory } from './archive-memory.js'
 import { updateBenchmarks, type MeasuredSection } from './document.js'
 import { Redis } from 'ioredis'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
-const only = new Set((values.only ?? 'collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search').split(','))
+const only = new Set((values.only ?? 'collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory').split(','))
 const quick = values.quick
 
 const redis = await startRedis()
@@ -73,6 +74,12 @@ try {
     const result = await benchArchiveSearch(quick ? 100_000 : 1_000_000, runs, naiveRuns)
     sections.push({ id: 'archive-search', markdown: renderArchiveReport.search(result, runs, naiveRuns) })
     console.table(result.rows)
+  }
+  if (only.has('archive-memory')) {
+    const options = { rate: 500, warmupMs: quick ? 10_000 : 20_000, sampleMs: quick ? 20_000 : 60_000 }
+    const rows = await benchArchiveMemory(redis.url, options)
+    sections.push({ id: 'archive-memory', markdown: renderArchiveMemory(rows, options) })
+    console.table(rows)
   }
   const client = new Redis(redis.url)
   const redisVersion = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'
