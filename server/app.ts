@@ -27,6 +27,7 @@ import commands from './commands/plugin.js'
 import alerts from './alerts/plugin.js'
 import slow from './slow/plugin.js'
 import problems from './problems/plugin.js'
+import jobs from './jobs/plugin.js'
 import { APP_VERSION } from './version.js'
 
 export interface AppOptions {
@@ -67,4 +68,5 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(alerts, { clock, file: config.alertsFile, drainMs: config.alertsDrainMs })
   await app.register(slow)
   await app.register(problems, { clock })
+  await app.register(jobs, { clock })
 }

@@ -58,3 +58,8 @@ export function queueUrl(service: string, name: string): string {
 export function queueApiUrl(service: string, name: string): string {
   return `/api/pulse/queues/${nameSegment(service)}/${nameSegment(name)}`
 }
+
+/** `/jobs/{service}/{queue}/{id}`: one job's detail page (live or archived) */
+export function jobUrl(service: string, queue: string, jobId: string): string {
+  return `/jobs/${nameSegment(service)}/${nameSegment(queue)}/${encodeURIComponent(jobId)}`
+}
