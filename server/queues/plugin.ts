@@ -11,18 +11,21 @@ import { createQueueFlagDecorators } from './flags.js'
 import { queueRows } from './history-rows.js'
 import { queuesOfNode } from './node-queues.js'
 import queuesRoutes from './routes.js'
+import { createLiveJobReader } from './live-reader.js'
 
 export interface QueuesPluginOptions {
   clock: Clock
 }
 
 export default fp<QueuesPluginOptions>(
-  async (app) => {
+  async (app, options) => {
     app.collector.addPart(createQueuesCollector(app.redis, app.keys, app.badData))
     app.history.addRows(queueRows)
     // declared before the routes render a row; areas registered later add to it
     app.decorate('queueRowDecorators', createQueueRowDecorators())
     app.decorate('queueFlagDecorators', createQueueFlagDecorators())
+    // read on demand, not by the collector: a queue's jobs page by page, one job in full
+    app.decorate('liveJobs', createLiveJobReader(app.redis, options.clock))
     // the node page lists the node's queues, from the snapshot it is drawn from
     app.nodeCardDecorators.add('queues', (snapshot) => {
       const flags = app.queueFlagDecorators.bind(snapshot)

@@ -11,7 +11,10 @@ import { createFragmentCache, renderedFragment } from '../web/fragment-cache.js'
 import { sendFragment } from '../web/send-fragment.js'
 import { registerPolledPage } from '../web/polled-page.js'
 import { queueParamsSchema } from '../history/schemas.js'
-import { jobsQuerySchema, queuePageQuerySchema, queuesQuerySchema, type QueuesQuery } from './schemas.js'
+import { jobsQuerySchema, liveJobsQuerySchema, queuePageQuerySchema, queuesQuerySchema, type QueuesQuery } from './schemas.js'
+import { buildLiveJobsView, toLiveJobsApi } from './live-view.js'
+import { LIVE_JOBS_PAGE_SIZE, type LiveJobState } from './live-jobs.js'
+import type { QueueRecord } from './records.js'
 import { buildQueuePage, buildQueuesView, findQueue, TABLE_FRAGMENT_URL, toJobsApi, toQueuesApi } from './service.js'
 import { queueViewHelpers as h } from './view-helpers.js'
 import { readStatus } from '../collector/part-status.js'
@@ -51,7 +54,8 @@ export default async function queuesRoutes(app: FastifyInstance) {
       if (known === null) return reply.code(503).viewAsync('queues/missing', { ...data, reason: 'redis' }, { layout: 'layout' })
       if (!known) return reply.code(404).viewAsync('queues/missing', { ...data, reason: 'unknown' }, { layout: 'layout' })
     }
-    return reply.viewAsync('queues/queue-page', data, { layout: 'layout' })
+    const jobs = view.record ? await liveJobsView(view.record, query.jobs, query.jobsPage) : null
+    return reply.viewAsync('queues/queue-page', { ...data, jobs }, { layout: 'layout' })
   })
 
   routes.get('/queues/:service/:queue/fragments/summary', { schema: { params: queueParamsSchema } }, async (request, reply) => {
@@ -72,12 +76,36 @@ export default async function queuesRoutes(app: FastifyInstance) {
     return sendFragment(request, reply, renderedFragment(html))
   })
 
+  // the jobs of one state, page by page: read where they live (not from the snapshot), cached a few seconds
+  routes.get('/queues/:service/:queue/fragments/jobs', { schema: { params: queueParamsSchema, querystring: liveJobsQuerySchema } }, async (request, reply) => {
+    const { params, query } = request
+    const record = findQueue(app.collector.snapshot, params.service, params.queue)
+    if (!record) return notFound(reply, params.service, params.queue)
+    const html = await app.view('queues/live-jobs', { jobs: await liveJobsView(record, query.state, query.page), h })
+    return sendFragment(request, reply, renderedFragment(html))
+  })
+
   routes.get('/api/pulse/queues/:service/:queue/jobs', { schema: { params: queueParamsSchema, querystring: jobsQuerySchema } }, async (request, reply) => {
     const { params, query } = request
     const record = findQueue(app.collector.snapshot, params.service, params.queue)
     if (!record) return notFound(reply, params.service, params.queue)
-    return toJobsApi(record, query.state)
+    // without a page, `failed` keeps the answer it always gave: the snapshot's newest failed jobs
+    if (query.state === 'failed' && query.page === undefined) return { ...toJobsApi(record, 'failed'), source: 'snapshot' }
+    return toLiveJobsApi(record, await app.liveJobs.list(record, query.state, query.page ?? 1))
   })
+
+  /** A read that fails (Redis gone) is the region's error, not the page's. */
+  async function liveJobsView(record: QueueRecord, state: LiveJobState, page: number) {
+    const result = await app.liveJobs.list(record, state, page).catch((error: unknown) => ({
+      jobs: [],
+      state,
+      page,
+      pageSize: LIVE_JOBS_PAGE_SIZE,
+      total: null,
+      error: `the jobs could not be read: ${error instanceof Error ? error.message.split('\n')[0] : 'unknown error'}`,
+    }))
+    return buildLiveJobsView(record, result)
+  }
 }
 
 function notFound(reply: FastifyReply, service: string, queue: string) {
