@@ -27,6 +27,8 @@ import commands from './commands/plugin.js'
 import alerts from './alerts/plugin.js'
 import slow from './slow/plugin.js'
 import problems from './problems/plugin.js'
+import archive, { type ArchiveTuning } from './archive/plugin.js'
+import { resolveArchiveTarget } from './archive/settings.js'
 import jobs from './jobs/plugin.js'
 import { APP_VERSION } from './version.js'
 
@@ -35,6 +37,8 @@ export interface AppOptions {
   clock: Clock
   /** false in tests, which call `app.collector.refresh()` themselves */
   autoStart: boolean
+  /** batch sizes and the like for the archiver, for tests and benches */
+  archiveTuning?: ArchiveTuning
 }
 
 export default async function zenith(app: FastifyInstance, options: AppOptions) {
@@ -58,6 +62,8 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(auth, { config, clock })
   await app.register(rateLimits, { apiPerMinute: config.apiRateLimit, writesPerMinute: config.commandRateLimit, sessionCookie: SESSION_COOKIE })
   await app.register(collector, { clock, tickMs: config.tickMs, autoStart: options.autoStart, partTimeoutMs: config.partTimeoutMs })
+  // the job archive: its own loop beside the collector's, read by the areas below
+  await app.register(archive, { target: resolveArchiveTarget(config.archive, config.dataDir), retention: config.retention, clock, autoStart: options.autoStart, tuning: options.archiveTuning })
 
   // areas: each adds its collector part, if any, and its routes
   await app.register(nodes, { graceMs: config.graceMs, sliceMs: config.loopSliceMs })

@@ -7,6 +7,7 @@ import { DEFAULT_PREFIX, QUASAR_TOKEN_MIN_LENGTH } from '@gravito/quasar/protoco
 import { DEFAULT_SLICE_MS } from './runtime/slices.js'
 import { trustProxySchema } from './http/trust-proxy.js'
 import { isPublicUrl } from './security/allowed-hosts.js'
+import { archiveTargetSchema, retentionSchema } from './archive/settings.js'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const duration = z.coerce.number().int().positive()
@@ -36,8 +37,12 @@ export const configSchema = z.object({
    * tick and keeps its last data; it also bounds how long one tick can take
    */
   partTimeoutMs: duration.default(10_000),
-  /** where the embedded redis-server keeps its data */
+  /** where the embedded redis-server keeps its data, and the default SQLite archive (archive.sqlite) */
   dataDir: z.string().min(1).default('.zenith/redis'),
+  /** the job archive (--archive, ZENITH_ARCHIVE): off, sqlite:<path> or postgres://…; absent: SQLite in dataDir */
+  archive: archiveTargetSchema.optional(),
+  /** how long archived jobs are kept, per state, and the size cap (--retention, ZENITH_RETENTION); absent: DEFAULT_RETENTION */
+  retention: retentionSchema.optional(),
   /** monitor the console itself with the SDK as service `zenith` */
   selfMonitor: z.boolean().default(true),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

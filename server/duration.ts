@@ -1,8 +1,8 @@
 /**
  * Durations as people write them, for the command line and the alert rules file alike: `500ms`,
- * `30s`, `5m`, `1h`, or a bare number of milliseconds.
+ * `30s`, `5m`, `1h`, `7d`, or a bare number of milliseconds.
  */
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 
 /**
  * The milliseconds `text` says, or null when it is no duration. With `bareMs: false` a number
@@ -10,7 +10,7 @@ const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const
  * forgotten `s` than 300 ms.
  */
 export function parseDuration(text: string, { bareMs = true }: { bareMs?: boolean } = {}): number | null {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text)
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text)
   if (!match) return null
   const unit = match[2] as keyof typeof UNIT_MS | undefined
   if (!unit && !bareMs && Number(match[1]) !== 0) return null

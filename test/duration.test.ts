@@ -12,6 +12,7 @@ t.test('a number with a unit, in either reading', async (t) => {
     ['1.5s', 1_500],
     ['2m', 120_000],
     ['1h', 3_600_000],
+    ['7d', 604_800_000],
     ['0s', 0],
     ['0.0004s', 0],
     [' 5m ', 300_000],
@@ -36,7 +37,7 @@ t.test('a bare number is milliseconds on the command line, refused in the rules 
 })
 
 t.test('anything else is no duration', async (t) => {
-  for (const text of ['', ' ', 'soon', '2 minutes', '5d', '-1s', '1e3ms', '5mm', 'ms', '.5s', '5.s', '1h30m', '0x10', 'Infinity']) {
+  for (const text of ['', ' ', 'soon', '2 minutes', '5days', '-1s', '1e3ms', '5mm', 'ms', '.5s', '5.s', '1h30m', '0x10', 'Infinity']) {
     t.equal(parseDuration(text), null, JSON.stringify(text))
     t.equal(parseDuration(text, { bareMs: false }), null, JSON.stringify(text))
   }

@@ -57,6 +57,15 @@ export const START_FLAGS: StartFlag[] = [
   { flags: '--api-rate-limit <n>', env: 'ZENITH_API_RATE_LIMIT', key: 'apiRateLimit', description: 'JSON API requests a minute for each token or session' },
   { flags: '--command-rate-limit <n>', env: 'ZENITH_COMMAND_RATE_LIMIT', key: 'commandRateLimit', description: 'commands a minute for each token or session' },
   { flags: '--insecure', env: 'ZENITH_INSECURE', key: 'insecure', description: 'allow listening on a non-loopback address without a password' },
+  {
+    flags: '--archive <target>',
+    env: 'ZENITH_ARCHIVE',
+    key: 'archive',
+    description: 'where finished jobs are kept: sqlite:<path>, postgres://user@host/db (prefer the env var: flags show in ps) or off (default: sqlite:<data-dir>/archive.sqlite)',
+    // a postgres:// URL holds a password: checked with the whole config, so no error line repeats it
+    secret: true,
+  },
+  { flags: '--retention <caps>', env: 'ZENITH_RETENTION', key: 'retention', description: 'how long archived jobs are kept and the size cap (default: completed=7d,failed=30d,max=5GB; off lifts a cap)' },
   { flags: '--alerts <file>', env: 'ZENITH_ALERTS', key: 'alertsFile', description: 'alert rules and channels (JSON or YAML; default rules without it)' },
 ]
 

@@ -9,6 +9,7 @@ import { parseConfig, type ZenithConfigInput } from '../../server/config.js'
 import type { Clock } from '../../server/clock.js'
 import { MAX_PARAM_LENGTH } from '../../server/http/urls.js'
 import { fastifyTrustProxy } from '../../server/http/trust-proxy.js'
+import type { ArchiveTuning } from '../../server/archive/plugin.js'
 
 export interface TestAppOptions extends Omit<ZenithConfigInput, 'redisUrl'> {
   redisUrl: string
@@ -18,11 +19,13 @@ export interface TestAppOptions extends Omit<ZenithConfigInput, 'redisUrl'> {
   logLines?: string[]
   /** routes registered inside the app's scope, after its own, so its hooks apply to them */
   routes?: (app: FastifyInstance) => void | Promise<void>
+  /** batch sizes and the like for the archiver (the archive is off unless `archive` says otherwise) */
+  archiveTuning?: ArchiveTuning
 }
 
 export async function buildTestApp(options: TestAppOptions): Promise<FastifyInstance> {
-  const { clock = () => Date.now(), autoStart = false, logLines, routes, ...input } = options
-  const config = parseConfig({ selfMonitor: false, logLevel: logLines ? 'info' : 'silent', ...input })
+  const { clock = () => Date.now(), autoStart = false, logLines, routes, archiveTuning, ...input } = options
+  const config = parseConfig({ selfMonitor: false, archive: 'off', logLevel: logLines ? 'info' : 'silent', ...input })
   const stream = logLines && { write: (line: string) => void logLines.push(line) }
   // the same trust the server gives (trustProxy in the config), so X-Forwarded-* tests mean the real thing
   const app = Fastify({ trustProxy: fastifyTrustProxy(config.trustProxy), routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, logger: stream ? { level: config.logLevel, stream } : { level: config.logLevel } })
@@ -30,7 +33,7 @@ export async function buildTestApp(options: TestAppOptions): Promise<FastifyInst
   try {
     await app.register(
       fp(async (scope) => {
-        await zenith(scope, { config: { ...config, redisUrl: options.redisUrl }, clock, autoStart })
+        await zenith(scope, { config: { ...config, redisUrl: options.redisUrl }, clock, autoStart, archiveTuning })
         await routes?.(scope)
       }),
     )
