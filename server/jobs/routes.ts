@@ -33,7 +33,7 @@ export default async function jobsRoutes(app: FastifyInstance, { clock, sources 
 
   routes.get('/jobs', { schema: { querystring: jobsPageQuerySchema } }, async (request, reply) => {
     const { q, cursor, limit } = request.query
-    const base = { title: 'Jobs', section: 'Jobs', q, h, settings: sources.settingsView?.() ?? null }
+    const base = { title: 'Jobs', section: 'Jobs', q, h, archive: await sources.settingsView() }
     const parsed = parseJobQuery(q, clock())
     const after = cursor === undefined ? null : decodeCursor(cursor)
     const error = !parsed.ok ? parsed.error : cursor !== undefined && !after ? 'that page link is not valid any more: search again' : null
@@ -63,7 +63,8 @@ export default async function jobsRoutes(app: FastifyInstance, { clock, sources 
     const live = record && reader ? await reader.get(record, id).catch((error: unknown) => (problems.push(`the queue could not be read: ${messageOf(error)}`), null)) : null
     const store = sources.archiveStore()
     const archived = store ? await store.attempts(service, queue, id).catch((error: unknown) => (problems.push(`the archive could not be read: ${messageOf(error)}`), [])) : []
-    return { record, view: buildJobDetail(service, queue, id, record, live, archived), problems, archive: store ? 'on' : 'off' }
+    if (!store && !sources.archiveOff()) problems.push(`the archive could not be read: ${(await sources.archiveProblem()) ?? 'it is not open'}`)
+    return { record, view: buildJobDetail(service, queue, id, record, live, archived), problems, archive: sources.archiveOff() ? 'off' : 'on' }
   }
 
   routes.get('/jobs/:service/:queue/:id', { schema: { params: jobParamsSchema } }, async (request, reply) => {

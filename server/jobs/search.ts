@@ -52,8 +52,10 @@ export interface JobSearchInput {
 }
 
 export interface JobSearchSources {
-  /** null: the archive is off */
+  /** null: the archive is off, or could not be opened (`archiveProblem` says why) */
   store: ArchiveStore | null
+  /** why an archive that is on has no store: the search is then partial */
+  archiveProblem?: string | null
   /** null: this console cannot read live jobs */
   liveWindow: ((records: readonly QueueRecord[], states: readonly LiveJobState[]) => Promise<LiveWindow>) | null
   /** the queues of the latest snapshot */
@@ -83,7 +85,8 @@ export async function searchJobs(sources: JobSearchSources, input: JobSearchInpu
   const shownLive = new Set(live.map((row) => liveKey(row.service, row.queue, row.jobId)))
 
   const archiveStates = query.states ? query.states.filter((state) => (ARCHIVE_STATES as readonly string[]).includes(state)) : ARCHIVE_STATES
-  if (!sources.store) notes.push('the archive is off: only jobs still in their queues were searched')
+  if (!sources.store && sources.archiveProblem) partial.push(`the archive could not be searched (${sources.archiveProblem}): only jobs still in their queues were`)
+  else if (!sources.store) notes.push('the archive is off: only jobs still in their queues were searched')
   const archive = sources.store && archiveStates.length > 0 ? new ArchiveRows(sources.store, query, archiveCursor(after), limit + 1, shownLive) : null
 
   const rows: JobRow[] = []
