@@ -85,6 +85,7 @@ export async function buildJobsWorld(t: Test, redisUrl: string, { archivedCount 
     }
   }
 
+  const liveTimes = new Map<string, { addedAt: number; startedAt: number | null }>()
   // live failed jobs: a worker that throws, on a queue of their own so waiting jobs stay waiting
   const failing = async (service: string, name: string, count: number) => {
     const queue = new Queue(name, { connection: connectionOf(redisUrl), prefix: service })
@@ -117,6 +118,7 @@ export async function buildJobsWorld(t: Test, redisUrl: string, { archivedCount 
         appVersion: null,
         data: null,
       })
+      liveTimes.set(JSON.stringify([service, name, job.id]), { addedAt: job.timestamp, startedAt: job.processedOn ?? null })
     }
     return rows
   }
@@ -159,7 +161,9 @@ export async function buildJobsWorld(t: Test, redisUrl: string, { archivedCount 
     }
   }
   // every live failed job's first attempt is archived too: it must show once, as live
-  for (const row of failedLive) archived.push(attemptRow(row.service, row.queue, row.jobId, 1, row.at, 'failed', 'charge-card', row.failedReason))
+  // (the SDK records the times the queue has, so the archived attempt carries them too)
+  for (const row of failedLive)
+    archived.push({ ...attemptRow(row.service, row.queue, row.jobId, 1, row.at, 'failed', 'charge-card', row.failedReason), ...liveTimes.get(JSON.stringify([row.service, row.queue, row.jobId])) })
   const retried = { service: 'billing', queue: 'retries', jobId: retriedLive[0]!.jobId, attempts: 60 }
   for (let attempt = 1; attempt <= retried.attempts; attempt++) archived.push(attemptRow(retried.service, retried.queue, retried.jobId, attempt, pick(archiveTimes), 'failed', 'charge-card', 'Card declined'))
   for (let i = 0; i < 8; i++) archived.push(attemptRow('billing', 'retries', `other-${i}`, 1, pick(archiveTimes), 'completed', 'charge-card', null))
