@@ -11,6 +11,7 @@ import type { ZenithConfig } from '../config.js'
 import { createCommandsCollector } from './collector-part.js'
 import { createCommandSender } from './sender.js'
 import { createCommandStore } from './store.js'
+import { createAgentJobLister } from './job-lister.js'
 import { commandForJob, commandForQueue } from './service.js'
 import { commandViewHelpers } from './view-helpers.js'
 import commandApiRoutes from './routes.js'
@@ -37,6 +38,9 @@ export default fp<CommandsPluginOptions>(
       lastQueueCommand: (service: string, queue: string) => commandForQueue(snapshot, service, queue),
       commandHelpers: commandViewHelpers,
     }))
+
+    // an agent's queue is listed by asking its node (LIST_JOBS), signed with the commands' token
+    app.liveJobs.setAgentLister(createAgentJobLister({ store, clock: options.clock, token: options.config.quasarToken }))
 
     if (!sender.enabled) app.log.info({ event: 'commands_disabled' }, 'commands are off: no QUASAR_TOKEN to sign them with')
 

@@ -150,7 +150,26 @@ export function createCommandStore(redis: RedisClient, keys: ConsoleKeys) {
     await redis.del(keys.auditConfirmation(key))
   }
 
-  return { send, readPending, readOnePending, readResults, finish, readLatest, readAfter, claimConfirmation, releaseConfirmation }
+  /**
+   * Sends a read request (LIST_JOBS): on the node's stream with its wake-up like a command, but
+   * not in the pending hash, so it is never audited nor counted as pending.
+   */
+  async function sendRequest(signed: SignedCommand): Promise<void> {
+    const stream = keys.commandStream(signed.service, signed.nodeId)
+    const batch = pipelineBySlot(redis)
+    const added = batch.add(stream, (pipeline) => pipeline.xadd(stream, 'MAXLEN', '~', COMMAND_STREAM_MAXLEN, '*', COMMAND_FIELD, JSON.stringify(signed)))
+    const woken = batch.add(stream, (pipeline) => pipeline.publish(keys.commandChannel(signed.service, signed.nodeId), WAKE_UP_MESSAGE))
+    await batch.exec()
+    for (const slot of [added, woken]) if (!slot.reply.ok) throw slot.reply.error
+  }
+
+  /** A read request's answer as written, at most `maxBytes + 1` bytes of it (a longer one is refused unread); null before it is. */
+  async function readRequestAnswer(service: string, id: string, maxBytes: number): Promise<Buffer | null> {
+    const value = await redis.getrangeBuffer(keys.commandResult(service, id), 0, maxBytes)
+    return value.length === 0 ? null : value
+  }
+
+  return { send, sendRequest, readRequestAnswer, readPending, readOnePending, readResults, finish, readLatest, readAfter, claimConfirmation, releaseConfirmation }
 }
 
 export type CommandStore = ReturnType<typeof createCommandStore>

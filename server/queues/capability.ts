@@ -26,6 +26,8 @@ export interface CapabilitySkip {
 export interface Capability {
   readonly commands: readonly CommandType[]
   readonly readOnlyReason?: string
+  /** the node declares LIST_JOBS: the console may ask it for its jobs (read-only) */
+  readonly listsJobs?: boolean
 }
 
 export const DISCOVERED_CAPABILITY: Capability = { commands: [], readOnlyReason: READ_ONLY_REASONS.discovered }
@@ -48,11 +50,12 @@ export function agentQueueCapability(
     if (UNDECLARED_COMMAND_DRIVERS.has(entry.driver)) return { commands: BOTH, skips: [] }
     return { commands: [], readOnlyReason: READ_ONLY_REASONS.undeclared, skips: [] }
   }
-  const { commands, unknown } = declaredCommands(entry.commands)
+  const { commands, reads, unknown } = declaredCommands(entry.commands)
   const skips: CapabilitySkip[] = unknown.length === 0 ? [] : [{ field: 'commands', reason: `unknown command types ignored: ${unknown.map((type) => JSON.stringify(type)).join(', ')}` }]
   if (namedNode === undefined) {
     if (commands.length > 0) skips.push({ field: 'commands', reason: 'declared without a nodeId (in the snapshot or the entry); ignored' })
     return { commands: [], readOnlyReason: READ_ONLY_REASONS.noNode, skips }
   }
-  return commands.length > 0 ? { commands, skips } : { commands: [], readOnlyReason: READ_ONLY_REASONS.declaredNone, skips }
+  const lists = reads.includes('LIST_JOBS') ? { listsJobs: true } : {}
+  return commands.length > 0 ? { commands, ...lists, skips } : { commands: [], readOnlyReason: READ_ONLY_REASONS.declaredNone, ...lists, skips }
 }

@@ -77,7 +77,9 @@ export function buildLiveJobsView(record: QueueRecord, result: LiveJobPage): Liv
   const { service, name: queue } = record
   const link = (state: LiveJobState, page: number) => ({ href: jobsPageUrl(service, queue, state, page), fragment: jobsFragmentUrl(service, queue, state, page) })
   // BullMQ 5 keeps a paused queue's jobs in `wait`: the paused list only fills under older versions
-  const states = listedStates(record).filter((state) => state !== 'paused' || (record.paused ?? 0) > 0)
+  // an agent that cannot be asked (an older SDK) shows only the failed jobs its snapshot carries
+  const listable = record.source === 'agent' && !record.listsJobs ? (['failed'] as const) : listedStates(record)
+  const states = listable.filter((state) => state !== 'paused' || (record.paused ?? 0) > 0)
   const tabs = (states.includes(result.state) ? states : [...states, result.state]).map((state) => ({
     state,
     label: LABELS[state],

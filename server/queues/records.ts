@@ -27,6 +27,8 @@ export interface QueueRecord {
   readonly commands: readonly CommandType[]
   /** why no command is offered, in plain words (set exactly when `commands` is empty) */
   readonly readOnlyReason?: string
+  /** its agent answers LIST_JOBS (declared in the queue's `commands`): its jobs can be listed by state */
+  readonly listsJobs?: boolean
   /** null: not measured (the reader reported an `error` instead; a zero would be a lie) */
   readonly waiting: number | null
   /** null: the driver cannot count it, or it was not measured */

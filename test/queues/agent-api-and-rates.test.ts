@@ -108,11 +108,14 @@ t.test('API shape, owner node and read-only rules', async (t) => {
 
   const jobs = await app.inject('/api/pulse/queues/billing/emails/jobs?state=failed')
   t.equal(jobs.statusCode, 200)
-  t.same(jobs.json(), { service: 'billing', queue: 'emails', state: 'failed', total: 7, jobs: [failedJob] })
+  t.same(jobs.json(), { service: 'billing', queue: 'emails', state: 'failed', source: 'snapshot', total: 7, jobs: [failedJob] })
   t.same((await app.inject('/api/pulse/queues/billing/emails/jobs')).json().jobs, [failedJob], 'failed is the default state')
-  t.same((await app.inject('/api/pulse/queues/billing/reports/jobs?state=failed')).json(), { service: 'billing', queue: 'reports', state: 'failed', total: null, jobs: [] })
-  t.equal((await app.inject('/api/pulse/queues/billing/emails/jobs?state=completed')).statusCode, 400)
-  t.equal((await app.inject('/api/pulse/queues/billing/emails/jobs?state=waiting')).statusCode, 400)
+  t.same((await app.inject('/api/pulse/queues/billing/reports/jobs?state=failed')).json(), { service: 'billing', queue: 'reports', state: 'failed', source: 'snapshot', total: null, jobs: [] })
+  // every state answers; an agent that does not declare LIST_JOBS cannot be asked, and the page says so
+  const waiting = await app.inject('/api/pulse/queues/billing/emails/jobs?state=waiting')
+  t.equal(waiting.statusCode, 200)
+  t.match(waiting.json(), { state: 'waiting', source: 'live', page: 1, jobs: [], total: null, error: /LIST_JOBS/ })
+  t.equal((await app.inject('/api/pulse/queues/billing/emails/jobs?state=finished')).statusCode, 400, 'an unknown state')
   t.equal((await app.inject('/api/pulse/queues/billing/ghost/jobs?state=failed')).statusCode, 404)
   t.equal((await app.inject('/api/pulse/queues/billing/bad%0Aname/jobs')).statusCode, 400, 'a control character is no queue name')
 })

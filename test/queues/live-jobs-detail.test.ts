@@ -13,7 +13,7 @@ import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { seededRandom, shuffled } from '../helpers/shuffle.js'
 import { findQueue } from '../../server/queues/service.js'
-import { LOG_LINES, LOG_LINE_CHARS } from '../../server/queues/live-bullmq.js'
+import { LIST_JOBS_LOG_LINES as LOG_LINES, LIST_JOBS_LOG_LINE_CHARS as LOG_LINE_CHARS } from '@gravito/quasar/protocol'
 import { laravelPayload } from './helpers.js'
 
 const { server: redisServer, redis } = await useRedis(t)

@@ -20,6 +20,7 @@ import {
   COMMAND_TTL_MS,
   checkCommand,
   isQueueCommandType,
+  isReadCommandType,
   type CommandProgress,
   type CommandResult,
   type CommandType,
@@ -30,6 +31,7 @@ import type { QueueProbe } from '../queues/probe.js'
 import { DEFAULT_QUEUE_WIDE_PAGE, DEFAULT_QUEUE_WIDE_PAUSE_MS, runQueueWide } from './queue-wide.js'
 import { createTokenBucket, type TokenBucket } from './rate-limit.js'
 import { openWakeUp, type WakeUp } from './wake-up.js'
+import { answerListJobs } from './list-jobs.js'
 
 /** What the executor needs from its agent. */
 export interface CommandHost {
@@ -172,7 +174,17 @@ export function createCommandExecutor(host: CommandHost, options: CommandExecuto
       return reject(command.id, 'replayed: this command id was already received')
     }
     claims.remember(command.id, entryId, command.expiresAt)
-    await record({ result: await execute(command), onlyIfAbsent: false })
+    if (isReadCommandType(command.type)) {
+      // a read changes nothing: its answer is kept a minute, for the console waiting on it
+      const answer = await answerListJobs(command, host.queueProbe(command.queue), (status, reason) => (status === 'rejected' ? rejection(command.id, reason ?? 'refused') : result(command.id, status, reason)))
+      try {
+        await redis.set(host.keys.commandResult(host.service, command.id), JSON.stringify(answer.result), 'EX', answer.ttlSeconds)
+      } catch (error) {
+        host.report(error)
+      }
+      return
+    }
+    await record({ result: await execute(command as SignedCommand & { type: CommandType }), onlyIfAbsent: false })
   }
 
   async function execute(command: SignedCommand & { type: CommandType }): Promise<CommandResult> {

@@ -5,3 +5,4 @@
 export * from './keys.js'
 export * from './bullmq.js'
 export * from './laravel.js'
+export * from './bullmq-jobs.js'

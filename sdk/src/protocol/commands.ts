@@ -43,12 +43,23 @@ export function isCommandType(value: unknown): value is CommandType {
 }
 
 /**
- * A queue entry's `commands` as a reader uses them: known types once each, in allowlist order,
- * and the unknown ones apart so the reader can say it skipped them.
+ * Requests that change nothing (./list-jobs.ts): signed and paced like commands, declared in a
+ * queue's `commands` like them, but never offered as an action, audited, or counted as pending.
  */
-export function declaredCommands(declared: readonly string[]): { commands: CommandType[]; unknown: string[] } {
-  const unknown = [...new Set(declared.filter((type) => !isCommandType(type)))]
-  return { commands: COMMAND_TYPES.filter((type) => declared.includes(type)), unknown }
+export const READ_COMMAND_TYPES = ['LIST_JOBS'] as const
+export type ReadCommandType = (typeof READ_COMMAND_TYPES)[number]
+
+export function isReadCommandType(value: unknown): value is ReadCommandType {
+  return typeof value === 'string' && (READ_COMMAND_TYPES as readonly string[]).includes(value)
+}
+
+/**
+ * A queue entry's `commands` as a reader uses them: known types once each, in allowlist order,
+ * the read requests apart, and the unknown ones apart so the reader can say it skipped them.
+ */
+export function declaredCommands(declared: readonly string[]): { commands: CommandType[]; reads: ReadCommandType[]; unknown: string[] } {
+  const unknown = [...new Set(declared.filter((type) => !isCommandType(type) && !isReadCommandType(type)))]
+  return { commands: COMMAND_TYPES.filter((type) => declared.includes(type)), reads: READ_COMMAND_TYPES.filter((type) => declared.includes(type)), unknown }
 }
 
 /**
@@ -151,7 +162,7 @@ export function hasValidSignature(command: SignedCommand, token: string): boolea
 }
 
 export type CommandCheck =
-  | { ok: true; command: SignedCommand & { type: CommandType } }
+  | { ok: true; command: SignedCommand & { type: CommandType | ReadCommandType } }
   /** `id` is known when the entry parsed far enough to report the rejection against it */
   | { ok: false; reason: string; id?: string }
 
@@ -176,6 +187,7 @@ export function checkCommand(raw: unknown, expect: { token: string | undefined; 
   if (expect.now > command.expiresAt) return { ok: false, reason: 'expired', id }
   // a command lives COMMAND_TTL_MS; one valid for longer would outlive its replay mark (a day)
   if (command.expiresAt > expect.now + COMMAND_TTL_MS + COMMAND_CLOCK_SKEW_MS) return { ok: false, reason: 'expires too far in the future', id }
+  if (isReadCommandType(command.type)) return { ok: true, command: command as SignedCommand & { type: ReadCommandType } }
   if (!isCommandType(command.type)) return { ok: false, reason: `command type ${command.type} is not allowed`, id }
   if (isQueueCommandType(command.type) !== (command.jobId === ALL_FAILED_JOB_ID)) {
     return { ok: false, reason: isQueueCommandType(command.type) ? `${command.type} names no job: its jobId must be ${ALL_FAILED_JOB_ID}` : `${command.type} needs a job id`, id }

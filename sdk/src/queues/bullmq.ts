@@ -13,6 +13,7 @@ import { BULLMQ_DELETE, BULLMQ_RETRY, bullmqScriptError } from './bullmq-scripts
 import { runScript } from './scripts.js'
 import { bigText, readHashes, type HashRead } from './hashes.js'
 import { clip, clipStack, ID_LIMIT, NAME_LIMIT, toCount, toNumber } from './limits.js'
+import { createBullmqJobReader } from './bullmq-jobs.js'
 
 export interface BullmqProbeOptions {
   redis: Redis
@@ -75,10 +76,16 @@ export function createBullmqProbe(name: string, options: BullmqProbeOptions): Qu
     if (error) throw error
   }
 
+  const jobs = createBullmqJobReader(redis, keys)
+
   return {
     name,
     driver: 'bullmq',
     probe,
+    listJobs: jobs.listJobs,
+    async getJob(jobId) {
+      return jobs.getJob(checkedJobId(jobId))
+    },
     async retryJob(jobId) {
       const id = checkedJobId(jobId)
       await act(BULLMQ_RETRY, [keys.job(id), keys.events, keys.failed, keys.wait, keys.meta, keys.active, keys.marker, keys.prioritized, keys.priorityCounter], [id], id)

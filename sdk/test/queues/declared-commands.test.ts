@@ -33,7 +33,8 @@ async function snapshotAfterBeat(options: { service: string; token?: string; com
 }
 
 // Laravel's failed jobs stay in Horizon's shared set after a retry: it declares no queue-wide command
-const BULLMQ_COMMANDS = ['RETRY_JOB', 'DELETE_JOB', 'RETRY_ALL_FAILED', 'DELETE_ALL_FAILED']
+// BullMQ queues also answer the read-only LIST_JOBS, which the console never offers as an action
+const BULLMQ_COMMANDS = ['RETRY_JOB', 'DELETE_JOB', 'RETRY_ALL_FAILED', 'DELETE_ALL_FAILED', 'LIST_JOBS']
 const commandsOf = (snapshot: ReadQueueSnapshot) => Object.fromEntries(snapshot.queues.map((queue) => [queue.name, queue.commands]))
 
 t.test('with a token: each queue lists what its probe executes, a failed probe too', async (t) => {
@@ -45,7 +46,8 @@ t.test('with a token: each queue lists what its probe executes, a failed probe t
   // what the console makes of it
   for (const queue of snapshot.queues) {
     const capability = agentQueueCapability(queue, snapshot.nodeId, snapshot.nodeId)
-    t.same(capability.commands, queue.commands, `${queue.name}: offered as declared`)
+    t.same([...capability.commands, ...(capability.listsJobs ? ['LIST_JOBS'] : [])], queue.commands, `${queue.name}: offered as declared`)
+    t.equal(capability.listsJobs === true, queue.commands?.includes('LIST_JOBS'), `${queue.name}: listed by asking its agent exactly when declared`)
     t.same(capability.skips, [])
   }
   t.equal(agentQueueCapability(snapshot.queues[2]!, 'n1', 'n1').readOnlyReason, 'its agent declares no commands for it', 'a list: read-only, and why')
