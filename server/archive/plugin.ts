@@ -9,7 +9,7 @@
  */
 import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
-import { duplicateConnection } from '../redis/connection.js'
+import { duplicateConnection, waitUntilReady } from '../redis/connection.js'
 import type { ArchiveStats, ArchiveStore, RetentionPolicy } from './store.js'
 import { DEFAULT_RETENTION, describeArchiveLocation, describeRetention, type ArchiveTarget } from './settings.js'
 import { openArchiveStore, type OpenStore } from './engines.js'
@@ -116,6 +116,8 @@ export default fp<ArchivePluginOptions>(
 
     const connection = duplicateConnection(app.redis, 'zenith-archiver')
     connection.on('error', () => {})
+    // as for the collector's probe: give the first connect a moment, or the first round reads as an outage
+    if (app.redis.status === 'ready') await waitUntilReady(connection, 3000)
     const streams = createArchiveStreams(connection, app.keys, { everyMs: 30_000, stepsPerRound: 10, maxServices: MAX_SERVICES }, (key, reason) => app.badData.report(key, reason))
     const ingest = createArchiveIngest({
       streams,
