@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every measurement side by side with its baseline, in one run, written to
  * BENCHMARKS.md. Machines are noisy: read the ratios, not the absolute times.
- * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,pulse-page,queues,attack,memory
+ * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search
  */
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -14,11 +14,13 @@ import { benchQueues } from './queues.js'
 import { benchAttack } from './attack.js'
 import { benchMemory, PAGE_EVERY_MS } from './memory.js'
 import { renderReport } from './report.js'
+import { benchArchiveIngest, benchArchiveSearch } from './archive.js'
+import { renderArchiveReport } from './archive-report.js'
 import { updateBenchmarks, type MeasuredSection } from './document.js'
 import { Redis } from 'ioredis'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
-const only = new Set((values.only ?? 'collector,responsiveness,fragments,pulse-page,queues,attack,memory').split(','))
+const only = new Set((values.only ?? 'collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search').split(','))
 const quick = values.quick
 
 const redis = await startRedis()
@@ -59,6 +61,18 @@ try {
     const rows = await benchMemory(redis.url, options)
     sections.push({ id: 'memory', markdown: renderReport.memory(rows, options) })
     console.table(rows)
+  }
+  if (only.has('archive-ingest')) {
+    const runs = quick ? 1 : 3
+    const result = await benchArchiveIngest(quick ? 20_000 : 100_000, 500, runs)
+    sections.push({ id: 'archive-ingest', markdown: renderArchiveReport.ingest(result, runs) })
+    console.table(result.rows)
+  }
+  if (only.has('archive-search')) {
+    const [runs, naiveRuns] = quick ? [10, 1] : [40, 3]
+    const result = await benchArchiveSearch(quick ? 100_000 : 1_000_000, runs, naiveRuns)
+    sections.push({ id: 'archive-search', markdown: renderArchiveReport.search(result, runs, naiveRuns) })
+    console.table(result.rows)
   }
   const client = new Redis(redis.url)
   const redisVersion = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'

@@ -25,7 +25,7 @@ export interface SearchBounds {
   maxLimit: number
 }
 
-export const DEFAULT_SEARCH_BOUNDS: SearchBounds = { textMatches: 20_000, scanWindow: 20_000, maxLimit: 500 }
+export const DEFAULT_SEARCH_BOUNDS: SearchBounds = { textMatches: 5_000, scanWindow: 10_000, maxLimit: 500 }
 
 /** Most values taken from one list (`service:a,b,…`); the rest are ignored and the page says so. */
 const MAX_LIST = 100

@@ -53,16 +53,13 @@ t.test('a text matching more jobs than the bound searches the newest matches and
   await store.open()
   t.teardown(() => store.close())
   const jobs = makeJobs(300, 22)
-  await upsertShuffled(store, jobs, 23)
+  // One batch in array order: the rows arrive (and take their seq) in that order.
+  await store.upsert(jobs)
   const query: JobQuery = { words: ['handler'] }
-  const expected = new Set(jobs.filter((job) => matches(job, query)).map(keyOf))
-  t.ok(expected.size > 5, 'more matches than the bound')
+  const expected = jobs.filter((job) => matches(job, query)).map(keyOf)
+  t.ok(expected.length > 5, 'more matches than the bound')
   const { keys, partial } = await searchAll(t, store, query, 2)
-  t.equal(keys.length, 5, 'only the newest matches')
-  t.ok(
-    keys.every((key) => expected.has(key)),
-    'and only matches',
-  )
+  t.same([...keys].sort(), expected.slice(-5).sort(), 'the 5 matches that arrived last, and only those')
   t.match(partial[0], /more than 5 jobs/)
 })
 

@@ -255,26 +255,39 @@ export function runArchiveStoreContract(t: Test, makeStore: StoreFactory): void 
     )
   })
 
-  t.test('prune by size deletes the oldest rows until the archive fits', async (t) => {
+  t.test('prune by size deletes the oldest rows down to the share that fits, and holds it there', async (t) => {
     const store = await makeStore()
     t.teardown(() => store.close())
-    const many = makeJobs(3000, 11).map((job, i) => ({ ...job, finishedAt: BASE_TIME + i, data: JSON.stringify({ pad: 'x'.repeat(400), i }) }))
-    await upsertShuffled(store, many, 12)
-    const before = await store.stats()
-    const maxBytes = Math.floor(before.bytes / 2)
-    let calls = 0
-    for (let more = true; more; calls++) {
-      const result = await store.prune({ maxAgeMs: {}, maxBytes }, BASE_TIME, 200)
-      t.ok(result.deleted <= 200, 'never more than one batch')
-      more = result.more
-      if (calls > 100) throw new Error('prune never ends')
+    const many = makeJobs(4500, 11).map((job, i) => ({ ...job, finishedAt: BASE_TIME + i, data: JSON.stringify({ pad: 'x'.repeat(400), i }) }))
+    const fill = async (jobs: ArchivedJob[]) => {
+      // In the order an archive fills: by finish time, as records arrive.
+      for (let i = 0; i < jobs.length; i += 100) await store.upsert(jobs.slice(i, i + 100))
     }
+    const pruneAll = async (maxBytes: number) => {
+      let calls = 0
+      for (let more = true; more; calls++) {
+        const result = await store.prune({ maxAgeMs: {}, maxBytes }, BASE_TIME, 400)
+        t.ok(result.deleted <= 400, 'never more than one batch')
+        more = result.more
+        if (calls > 100) throw new Error('prune never ends')
+      }
+      return calls
+    }
+    await fill(many.slice(0, 3000))
+    const full = await store.stats()
+    const maxBytes = Math.floor(full.bytes / 2)
+    t.ok((await pruneAll(maxBytes)) > 1, 'took several batches')
+    const halved = await store.stats()
+    t.ok(halved.rows >= 3000 * 0.4 && halved.rows <= 3000 * 0.6, `kept about the share of rows that fits (${halved.rows} of 3000)`)
+    await expectQuery(t, store, many.slice(3000 - halved.rows, 3000), {}, 500)
+    t.same(await store.prune({ maxAgeMs: {}, maxBytes }, BASE_TIME, 400), { deleted: 0, more: false }, 'no second round while the freed space is reused')
+
+    await fill(many.slice(3000))
+    await pruneAll(maxBytes)
     const after = await store.stats()
-    t.ok(after.bytes <= maxBytes, `fits: ${after.bytes} ≤ ${maxBytes}`)
-    t.ok(after.rows >= many.length / 4, `kept the newer rows rather than emptying the archive (${after.rows} of ${many.length})`)
-    t.ok(calls > 1, 'took several batches')
-    const kept = many.slice(many.length - after.rows)
-    await expectQuery(t, store, kept, {}, 500)
+    t.ok(after.rows >= 3000 * 0.3 && after.rows <= 3000 * 0.6, `new rows push out old ones (${after.rows} kept)`)
+    t.ok(after.bytes <= full.bytes * 1.1, `the archive stays about the size it had when it passed the cap (${after.bytes} against ${full.bytes})`)
+    await expectQuery(t, store, many.slice(many.length - after.rows), {}, 500)
   })
 
   t.test('stats count rows by state and know the oldest', async (t) => {
