@@ -58,8 +58,8 @@ export function createAgentJobLister(options: JobListerOptions): AgentJobLister 
 
   async function ask(record: QueueRecord, request: ListJobsRequest): Promise<Asked> {
     const nodeId = record.nodeId
-    if (token === undefined) return { ok: false, error: 'jobs of an agent queue cannot be listed: commands are disabled (no QUASAR_TOKEN)' }
     if (!record.listsJobs || nodeId === undefined) return { ok: false, error: 'its agent does not answer LIST_JOBS (an older SDK, or a queue it cannot list)' }
+    if (token === undefined) return { ok: false, error: 'jobs of an agent queue cannot be listed: commands are disabled (no QUASAR_TOKEN)' }
     if (!take(`${record.service}\n${nodeId}`)) return { ok: false, error: 'too many job lists asked of this agent; try again in a moment' }
     const id = randomBytes(16).toString('base64url')
     const issuedAt = clock()

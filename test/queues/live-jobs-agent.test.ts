@@ -15,7 +15,8 @@ import { eventually } from '../helpers/eventually.js'
 import { seededRandom, shuffled } from '../helpers/shuffle.js'
 import { findQueue } from '../../server/queues/service.js'
 import { LIVE_PAGE_CACHE_MS } from '../../server/queues/live-reader.js'
-import { beat, writeSnapshot } from './helpers.js'
+import { beat, laravelPayload, writeSnapshot } from './helpers.js'
+import { laravelKeys } from '@gravito/quasar/layouts'
 
 const TOKEN = 'a-shared-token-long-enough-to-sign'
 const { server: redisServer, redis } = await useRedis(t)
@@ -172,4 +173,38 @@ t.test('a hostile agent: forged, oversized and off-topic answers are ignored and
   const old = await list('old', 'failed')
   t.match(old, { total: 1, jobs: [{ id: 'f1', state: 'failed', failedReason: 'from the snapshot' }] })
   t.match(await list('old', 'waiting'), { jobs: [], error: /does not answer LIST_JOBS/ })
+})
+
+t.test('a real agent lists a Laravel queue too: pending newest first, delayed, and says what Laravel does not keep', async (t) => {
+  await redis.flushall()
+  const keys = laravelKeys('', 'default')
+  const base = Math.floor(Date.now() / 1000) - 600
+  for (let i = 0; i < 60; i++) await redis.rpush(keys.list, laravelPayload(`p${i}`, base + i))
+  for (let i = 0; i < 3; i++) await redis.zadd(keys.delayed, base + 3600 + i, laravelPayload(`d${i}`, base))
+
+  const agent = startPulse({ service: 'web', nodeId: 'php-bridge', url: redisServer.url, token: TOKEN, intervalMs: 300 }).monitorQueue('default', 'laravel', { prefix: '' })
+  t.teardown(() => agent.stop())
+  const app = await buildTestApp({ redisUrl: redisServer.url, quasarToken: TOKEN })
+  t.teardown(() => app.close())
+  await eventually(async () => {
+    await app.collector.refresh()
+    return findQueue(app.collector.snapshot, 'web', 'default')?.listsJobs === true
+  }, 'the agent declares LIST_JOBS for its Laravel queue')
+
+  const list = async (state: string, page: number) => (await app.inject(`/api/pulse/queues/web/default/jobs?state=${state}&page=${page}`)).json()
+  const first = await list('waiting', 1)
+  const second = await list('waiting', 2)
+  t.match(first, { total: 60, source: 'live' })
+  t.same(
+    [...first.jobs, ...second.jobs].map((job: { id: string }) => job.id),
+    Array.from({ length: 60 }, (_, i) => `uuid-p${59 - i}`),
+    'every pending job once, the last pushed first',
+  )
+  t.same(
+    (await list('delayed', 1)).jobs.map((job: { dueAt: number }) => job.dueAt),
+    [2, 1, 0].map((i) => (base + 3600 + i) * 1000),
+  )
+  t.match(await list('completed', 1), { jobs: [], error: 'Laravel keeps no completed jobs in Redis' })
+  const record = findQueue(app.collector.snapshot, 'web', 'default')!
+  await t.rejects(app.liveJobs.get(record, 'uuid-p1'), /cannot show one job/, 'one job in full is not something this driver can do, and it says so')
 })

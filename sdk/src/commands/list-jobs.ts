@@ -13,10 +13,12 @@ export async function answerListJobs(command: SignedCommand, probe: QueueProbe |
   const request = parseListJobsRequest(command.jobId)
   if (!request) return answered(outcome('rejected', 'malformed LIST_JOBS request: jobId must be list:{state}:{page} or get:{jobId}'))
   if (!probe) return answered(outcome('rejected', `unknown queue ${command.queue} on this node`))
-  if (!probe.listJobs || !probe.getJob) return answered(outcome('rejected', `queue ${command.queue} (${probe.driver}) cannot list its jobs`))
+  const { listJobs, getJob } = probe
+  if (request.kind === 'list' && !listJobs) return answered(outcome('rejected', `queue ${command.queue} (${probe.driver}) cannot list its jobs`))
+  if (request.kind === 'get' && !getJob) return answered(outcome('rejected', `queue ${command.queue} (${probe.driver}) cannot show one job`))
   let answer: ListJobsAnswer
   try {
-    answer = request.kind === 'list' ? { kind: 'page', ...(await probe.listJobs(request.state, request.page, LIST_JOBS_PAGE_SIZE)) } : { kind: 'job', job: await probe.getJob(request.jobId) }
+    answer = request.kind === 'list' ? { kind: 'page', ...(await listJobs!.call(probe, request.state, request.page, LIST_JOBS_PAGE_SIZE)) } : { kind: 'job', job: await getJob!.call(probe, request.jobId) }
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error)
     return answered(outcome('failed', (text.split('\n')[0] ?? '').slice(0, 512) || 'failed without a message'))

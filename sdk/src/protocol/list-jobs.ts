@@ -120,8 +120,13 @@ export function fitListJobsAnswer(answer: ListJobsAnswer, wrap: (answer: ListJob
   }
   if (!answer.job) return answer
   let job = { ...answer.job }
-  while (job.logs.length > 0 && !fits({ kind: 'job', job })) job = { ...job, logs: job.logs.slice(Math.max(1, Math.floor(job.logs.length / 4))) }
-  while (job.stacks.length > 1 && !fits({ kind: 'job', job })) job = { ...job, stacks: job.stacks.slice(1) }
+  const size = (lines: readonly string[]) => lines.reduce((sum, line) => sum + line.length, 0)
+  // the larger of the two gives up its oldest entries first, so neither is emptied for the other
+  while (!fits({ kind: 'job', job })) {
+    if (job.logs.length > 0 && (size(job.logs) >= size(job.stacks) || job.stacks.length <= 1)) job = { ...job, logs: job.logs.slice(Math.max(1, Math.floor(job.logs.length / 4))) }
+    else if (job.stacks.length > 1) job = { ...job, stacks: job.stacks.slice(1) }
+    else break
+  }
   if (!fits({ kind: 'job', job })) job = { ...job, data: job.data === null ? null : JSON.stringify('[data cut to fit the answer]'), result: null, opts: null, stacks: job.stacks.map((stack) => stack.slice(0, 2048)) }
   return { kind: 'job', job }
 }

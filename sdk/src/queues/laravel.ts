@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { FAILED_JOB_LIMITS, jobIdSchema, type FailedJob, type SnapshotQueue } from '../protocol/index.js'
 import type { QueueProbe } from './probe.js'
-import { horizonKeys, laravelKeys, laravelPayload, laravelPushedAt, laravelReads } from '../layouts/index.js'
+import { horizonKeys, LARAVEL_PAGE, LARAVEL_PAYLOAD_PARSE_MAX, laravelKeys, laravelPageRows, laravelPayload, laravelPushedAt, laravelReads, laravelStateKey, laravelUnlistedReason } from '../layouts/index.js'
 import { Batch, countOf, valueOf } from './pipeline.js'
 import { bigText, readHashes, type HashRead } from './hashes.js'
 import { luaScript, runScript } from './scripts.js'
@@ -156,10 +156,20 @@ export function createLaravelProbe(name: string, options: LaravelProbeOptions): 
     if (pipeline.length > 0) await pipeline.exec()
   }
 
+  const pageScript = luaScript(LARAVEL_PAGE, 1)
+
   return {
     name,
     driver: 'laravel',
     probe,
+    // the jobs Laravel keeps in Redis, newest first; failed ones are Horizon's, in its own records
+    async listJobs(state, page, pageSize) {
+      const where = laravelStateKey(keys, state)
+      if (!where) return { state, page, pageSize, total: null, jobs: [], error: laravelUnlistedReason(state) }
+      const start = (page - 1) * pageSize
+      const reply = await runScript(redis, pageScript, [where.key], [where.type, start, start + pageSize - 1, LARAVEL_PAYLOAD_PARSE_MAX])
+      return { state, page, pageSize, ...laravelPageRows(reply, state, where.type, start) }
+    },
     async retryJob(jobId) {
       const { id, fields } = await failedRecord(jobId)
       const payload = parseObject(fields[2])
