@@ -1,9 +1,10 @@
 // Before `npm test`: the tests run a real redis-server, a real browser (Debian's chromium), and
 // agents written in PHP and Python against the documented protocol (Debian's php-redis and
-// python3-redis; the Python agent runs under /usr/bin/python3, whose modules apt installs).
+// python3-redis; the Python agent runs under /usr/bin/python3, whose modules apt installs), and
+// the job archive's PostgreSQL engine against a private server from Debian's postgresql.
 // As root (CI, containers) missing packages are installed with apt-get; otherwise one line says
 // what to install and the run stops. Silent when everything is present.
-import { accessSync, constants } from 'node:fs'
+import { accessSync, constants, readdirSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { delimiter, join } from 'node:path'
 
@@ -13,6 +14,7 @@ const needs = [
   { what: 'php-cli', pkg: 'php-cli', present: () => onPath('php') },
   { what: 'php-redis', pkg: 'php-redis', present: () => succeeds('php', ['-r', 'exit(class_exists("Redis") ? 0 : 1);']) },
   { what: 'python3-redis', pkg: 'python3-redis', present: () => succeeds('/usr/bin/python3', ['-c', 'import redis']) },
+  { what: 'postgresql', pkg: 'postgresql', present: () => postgresInstalled() },
 ]
 
 const missing = needs.filter((need) => !need.present())
@@ -40,6 +42,15 @@ const stillMissing = missing.filter((need) => !need.present())
 if (stillMissing.length > 0) {
   console.error(`${stillMissing.map((need) => need.what).join(' and ')} still missing after apt-get install`)
   process.exit(1)
+}
+
+/** Debian puts each major version's server under /usr/lib/postgresql/<major>/bin. */
+function postgresInstalled() {
+  try {
+    return readdirSync('/usr/lib/postgresql').some((major) => executable(join('/usr/lib/postgresql', major, 'bin', 'initdb')))
+  } catch {
+    return false
+  }
 }
 
 function executable(path) {

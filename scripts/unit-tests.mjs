@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The tests that need no Redis and no browser, found from the code rather than from a list, so
 // the set cannot go stale: a test file is a unit test unless it, or a test helper it imports
-// (followed through relative imports inside the test folders), starts a redis-server or a browser.
+// (followed through relative imports inside the test folders), starts a redis-server, PostgreSQL or a browser.
 // `--list` prints the set; anything else runs it with tap, passing the arguments on.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 
 const ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..')
 const TEST_DIRS = ['test', 'sdk/test'].map((dir) => join(ROOT, dir))
-const NEEDS_SERVICE = /startRedis\(|launchBrowser\(|playwright-core|['"]redis-server['"]|\/usr\/bin\/chromium/
+const NEEDS_SERVICE = /startRedis\(|startPostgres\(|usePostgres\(|launchBrowser\(|playwright-core|['"]redis-server['"]|\/usr\/bin\/chromium/
 const RELATIVE_IMPORT = /(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g
 
 function testFiles(dir) {

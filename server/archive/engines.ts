@@ -7,16 +7,10 @@ import type { ArchiveTarget } from './settings.js'
 
 export type OpenStore = (target: Exclude<ArchiveTarget, { engine: 'off' }>) => Promise<ArchiveStore>
 
-// not a literal: the PostgreSQL engine is another file's work, typed by this interface until it lands
-const POSTGRES_ENGINE = './postgres-store.js'
-
-interface PostgresEngine {
-  openPostgresStore(url: string): ArchiveStore | Promise<ArchiveStore>
-}
-
-/** The engine's store, its tables made (`open` is idempotent). */
+/** The engine's store, its tables made. */
 export const openArchiveStore: OpenStore = async (target) => {
-  const store = target.engine === 'sqlite' ? (await import('./sqlite-store.js')).openSqliteStore(target.path) : await ((await import(POSTGRES_ENGINE)) as PostgresEngine).openPostgresStore(target.url)
+  if (target.engine === 'postgres') return (await import('./postgres-store.js')).openPostgresStore(target.url)
+  const store = (await import('./sqlite-store.js')).openSqliteStore(target.path)
   try {
     await store.open()
   } catch (error) {
