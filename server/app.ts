@@ -29,6 +29,7 @@ import slow from './slow/plugin.js'
 import problems from './problems/plugin.js'
 import archive, { type ArchiveTuning } from './archive/plugin.js'
 import { resolveArchiveTarget } from './archive/settings.js'
+import jobs from './jobs/plugin.js'
 import { APP_VERSION } from './version.js'
 
 export interface AppOptions {
@@ -73,4 +74,5 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(alerts, { clock, file: config.alertsFile, drainMs: config.alertsDrainMs })
   await app.register(slow)
   await app.register(problems, { clock })
+  await app.register(jobs, { clock })
 }

@@ -29,7 +29,7 @@ t.test('an unknown URL shows the 404 page with a navigation that leads on', asyn
   const response = await page.goto(`${base}/no/such/page`)
   t.equal(response?.status(), 404)
   t.equal(await page.locator('h1').textContent(), 'Not found')
-  t.equal(await page.locator('nav.nav a').count(), 6, 'the whole navigation')
+  t.equal(await page.locator('nav.nav a').count(), 7, 'the whole navigation')
   await page.locator('nav.nav a', { hasText: 'Queues' }).click()
   await page.waitForURL(`${base}/queues`)
   t.equal(await page.locator('h1').textContent(), 'Queues', 'a navigation link leads to its page')
