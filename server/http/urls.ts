@@ -18,7 +18,7 @@ import { QUEUE_NAME_MAX } from '@gravito/quasar/protocol'
 export const MAX_PARAM_LENGTH = QUEUE_NAME_MAX * 9
 
 /** The route parameters that hold a name built by `nameSegment`; `nameParams` reads them back. */
-export const NAME_PARAMS = ['service', 'nodeId', 'queue'] as const
+export const NAME_PARAMS = ['service', 'nodeId', 'queue', 'jobId'] as const
 
 /**
  * Names of one or two dots, after any number of `~`. Percent-encoding cannot save `.` and `..`: the URL
@@ -61,5 +61,5 @@ export function queueApiUrl(service: string, name: string): string {
 
 /** `/jobs/{service}/{queue}/{id}`: one job's detail page (live or archived) */
 export function jobUrl(service: string, queue: string, jobId: string): string {
-  return `/jobs/${nameSegment(service)}/${nameSegment(queue)}/${encodeURIComponent(jobId)}`
+  return `/jobs/${nameSegment(service)}/${nameSegment(queue)}/${nameSegment(jobId)}`
 }

@@ -67,8 +67,8 @@ export default async function jobsRoutes(app: FastifyInstance, { clock, sources 
     return { record, view: buildJobDetail(service, queue, id, record, live, archived), problems, archive: sources.archiveOff() ? 'off' : 'on' }
   }
 
-  routes.get('/jobs/:service/:queue/:id', { schema: { params: jobParamsSchema } }, async (request, reply) => {
-    const { service, queue, id } = request.params
+  routes.get('/jobs/:service/:queue/:jobId', { schema: { params: jobParamsSchema } }, async (request, reply) => {
+    const { service, queue, jobId: id } = request.params
     const { record, view, problems, archive } = await detail(service, queue, id)
     const data = { title: `${id} · ${queue}`, section: 'Jobs', service, queue, jobId: id, view, problems, archive, queueHref: queueUrl(service, queue), h, now: clock(), auth: reply.locals?.auth ?? null }
     if (!view) return reply.code(problems.length > 0 ? 503 : 404).viewAsync('jobs/missing', data, { layout: 'layout' })
@@ -76,8 +76,8 @@ export default async function jobsRoutes(app: FastifyInstance, { clock, sources 
     return reply.viewAsync('jobs/detail', { ...data, hasQueue: record !== null, decorations: app.queueRowDecorators.bind(snapshot, request) }, { layout: 'layout' })
   })
 
-  routes.get('/api/jobs/:service/:queue/:id', { schema: { params: jobParamsSchema } }, async (request, reply) => {
-    const { service, queue, id } = request.params
+  routes.get('/api/jobs/:service/:queue/:jobId', { schema: { params: jobParamsSchema } }, async (request, reply) => {
+    const { service, queue, jobId: id } = request.params
     const { view, problems } = await detail(service, queue, id)
     if (!view) return notFound(reply, problems.length > 0 ? 503 : 404, problems[0] ?? `no job ${id} in ${service}/${queue}, live or archived`)
     const { readOnlyReason: _readOnly, ...job } = view

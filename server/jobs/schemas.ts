@@ -44,4 +44,4 @@ export function jobsApiQuerySchema(clock: Clock) {
 }
 
 /** `/jobs/{service}/{queue}/{id}` and its API */
-export const jobParamsSchema = z.object({ service: nameSchema, queue: queueNameSchema, id: z.string().min(1).max(JOB_RECORD_LIMITS.id) })
+export const jobParamsSchema = z.object({ service: nameSchema, queue: queueNameSchema, jobId: z.string().min(1).max(JOB_RECORD_LIMITS.id) })

@@ -116,3 +116,40 @@ t.test('a job neither the queue nor the archive holds is a 404', async (t) => {
   const bad = await app.inject('/api/jobs/bad%20service/emails/1')
   t.equal(bad.statusCode, 400, 'a service name outside the name rule is refused')
 })
+
+t.test('job ids of dots keep their own page: a browser would resolve `.` and `..` away', async (t) => {
+  const ids = ['.', '..', '~..', 'a.b']
+  const base = world.base
+  await world.store.upsert(
+    ids.map((jobId, i) => ({
+      service: 'billing',
+      queue: 'dots',
+      jobId,
+      attempt: 1,
+      state: 'completed' as const,
+      name: `dots-${i}`,
+      driver: 'bullmq' as const,
+      addedAt: base,
+      startedAt: base,
+      finishedAt: base + i,
+      durationMs: 0,
+      waitMs: 0,
+      failedReason: null,
+      stack: null,
+      data: null,
+      opts: null,
+      result: null,
+      appVersion: null,
+      nodeId: 'n1',
+    })),
+  )
+  for (const [i, jobId] of ids.entries()) {
+    const url = jobUrl('billing', 'dots', jobId)
+    // what a browser sends: the URL normalised as WHATWG does it
+    const sent = new URL(url, 'http://localhost').pathname
+    t.ok(sent.startsWith('/jobs/billing/dots/'), `${JSON.stringify(jobId)} stays in its segment: ${sent}`)
+    const api = await app.inject(sent.replace('/jobs/', '/api/jobs/'))
+    t.equal(api.statusCode, 200, sent)
+    t.equal(api.json<DetailAnswer>().name, `dots-${i}`, `${JSON.stringify(jobId)} is the job asked for`)
+  }
+})
