@@ -9,6 +9,11 @@ ARG NODE_IMAGE=node:26-trixie-slim
 
 # ---- build: all dependencies, compile the SDK workspace and the console, then drop dev dependencies
 FROM ${NODE_IMAGE} AS build
+# better-sqlite3 (the embedded job archive) downloads a prebuilt binary when one exists for this
+# Node and compiles from source otherwise, which needs a compiler and Python
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY sdk/package.json sdk/
@@ -35,6 +40,11 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/views ./views
 COPY --from=build /app/public ./public
 COPY --from=build /app/examples ./examples
+# the job archive (SQLite, the default) lives in /data: a volume, writable by the `node` user;
+# ZENITH_ARCHIVE=postgres://… or off replaces it
+RUN mkdir -p /data && chown node:node /data
+ENV ZENITH_DATA_DIR=/data
+VOLUME ["/data"]
 USER node
 EXPOSE 3000
 # slim images have no curl; PORT is honoured so the example app (same image) is checked too
