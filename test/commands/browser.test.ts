@@ -11,7 +11,7 @@ import { cspViolations, launchBrowser, listenLocally, openPage, recordCspViolati
 import { startRedis } from '../helpers/redis-server.js'
 import { eventually } from '../helpers/eventually.js'
 import { CONTENT_SECURITY_POLICY as CSP } from '../../server/security/headers.js'
-import { startConsole, startWorker, waitForFailed, type Worker } from './fixture.js'
+import { sentActions, startConsole, startWorker, waitForFailed, type Worker } from './fixture.js'
 
 const redisServer = await startRedis()
 t.teardown(() => redisServer.stop())
@@ -101,7 +101,7 @@ t.test('Delete asks first: dismissed, nothing is sent; accepted, the job is dele
   t.match(questions[0], `Delete job ${jobId} from ${worker.name}? This cannot be undone.`)
   await page.waitForTimeout(300)
   t.equal(await page.locator('.command-status').count(), 0, 'dismissed: no status shown')
-  t.equal(await app.redis.exists(app.keys.commandStream(worker.service, worker.nodeId)), 0, 'dismissed: nothing sent')
+  t.same(await sentActions(app.redis, app.keys.commandStream(worker.service, worker.nodeId)), [], 'dismissed: nothing sent')
 
   page.once('dialog', (dialog) => void dialog.accept())
   await page.click(`button[aria-label="Delete job ${jobId}"]`)

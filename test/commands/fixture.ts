@@ -11,6 +11,7 @@ import { login, probeRoutes, writeUsersFile } from '../auth/helpers.js'
 import { findQueue } from '../../server/queues/service.js'
 import { failingQueue, type FailingQueue } from './bullmq.js'
 import { TOKEN } from './signed.js'
+import { COMMAND_FIELD, isReadCommandType } from '@gravito/quasar/protocol'
 
 export const USERS = [
   { username: 'olivia', password: 'operator-password-1', role: 'operator' },
@@ -82,3 +83,13 @@ export async function waitForFinal(app: FastifyInstance, id: string, headers: Re
 }
 
 export const JSON_HEADERS = { 'content-type': 'application/json' }
+
+/**
+ * The action commands (retry, delete…) in a node's command stream, parsed. A queue page of an agent
+ * queue also asks its node for a page of jobs (the read-only LIST_JOBS) through the same stream;
+ * those requests are not actions, so a test of what an operator sent leaves them out.
+ */
+export async function sentActions(redis: FastifyInstance['redis'], stream: string): Promise<Record<string, unknown>[]> {
+  const entries = await redis.xrange(stream, '-', '+')
+  return entries.map(([, fields]) => JSON.parse(fields[fields.indexOf(COMMAND_FIELD) + 1]!) as Record<string, unknown>).filter((command) => !isReadCommandType(command.type))
+}

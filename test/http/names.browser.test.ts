@@ -86,7 +86,11 @@ for (const [service, name] of QUEUES) {
     await page.waitForURL(base + queueUrl(service, name), { timeout: 10_000 })
     t.equal(await page.locator('h1.page-title').textContent(), name, `landed on ${new URL(page.url()).pathname}, the page of ${name}`)
     t.equal(await page.locator('nav.crumbs a[href^="/queues?service="]').textContent(), service)
-    t.same(await linkedData(page), { summary: 200, failed: 200, 'chart?range=1h': 200, 'nav-count': 200 }, 'its polled regions and chart data, fetched as the page fetches them')
+    t.same(
+      await linkedData(page),
+      { summary: 200, failed: 200, 'jobs?state=waiting': 200, 'jobs?state=failed': 200, 'chart?range=1h': 200, 'nav-count': 200 },
+      'its polled regions, job tabs and chart data, fetched as the page fetches them',
+    )
     t.same(failed, [], 'every request of the page answered')
   })
 }

@@ -42,7 +42,7 @@ t.test('with a token: each queue lists what its probe executes, a failed probe t
   await redis.set('bull:broken:wait', 'not a list')
   const snapshot = await snapshotAfterBeat({ service: 'with-token', token: 'sdk-declares-0123456789' })
   t.ok(snapshot.queues.find((queue) => queue.name === 'broken')?.error, 'the broken probe reports an error')
-  t.same(commandsOf(snapshot), { emails: BULLMQ_COMMANDS, default: ['RETRY_JOB', 'DELETE_JOB'], imports: [], broken: BULLMQ_COMMANDS })
+  t.same(commandsOf(snapshot), { emails: BULLMQ_COMMANDS, default: ['RETRY_JOB', 'DELETE_JOB', 'LIST_JOBS'], imports: [], broken: BULLMQ_COMMANDS })
   // what the console makes of it
   for (const queue of snapshot.queues) {
     const capability = agentQueueCapability(queue, snapshot.nodeId, snapshot.nodeId)
