@@ -58,7 +58,7 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(passwordPolicy, { config })
 
   // data access, then access control (sessions are kept in Redis), then the collector engine
-  await app.register(redis, { url: config.redisUrl, prefix: config.prefix })
+  await app.register(redis, { url: config.redisUrl, cluster: config.redisCluster, prefix: config.prefix })
   await app.register(auth, { config, clock })
   await app.register(rateLimits, { apiPerMinute: config.apiRateLimit, writesPerMinute: config.commandRateLimit, sessionCookie: SESSION_COOKIE })
   await app.register(collector, { clock, tickMs: config.tickMs, autoStart: options.autoStart, partTimeoutMs: config.partTimeoutMs })

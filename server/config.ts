@@ -18,6 +18,8 @@ export const configSchema = z.object({
     .string()
     .refine((value) => /^rediss?:\/\//.test(value), 'must start with redis:// or rediss://')
     .optional(),
+  /** `redisUrl` is one seed node of a Redis Cluster (--cluster, ZENITH_REDIS_CLUSTER); needs a URL */
+  redisCluster: z.boolean().default(false),
   port: port.default(3000),
   host: z.string().min(1).default('127.0.0.1'),
   /**

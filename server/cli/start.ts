@@ -34,6 +34,7 @@ export interface StartFlag {
 
 export const START_FLAGS: StartFlag[] = [
   { flags: '--url <url>', env: 'REDIS_URL', key: 'redisUrl', description: 'Redis to monitor, redis:// or rediss:// (default: an embedded redis-server on 127.0.0.1)' },
+  { flags: '--cluster', env: 'ZENITH_REDIS_CLUSTER', key: 'redisCluster', description: 'the --url is one node of a Redis Cluster: read every master, group commands by slot' },
   { flags: '--port <port>', env: 'PORT', key: 'port', description: 'HTTP port (0 picks a free one)', parse: parsePort },
   { flags: '--host <host>', env: 'HOST', key: 'host', description: 'interface to listen on (0.0.0.0 for all)' },
   { flags: '--public-url <url>', env: 'ZENITH_PUBLIC_URL', key: 'publicUrl', description: 'the URL people open, e.g. https://zenith.example.com; other host names are refused' },
@@ -74,6 +75,7 @@ export function addStartCommand(program: Command): void {
   for (const flag of START_FLAGS) command.addOption(toOption(flag))
   command.action(async () => {
     const config = readConfig(command)
+    if (config.redisCluster && config.redisUrl === undefined) throw new UsageError('error: --cluster needs --url: the embedded redis-server is a single server, not a Cluster')
     const exposure = checkExposure(config)
     if (!exposure.ok) throw new UsageError(`error: ${exposure.error}`)
     const passwordPolicy = checkPasswordPolicy(config)

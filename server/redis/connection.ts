@@ -3,7 +3,7 @@
  * offline queue replays stale commands after an outage and blocks callers meanwhile. Here a command
  * fails fast while Redis is away and the collector keeps serving its last snapshot.
  */
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { isCluster, type RedisClient } from './client.js'
 
 export function consoleRedisOptions(connectionName: string): RedisOptions {
@@ -15,15 +15,54 @@ export function consoleRedisOptions(connectionName: string): RedisOptions {
     connectTimeout: 2000,
     lazyConnect: false,
     // capped exponential backoff with jitter, so many consoles do not reconnect in lockstep
-    retryStrategy: (attempt) => Math.min(200 * 2 ** Math.min(attempt, 5), 5000) + Math.floor(Math.random() * 250),
+    retryStrategy: reconnectDelay,
   }
 }
 
-export function connectRedis(url: string, connectionName: string): Redis {
-  const redis = new Redis(url, consoleRedisOptions(connectionName))
+function reconnectDelay(attempt: number): number {
+  return Math.min(200 * 2 ** Math.min(attempt, 5), 5000) + Math.floor(Math.random() * 250)
+}
+
+export interface ConnectOptions {
+  /** `url` is one seed node of a Redis Cluster; the client learns the others from it */
+  cluster?: boolean
+}
+
+export function connectRedis(url: string, connectionName: string, options: ConnectOptions = {}): RedisClient {
+  const redis = options.cluster ? new Cluster([seedNode(url)], consoleClusterOptions(url, connectionName)) : new Redis(url, consoleRedisOptions(connectionName))
   // without a listener ioredis reports every failed reconnect as an uncaught 'error' event
   redis.on('error', () => {})
   return redis
+}
+
+/**
+ * A Cluster client with the console's per-node options. The credentials and TLS of the seed URL
+ * go to every node, since a Cluster's nodes share them; the URL's database is ignored (a Cluster
+ * has only database 0).
+ */
+export function consoleClusterOptions(url: string, connectionName: string): ClusterOptions {
+  const parsed = new URL(url)
+  const auth: RedisOptions = {}
+  if (parsed.username) auth.username = decodeURIComponent(parsed.username)
+  if (parsed.password) auth.password = decodeURIComponent(parsed.password)
+  if (parsed.protocol === 'rediss:') auth.tls = {}
+  return {
+    redisOptions: { ...consoleRedisOptions(connectionName), ...auth },
+    enableOfflineQueue: false,
+    // a slot whose master is down fails its commands at once instead of queueing them for retries
+    maxRedirections: 4,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnFailover: 200,
+    slotsRefreshTimeout: 2000,
+    clusterRetryStrategy: reconnectDelay,
+    // reads go to masters: a replica may lag, and the console's own writes must be read back
+    scaleReads: 'master',
+  }
+}
+
+function seedNode(url: string): { host: string; port: number } {
+  const parsed = new URL(url)
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: parsed.port === '' ? 6379 : Number(parsed.port) }
 }
 
 /** A second connection to the same server or cluster, named for CLIENT LIST; errors are the caller's to listen for. */

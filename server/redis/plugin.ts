@@ -20,18 +20,20 @@ declare module 'fastify' {
 
 export interface RedisPluginOptions {
   url: string
+  /** `url` is a seed node of a Redis Cluster */
+  cluster?: boolean
   prefix: string
 }
 
 export default fp<RedisPluginOptions>(
   async (app, options) => {
-    const redis = connectRedis(options.url, 'zenith-console')
+    const redis = connectRedis(options.url, 'zenith-console', { cluster: options.cluster })
     // commands fail fast while disconnected, so give the first connect a moment; a Redis that is
     // down at boot does not stop the console, which starts with the "unreachable" banner instead
     await waitUntilReady(redis, 3000)
     const redisVersion = watchRedisVersion(redis, app.log)
     await redisVersion.settled()
-    app.decorate('redis', redis)
+    app.decorate<RedisClient>('redis', redis)
     app.decorate('redisVersion', redisVersion)
     app.decorate('keys', createConsoleKeys(options.prefix))
     app.addHook('onClose', async () => {

@@ -1,38 +1,50 @@
 /**
  * A real 3-master Redis Cluster on loopback, built from Debian's redis-server and redis-cli (about
- * 1.5 s): three cluster-enabled servers, slots shared out by `redis-cli --cluster create`, ready
- * once every node reports `cluster_state:ok`.
+ * 1.5 s), or from valkey-server and valkey-cli: three cluster-enabled servers, slots shared out by
+ * `redis-cli --cluster create`, ready once every node reports `cluster_state:ok`. A master killed
+ * and restarted keeps its data folder, so it rejoins with its slots (nodes.conf).
  */
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { Cluster, Redis } from 'ioredis'
-import { startRedis, type TestRedis } from './redis-server.js'
+import { engineBinaries, startRedis, type RedisEngine, type TestRedis } from './redis-server.js'
 
 const run = promisify(execFile)
 
 export interface TestCluster {
   /** host:port of every master */
   nodes: { host: string; port: number }[]
+  /** every master's process, in the order of `nodes`: kill one to take its slots away */
+  servers: TestRedis[]
+  /** a seed URL for `--url` with `--cluster` */
+  url: string
   /** a Cluster client; the caller quits it */
   connect(): Cluster
   stop(): Promise<void>
 }
 
-export async function startRedisCluster(masters = 3): Promise<TestCluster> {
-  const servers: TestRedis[] = await Promise.all(Array.from({ length: masters }, () => startRedis(['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'])))
+export interface StartClusterOptions {
+  engine?: RedisEngine
+  /** more server arguments, e.g. `['--cluster-require-full-coverage', 'no']` */
+  extraArgs?: string[]
+}
+
+export async function startRedisCluster(masters = 3, options: StartClusterOptions = {}): Promise<TestCluster> {
+  const engine = options.engine ?? 'redis'
+  const servers: TestRedis[] = await Promise.all(Array.from({ length: masters }, () => startRedis(['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000', ...(options.extraArgs ?? [])], { engine })))
   const stop = async () => {
     await Promise.all(servers.map((server) => server.stop()))
   }
   try {
     const addresses = servers.map((server) => `127.0.0.1:${server.port}`)
-    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'])
+    await run(engineBinaries(engine).cli, ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'])
     await Promise.all(servers.map((server) => waitForClusterOk(server.url)))
   } catch (error) {
     await stop()
     throw error
   }
   const nodes = servers.map((server) => ({ host: '127.0.0.1', port: server.port }))
-  return { nodes, connect: () => new Cluster(nodes), stop }
+  return { nodes, servers, url: servers[0]!.url, connect: () => new Cluster(nodes), stop }
 }
 
 async function waitForClusterOk(url: string, deadlineMs = 15_000): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * A real Debian redis-server for tests, bound to 127.0.0.1 on a free port with a private data
- * folder. `kill` and `restart` simulate an outage on the same port.
+ * A real Debian redis-server (or valkey-server, from bookworm-backports) for tests, bound to
+ * 127.0.0.1 on a free port with a private data folder. `kill` and `restart` simulate an outage on
+ * the same port.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -10,6 +11,19 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { Test } from 'tap'
+
+/** which server a test runs against: Debian's redis-server, or Valkey 8 from bookworm-backports */
+export type RedisEngine = 'redis' | 'valkey'
+export const ENGINES: readonly RedisEngine[] = ['redis', 'valkey']
+
+/** the engine's server and CLI binaries (the Valkey packages install both names under valkey-) */
+export function engineBinaries(engine: RedisEngine): { server: string; cli: string } {
+  return engine === 'valkey' ? { server: 'valkey-server', cli: 'valkey-cli' } : { server: 'redis-server', cli: 'redis-cli' }
+}
+
+export interface StartRedisOptions {
+  engine?: RedisEngine
+}
 
 export interface TestRedis {
   url: string
@@ -33,17 +47,18 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
+export async function startRedis(extraArgs: string[] = [], options: StartRedisOptions = {}): Promise<TestRedis> {
+  const binary = engineBinaries(options.engine ?? 'redis').server
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'zenith-redis-'))
   let child: ChildProcess | null = null
 
   async function launch(): Promise<void> {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...extraArgs], {
+    child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...extraArgs], {
       stdio: 'ignore',
     })
     const exited = once(child, 'exit').then(() => {
-      throw new Error(`redis-server on port ${port} exited at start`)
+      throw new Error(`${binary} on port ${port} exited at start`)
     })
     await Promise.race([waitForPing(port), exited])
     exited.catch(() => {})
