@@ -23,9 +23,15 @@ export interface TestAppOptions extends Omit<ZenithConfigInput, 'redisUrl'> {
   archiveTuning?: ArchiveTuning
 }
 
+/** a mean event-loop delay no test reaches: an hour */
+const NO_SHEDDING_MS = 3_600_000
+
 export async function buildTestApp(options: TestAppOptions): Promise<FastifyInstance> {
   const { clock = () => Date.now(), autoStart = false, logLines, routes, archiveTuning, ...input } = options
-  const config = parseConfig({ selfMonitor: false, archive: 'off', logLevel: logLines ? 'info' : 'silent', ...input })
+  // load shedding is off unless a test sets it: the suite runs two files at once beside a browser
+  // on two cores, where the event loop stalls for a second now and then, and a 503 for that would
+  // fail a test about something else (test/security/load-shedding.test.ts tests shedding itself)
+  const config = parseConfig({ selfMonitor: false, archive: 'off', logLevel: logLines ? 'info' : 'silent', shedEventLoopDelayMs: NO_SHEDDING_MS, ...input })
   const stream = logLines && { write: (line: string) => void logLines.push(line) }
   // the same trust the server gives (trustProxy in the config), so X-Forwarded-* tests mean the real thing
   const app = Fastify({ trustProxy: fastifyTrustProxy(config.trustProxy), routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, logger: stream ? { level: config.logLevel, stream } : { level: config.logLevel } })
