@@ -34,7 +34,8 @@ t.test('a saturated event loop sheds pages with 503, not the probes', async (t) 
   })
   t.teardown(() => app.close())
   await app.collector.refresh()
-  t.equal((await app.inject({ url: '/pulse' })).statusCode, 200, 'an idle console serves the page')
+  // a busy test machine can stall the loop past 50 ms too: idle means a sample under the limit
+  await eventually(async () => (await app.inject({ url: '/pulse' })).statusCode === 200, 'an idle console serves the page')
 
   let shed: Awaited<ReturnType<typeof app.inject>> | undefined
   await eventually(async () => {
