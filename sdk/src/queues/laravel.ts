@@ -90,7 +90,8 @@ export function createLaravelProbe(name: string, options: LaravelProbeOptions): 
       delayed: first.add(reads.delayed.key, reads.delayed.enqueue),
       active: first.add(reads.active.key, reads.active.enqueue),
       head: first.add(reads.head.key, reads.head.enqueue),
-      horizon: first.add(horizon.failedJobs, (p) => p.exists(horizon.failedJobs, horizon.masters, horizon.supervisors)),
+      // one EXISTS per key: on a Cluster the three sit in different slots unless the prefix is tagged
+      horizon: [horizon.failedJobs, horizon.masters, horizon.supervisors].map((key) => first.add(key, (p) => p.exists(key))),
       failedIds: first.add(horizon.failedJobs, (p) => p.zrange(horizon.failedJobs, 0, HORIZON_FAILED_SCAN - 1)),
     }
     const replies = await first.run()
@@ -106,7 +107,7 @@ export function createLaravelProbe(name: string, options: LaravelProbeOptions): 
     const pushedAt = payload ? laravelPushedAt(payload) : undefined
     if (pushedAt !== undefined && waiting > 0) entry.oldestWaitingMs = Math.max(0, now() - pushedAt)
 
-    if (countOf(replies[at.horizon]) === 0) return entry
+    if (at.horizon.every((index) => countOf(replies[index]) === 0)) return entry
     const ids = valueOf(replies[at.failedIds])
     const failedIds = Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string' && id.length > 0) : []
     const owners = new Batch(redis)

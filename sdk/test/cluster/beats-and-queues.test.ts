@@ -8,11 +8,12 @@
 import t, { type Test } from 'tap'
 import calculateSlot from 'cluster-key-slot'
 import { Queue, Worker } from 'bullmq'
-import type { Cluster } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { ENGINES } from '../../../test/helpers/redis-server.js'
 import { eventually } from '../../../test/helpers/eventually.js'
 import { shuffled } from '../../../test/helpers/shuffle.js'
 import { QuasarAgent, startPulse } from '../../src/index.js'
+import { laravelWriter, payload, phpException } from '../queues/laravel-writer.js'
 import { appCluster, heartbeatOf, mastersOf, PREFIX, snapshotOf, useCluster } from './cluster-fixtures.js'
 
 const unhandled: unknown[] = []
@@ -103,6 +104,32 @@ for (const engine of ENGINES) {
       const beat = await heartbeatOf(admin, 'workers', 'w1')
       t.same(beat?.queues?.map((q) => q.name).sort(), [...names].sort(), 'the heartbeat names every queue')
       t.equal(mastersOf(admin, [`${PREFIX}node:workers:w1`, `${PREFIX}index:nodes:workers`, `${PREFIX}queues:workers`]).size > 1, true, 'node, index and snapshot span masters')
+    })
+
+    t.test('a Laravel queue {emails} with Horizon under {jobs}: one probe reads both slots', async (t) => {
+      const writer = laravelWriter(admin as unknown as Redis, { horizonPrefix: '{jobs}:' })
+      const nowMs = Date.now()
+      const jobs = Array.from({ length: 9 }, (_, n) => payload(`App\\Jobs\\Send${n}`, nowMs - 1000 * (9 - n)))
+      for (const job of jobs.slice(0, 5)) await writer.push('{emails}', job)
+      for (const job of jobs.slice(5, 7)) await writer.later('{emails}', Math.floor(nowMs / 1000) + 3600, job)
+      await writer.pop('{emails}', Math.floor(nowMs / 1000) + 90)
+      for (const job of jobs.slice(7)) await writer.fail('{emails}', job, phpException(`failed ${job.id}`), nowMs)
+      t.ok(mastersOf(admin, [writer.queueKey('{emails}'), writer.horizonKey('failed_jobs')]).size === 2, 'queue and Horizon keys on two masters')
+      const errors: unknown[] = []
+      const agent = startPulse({ service: 'laravel-app', nodeId: 'l1', url: cluster.url, cluster: true, intervalMs: 60_000, onError: (error) => void errors.push(error) })
+      t.teardown(() => agent.stop())
+      agent.monitorQueue('{emails}', 'laravel', { horizonPrefix: '{jobs}:' })
+      await eventually(() => agent.beat(), 'a beat written', 30_000, 200)
+      const [entry] = (await snapshotOf(admin, 'laravel-app')).queues
+      t.same(entry?.error, undefined, 'no error')
+      t.match(entry?.metrics, { waiting: 4, active: 1, delayed: 2, failed: 2 })
+      t.same(
+        entry?.failedJobs?.map((job) => job.id).sort(),
+        jobs
+          .slice(7)
+          .map((job) => job.id)
+          .sort(),
+      )
     })
 
     t.test('slow records from many nodes land in the service stream', async (t) => {
