@@ -8,9 +8,8 @@
  * rejection handler, and each (re)connect also triggers a read, to pick up whatever was added
  * while it was away.
  */
-import type { AgentRedis } from '../client.js'
+import { isCluster, type AgentRedis } from '../client.js'
 import { AGENT_REDIS_OPTIONS } from '../transport.js'
-import { isCluster } from '../client.js'
 
 export interface WakeUp {
   close(): Promise<void>
