@@ -2,8 +2,9 @@
  * What a host passes to `startPulse`, and the contract of an extension that runs with every beat
  * (queue monitor, slow recorder, command executor). Types only: the agent in agent.ts applies them.
  */
-import type { ChainableCommander, Redis } from 'ioredis'
 import type { Heartbeat } from './protocol/index.js'
+import type { AgentRedis } from './client.js'
+import type { SlotPipelines } from './slot-pipelines.js'
 import type { ArchiveOptions } from './archive/options.js'
 
 export type { ArchiveOptions } from './archive/options.js'
@@ -13,10 +14,15 @@ export interface PulseOptions {
   service: string
   /** transport Redis URL (where the console reads); default REDIS_URL or redis://127.0.0.1:6379 */
   url?: string
-  /** or an ioredis instance you own; the agent never closes it */
-  redis?: Redis
+  /** or an ioredis instance (a `Redis` or a `Cluster`) you own; the agent never closes it */
+  redis?: AgentRedis
+  /**
+   * `url` (and `app`, when a URL) is one seed node of a Redis Cluster: the agent opens an ioredis
+   * `Cluster` with its own fail-fast options on every node; default false
+   */
+  cluster?: boolean
   /** the application's own Redis (queues live there); defaults to the transport connection */
-  app?: string | Redis
+  app?: string | AgentRedis
   nodeId?: string
   intervalMs?: number
   appVersion?: string
@@ -46,9 +52,13 @@ export interface PulseOptions {
   now?: () => number
 }
 
-/** Something that runs with every beat: adds heartbeat fields and/or commands to the pipeline. */
+/**
+ * Something that runs with every beat: adds heartbeat fields and/or writes to the beat's
+ * pipelines (`pipelines.for(key)` is the one a command on `key` goes in, one per hash slot on a
+ * Cluster).
+ */
 export interface AgentExtension {
   beforeBeat?(): Promise<Partial<Heartbeat> | undefined> | Partial<Heartbeat> | undefined
-  onBeat?(pipeline: ChainableCommander, now: number): void
+  onBeat?(pipelines: SlotPipelines, now: number): void
   stop?(): Promise<void> | void
 }

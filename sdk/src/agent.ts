@@ -1,13 +1,15 @@
 /**
  * QuasarAgent: the in-app agent. Each interval it builds a heartbeat and writes it, with the index
- * entry, in one pipeline. It never hurts its host: no throw after start, no unhandled rejection,
+ * entry, in one pipeline (one per hash slot on a Redis Cluster, all sent together). It never hurts its host: no throw after start, no unhandled rejection,
  * unref'd timers, no overlapping beats, and with Redis away a beat is dropped, never queued; a beat
  * that could only be written late is dropped too (beat-guard.ts).
  * Features (queue probes, slow logs, commands) plug in as extensions run with each beat.
  */
-import { Command, type Pipeline, type Redis } from 'ioredis'
+import { Command, type Pipeline } from 'ioredis'
 import { createKeys, HEARTBEAT_TTL_SECONDS, isValidName, PROTOCOL_VERSION, QUASAR_TOKEN_MIN_LENGTH, nodeIdFrom, type Heartbeat, type ProtocolKeys } from './protocol/index.js'
 import { closeConnection, openConnection, type Connection } from './transport.js'
+import type { AgentRedis } from './client.js'
+import { SlotPipelines } from './slot-pipelines.js'
 import { createBeatGuard, type BeatCounts, type BeatGuard } from './beat-guard.js'
 import { createCpuSampler } from './metrics/cpu.js'
 import { readMemory } from './metrics/memory.js'
@@ -72,8 +74,9 @@ export class QuasarAgent {
       this.report(new TypeError(`QUASAR_TOKEN is shorter than ${QUASAR_TOKEN_MIN_LENGTH} characters; commands are disabled`))
     }
     const fallbackUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
-    this.#transport = openConnection(options.redis ?? options.url, `quasar:${this.service}`, fallbackUrl)
-    this.#app = options.app === undefined ? { ...this.#transport, owned: false } : openConnection(options.app, `quasar-app:${this.service}`, fallbackUrl)
+    const cluster = { cluster: options.cluster === true }
+    this.#transport = openConnection(options.redis ?? options.url, `quasar:${this.service}`, fallbackUrl, cluster)
+    this.#app = options.app === undefined ? { ...this.#transport, owned: false } : openConnection(options.app, `quasar-app:${this.service}`, fallbackUrl, cluster)
     this.#now = options.now ?? Date.now
     this.#guard = createBeatGuard({ redis: this.#transport.redis, owned: this.#transport.owned, now: this.#now, report: (error) => this.report(error) })
   }
@@ -84,12 +87,12 @@ export class QuasarAgent {
   }
 
   /** The transport connection (where heartbeats go). */
-  get transport(): Redis {
+  get transport(): AgentRedis {
     return this.#transport.redis
   }
 
   /** The application's Redis (where its queues live). */
-  get appRedis(): Redis {
+  get appRedis(): AgentRedis {
     return this.#app.redis
   }
 
@@ -244,16 +247,21 @@ export class QuasarAgent {
       const beat = await this.buildHeartbeat()
       if (redis.status !== 'ready') return this.#guard.notReady(redis.status)
       // the SET is made here, not by pipeline.set, so the guard can tell when Redis answered it
-      const write = new Command('set', [this.keys.node(this.service, this.nodeId), JSON.stringify(beat), 'EX', HEARTBEAT_TTL_SECONDS])
-      const pipeline = redis.pipeline()
-      ;(pipeline as unknown as Pipeline).sendCommand(write)
-      pipeline.zadd(this.keys.serviceNodeIndex(this.service), beat.timestamp, this.nodeId)
-      for (const extension of this.#extensions) extension.onBeat?.(pipeline, beat.timestamp)
+      const nodeKey = this.keys.node(this.service, this.nodeId)
+      const write = new Command('set', [nodeKey, JSON.stringify(beat), 'EX', HEARTBEAT_TTL_SECONDS])
+      // the node, its index entry and the queue snapshot sit in three slots: on a Cluster, three
+      // pipelines, built in full before any is sent, so a beat dropped as stale sends none of them
+      const pipelines = new SlotPipelines(redis)
+      ;(pipelines.for(nodeKey) as unknown as Pipeline).sendCommand(write)
+      const indexKey = this.keys.serviceNodeIndex(this.service)
+      pipelines.for(indexKey).zadd(indexKey, beat.timestamp, this.nodeId)
+      for (const extension of this.#extensions) extension.onBeat?.(pipelines, beat.timestamp)
       // aged at the last moment: from here to the socket write nothing is awaited
       if (!this.#guard.fresh(beat.timestamp)) return false
-      const replies = pipeline.exec()
+      const replies = pipelines.exec()
       this.#guard.sent(write, beat.timestamp)
-      const results = (await replies) ?? []
+      // written only if every write of every slot was: one failed shard fails the beat, reported
+      const results = await replies
       const failed = results.find(([error]) => error)
       if (failed) throw failed[0]
       this.#guard.written()

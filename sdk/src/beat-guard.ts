@@ -15,7 +15,8 @@
  * agent beats at once on the first 'ready', so nothing is lost and nothing is wrong. Such a beat
  * is counted (notReady) but not reported. Past the grace, a Redis never reached is reported.
  */
-import type { Command, Redis } from 'ioredis'
+import type { Command } from 'ioredis'
+import type { AgentRedis } from './client.js'
 import { awaitsReply } from './transport.js'
 
 /** Oldest a beat may be when it is written (ms); a couple of beats' worth of jitter, no more. */
@@ -53,7 +54,7 @@ export interface BeatCounts {
 }
 
 export interface BeatGuardOptions {
-  redis: Redis
+  redis: AgentRedis
   /** the agent opened this connection, so it may close it to withdraw a beat */
   owned: boolean
   now: () => number

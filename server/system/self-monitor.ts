@@ -8,6 +8,8 @@ import type { QuasarAgent } from '@gravito/quasar'
 
 export interface SelfMonitorOptions {
   redisUrl: string
+  /** `redisUrl` is one seed node of a Redis Cluster (`--cluster`): the agent opens a Cluster too */
+  cluster: boolean
   prefix: string
   appVersion: string
 }
@@ -20,6 +22,7 @@ export default fp<SelfMonitorOptions>(
       agent = startPulse({
         service: 'zenith',
         url: options.redisUrl,
+        cluster: options.cluster,
         prefix: options.prefix,
         appVersion: options.appVersion,
         onError: (error: unknown) => app.log.debug({ err: error }, 'self-monitor beat failed'),

@@ -9,7 +9,7 @@
  * may already count an attempt whose end is in the next batch: that attempt is written now and
  * not again. A job already removed (removeOnComplete/removeOnFail) is recorded from its events.
  */
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 import { JOB_RECORD_LIMITS, type JobRecord } from '../protocol/index.js'
 import { bullmqKeys } from '../layouts/index.js'
 import { Batch } from '../queues/pipeline.js'
@@ -25,7 +25,7 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/
 const SMALL = ['name', 'atm', 'attemptsMade', 'ats', 'timestamp', 'processedOn', 'finishedOn'] as const
 const BIG = ['failedReason', 'stacktrace', 'data', 'opts', 'returnvalue'] as const
 
-export function createBullmqSource(redis: Redis, queue: string, prefix: string, id: string, options: { eventsPerRead?: number } = {}): ArchiveSource {
+export function createBullmqSource(redis: AgentRedis, queue: string, prefix: string, id: string, options: { eventsPerRead?: number } = {}): ArchiveSource {
   const keys = bullmqKeys(prefix, queue)
   let memory = new JobMemory()
   const count = options.eventsPerRead ?? EVENTS_PER_READ

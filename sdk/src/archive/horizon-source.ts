@@ -12,7 +12,7 @@
  * cursor is, per set, the newest time read and the ids read at that time (equal scores are
  * possible at PHP's 0.1 ms resolution), as JSON.
  */
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 import { JOB_RECORD_LIMITS, type JobRecord } from '../protocol/index.js'
 import { horizonKeys } from '../layouts/index.js'
 import { Batch } from '../queues/pipeline.js'
@@ -38,7 +38,7 @@ interface HorizonCursor {
 const SMALL = ['queue', 'name', 'status', 'reserved_at', 'completed_at', 'failed_at', 'created_at'] as const
 const BIG = ['payload', 'exception'] as const
 
-export function createHorizonSource(redis: Redis, queue: string, horizonPrefix: string, id: string, options: { jobsPerRead?: number } = {}): ArchiveSource {
+export function createHorizonSource(redis: AgentRedis, queue: string, horizonPrefix: string, id: string, options: { jobsPerRead?: number } = {}): ArchiveSource {
   const keys = horizonKeys(horizonPrefix)
   const count = options.jobsPerRead ?? HORIZON_JOBS_PER_READ
 

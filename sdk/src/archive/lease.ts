@@ -6,11 +6,11 @@
  * both would read for one pass, which costs duplicate records (the archiver keeps one per attempt)
  * and nothing else.
  */
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 
 export type LeaseState = 'acquired' | 'renewed' | 'held-elsewhere'
 
-export async function takeLease(redis: Redis, key: string, holder: string, ttlMs: number): Promise<LeaseState> {
+export async function takeLease(redis: AgentRedis, key: string, holder: string, ttlMs: number): Promise<LeaseState> {
   const [[setError, set] = [], [getError, owner] = []] = (await redis.pipeline().set(key, holder, 'PX', ttlMs, 'NX').get(key).exec()) ?? []
   if (setError) throw setError
   if (set === 'OK') return 'acquired'
@@ -21,6 +21,6 @@ export async function takeLease(redis: Redis, key: string, holder: string, ttlMs
 }
 
 /** Gives the lease up if this holder still has it, so another node takes over on its next pass. */
-export async function releaseLease(redis: Redis, key: string, holder: string): Promise<void> {
+export async function releaseLease(redis: AgentRedis, key: string, holder: string): Promise<void> {
   if ((await redis.get(key)) === holder) await redis.del(key)
 }

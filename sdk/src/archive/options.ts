@@ -4,7 +4,7 @@
  * monitored queue gets.
  */
 import { createHash } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 import { DEFAULT_REDACT_KEYS } from '../protocol/index.js'
 import type { MonitoredDriver, MonitorQueueOptions } from '../queues/options.js'
 import { DEFAULT_HORIZON_PREFIX } from '../queues/laravel.js'
@@ -48,7 +48,7 @@ export function resolveArchive(option: unknown): ResolvedArchive | null {
  * (redis-list). Its id hashes where the queue lives, so every node of the service that monitors
  * the same queue shares one lease and one cursor.
  */
-export function archiveSourceFor(redis: Redis, name: string, driver: MonitoredDriver, options: MonitorQueueOptions | undefined): ArchiveSource | null {
+export function archiveSourceFor(redis: AgentRedis, name: string, driver: MonitoredDriver, options: MonitorQueueOptions | undefined): ArchiveSource | null {
   switch (driver) {
     case 'bullmq': {
       const prefix = options?.prefix ?? 'bull'

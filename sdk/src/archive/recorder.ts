@@ -9,7 +9,7 @@
  * pass reads at most `batchesPerPass` bounded batches per queue, and every error goes to onError.
  */
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 import { ARCHIVE_STREAM_MAXLEN, jobRecordFields, jobRecordSchema, type ProtocolKeys } from '../protocol/index.js'
 import type { AgentExtension } from '../agent-options.js'
 import { releaseLease, takeLease } from './lease.js'
@@ -27,7 +27,7 @@ const CURSOR_LIMIT = 1024
 export const BATCHES_PER_PASS = 10
 
 export interface RecorderHost {
-  readonly transport: Redis
+  readonly transport: AgentRedis
   readonly service: string
   readonly nodeId: string
   readonly keys: ProtocolKeys

@@ -12,7 +12,7 @@
  * message; a rejection never overwrites a result already written (`SET NX`), so a forged or
  * replayed copy of a command cannot rewrite how the real one ended.
  */
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 import {
   COMMAND_CLOCK_SKEW_MS,
   COMMAND_FIELD,
@@ -38,7 +38,7 @@ export interface CommandHost {
   readonly service: string
   readonly nodeId: string
   readonly keys: ProtocolKeys
-  readonly transport: Redis
+  readonly transport: AgentRedis
   tokenForSigning(): string | undefined
   report(error: unknown): void
   queueProbe(name: string): QueueProbe | undefined

@@ -8,17 +8,16 @@
  * rejection handler, and each (re)connect also triggers a read, to pick up whatever was added
  * while it was away.
  */
-import type { Redis } from 'ioredis'
+import { isCluster, type AgentRedis } from '../client.js'
 import { AGENT_REDIS_OPTIONS } from '../transport.js'
 
 export interface WakeUp {
   close(): Promise<void>
 }
 
-export function openWakeUp(options: { transport: Redis; channel: string; connectionName: string; onWake: () => void; report: (error: unknown) => void }): WakeUp {
+export function openWakeUp(options: { transport: AgentRedis; channel: string; connectionName: string; onWake: () => void; report: (error: unknown) => void }): WakeUp {
   const { channel, onWake, report } = options
-  // same server and credentials as the transport, with the agent's safe options
-  const subscriber = options.transport.duplicate({ ...AGENT_REDIS_OPTIONS, connectionName: options.connectionName, autoResubscribe: false, lazyConnect: false })
+  const subscriber = duplicateForSubscribing(options.transport, options.connectionName)
   let closed = false
   subscriber.on('error', () => {}) // a lost connection shows up as missed beats, reported by the agent
   subscriber.on('ready', () => {
@@ -43,4 +42,15 @@ export function openWakeUp(options: { transport: Redis; channel: string; connect
       subscriber.disconnect()
     },
   }
+}
+
+/**
+ * Same server and credentials as the transport, with the agent's safe options. On a Cluster,
+ * PUBLISH reaches every node, so the Cluster's one subscriber connection (on any node, moved by
+ * ioredis when that node leaves, channels and all) hears the console wherever it published.
+ */
+function duplicateForSubscribing(transport: AgentRedis, connectionName: string): AgentRedis {
+  if (!isCluster(transport)) return transport.duplicate({ ...AGENT_REDIS_OPTIONS, connectionName, autoResubscribe: false, lazyConnect: false })
+  const { redisOptions } = transport.options
+  return transport.duplicate(undefined, { redisOptions: { ...redisOptions, connectionName }, lazyConnect: false })
 }

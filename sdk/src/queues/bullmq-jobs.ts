@@ -5,7 +5,7 @@
  * fields and measured big ones in two more (./hashes.ts, so a 10 MB payload is never fetched), the
  * log cut inside Redis by a script.
  */
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 import { JOB_RECORD_LIMITS, type JobDetail, type ListJobsPage, type ListJobState } from '../protocol/index.js'
 import {
   BULLMQ_DETAIL_FIELDS,
@@ -31,7 +31,7 @@ import { clip } from './limits.js'
 const LOG_TAIL = luaScript(BULLMQ_LOG_TAIL, 1)
 const STATE_SEARCH_DEPTH = 100_000
 
-export function createBullmqJobReader(redis: Redis, keys: BullmqKeys) {
+export function createBullmqJobReader(redis: AgentRedis, keys: BullmqKeys) {
   async function listJobs(state: ListJobState, page: number, pageSize: number): Promise<Omit<ListJobsPage, 'kind'>> {
     const { key, type } = bullmqStateKey(keys, state)
     const start = (page - 1) * pageSize

@@ -4,7 +4,7 @@
  * and how it is counted (waiting, paused, waiting-children, rate limit, the oldest waiting age)
  * is the shared layout module's (../layouts/bullmq.ts), which the console's discovery uses too.
  */
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 import { FAILED_JOB_LIMITS, jobIdSchema, type FailedJob, type SnapshotQueue } from '../protocol/index.js'
 import type { QueueProbe } from './probe.js'
 import { bullmqJobAgeRead, bullmqKeys, bullmqReads, bullmqState, bullmqWaitingSince, oldestWaitingMs, BULLMQ_OPTIONAL_READS, UNREADABLE, type BullmqReadName, type BullmqReplies, type Read } from '../layouts/index.js'
@@ -16,7 +16,7 @@ import { clip, clipStack, ID_LIMIT, NAME_LIMIT, toCount, toNumber } from './limi
 import { createBullmqJobReader } from './bullmq-jobs.js'
 
 export interface BullmqProbeOptions {
-  redis: Redis
+  redis: AgentRedis
   /** BullMQ's `prefix` option; default `bull` */
   prefix: string
   failedPageSize: number

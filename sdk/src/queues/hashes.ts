@@ -4,7 +4,7 @@
  * and only fetches those under FIELD_READ_LIMIT: a 10 MB payload sitting in a failed job costs a
  * few bytes per beat, not 10 MB. Two pipelined round trips for any number of hashes.
  */
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 import { Batch } from './pipeline.js'
 
 export const FIELD_READ_LIMIT = 64 * 1024
@@ -17,7 +17,7 @@ export interface HashRead {
 }
 
 /** One result per request; null when the key is not a hash or could not be read. */
-export async function readHashes(redis: Redis, requests: { key: string; small: readonly string[]; big: readonly string[] }[]): Promise<(HashRead | null)[]> {
+export async function readHashes(redis: AgentRedis, requests: { key: string; small: readonly string[]; big: readonly string[] }[]): Promise<(HashRead | null)[]> {
   if (requests.length === 0) return []
   const first = new Batch(redis)
   const at = requests.map(({ key, small, big }) => ({

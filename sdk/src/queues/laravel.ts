@@ -9,7 +9,7 @@
  * Laravel keeps failed jobs in its database, out of reach: `failed` is then absent.
  */
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 import { FAILED_JOB_LIMITS, jobIdSchema, type FailedJob, type SnapshotQueue } from '../protocol/index.js'
 import type { QueueProbe } from './probe.js'
 import { horizonKeys, LARAVEL_PAGE, LARAVEL_PAYLOAD_PARSE_MAX, laravelKeys, laravelPageRows, laravelPayload, laravelPushedAt, laravelReads, laravelStateKey, laravelUnlistedReason } from '../layouts/index.js'
@@ -19,7 +19,7 @@ import { luaScript, runScript } from './scripts.js'
 import { clip, ID_LIMIT, MAX_PARSED_PAYLOAD, NAME_LIMIT, toCount, toNumber } from './limits.js'
 
 export interface LaravelProbeOptions {
-  redis: Redis
+  redis: AgentRedis
   /** the Laravel Redis connection's key prefix, e.g. `laravel_database_`; default none */
   prefix: string
   /** Horizon's prefix (config `horizon.prefix`); default `laravel_horizon:` */
@@ -90,7 +90,8 @@ export function createLaravelProbe(name: string, options: LaravelProbeOptions): 
       delayed: first.add(reads.delayed.key, reads.delayed.enqueue),
       active: first.add(reads.active.key, reads.active.enqueue),
       head: first.add(reads.head.key, reads.head.enqueue),
-      horizon: first.add(horizon.failedJobs, (p) => p.exists(horizon.failedJobs, horizon.masters, horizon.supervisors)),
+      // one EXISTS per key: on a Cluster the three sit in different slots unless the prefix is tagged
+      horizon: [horizon.failedJobs, horizon.masters, horizon.supervisors].map((key) => first.add(key, (p) => p.exists(key))),
       failedIds: first.add(horizon.failedJobs, (p) => p.zrange(horizon.failedJobs, 0, HORIZON_FAILED_SCAN - 1)),
     }
     const replies = await first.run()
@@ -106,7 +107,7 @@ export function createLaravelProbe(name: string, options: LaravelProbeOptions): 
     const pushedAt = payload ? laravelPushedAt(payload) : undefined
     if (pushedAt !== undefined && waiting > 0) entry.oldestWaitingMs = Math.max(0, now() - pushedAt)
 
-    if (countOf(replies[at.horizon]) === 0) return entry
+    if (at.horizon.every((index) => countOf(replies[index]) === 0)) return entry
     const ids = valueOf(replies[at.failedIds])
     const failedIds = Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string' && id.length > 0) : []
     const owners = new Batch(redis)
@@ -149,11 +150,13 @@ export function createLaravelProbe(name: string, options: LaravelProbeOptions): 
     const tags = Array.isArray(payload.tags) ? [...new Set(payload.tags.filter((tag): tag is string => typeof tag === 'string' && tag.length > 0))].slice(0, MAX_TAGS) : []
     if (tags.length === 0) return
     const monitored = await Promise.all(tags.map((tag) => redis.sismember(horizon.monitoring, tag)))
-    const pipeline = redis.pipeline()
+    // one key per tag: a Batch, so on a Cluster each tag's slot gets its own pipeline
+    const batch = new Batch(redis)
     tags.forEach((tag, n) => {
-      if (monitored[n] === 1) pipeline.zadd(horizon.tag(tag), microtime, retryId)
+      const key = horizon.tag(tag)
+      if (monitored[n] === 1) batch.add(key, (p) => p.zadd(key, microtime, retryId))
     })
-    if (pipeline.length > 0) await pipeline.exec()
+    await batch.run()
   }
 
   const pageScript = luaScript(LARAVEL_PAGE, 1)

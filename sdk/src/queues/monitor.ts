@@ -12,9 +12,10 @@
  * A probe still running from an earlier beat is not started again (its entry reports it), so a
  * hung app Redis never piles up commands in an app-owned ioredis instance with an offline queue.
  */
-import type { ChainableCommander, Redis } from 'ioredis'
 import { HEARTBEAT_TTL_SECONDS, snapshotQueueSchema, type Heartbeat, type NodeQueue, type ProtocolKeys, type QueueSnapshot, type SnapshotQueue } from '../protocol/index.js'
 import type { AgentExtension } from '../agent.js'
+import type { AgentRedis } from '../client.js'
+import type { SlotPipelines } from '../slot-pipelines.js'
 import { probeCommands, type QueueProbe } from './probe.js'
 import { createProbe } from './options.js'
 import { errorText, fitSnapshot } from './limits.js'
@@ -24,9 +25,9 @@ export const PROBE_TIMEOUT_MS = 2000
 export const MAX_MONITORED_QUEUES = 100
 
 export interface QueueMonitorHost {
-  readonly appRedis: Redis
+  readonly appRedis: AgentRedis
   /** where the snapshot is written (the console's Redis); the same connection as appRedis when the app has no Redis of its own */
-  readonly transport?: Redis
+  readonly transport?: AgentRedis
   readonly service: string
   readonly nodeId: string
   readonly keys: ProtocolKeys
@@ -69,10 +70,11 @@ export class QueueMonitor implements AgentExtension {
     return { queues: queues.map(nodeQueue) }
   }
 
-  onBeat(pipeline: ChainableCommander): void {
+  onBeat(pipelines: SlotPipelines): void {
     const snapshot = this.#snapshot
     this.#snapshot = null
-    if (snapshot) pipeline.set(this.#host.keys.queues(this.#host.service), JSON.stringify(snapshot), 'EX', HEARTBEAT_TTL_SECONDS)
+    const key = this.#host.keys.queues(this.#host.service)
+    if (snapshot) pipelines.for(key).set(key, JSON.stringify(snapshot), 'EX', HEARTBEAT_TTL_SECONDS)
   }
 
   /** One entry per queue, in the order they were added; never rejects. */
@@ -144,7 +146,7 @@ function nodeQueue(entry: SnapshotQueue): NodeQueue {
   return error === undefined ? { name, driver, metrics } : { name, driver, metrics, error }
 }
 
-function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
+function waitForReady(redis: AgentRedis, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer)

@@ -3,7 +3,7 @@
  * error and throws a TypeError at once, like the agent's constructor, instead of surfacing as a
  * probe error ten seconds later.
  */
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 import { FAILED_JOB_LIMITS, isValidQueueName, QUEUE_NAME_MAX } from '../protocol/index.js'
 import type { QueueProbe } from './probe.js'
 import { createBullmqProbe } from './bullmq.js'
@@ -35,7 +35,7 @@ const ALLOWED: Record<MonitoredDriver, readonly (keyof MonitorQueueOptions)[]> =
 const PREFIX_LIMIT = 256
 const KEY_LIMIT = 1024
 
-export function createProbe(redis: Redis, name: unknown, driver: unknown, options: unknown): QueueProbe {
+export function createProbe(redis: AgentRedis, name: unknown, driver: unknown, options: unknown): QueueProbe {
   if (!isValidQueueName(name)) throw new TypeError(`queue name must be a string of 1 to ${QUEUE_NAME_MAX} characters without control characters, got ${show(name)}`)
   if (!MONITORED_DRIVERS.includes(driver as MonitoredDriver)) {
     throw new TypeError(`queue driver must be one of ${MONITORED_DRIVERS.join(', ')}, got ${show(driver)}`)

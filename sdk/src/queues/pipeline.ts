@@ -1,37 +1,56 @@
 /**
  * A pipeline whose replies are read one by one: a command that failed (a key of the wrong type,
- * say) yields its own error, named after the key, instead of failing the whole read.
+ * say) yields its own error, named after the key, instead of failing the whole read. On a Redis
+ * Cluster the commands go in one pipeline per hash slot (./slot-pipelines.ts), sent together.
  */
-import type { ChainableCommander, Redis } from 'ioredis'
+import type { ChainableCommander } from 'ioredis'
+import type { AgentRedis } from '../client.js'
+import { asError, SlotPipelines } from '../slot-pipelines.js'
 
 export type Reply = { ok: true; value: unknown } | { ok: false; error: string }
 
 export class Batch {
-  readonly #pipeline: ChainableCommander
-  readonly #labels: string[] = []
+  readonly #pipelines: SlotPipelines
+  /** per slot, the indexes of its commands in the order they were added */
+  readonly #order = new Map<ChainableCommander, number[]>()
+  readonly #keys: string[] = []
 
-  constructor(redis: Redis) {
-    this.#pipeline = redis.pipeline()
+  constructor(redis: AgentRedis) {
+    this.#pipelines = new SlotPipelines(redis)
   }
 
-  /** Queues a command; `label` (usually the key) names it in an error. Returns its index. */
-  add(label: string, queue: (pipeline: ChainableCommander) => void): number {
-    queue(this.#pipeline)
-    this.#labels.push(label)
-    return this.#labels.length - 1
+  /** Queues a command on `key` (which routes it on a Cluster and names it in an error). Returns its index. */
+  add(key: string, queue: (pipeline: ChainableCommander) => void): number {
+    const pipeline = this.#pipelines.for(key)
+    queue(pipeline)
+    const index = this.#keys.push(key) - 1
+    const order = this.#order.get(pipeline)
+    if (order) order.push(index)
+    else this.#order.set(pipeline, [index])
+    return index
   }
 
   get size(): number {
-    return this.#labels.length
+    return this.#keys.length
   }
 
+  /**
+   * One reply per command, in the order added. Rejects when no reply came at all (Redis away, as
+   * with one pipeline); on a Cluster with one master away, only the commands on its slots fail.
+   */
   async run(): Promise<Reply[]> {
-    if (this.#labels.length === 0) return []
-    const results = (await this.#pipeline.exec()) ?? []
-    return this.#labels.map((label, index) => {
-      const [error, value] = results[index] ?? [new Error('no reply'), null]
-      return error ? { ok: false, error: `${error.message} (${label})` } : { ok: true, value }
-    })
+    if (this.#keys.length === 0) return []
+    const sent = await this.#pipelines.execEach()
+    const unanswered = sent.find(({ outcome }) => outcome.status === 'rejected')?.outcome as PromiseRejectedResult | undefined
+    if (unanswered && sent.every(({ outcome }) => outcome.status === 'rejected')) throw unanswered.reason
+    const replies: Reply[] = []
+    for (const { pipeline, outcome } of sent) {
+      this.#order.get(pipeline)!.forEach((index, n) => {
+        const [error, value] = outcome.status === 'fulfilled' ? (outcome.value[n] ?? [new Error('no reply'), null]) : [asError(outcome.reason), null]
+        replies[index] = error ? { ok: false, error: `${error.message} (${this.#keys[index]})` } : { ok: true, value }
+      })
+    }
+    return replies
   }
 }
 

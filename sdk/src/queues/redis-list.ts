@@ -2,12 +2,12 @@
  * A plain Redis list used as a queue: its length is the waiting count. Nothing else can be known
  * (`active: null` says so), and there are no failed jobs to retry or delete.
  */
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 import type { SnapshotQueue } from '../protocol/index.js'
 import type { QueueProbe } from './probe.js'
 import { Batch, countOf } from './pipeline.js'
 
-export function createRedisListProbe(name: string, options: { redis: Redis; key: string }): QueueProbe {
+export function createRedisListProbe(name: string, options: { redis: AgentRedis; key: string }): QueueProbe {
   const { redis, key } = options
   return {
     name,

@@ -3,7 +3,7 @@
  * `defineCommand`, which would add methods to an ioredis instance the application may own.
  */
 import { createHash } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 
 export interface LuaScript {
   source: string
@@ -15,7 +15,7 @@ export function luaScript(source: string, keys: number): LuaScript {
   return { source, keys, sha: createHash('sha1').update(source).digest('hex') }
 }
 
-export async function runScript(redis: Redis, script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
+export async function runScript(redis: AgentRedis, script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
   if (keys.length !== script.keys) throw new Error(`script expects ${script.keys} keys, got ${keys.length}`)
   try {
     return await redis.evalsha(script.sha, keys.length, ...keys, ...args)

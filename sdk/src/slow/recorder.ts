@@ -4,11 +4,11 @@
  * returns. The buffer is bounded (oldest dropped first), flushes never overlap, the timer is
  * unref'd, and nothing here throws into the host.
  */
-import type { Redis } from 'ioredis'
+import type { AgentRedis } from '../client.js'
 import { SLOW_STREAM_MAXLEN, slowEntryFields, slowRecordSchema, type SlowRecord } from '../protocol/index.js'
 
 export interface SlowRecorderOptions {
-  redis: Redis
+  redis: AgentRedis
   streamKey: string
   nodeId: string
   report: (error: unknown) => void

@@ -2,10 +2,10 @@
  * Reading what agents wrote to a service's archive stream, strictly: every entry must pass
  * readJobRecord, or the test fails with the reason.
  */
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { readJobRecord, type JobRecordEntry } from '../../src/protocol/index.js'
 
-export async function archivedRecords(redis: Redis, service: string): Promise<JobRecordEntry[]> {
+export async function archivedRecords(redis: Redis | Cluster, service: string): Promise<JobRecordEntry[]> {
   const entries = await redis.xrange(`gravito:quasar:archive:${service}`, '-', '+')
   return entries.map(([id, fields]) => {
     const read = readJobRecord(id, fields)

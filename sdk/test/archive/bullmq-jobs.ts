@@ -38,7 +38,7 @@ export function jobRunner(connection: ConnectionOptions) {
         if (job.attemptsMade < failuresOf(job.data.i as number)) throw new Error(`boom ${job.id} attempt ${job.attemptsMade + 1}`)
         return { doubled: (job.data.i as number) * 2 }
       },
-      { connection, concurrency: 8, stalledInterval: 60_000 },
+      { connection, concurrency: 8, stalledInterval: 60_000, ...(queueOptions.prefix ? { prefix: queueOptions.prefix } : {}) },
     )
     worker.on('error', () => {})
     const finals = count
