@@ -1,9 +1,10 @@
 /**
  * The archiver: moves finished-job records from every service's `archive:{service}` stream into
- * the archive store. Consoles share one consumer group, so with several replicas each entry is
- * stored by one of them; delivery is at least once (a console that dies between the store write
- * and the XACK leaves its entries pending, and another takes them over after `claimIdleMs`), and
- * the store's upsert by (service, queue, jobId, attempt) makes a second delivery harmless.
+ * the archive store. Consoles writing to one archive share one consumer group (streams.ts
+ * `archiveGroup`), so with several replicas on one PostgreSQL database each entry is stored by one
+ * of them, and a replica with its own SQLite file reads every entry into it. Delivery is at least
+ * once (a console that dies between the store write and the XACK leaves its entries pending, and
+ * another console of its group takes them over after `claimIdleMs`), and the store's upsert by (service, queue, jobId, attempt) makes a second delivery harmless.
  *
  * A round reads the services in groups (one pipelined claim per group), writes each group's good
  * records in one store transaction, then acknowledges what it wrote and what it skipped. A
@@ -21,7 +22,7 @@ import { readJobRecord, JOB_RECORD_LIMITS, DEFAULT_REDACT_KEYS, type JobRecordEn
 import type { Clock } from '../clock.js'
 import { isKeyError, shortReason } from '../redis/key-errors.js'
 import type { ArchivedJob, ArchiveStore } from './store.js'
-import type { ArchiveStreams } from './streams.js'
+import { archiveGroup, type ArchiveStreams } from './streams.js'
 import { parseClaimRead, type ClaimBounds } from './claim-script.js'
 import { createIngestStatus, type IngestStatus } from './ingest-status.js'
 
@@ -129,7 +130,7 @@ export function createArchiveIngest(deps: IngestDeps): ArchiveIngest {
           more = true
           break
         }
-        const result = await ingestGroup(store, group)
+        const result = await ingestGroup(store, archiveGroup(store.archiveId), group)
         ingested += result.ingested
         skipped += result.skipped
         if (result.full) more = true
@@ -148,8 +149,8 @@ export function createArchiveIngest(deps: IngestDeps): ArchiveIngest {
     }
   }
 
-  async function ingestGroup(store: ArchiveStore, group: readonly string[]): Promise<{ ingested: number; skipped: number; full: boolean }> {
-    const replies = await deps.streams.claim(group, consumer, options.claim)
+  async function ingestGroup(store: ArchiveStore, consumerGroup: string, group: readonly string[]): Promise<{ ingested: number; skipped: number; full: boolean }> {
+    const replies = await deps.streams.claim(group, consumerGroup, consumer, options.claim)
     const records: ArchivedJob[] = []
     const reads: { service: string; goodIds: string[]; skippedIds: string[] }[] = []
     let skipped = 0
@@ -197,7 +198,7 @@ export function createArchiveIngest(deps: IngestDeps): ArchiveIngest {
     }
     // what was skipped is final even when the store failed; what was not stored stays pending
     const acks = reads.map(({ service, goodIds, skippedIds }) => ({ service, ids: storeError === null ? [...goodIds, ...skippedIds] : skippedIds }))
-    for (const { reply } of await deps.streams.ack(acks)) {
+    for (const { reply } of await deps.streams.ack(acks, consumerGroup)) {
       if (!reply.ok && !isKeyError(reply.error)) throw reply.error
     }
     if (storeError !== null) throw new StoreError(storeError)
