@@ -16,8 +16,6 @@
  * Rounds run on their own unref'd timer, one at a time, and yield to waiting requests between
  * groups.
  */
-import { hostname } from 'node:os'
-import { randomBytes } from 'node:crypto'
 import { readJobRecord, JOB_RECORD_LIMITS, DEFAULT_REDACT_KEYS, type JobRecordEntry } from '@gravito/quasar/protocol'
 import type { Clock } from '../clock.js'
 import { isKeyError, shortReason } from '../redis/key-errors.js'
@@ -25,6 +23,7 @@ import type { ArchivedJob, ArchiveStore } from './store.js'
 import { archiveGroup, type ArchiveStreams } from './streams.js'
 import { parseClaimRead, type ClaimBounds } from './claim-script.js'
 import { createIngestStatus, type IngestStatus } from './ingest-status.js'
+import { replicaName } from '../runtime/replica-name.js'
 
 export interface IngestOptions {
   /** services read per pipelined claim; also the services whose records share one store transaction */
@@ -85,11 +84,8 @@ export interface ArchiveIngest {
   status(): IngestStatus
 }
 
-export function uniqueConsumerName(): string {
-  return `${hostname()
-    .replace(/[^A-Za-z0-9._-]/g, '_')
-    .slice(0, 64)}-${process.pid}-${randomBytes(4).toString('hex')}`
-}
+/** The consumer name of this console process in the group. */
+export const uniqueConsumerName = replicaName
 
 /** Record text that ioredis decoded from bytes that were not UTF-8 (U+FFFD), or control characters: not a name to keep. */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
