@@ -23,9 +23,12 @@ import { createQueuesCollector } from '../queues/collector-part.js'
 import { createSlowCollector } from '../slow/collector-part.js'
 import { DEFAULT_SLICE_MS } from '../runtime/slices.js'
 import type { ProblemList } from '../collector/problem-record.js'
+import { isCluster, type RedisClient } from '../redis/client.js'
 
 export interface DoctorPassOptions {
   url: string
+  /** `url` is a seed node of a Redis Cluster: every master is read, as the console does */
+  cluster?: boolean
   prefix: string
   clock: Clock
   /** a part that does not answer within this fails the pass's tick, as in the console */
@@ -55,7 +58,7 @@ export async function runDoctorPass(options: DoctorPassOptions): Promise<DoctorP
   // a logger of its own: the bad-data log is shared per logger, and its lines are not wanted here
   const app = Fastify({ logger: { level: 'silent' } })
   try {
-    await app.register(redisPlugin, { url: options.url, prefix: options.prefix })
+    await app.register(redisPlugin, { url: options.url, cluster: options.cluster, prefix: options.prefix })
     await app.register(collectorPlugin, {
       clock: options.clock,
       tickMs: 2_000,
@@ -71,7 +74,7 @@ export async function runDoctorPass(options: DoctorPassOptions): Promise<DoctorP
     )
     await app.ready()
     if (app.redis.status !== 'ready') return { reachable: false }
-    const keyCount = await app.redis.dbsize().catch(() => null)
+    const keyCount = await countKeys(app.redis).catch(() => null)
     if (keyCount === null) return { reachable: false }
     const ticks = ticksFor(keyCount)
     let snapshot = app.collector.snapshot
@@ -84,4 +87,10 @@ export async function runDoctorPass(options: DoctorPassOptions): Promise<DoctorP
   } finally {
     await app.close()
   }
+}
+
+/** DBSIZE of every master: through a Cluster client one DBSIZE would count one random master's keys */
+async function countKeys(redis: RedisClient): Promise<number> {
+  const sizes = await Promise.all((isCluster(redis) ? redis.nodes('master') : [redis]).map((shard) => shard.dbsize()))
+  return sizes.reduce((total, size) => total + size, 0)
 }

@@ -11,6 +11,7 @@ import { systemClock } from '../clock.js'
 import type { CliOutput, CliRun } from './program.js'
 import { buildDoctorReport, formatDoctorJson, formatDoctorText, unreachableReport } from './doctor-report.js'
 import { EXIT_FAILURE, EXIT_USAGE } from './errors.js'
+import { parseSwitch } from './start.js'
 
 export const EXIT_CLEAN = 0
 export const EXIT_PROBLEMS = EXIT_FAILURE
@@ -18,6 +19,7 @@ export const EXIT_UNREACHABLE = EXIT_USAGE
 
 interface DoctorFlags {
   url: string
+  cluster?: true
   prefix: string
   json?: true
 }
@@ -28,12 +30,16 @@ export function addDoctorCommand(program: Command, output: CliOutput, run: CliRu
     .description('read a Redis the way the console does and list every service, node and queue seen and every key skipped, with its reason (exit 0 clean, 1 problems, 2 unreachable)')
     .addOption(new Option('--url <url>', 'Redis to check, redis:// or rediss://').env('REDIS_URL').argParser(checked('redisUrl')).makeOptionMandatory())
     .addOption(new Option('--prefix <prefix>', 'key prefix the agents write under').env('QUASAR_PREFIX').argParser(checked('prefix')).default(configSchema.shape.prefix.parse(undefined)))
+    // commander would read any value of the env var, "0" included, as on: parsed as `zenith start` does
+    .option('--cluster', 'the --url is one node of a Redis Cluster: read every master, as `zenith start --cluster` does (env: ZENITH_REDIS_CLUSTER=0|1)')
     .option('--json', 'print the report as JSON')
     .action(async (flags: DoctorFlags) => {
       const shown = redactedUrl(flags.url)
+      const clusterEnv = process.env.ZENITH_REDIS_CLUSTER
+      const cluster = flags.cluster === true || (clusterEnv !== undefined && parseSwitch('ZENITH_REDIS_CLUSTER', clusterEnv))
       // loaded only here, so --help and other commands do not load the collector
       const { runDoctorPass, walkableKeys } = await import('./doctor-pass.js')
-      const pass = await runDoctorPass({ url: flags.url, prefix: flags.prefix, clock: systemClock })
+      const pass = await runDoctorPass({ url: flags.url, cluster, prefix: flags.prefix, clock: systemClock })
       const report = pass.reachable ? buildDoctorReport(shown, { ...pass, walkable: walkableKeys(pass.ticks) }) : unreachableReport(shown)
       output.out(flags.json ? formatDoctorJson(report) : formatDoctorText(report))
       run.exitCode = !report.reachable ? EXIT_UNREACHABLE : report.clean ? EXIT_CLEAN : EXIT_PROBLEMS

@@ -149,7 +149,8 @@ function describeStartError(command: Command, error: z.ZodError): string {
   return `invalid ${fromEnv ? flag.env : option.long}: ${issue.message}`
 }
 
-function parseSwitch(env: string, text: string): boolean {
+/** An on/off environment variable: 1 or 0 and their spellings; anything else is a usage error. */
+export function parseSwitch(env: string, text: string): boolean {
   if (/^(1|true|yes|on)$/i.test(text.trim())) return true
   if (/^(0|false|no|off)$/i.test(text.trim())) return false
   throw new UsageError(`error: environment variable ${env} must be 1 or 0 (true/false, yes/no, on/off), got '${text}'`)

@@ -12,13 +12,17 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Clock } from '../clock.js'
 import { createPartRunner, type PartRunner } from './part-runner.js'
-import type { CollectorPart, PartStatus, Snapshot, SnapshotParts } from './snapshot.js'
+import type { CollectorPart, PartStatus, RedisStatus, Snapshot, SnapshotParts } from './snapshot.js'
+import type { DegradedShard } from '../redis/cluster-health.js'
 
 export interface CollectorOptions {
   clock: Clock
   log: FastifyBaseLogger
   tickMs: number
-  /** resolves when Redis answers, rejects (or never settles) when it does not */
+  /**
+   * resolves when Redis answers, rejects (or never settles) when it does not; on a Cluster it
+   * resolves to the shards that do not serve their slots (`{ degraded }`), while others answer
+   */
   probe: () => Promise<unknown>
   /** a part (or the probe) that has not answered after this long counts as failed for the tick */
   partTimeoutMs?: number
@@ -130,7 +134,8 @@ export class Collector {
     const { clock, log } = this.options
     const previous = this.#snapshot
     const now = clock()
-    const [reachable, ...outcomes] = await Promise.all([this.#probe(), ...this.#runners.map((runner) => runner.run(now, previous))])
+    const [probed, ...outcomes] = await Promise.all([this.#probe(), ...this.#runners.map((runner) => runner.run(now, previous))])
+    const reachable = probed !== null
     const values: Record<string, unknown> = {}
     const parts: Record<string, PartStatus> = {}
     this.#runners.forEach((runner, i) => {
@@ -139,8 +144,9 @@ export class Collector {
       if (outcome.ok) values[runner.key] = outcome.value
       parts[runner.key] = outcome.ok || reachable ? runner.settle(outcome, now) : runner.status
     })
-    const redis = reachable ? { up: true, downSince: null } : { up: false, downSince: previous.redis.downSince ?? now }
+    const redis: RedisStatus = probed !== null ? { up: true, downSince: null, ...(probed.length > 0 ? { shards: probed } : {}) } : { up: false, downSince: previous.redis.downSince ?? now }
     if (reachable && previous.redis.downSince !== null) log.info('redis reachable again')
+    logShardChanges(log, previous.redis.shards ?? [], probed ?? [])
     if (!reachable && previous.redis.downSince === null) log.warn('redis unreachable; serving the last data read')
     const next: Snapshot = { ...previous, ...values, version: previous.version + 1, generatedAt: now, redis, parts }
     this.#snapshot = Object.freeze(next)
@@ -156,17 +162,17 @@ export class Collector {
     return next
   }
 
-  /** true when Redis answered a PING within the part timeout */
-  async #probe(): Promise<boolean> {
+  /** the degraded shards (none on one Redis) when Redis answered within the part timeout, else null */
+  async #probe(): Promise<readonly DegradedShard[] | null> {
     let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.partTimeoutMs)
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), this.partTimeoutMs)
     })
     try {
       return await Promise.race([
         this.options.probe().then(
-          () => true,
-          () => false,
+          (answer) => degradedShardsOf(answer),
+          () => null,
         ),
         timeout,
       ])
@@ -174,4 +180,17 @@ export class Collector {
       clearTimeout(timer)
     }
   }
+}
+
+function degradedShardsOf(answer: unknown): readonly DegradedShard[] {
+  const degraded = (answer as { degraded?: unknown } | null)?.degraded
+  return Array.isArray(degraded) ? (degraded as DegradedShard[]) : []
+}
+
+/** one line when a shard starts or stops being degraded, not one per tick */
+function logShardChanges(log: FastifyBaseLogger, before: readonly DegradedShard[], after: readonly DegradedShard[]): void {
+  const describe = (shard: DegradedShard) => `${shard.address} ${shard.state} (${shard.reason})`
+  const was = new Set(before.map(describe))
+  for (const shard of after) if (!was.has(describe(shard))) log.warn({ shard: shard.address, slots: shard.slots, state: shard.state, reason: shard.reason }, 'redis cluster shard degraded')
+  for (const shard of before) if (!after.some((now) => now.address === shard.address)) log.info({ shard: shard.address }, 'redis cluster shard serving again')
 }

@@ -43,7 +43,7 @@ export function readStatus(snapshot: Pick<Snapshot, 'redis' | 'parts' | 'generat
       errorId: part.errorId,
     })
   }
-  return { up: snapshot.redis.up, downSince: snapshot.redis.downSince, degraded }
+  return { up: snapshot.redis.up, downSince: snapshot.redis.downSince, degraded, ...(snapshot.redis.shards ? { shards: snapshot.redis.shards } : {}) }
 }
 
 /** the parts behind a node page or card: nodes, whose failure leaves health judged on old data */

@@ -8,6 +8,8 @@ import type { Clock } from '../clock.js'
 import { Collector } from './collector.js'
 import { createBadDataLog, type BadDataCounter } from './bad-data-log.js'
 import { duplicateConnection, waitUntilReady } from '../redis/connection.js'
+import { isCluster } from '../redis/client.js'
+import { probeCluster } from '../redis/cluster-health.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -49,7 +51,12 @@ export default fp<CollectorPluginOptions>(
       // is still reconnecting (its backoff runs apart from the probe's) is no data read either
       probe: async () => {
         if (app.redis.status !== 'ready') throw new Error(`the console's connection is ${app.redis.status}`)
-        return probeConnection.ping()
+        if (!isCluster(probeConnection)) return probeConnection.ping()
+        // a Cluster is out of reach only when no master answers; masters that do not serve their
+        // slots are named in the snapshot instead
+        const probed = await probeCluster(probeConnection)
+        if (!probed.reachable) throw new Error('no master of the Redis Cluster answers')
+        return probed
       },
       partTimeoutMs: options.partTimeoutMs,
     })

@@ -4,6 +4,7 @@
  */
 import type { PartialHeartbeat, Skip } from '@gravito/quasar/protocol'
 import type { ClockNote } from './health.js'
+import type { DegradedShard } from '../redis/cluster-health.js'
 
 export interface NodeRecord {
   readonly service: string
@@ -32,6 +33,11 @@ export interface RedisStatus {
   readonly up: boolean
   /** epoch ms of the first unanswered probe of the current outage */
   readonly downSince: number | null
+  /**
+   * Redis Cluster masters that do not serve their slots while others answer (server/redis/cluster-health.ts);
+   * absent when every shard serves, and always on a single Redis
+   */
+  readonly shards?: readonly DegradedShard[]
 }
 
 /**

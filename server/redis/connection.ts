@@ -47,8 +47,16 @@ export function consoleClusterOptions(url: string, connectionName: string): Clus
   if (parsed.password) auth.password = decodeURIComponent(parsed.password)
   if (parsed.protocol === 'rediss:') auth.tls = {}
   return {
-    redisOptions: { ...consoleRedisOptions(connectionName), ...auth },
+    // A node connection is created lazily ('wait') and connects on its first command, which its
+    // offline queue holds meanwhile; commandTimeout still cuts that wait short. The Cluster's own
+    // offline queue stays off, so a command to a node that is down fails at once.
+    redisOptions: { ...consoleRedisOptions(connectionName), enableOfflineQueue: true, ...auth },
     enableOfflineQueue: false,
+    // ioredis' ready check sends CLUSTER INFO to a random node, and with the offline queue off it
+    // fails whenever that node is still connecting, so a healthy Cluster could stay "reconnecting"
+    // for seconds. The console judges the Cluster itself, master by master (./cluster-health.ts),
+    // and waitUntilReady waits for every master's connection.
+    enableReadyCheck: false,
     // a slot whose master is down fails its commands at once instead of queueing them for retries
     maxRedirections: 4,
     retryDelayOnClusterDown: 200,
@@ -70,8 +78,27 @@ export function duplicateConnection(redis: RedisClient, connectionName: string):
   return isCluster(redis) ? redis.duplicate(undefined, { redisOptions: { ...redis.options.redisOptions, connectionName } }) : redis.duplicate({ connectionName })
 }
 
-/** Resolves when the connection is ready or after `timeoutMs`, whichever comes first. */
+/**
+ * Resolves when the connection is ready or after `timeoutMs`, whichever comes first. On a Cluster,
+ * ready means the slot map is read and every master's connection is up, or the first commands of a
+ * tick would fail on a connection still being made.
+ */
 export async function waitUntilReady(redis: RedisClient, timeoutMs: number): Promise<boolean> {
+  if (!isCluster(redis)) return waitForReadyEvent(redis, timeoutMs)
+  const until = Date.now() + timeoutMs
+  if (!(await waitForReadyEvent(redis, timeoutMs))) return false
+  const masters = redis.nodes('master')
+  const ready = await Promise.all(
+    masters.map((node) => {
+      // a lazy node connection connects on its first command; ask for it now
+      if (node.status === 'wait') node.connect().catch(() => {})
+      return waitForReadyEvent(node, Math.max(0, until - Date.now()))
+    }),
+  )
+  return ready.every(Boolean)
+}
+
+async function waitForReadyEvent(redis: RedisClient, timeoutMs: number): Promise<boolean> {
   if (redis.status === 'ready') return true
   return new Promise((resolve) => {
     const done = (ready: boolean) => {

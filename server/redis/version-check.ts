@@ -2,9 +2,9 @@
  * Which Redis the console talks to, checked at start and after every reconnect (a failover can
  * land on an older server). Too old a server still serves most of the console, so it is a
  * warning in the log and in `/readyz`, not a refusal: agents cannot read their commands below
- * 6.2, and the slow log is not read below 7.
+ * 6.2, and the slow log is not read below 7. On a Cluster every master is asked.
  */
-import type { RedisClient } from './client.js'
+import { isCluster, type RedisClient } from './client.js'
 import type { FastifyBaseLogger } from 'fastify'
 
 interface Requirement {
@@ -32,6 +32,24 @@ export function versionWarnings(version: string | null): string[] {
   )
 }
 
+/**
+ * The server's version; on a Cluster the oldest master's, since a command is only as supported as
+ * on the master that holds its key (a rolling upgrade leaves masters of two versions for a while).
+ * INFO through a Cluster client would go to one random master.
+ */
+async function lowestVersion(redis: RedisClient): Promise<string | null> {
+  if (!isCluster(redis)) return parseRedisVersion(await redis.info('server'))
+  const versions = await Promise.all(redis.nodes('master').map(async (node) => parseRedisVersion(await node.info('server'))))
+  const known = versions.filter((version): version is string => version !== null)
+  return known.length === 0 ? null : known.reduce((oldest, version) => (compareVersions(version, oldest) < 0 ? version : oldest))
+}
+
+function compareVersions(a: string, b: string): number {
+  const [x, y] = [a.split('.').map(Number), b.split('.').map(Number)]
+  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0)
+  return 0
+}
+
 export interface RedisVersionState {
   /** null until the first check answered */
   readonly version: string | null
@@ -48,7 +66,7 @@ export function watchRedisVersion(redis: RedisClient, log: FastifyBaseLogger) {
   let checking: Promise<void> | null = null
 
   async function check(): Promise<void> {
-    const version = parseRedisVersion(await redis.info('server'))
+    const version = await lowestVersion(redis)
     const warnings = versionWarnings(version)
     if (version !== state.version) {
       for (const warning of warnings) log.warn({ redisVersion: version }, warning)

@@ -5,7 +5,8 @@
  * (one agent's bad data, a bug in one reader) keeps the console ready: its last data is served
  * with its age, and the part is named under `degraded`. No exception text here: that is in the
  * log, under the id the pages show. A Redis too old for part of the console keeps it ready and
- * is named under `warnings`.
+ * is named under `warnings`. On a Redis Cluster, masters that do not serve their slots while
+ * others answer are listed under `shards`, with their addresses and slot ranges.
  */
 import type { FastifyInstance } from 'fastify'
 import type { Clock } from '../clock.js'
@@ -30,6 +31,8 @@ export default async function systemRoutes(app: FastifyInstance, options: System
       .filter(([, part]) => !part.ok && part.failures > 0)
       .map(([key]) => key)
     const { warnings } = app.redisVersion.state
-    return { status: 'ready', ...(degraded.length > 0 ? { degraded } : {}), ...(warnings.length > 0 ? { warnings } : {}) }
+    // Cluster masters that do not serve their slots: the console is up, that part of the data is not read
+    const shards = snapshot.redis.shards ?? []
+    return { status: 'ready', ...(degraded.length > 0 ? { degraded } : {}), ...(shards.length > 0 ? { shards } : {}), ...(warnings.length > 0 ? { warnings } : {}) }
   })
 }
