@@ -1,8 +1,8 @@
 /**
- * History with several console replicas on one Redis, driven by a fake clock: whatever the
- * replicas' tick phases and orders, and whether the writer stalls, stops or a replica joins, the
- * stored history is the same as one console's, field for field; and only the writer sends the
- * writes, so three replicas cost Redis what one does.
+ * History with several console replicas on one Redis and on a 3-master Cluster, driven by a fake
+ * clock: whatever the replicas' tick phases and orders, and whether the writer stalls, stops or a
+ * replica joins, the stored history is the same as one console's, field for field; and only the
+ * writer sends the writes, so three replicas cost Redis what one does.
  */
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
