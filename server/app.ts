@@ -67,7 +67,7 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
 
   // areas: each adds its collector part, if any, and its routes
   await app.register(nodes, { graceMs: config.graceMs, sliceMs: config.loopSliceMs })
-  await app.register(history, { clock, sliceMs: config.loopSliceMs })
+  await app.register(history, { clock, sliceMs: config.loopSliceMs, tickMs: config.tickMs })
   await app.register(system, { clock, selfMonitor: config.selfMonitor ? { redisUrl: config.redisUrl, cluster: config.redisCluster, prefix: config.prefix, appVersion: APP_VERSION } : null })
   await app.register(queues, { clock })
   await app.register(commands, { clock, config })

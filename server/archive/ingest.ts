@@ -1,9 +1,10 @@
 /**
  * The archiver: moves finished-job records from every service's `archive:{service}` stream into
- * the archive store. Consoles share one consumer group, so with several replicas each entry is
- * stored by one of them; delivery is at least once (a console that dies between the store write
- * and the XACK leaves its entries pending, and another takes them over after `claimIdleMs`), and
- * the store's upsert by (service, queue, jobId, attempt) makes a second delivery harmless.
+ * the archive store. Consoles writing to one archive share one consumer group (streams.ts
+ * `archiveGroup`), so with several replicas on one PostgreSQL database each entry is stored by one
+ * of them, and a replica with its own SQLite file reads every entry into it. Delivery is at least
+ * once (a console that dies between the store write and the XACK leaves its entries pending, and
+ * another console of its group takes them over after `claimIdleMs`), and the store's upsert by (service, queue, jobId, attempt) makes a second delivery harmless.
  *
  * A round reads the services in groups (one pipelined claim per group), writes each group's good
  * records in one store transaction, then acknowledges what it wrote and what it skipped. A
@@ -15,15 +16,14 @@
  * Rounds run on their own unref'd timer, one at a time, and yield to waiting requests between
  * groups.
  */
-import { hostname } from 'node:os'
-import { randomBytes } from 'node:crypto'
 import { readJobRecord, JOB_RECORD_LIMITS, DEFAULT_REDACT_KEYS, type JobRecordEntry } from '@gravito/quasar/protocol'
 import type { Clock } from '../clock.js'
 import { isKeyError, shortReason } from '../redis/key-errors.js'
 import type { ArchivedJob, ArchiveStore } from './store.js'
-import type { ArchiveStreams } from './streams.js'
+import { archiveGroup, type ArchiveStreams } from './streams.js'
 import { parseClaimRead, type ClaimBounds } from './claim-script.js'
 import { createIngestStatus, type IngestStatus } from './ingest-status.js'
+import { replicaName } from '../runtime/replica-name.js'
 
 export interface IngestOptions {
   /** services read per pipelined claim; also the services whose records share one store transaction */
@@ -84,11 +84,8 @@ export interface ArchiveIngest {
   status(): IngestStatus
 }
 
-export function uniqueConsumerName(): string {
-  return `${hostname()
-    .replace(/[^A-Za-z0-9._-]/g, '_')
-    .slice(0, 64)}-${process.pid}-${randomBytes(4).toString('hex')}`
-}
+/** The consumer name of this console process in the group. */
+export const uniqueConsumerName = replicaName
 
 /** Record text that ioredis decoded from bytes that were not UTF-8 (U+FFFD), or control characters: not a name to keep. */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
@@ -129,7 +126,7 @@ export function createArchiveIngest(deps: IngestDeps): ArchiveIngest {
           more = true
           break
         }
-        const result = await ingestGroup(store, group)
+        const result = await ingestGroup(store, archiveGroup(store.archiveId), group)
         ingested += result.ingested
         skipped += result.skipped
         if (result.full) more = true
@@ -148,8 +145,8 @@ export function createArchiveIngest(deps: IngestDeps): ArchiveIngest {
     }
   }
 
-  async function ingestGroup(store: ArchiveStore, group: readonly string[]): Promise<{ ingested: number; skipped: number; full: boolean }> {
-    const replies = await deps.streams.claim(group, consumer, options.claim)
+  async function ingestGroup(store: ArchiveStore, consumerGroup: string, group: readonly string[]): Promise<{ ingested: number; skipped: number; full: boolean }> {
+    const replies = await deps.streams.claim(group, consumerGroup, consumer, options.claim)
     const records: ArchivedJob[] = []
     const reads: { service: string; goodIds: string[]; skippedIds: string[] }[] = []
     let skipped = 0
@@ -197,7 +194,7 @@ export function createArchiveIngest(deps: IngestDeps): ArchiveIngest {
     }
     // what was skipped is final even when the store failed; what was not stored stays pending
     const acks = reads.map(({ service, goodIds, skippedIds }) => ({ service, ids: storeError === null ? [...goodIds, ...skippedIds] : skippedIds }))
-    for (const { reply } of await deps.streams.ack(acks)) {
+    for (const { reply } of await deps.streams.ack(acks, consumerGroup)) {
       if (!reply.ok && !isKeyError(reply.error)) throw reply.error
     }
     if (storeError !== null) throw new StoreError(storeError)

@@ -44,6 +44,8 @@ export function describeUrl(url: string): string {
 
 export class PostgresArchiveStore implements ArchiveStore {
   readonly engine = 'postgres' as const
+  /** one database, shared by every console that writes to it */
+  readonly archiveId = null
   readonly #pool: pg.Pool
   readonly #where: string
   readonly #bounds: SearchBounds

@@ -4,6 +4,7 @@
  * every call is kept short: the archiver hands over bounded batches, a search reads a bounded page
  * or window (sqlite-search.ts), and `prune` deletes at most one batch per call.
  */
+import { randomUUID } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Sqlite from 'better-sqlite3'
@@ -23,6 +24,8 @@ export interface SqliteStoreOptions {
 /** Most attempts `attempts()` returns for one job (BullMQ's attempts are far fewer in practice). */
 const MAX_ATTEMPTS = 1_000
 
+const ARCHIVE_ID_KEY = 'archive_id'
+
 /** Rows upserted between two refreshes of the planner's statistics. */
 const ROWS_PER_OPTIMIZE = 200_000
 
@@ -41,6 +44,7 @@ export class SqliteArchiveStore implements ArchiveStore {
   private searcher: SqliteSearch | null = null
   private statements: { writer: SqliteWriter; attempts: Statement } | null = null
   private rowsSinceOptimize = 0
+  private id: string | null = null
 
   constructor(
     private readonly db: Database,
@@ -49,8 +53,13 @@ export class SqliteArchiveStore implements ArchiveStore {
     configureConnection(db)
   }
 
+  get archiveId(): string | null {
+    return this.id
+  }
+
   async open(): Promise<void> {
     createSchema(this.db)
+    this.id = archiveIdOf(this.db)
     this.statements = { writer: new SqliteWriter(this.db), attempts: this.db.prepare(ATTEMPTS) }
     this.searcher = new SqliteSearch(this.db, { ...DEFAULT_SEARCH_BOUNDS, ...this.options.search })
   }
@@ -108,4 +117,10 @@ export class SqliteArchiveStore implements ArchiveStore {
     if (!this.statements) throw new Error('the SQLite archive is not open: call open() first')
     return this.statements
   }
+}
+
+/** The file's own id, made on its first open: a copy of the file is the same archive, a new file another. */
+function archiveIdOf(db: Database): string {
+  db.prepare('INSERT INTO archive_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING').run(ARCHIVE_ID_KEY, randomUUID())
+  return db.prepare('SELECT value FROM archive_meta WHERE key = ?').pluck().get(ARCHIVE_ID_KEY) as string
 }

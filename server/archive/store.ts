@@ -97,6 +97,14 @@ export interface ArchiveStats {
 
 export interface ArchiveStore {
   readonly engine: 'sqlite' | 'postgres'
+  /**
+   * Which archive the rows land in, for the archiver's consumer group (streams.ts `archiveGroup`):
+   * null for a shared database (PostgreSQL), which every console writing to it reads into through
+   * one group; an SQLite file's own id, kept in the file, so that each file receives every record
+   * (each replica has its own by default) and a restart on the same file resumes where it stopped.
+   * Known once `open()` resolved.
+   */
+  readonly archiveId: string | null
   /** creates tables and indexes if missing; idempotent */
   open(): Promise<void>
   /** one transaction per call; the same key again replaces its row */

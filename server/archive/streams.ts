@@ -11,8 +11,20 @@ import { pipelineBySlot } from '../redis/shards.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import { defineClaimScript, queueClaim, type ClaimBounds } from './claim-script.js'
 
-/** The consumer group every console shares: each entry is delivered to one console of them. */
+/**
+ * The consumer group of the consoles that write to one shared archive (PostgreSQL): each entry is
+ * delivered to one console of them.
+ */
 export const ARCHIVE_GROUP = 'zenith-archiver'
+
+/**
+ * The group an archive reads through. A group delivers each entry to one of its consumers, so
+ * consoles share a group exactly when they share the rows: one PostgreSQL database, or one SQLite
+ * file. Replicas with their own SQLite files each read every entry through a group of their own.
+ */
+export function archiveGroup(archiveId: string | null): string {
+  return archiveId === null ? ARCHIVE_GROUP : `${ARCHIVE_GROUP}:${archiveId}`
+}
 
 const SCAN_COUNT = 1000
 
@@ -30,9 +42,9 @@ export interface ArchiveStreams {
   /** services of the last finished pass, plus those found so far in the current one */
   scannedServices(): ReadonlySet<string>
   /** one claim per service, one round trip per slot; each service comes back with its own reply */
-  claim(services: readonly string[], consumer: string, bounds: ClaimBounds): Promise<{ service: string; reply: Reply<unknown> }[]>
+  claim(services: readonly string[], group: string, consumer: string, bounds: ClaimBounds): Promise<{ service: string; reply: Reply<unknown> }[]>
   /** XACK per service, one round trip per slot; each comes back with its reply (the count acknowledged) */
-  ack(acks: readonly { service: string; ids: readonly string[] }[]): Promise<{ service: string; reply: Reply<unknown> }[]>
+  ack(acks: readonly { service: string; ids: readonly string[] }[], group: string): Promise<{ service: string; reply: Reply<unknown> }[]>
 }
 
 export function createArchiveStreams(redis: RedisClient, keys: ConsoleKeys, options: ArchiveScanOptions, onBadKey: (key: string, reason: string) => void): ArchiveStreams {
@@ -69,19 +81,19 @@ export function createArchiveStreams(redis: RedisClient, keys: ConsoleKeys, opti
     scannedServices() {
       return pass ? new Set([...done, ...pass]) : done
     },
-    async claim(services, consumer, bounds) {
+    async claim(services, group, consumer, bounds) {
       const batch = pipelineBySlot(redis)
-      const queued = services.map((service) => ({ service, slot: queueClaim(batch, keys.archive(service), ARCHIVE_GROUP, consumer, bounds) }))
+      const queued = services.map((service) => ({ service, slot: queueClaim(batch, keys.archive(service), group, consumer, bounds) }))
       await batch.exec()
       return queued.map(({ service, slot }) => ({ service, reply: slot.reply }))
     },
-    async ack(acks) {
+    async ack(acks, group) {
       const batch = pipelineBySlot(redis)
       const queued = acks
         .filter((ack) => ack.ids.length > 0)
         .map(({ service, ids }) => {
           const key = keys.archive(service)
-          return { service, slot: batch.add<number>(key, (pipeline) => pipeline.xack(key, ARCHIVE_GROUP, ...ids)) }
+          return { service, slot: batch.add<number>(key, (pipeline) => pipeline.xack(key, group, ...ids)) }
         })
       await batch.exec()
       return queued.map(({ service, slot }) => ({ service, reply: slot.reply }))

@@ -8,7 +8,8 @@ import fp from 'fastify-plugin'
 import type { Clock } from '../clock.js'
 import type { Snapshot } from '../collector/snapshot.js'
 import { nodeRows, type RowAdapter, type SeriesRow } from './adapters.js'
-import { RANGE_PLAN, type Range, type SeriesKind } from './metrics.js'
+import { RANGE_PLAN, RAW, type Range, type SeriesKind } from './metrics.js'
+import { replicaName } from '../runtime/replica-name.js'
 import { createHistoryRecorder, type RecentPoint, type RecorderStats } from './recorder.js'
 import type { RecentRing } from './recent-ring.js'
 import { toPoints, windowOf, type HistoryPoint } from './service.js'
@@ -46,15 +47,25 @@ export interface HistoryPluginOptions {
   clock: Clock
   /** the write loop hands the event loop back after this long (see runtime/slices.ts) */
   sliceMs: number
+  /** the collector's tick: the writer lease lasts a few of them */
+  tickMs: number
 }
+
+/**
+ * The writer lease lasts this many ticks, and at least one raw bucket: a holder that misses a tick
+ * or two (a slow tick under load) keeps it, and one that stops is replaced within seconds.
+ */
+const LEASE_TICKS = 5
 
 export default fp<HistoryPluginOptions>(
   async (app, options) => {
     const store = createHistoryStore(app.redis, app.keys, { sliceMs: options.sliceMs })
     // the recorder reads this list on every snapshot: an adapter added later is recorded from then on
     const adapters: RowAdapter[] = [nodeRows]
-    const recorder = createHistoryRecorder({ store, adapters, log: app.log.child({ area: 'history' }) })
+    const lease = { replica: replicaName(), leaseMs: Math.max(LEASE_TICKS * options.tickMs, RAW.bucketMs) }
+    const recorder = createHistoryRecorder({ store, adapters, log: app.log.child({ area: 'history' }), lease })
     app.collector.onSnapshot((snapshot) => recorder.record(snapshot))
+    app.addHook('onClose', () => recorder.close())
     // a ring is replaced, never changed in place, when a sample arrives: the same ring object
     // always measures the same drawing, so each card's sparklines are measured once per new sample
     const drawn = new WeakMap<RecentRing, NodeSparklines>()

@@ -5,6 +5,13 @@
  * start, or a new node) has its recent samples read back from Redis in the same round trip, so a
  * restart keeps the sparklines.
  *
+ * With several replicas, the one holding the writer lease (lease-script.ts) writes; the others keep
+ * their rings from their own ticks and write nothing. A replica that takes the lease over writes
+ * what its ring holds since the old holder was last seen alive, so samples the old holder never
+ * wrote (it died, or stalled) are still stored once. A replica whose tick is incomplete (a part or
+ * an adapter failed) neither claims nor renews the lease and writes what it has, as a lone console
+ * would: its gaps are never the only record, and a healthy replica takes the lease over.
+ *
  * Monitoring must never break the console: nothing here throws into the collector, nothing is
  * written while the snapshot says Redis is down, and a failed write is logged once per outage.
  */
@@ -38,6 +45,8 @@ interface SeriesState {
 }
 
 export interface RecorderStats {
+  /** the writer lease at the last tick with samples: this replica's, another's, or not claimed (alone, or a degraded tick) */
+  lease: 'held' | 'other' | 'unclaimed'
   /** samples sent by the last write and how many were new (another replica may have been first) */
   samples: number
   written: number
@@ -48,6 +57,8 @@ export interface RecorderStats {
 export interface HistoryRecorder {
   /** the collector listener; resolves once this tick's write is done, never rejects */
   record(snapshot: Snapshot): Promise<void>
+  /** stops claiming the writer lease and hands it over if held; never rejects */
+  close(): Promise<void>
   /** the last samples of one series, oldest first; a new ring object whenever they change */
   recent(kind: SeriesKind, service: string, id: string): RecentRing
   readonly stats: RecorderStats
@@ -59,6 +70,15 @@ export interface RecorderOptions {
   log: FastifyBaseLogger
   /** wall time for measuring writes (not the snapshot clock, which tests move by hand) */
   now?: () => number
+  /** share the writes with other replicas through the writer lease; without it every sample is written */
+  lease?: WriterLeaseOptions
+}
+
+export interface WriterLeaseOptions {
+  /** this console among its replicas (runtime/replica-name.ts) */
+  readonly replica: string
+  /** how long a claim holds without renewal, in the snapshot clock; a few ticks */
+  readonly leaseMs: number
 }
 
 export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder {
@@ -66,9 +86,15 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
   const timer = options.now ?? (() => performance.now())
   const series = new Map<string, SeriesState>()
   let failing = false
-  const stats: RecorderStats = { samples: 0, written: 0, fills: 0, durationMs: 0 }
+  const stats: RecorderStats = { lease: 'unclaimed', samples: 0, written: 0, fills: 0, durationMs: 0 }
+  const lease = options.lease
+  /** when this replica last held the lease (its renewal is due half-way) */
+  let heldAt: number | null = null
+  /** the last tick at which another replica held the lease: samples since then may be unwritten */
+  let standbySince: number | null = null
+  let closed = false
 
-  function collect(snapshot: Snapshot): { writes: SampleWrite[]; fills: SeriesState[] } {
+  function collect(snapshot: Snapshot): { writes: SampleWrite[]; fills: SeriesState[]; complete: boolean } {
     const now = snapshot.generatedAt
     const seen = new Set<string>()
     const writes: SampleWrite[] = []
@@ -106,7 +132,52 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
     if (complete) {
       for (const id of series.keys()) if (!seen.has(id)) series.delete(id)
     }
-    return { writes, fills }
+    return { writes, fills, complete }
+  }
+
+  /** every sample in the rings from `since` on, oldest first per series (the rollups fold in order) */
+  function ringWrites(since: number): SampleWrite[] {
+    const writes: SampleWrite[] = []
+    for (const state of series.values()) {
+      for (const point of state.ring.points()) {
+        if (point.t >= since) writes.push({ ...state.ref, bucket: point.t, value: encodeSample(state.ref.kind, point.values) })
+      }
+    }
+    return writes
+  }
+
+  /**
+   * What this tick writes, after asking for the lease when there is something to write or its
+   * renewal is due. A failed claim writes everything: Redis decides, as without a lease.
+   */
+  async function share(snapshot: Snapshot, writes: SampleWrite[], complete: boolean): Promise<SampleWrite[]> {
+    const now = snapshot.generatedAt
+    const healthy = complete && Object.values(snapshot.parts).every((part) => part.ok)
+    const renewalDue = heldAt !== null && (now - heldAt >= lease!.leaseMs / 2 || now < heldAt)
+    if (!lease || !healthy || closed || (writes.length === 0 && !renewalDue)) {
+      if (writes.length > 0) stats.lease = 'unclaimed'
+      return writes
+    }
+    let held: boolean
+    try {
+      held = await store.claimWriter(lease.replica, now, lease.leaseMs)
+    } catch {
+      stats.lease = 'unclaimed'
+      return writes
+    }
+    if (!held) {
+      heldAt = null
+      standbySince = now
+      stats.lease = 'other'
+      return []
+    }
+    heldAt = now
+    stats.lease = 'held'
+    if (standbySince === null) return writes
+    // taken over: the old holder renewed at most leaseMs before it was last seen holding
+    const since = bucketOf(standbySince - lease.leaseMs, RAW.bucketMs)
+    standbySince = null
+    return ringWrites(since)
   }
 
   function fromStore(kind: SeriesKind, buckets: readonly StoredBucket[]): RecentPoint[] {
@@ -129,7 +200,15 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
       log.error({ err: error }, 'history recording failed')
       return
     }
-    const { writes, fills } = work
+    const { fills, complete } = work
+    let writes: SampleWrite[]
+    try {
+      writes = await share(snapshot, work.writes, complete)
+    } catch (error) {
+      log.error({ err: error }, 'history recording failed')
+      return
+    }
+    if (stats.lease === 'other') Object.assign(stats, { samples: 0, written: 0 })
     if (writes.length === 0 && fills.length === 0) return
     const started = timer()
     try {
@@ -155,6 +234,13 @@ export function createHistoryRecorder(options: RecorderOptions): HistoryRecorder
 
   return {
     record,
+    async close() {
+      closed = true
+      if (!lease || heldAt === null) return
+      heldAt = null
+      // handed over now rather than when it runs out; a failure leaves it to run out
+      await store.releaseWriter(lease.replica).catch(() => {})
+    },
     recent: (kind, service, id) => series.get(seriesId(kind, service, id))?.ring ?? NO_SAMPLES[kind],
     stats,
   }

@@ -8,6 +8,7 @@ import type { RedisClient } from '../redis/client.js'
 import type { ConsoleKeys } from '../redis/keys.js'
 import { bucketOf, RAW, ROLLUPS, TEN_MINUTES, type Resolution, type SeriesKind } from './metrics.js'
 import { WRITE_SCRIPT } from './rollup-script.js'
+import { CLAIM_SCRIPT, RELEASE_SCRIPT } from './lease-script.js'
 import { sliceTimer } from '../runtime/slices.js'
 import type { Slot } from '../redis/batch.js'
 import { pipelineBySlot, type SlotGroupedBatch } from '../redis/shards.js'
@@ -19,6 +20,8 @@ const PIPELINE_COMMANDS = 2_000
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     zenithHistoryWrite(...args: (string | number)[]): Result<number, Context>
+    zenithHistoryClaim(key: string, replica: string, now: number, leaseMs: number): Result<number, Context>
+    zenithHistoryRelease(key: string, replica: string): Result<number, Context>
   }
 }
 
@@ -55,11 +58,17 @@ export interface HistoryStore {
   read(ref: SeriesRef, resolution: Resolution, from: number, to: number): Promise<StoredBucket[]>
   /** whether any history of the series is still kept */
   exists(ref: SeriesRef, now: number): Promise<boolean>
+  /** takes or renews the writer lease (lease-script.ts) until `now + leaseMs`; false while another replica holds it */
+  claimWriter(replica: string, now: number, leaseMs: number): Promise<boolean>
+  /** ends the lease if `replica` holds it, so another replica takes over at its next tick */
+  releaseWriter(replica: string): Promise<void>
 }
 
 export function createHistoryStore(redis: RedisClient, keys: ConsoleKeys, options: { sliceMs?: number } = {}): HistoryStore {
   // ioredis sends EVAL once per connection, then EVALSHA, and reloads after a NOSCRIPT
   redis.defineCommand('zenithHistoryWrite', { numberOfKeys: 6, lua: WRITE_SCRIPT })
+  redis.defineCommand('zenithHistoryClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT })
+  redis.defineCommand('zenithHistoryRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT })
 
   function keyOf(ref: SeriesRef, resolution: Resolution, t: number): string {
     const chunk = bucketOf(t, resolution.chunkMs)
@@ -175,6 +184,14 @@ export function createHistoryStore(redis: RedisClient, keys: ConsoleKeys, option
       }
       // one slot (hash tag), so a multi-key EXISTS is fine even on a cluster
       return (await redis.exists(...chunks)) > 0
+    },
+
+    async claimWriter(replica, now, leaseMs) {
+      return (await redis.zenithHistoryClaim(keys.historyWriter(), replica, now, leaseMs)) === 1
+    },
+
+    async releaseWriter(replica) {
+      await redis.zenithHistoryRelease(keys.historyWriter(), replica)
     },
   }
 }

@@ -19,6 +19,8 @@ export function createConsoleKeys(prefix: string) {
     // script may touch all its keys at once.
     nodeHistory: (service: string, nodeId: string, resolution: string, chunkStart: number) => `${prefix}hist:{node:${service}:${nodeId}}:${resolution}:${chunkStart}`,
     queueHistory: (service: string, queue: string, resolution: string, chunkStart: number) => `${prefix}hist:{queue:${service}:${queueKeyPart(queue)}}:${resolution}:${chunkStart}`,
+    /** string `{replica}|{until}` (`PX`): the replica that writes history while the others stand by (server/history/lease-script.ts) */
+    historyWriter: () => `${prefix}hist:{writer}:lease`,
     // Slow aggregates (server/slow/fold-script.ts), under `slowagg:`, which no agent's ACL pattern
     // reaches. The `{slowagg:service}` hash tag keeps a service's keys in one Cluster slot, so the
     // fold script may touch all of them at once.

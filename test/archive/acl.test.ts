@@ -6,8 +6,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import { useRedis } from '../helpers/redis-server.js'
 import { documentedAclLines, documentedUserUrl, setUserArgs } from '../helpers/documented-acl.js'
-import { ARCHIVE_GROUP } from '../../server/archive/streams.js'
-import { archiveApp, jobRecord, keys, searchAll, tempDir, writeRecord } from './helpers.js'
+import { archiveApp, jobRecord, keys, searchAll, tempDir, writeRecord, groupOf } from './helpers.js'
 
 const { server, redis: admin } = await useRedis(t)
 
@@ -23,7 +22,7 @@ t.test('the console user runs the archiver', async (t) => {
     app.archive.ingest!.status().services.map((s) => s.error),
     [null],
   )
-  t.equal(((await admin.xpending(keys.archive('billing'), ARCHIVE_GROUP)) as [number])[0], 0, 'acknowledged')
+  t.equal(((await admin.xpending(keys.archive('billing'), groupOf(app))) as [number])[0], 0, 'acknowledged')
   const [group] = (await admin.xinfo('GROUPS', keys.archive('billing'))) as unknown[][]
-  t.ok(group?.includes(ARCHIVE_GROUP), 'the group was created as the console user')
+  t.ok(group?.includes(groupOf(app)), 'the group was created as the console user')
 })

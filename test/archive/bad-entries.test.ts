@@ -9,9 +9,8 @@ import { join } from 'node:path'
 import { jobRecordFields } from '@gravito/quasar/protocol'
 import { useRedis } from '../helpers/redis-server.js'
 import { shuffled } from '../helpers/shuffle.js'
-import { ARCHIVE_GROUP } from '../../server/archive/streams.js'
 import { DEFAULT_INGEST_OPTIONS } from '../../server/archive/ingest.js'
-import { archiveApp, jobRecord, keys, rowKey, searchAll, tempDir, writeRaw, writeRecord } from './helpers.js'
+import { archiveApp, jobRecord, keys, rowKey, searchAll, tempDir, writeRaw, writeRecord, groupOf } from './helpers.js'
 
 const { server, redis: admin } = await useRedis(t)
 
@@ -81,7 +80,7 @@ t.test('bad entries skipped, counted and acknowledged; the good ones around them
     for (const bad of BAD) expected[bad.reason] = (expected[bad.reason] ?? 0) + 2
     t.same(status.skipped, expected, `seed ${seed}: each skip counted under its reason`)
     t.equal(status.skippedTotal, BAD.length * 2)
-    t.equal(((await admin.xpending(keys.archive('api'), ARCHIVE_GROUP)) as [number])[0], 0, 'bad entries acknowledged too')
+    t.equal(((await admin.xpending(keys.archive('api'), groupOf(app))) as [number])[0], 0, 'bad entries acknowledged too')
   }
 })
 

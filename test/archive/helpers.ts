@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify'
 import { ARCHIVE_STREAM_MAXLEN, createKeys, DEFAULT_PREFIX, jobRecordFields, type JobRecord } from '@gravito/quasar/protocol'
 import { buildTestApp, type TestAppOptions } from '../helpers/app.js'
 import type { ArchivedJob, JobSummary, SearchCursor } from '../../server/archive/store.js'
+import { archiveGroup } from '../../server/archive/streams.js'
 
 export const keys = createKeys(DEFAULT_PREFIX)
 
@@ -73,4 +74,11 @@ export async function searchAll(app: FastifyInstance): Promise<JobSummary[]> {
     if (!page.next) return rows
     after = page.next
   }
+}
+
+/** The consumer group the app's archiver reads with (one per SQLite file, see streams.ts). */
+export function groupOf(app: FastifyInstance): string {
+  const store = app.archive.store
+  if (!store) throw new Error('archive not open')
+  return archiveGroup(store.archiveId)
 }

@@ -12,8 +12,7 @@ import { useRedis } from '../helpers/redis-server.js'
 import { shuffled } from '../helpers/shuffle.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { fakeClock } from '../helpers/app.js'
-import { ARCHIVE_GROUP } from '../../server/archive/streams.js'
-import { archiveApp, jobRecord, keys, rowKey, searchAll, tempDir, writeRecord } from './helpers.js'
+import { archiveApp, jobRecord, keys, rowKey, searchAll, tempDir, writeRecord, groupOf } from './helpers.js'
 
 const { server, redis: admin } = await useRedis(t)
 const redisUrl = server.url
@@ -107,7 +106,7 @@ for (const seed of [1, 2, 3]) {
       'every service, beating or not',
     )
     for (const service of SERVICES) {
-      const pending = (await admin.xpending(keys.archive(service), ARCHIVE_GROUP)) as [number, ...unknown[]]
+      const pending = (await admin.xpending(keys.archive(service), groupOf(app))) as [number, ...unknown[]]
       t.equal(pending[0], 0, `${service}: nothing left pending`)
     }
     t.ok(

@@ -9,10 +9,9 @@ import { join } from 'node:path'
 import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
-import { ARCHIVE_GROUP } from '../../server/archive/streams.js'
 import { SETTINGS_FRAGMENT_URL } from '../../server/archive/routes.js'
 import { STATS_MAX_AGE_MS } from '../../server/archive/plugin.js'
-import { archiveApp, jobRecord, keys, rowKey, searchAll, tempDir, writeRecord } from './helpers.js'
+import { archiveApp, jobRecord, keys, rowKey, searchAll, tempDir, writeRecord, groupOf } from './helpers.js'
 
 const { server, redis: admin } = await useRedis(t)
 
@@ -47,12 +46,12 @@ t.test('a failing store: the archive says why, the collector ticks on, and it re
   t.match(panel.body, /Archiving stopped[^<]*the archive store failed: disk I\/O error/)
   const api = (await app.inject({ url: '/api/archive' })).json()
   t.equal(api.ingest.error, 'the archive store failed: disk I/O error')
-  const pending = ((await admin.xpending(keys.archive('api'), ARCHIVE_GROUP)) as [number])[0] + ((await admin.xpending(keys.archive('mailer'), ARCHIVE_GROUP)) as [number])[0]
+  const pending = ((await admin.xpending(keys.archive('api'), groupOf(app))) as [number])[0] + ((await admin.xpending(keys.archive('mailer'), groupOf(app))) as [number])[0]
   t.equal(pending, 16, 'what was read stays pending: 8 of each service')
 
   // a second failing round reads the same entries again, nothing more: the backlog does not grow in the console
   t.equal((await app.archive.ingest!.runOnce()).error, 'the archive store failed: disk I/O error')
-  t.equal(((await admin.xpending(keys.archive('api'), ARCHIVE_GROUP)) as [number])[0], 8)
+  t.equal(((await admin.xpending(keys.archive('api'), groupOf(app))) as [number])[0], 8)
 
   store.upsert = upsert
   const recovered = await app.archive.ingest!.drain()

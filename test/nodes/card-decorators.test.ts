@@ -32,7 +32,7 @@ async function consoleWith(decorators: Record<string, NodeCardDecorator>) {
   await app.register(redisPlugin, { url: redisServer.url, prefix: 'gravito:quasar:' })
   await app.register(collector, { clock, tickMs: 2_000, autoStart: false, partTimeoutMs: 10_000 })
   await app.register(nodes, { graceMs: 60_000, sliceMs: 50 })
-  await app.register(history, { clock, sliceMs: 50 })
+  await app.register(history, { clock, sliceMs: 50, tickMs: 2_000 })
   await app.register(
     fp(async (scope) => {
       for (const [name, decorator] of Object.entries(decorators)) scope.nodeCardDecorators.add(name, decorator)
