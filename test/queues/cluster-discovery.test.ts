@@ -12,9 +12,10 @@
 import t, { type Test } from 'tap'
 import calculateSlot from 'cluster-key-slot'
 import { Queue, Worker } from 'bullmq'
-import type { Cluster } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { startRedisCluster } from '../helpers/redis-cluster.js'
 import { ENGINES, type RedisEngine } from '../helpers/redis-server.js'
+import { documentedAclLines, setUserArgs } from '../helpers/documented-acl.js'
 import { createQueuesCollector, discoveredService } from '../../server/queues/collector-part.js'
 import { createLiveJobReader } from '../../server/queues/live-reader.js'
 import type { LiveJobState } from '../../server/queues/live-jobs.js'
@@ -25,6 +26,8 @@ import { buildFleet, planFleet, type BuiltQueue, type Fleet, type QueuePlan } fr
 import { keys, laravelPayload } from './helpers.js'
 
 const consoleKeys = createConsoleKeys(keys.prefix)
+/** bytes of a hostile value: more than a whole read of every queue here sends */
+const HUGE = 2 * 1024 * 1024
 const previous = { nodes: [] } as unknown as Snapshot
 /** the live browse's states, as BullMQ's getJobs names them */
 const BROWSED: [LiveJobState, string][] = [
@@ -93,7 +96,7 @@ async function suite(t: Test, engine: RedisEngine): Promise<void> {
 
   const reports: [string, string][] = []
   const part = createQueuesCollector(client, consoleKeys, { report: (key, reason) => void reports.push([key, reason]) }, { stepsPerTick: 1_000 })
-  const items = (await part.collect(now, previous)).items
+  const items = (await part.collect(now, previous))!.items
 
   t.test('every queue found on every master, under its own prefix and name', async (t) => {
     t.same(
@@ -157,6 +160,28 @@ async function suite(t: Test, engine: RedisEngine): Promise<void> {
     }
   })
 
+  t.test('as the documented console user: the patterns it is given, the rest refused and reported', async (t) => {
+    const console = await consoleUser(client, cluster.nodes)
+    t.teardown(() => console.quit())
+    const reported: [string, string][] = []
+    const part = createQueuesCollector(console, consoleKeys, { report: (key, reason) => void reported.push([key, reason]) }, { stepsPerTick: 1_000 })
+    const shown = (await part.collect(now, previous))!.items
+    // `{bull}:*`, `bull:*` and `queues:*` are in the documented line; `{app}:*` and a Laravel connection prefix are not
+    const allowed = (prefix: string) => ['{bull}', 'bull', ''].includes(prefix)
+    t.same(
+      shown.map((item) => `${item.driver}|${item.prefix}|${item.name}`).sort(),
+      items
+        .filter((item) => allowed(item.prefix!))
+        .map((item) => `${item.driver}|${item.prefix}|${item.name}`)
+        .sort(),
+      'every queue under a documented pattern',
+    )
+    for (const { shape, queue } of everyQueue.filter(({ shape }) => allowed(shape.prefix))) await expectQueue(t, shown, shape, queue, now)
+    const refused = new Set(reported.filter(([, reason]) => /^NOPERM/.test(reason)).map(([key]) => key.slice(0, key.indexOf(':') + 1)))
+    t.same([...refused].sort(), ['laravel_database_queues:', '{app}:'], 'the queues outside them refused, each reported')
+    t.equal(reported.length, reported.filter(([, reason]) => /^NOPERM/.test(reason)).length, 'nothing else reported')
+  })
+
   t.test('keys that look like tagged metas cost only themselves, each with a reason', async (t) => {
     const hostile = cluster.connect()
     t.teardown(() => hostile.quit())
@@ -167,18 +192,39 @@ async function suite(t: Test, engine: RedisEngine): Promise<void> {
     await hostile.hset('{evil}:broken:wait', 'not', 'a list')
     // an application's own hash named like a meta: not BullMQ's, not a queue, nothing to report
     await hostile.hset('{cache}:users:meta', 'owner', 'someone else')
-    // an agent's own keys (the documented ACL lets it write anything under its node prefix)
-    await hostile.hset(`${consoleKeys.prefix}node:billing:x:{q}:meta`, 'version', 'bullmq:5.0.0', 'opts.maxLenEvents', '10000')
-    await hostile.rpush(`${consoleKeys.prefix}node:billing:x:{q}:wait`, 'forged')
+    // text far over what an id or a version needs: read plainly, each would cross the wire whole
+    await hostile.hset('{evil}:huge:meta', 'version', `bullmq:${'9'.repeat(HUGE)}`, 'opts.maxLenEvents', '10000')
+    await hostile.hset('{evil}:tail:meta', 'version', 'bullmq:5.0.0', 'opts.maxLenEvents', '10000')
+    await hostile.rpush('{evil}:tail:wait', 'x'.repeat(HUGE))
+    // a Laravel queue whose oldest payload is too long to parse: counted, not dated
+    await hostile.rpush('queues:{huge}', laravelPayload('big', 1, { data: 'x'.repeat(HUGE) }))
+    // an agent, as the documented ACL lets it, writing look-alikes under its own node prefix (on
+    // the master of their slot: the agent's line has no CLUSTER SLOTS to learn the others)
+    const forged = [`${consoleKeys.prefix}node:billing:x:{q}:meta`, `${consoleKeys.prefix}node:billing:x:{q}:wait`]
+    const agent = await agentOn(client, await masterOf(client, forged[0]!))
+    t.teardown(() => agent.quit())
+    for (const key of forged) await agent.set(key, 'forged')
 
     const reported: [string, string][] = []
     const watched = createQueuesCollector(client, consoleKeys, { report: (key, reason) => void reported.push([key, reason]) }, { stepsPerTick: 1_000 })
-    const after = (await watched.collect(now, previous)).items
-    t.same(after.map((item) => `${item.driver}|${item.prefix}|${item.name}`).sort(), items.map((item) => `${item.driver}|${item.prefix}|${item.name}`).sort(), 'the same queues as before, none of the look-alikes')
+    const sent = await bytesSent(client)
+    const after = (await watched.collect(now, previous))!.items
+    const read = (await bytesSent(client)) - sent
+    t.ok(read < HUGE, `one read of every queue and look-alike sent ${read} bytes, less than one long value`)
+    t.same(
+      after.map((item) => `${item.driver}|${item.prefix}|${item.name}`).sort(),
+      [...items.map((item) => `${item.driver}|${item.prefix}|${item.name}`), 'laravel||{huge}'].sort(),
+      'the same queues as before, none of the look-alikes',
+    )
+    t.match(
+      after.find((item) => item.name === '{huge}'),
+      { waiting: 1, oldestWaitingMs: undefined },
+      'the long Laravel payload: counted, its age unknown',
+    )
     for (const { shape, queue } of everyQueue.slice(0, 4)) await expectQueue(t, after, shape, queue, now)
     t.same(
-      [...new Set(reported.map(([key, reason]) => `${key} ${reason.split(' ')[0]}`))].sort(),
-      ['{bull}:squatter:meta WRONGTYPE', '{evil}:broken:wait WRONGTYPE'],
+      [...new Set(reported.map(([key, reason]) => `${key} ${/^[A-Z]+ /.test(reason) ? reason.split(' ')[0] : reason}`))].sort(),
+      ['{bull}:squatter:meta WRONGTYPE', '{evil}:broken:wait WRONGTYPE', `{evil}:huge:meta a value of ${HUGE + 7} bytes, over the 4096 read`, `{evil}:tail:wait a value of ${HUGE} bytes, over the 4096 read`].sort(),
       'each bad key reported under its own name, the application hash and the agent keys not at all',
     )
   })
@@ -201,11 +247,11 @@ async function suite(t: Test, engine: RedisEngine): Promise<void> {
     }
     for (const queue of made) await finish(queue, 1)
     const rates = createQueuesCollector(client, consoleKeys, { report: () => {} }, { stepsPerTick: 1_000 })
-    const first = (await rates.collect(now, previous)).items
+    const first = (await rates.collect(now, previous))!.items
     for (const { prefix, queue } of made) t.match(recordOf(first, prefix, queue.name), { completed: 1, throughput: undefined }, `${prefix} ${queue.name}: one reading, no rate yet`)
     await finish(made[0]!, 4)
     await finish(made[1]!, 7)
-    const second = (await rates.collect(now + 10_000, previous)).items
+    const second = (await rates.collect(now + 10_000, previous))!.items
     t.equal(recordOf(second, '{bull}', 'rate')?.throughput, 0.4, '{bull} rate: 4 jobs in 10 s')
     t.equal(recordOf(second, 'bull', '{rate}')?.throughput, 0.7, 'bull {rate}: 7 jobs in 10 s')
   })
@@ -246,10 +292,44 @@ async function writeLaravelQueue(client: Cluster, spec: (typeof LARAVEL)[number]
   await multi.exec()
 }
 
+/** a user of docs/security.md created on every master, with what else it is given here; its password */
+async function createUser(admin: Cluster, user: string, extra: string[] = []): Promise<string> {
+  const args = setUserArgs(documentedAclLines.find((line) => line.startsWith(`ACL SETUSER ${user} `))!)
+  await Promise.all(admin.nodes('master').map((node) => node.call('ACL', 'SETUSER', ...args, ...extra)))
+  return args.find((word) => word.startsWith('>'))!.slice(1)
+}
+
+/**
+ * A Cluster client as the documented console user. An ioredis Cluster client learns the slot map
+ * with CLUSTER SLOTS and checks the cluster with CLUSTER INFO, which that line does not grant:
+ * they are added here.
+ */
+async function consoleUser(admin: Cluster, nodes: { host: string; port: number }[]): Promise<Cluster> {
+  const password = await createUser(admin, 'zenith-console', ['+cluster|slots', '+cluster|info'])
+  const client = new Cluster(nodes, { redisOptions: { username: 'zenith-console', password } })
+  client.on('error', () => {})
+  // the walk lists the masters the client knows: none before it has connected
+  await client.ping()
+  return client
+}
+
+/** one master's connection as the documented agent user */
+async function agentOn(admin: Cluster, master: string): Promise<Redis> {
+  const password = await createUser(admin, 'agent-billing')
+  const [host, port] = master.split(':')
+  return new Redis({ host: host!, port: Number(port), username: 'agent-billing', password })
+}
+
+/** bytes every master has sent to its clients so far */
+async function bytesSent(client: Cluster): Promise<number> {
+  const infos = await Promise.all(client.nodes('master').map((node) => node.info('stats')))
+  return infos.reduce((sum, info) => sum + Number(/total_net_output_bytes:(\d+)/.exec(info)?.[1]), 0)
+}
+
 /** the master serving a key's slot, as host:port */
 async function masterOf(client: Cluster, key: string): Promise<string> {
   const slot = calculateSlot(key)
-  const ranges = (await client.cluster('SLOTS')) as [number, number, [string, number]][]
+  const ranges = (await client.cluster('SLOTS')) as unknown as [number, number, [string, number]][]
   const range = ranges.find(([from, to]) => slot >= from && slot <= to)!
   return `${range[2][0]}:${range[2][1]}`
 }
