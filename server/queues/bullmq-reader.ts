@@ -8,7 +8,10 @@
  *
  * A failed job is read once: it is remembered by id and failure time until it leaves the page.
  * Large fields are measured (HSTRLEN) before they are read, so a 50 MB payload never crosses the
- * wire; what is read is cut to the protocol's failed-job limits, like an agent would.
+ * wire; what is read is cut to the protocol's failed-job limits, like an agent would. Every other
+ * read that answers text (the meta hash, ids at the head of a list, counters, a job's small fields)
+ * goes through ./bounded-read.ts: a string over 4 KB stays in Redis and skips, with its reason,
+ * the queue (or the one job) that needed it.
  *
  * What is read and how it is counted (waiting, paused, waiting-children, the rate limit, the oldest
  * waiting age) is the SDK's layout module (`@gravito/quasar/layouts`), which the SDK's own bullmq
@@ -29,6 +32,8 @@ import {
   isBullmqMeta,
   oldestWaitingMs,
   BULLMQ_OPTIONAL_READS,
+  BULLMQ_TEXT_READS,
+  keyRead,
   UNREADABLE,
   type BullmqReadName,
   type BullmqReplies,
@@ -36,10 +41,11 @@ import {
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { Slot } from '../redis/batch.js'
 import { pipelineBySlot, type SlotGroupedBatch } from '../redis/shards.js'
-import { readKey } from '../redis/key-errors.js'
+import { readKey, type KeyRead } from '../redis/key-errors.js'
 import { bullmqKeys } from '../redis/keys.js'
 import { failedJobOf, LARGE_FIELDS, type LargeField } from './bullmq-jobs.js'
 import type { DiscoveredRef } from './drivers/contract.js'
+import { boundedValue, overCapReason, queueBoundedRead } from './bounded-read.js'
 
 export interface BullmqReading {
   waiting: number
@@ -64,8 +70,8 @@ const FIELD_READ_CAP = 64 * 1024
 interface QueueSlots {
   ref: DiscoveredRef
   reads: Record<BullmqReadName, { key: string; slot: Slot<unknown> }>
-  /** the newest failed page, `[id, failedAt, id, failedAt, …]` */
-  failedPage: Slot<string[]>
+  /** the newest failed page, `[id, failedAt, id, failedAt, …]`, bounded */
+  failedPage: Slot<unknown>
 }
 
 /** a failed job not in the cache: its small fields and the sizes of its large ones, then those that fit */
@@ -73,7 +79,8 @@ interface UnreadJob {
   id: string
   failedAt: number
   cacheKey: string
-  small: Slot<(string | null)[]>
+  /** bounded */
+  small: Slot<unknown>
   sizes: Record<LargeField, Slot<number>>
   large: Partial<Record<LargeField, Slot<string | null>>>
 }
@@ -82,7 +89,8 @@ interface UnreadJob {
 interface QueueRead {
   ref: DiscoveredRef
   reading: BullmqReading
-  nextInLine: { id: string; hash: Slot<(string | null)[]> }[]
+  /** bounded */
+  nextInLine: { id: string; hash: Slot<unknown> }[]
   /** newest first, as on the failed page */
   failed: ({ cached: FailedJob } | { unread: UnreadJob })[]
 }
@@ -101,8 +109,11 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
       const reads = bullmqReads(keys)
       return {
         ref,
-        reads: Object.fromEntries(BULLMQ_READ_NAMES.map((name) => [name, { key: reads[name].key, slot: queueRead(first, reads[name]) }])) as QueueSlots['reads'],
-        failedPage: first.add(keys.failed, (p) => p.zrevrange(keys.failed, 0, FAILED_JOB_LIMITS.page - 1, 'WITHSCORES')),
+        // text the queue's writer chose is read bounded; counts as they are
+        reads: Object.fromEntries(
+          BULLMQ_READ_NAMES.map((name) => [name, { key: reads[name].key, slot: BULLMQ_TEXT_READS.has(name) ? queueBoundedRead(first, reads[name]) : queueRead(first, reads[name]) }]),
+        ) as QueueSlots['reads'],
+        failedPage: queueBoundedRead(first, keyRead(keys.failed, 'ZREVRANGE', '0', String(FAILED_JOB_LIMITS.page - 1), 'WITHSCORES')),
       }
     })
     await first.exec()
@@ -120,7 +131,7 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
         {
           ref,
           reading: queue.reading,
-          nextInLine: queue.nextInLine.map((id) => ({ id, hash: queueRead(second, bullmqJobAgeRead(keys, id)) })),
+          nextInLine: queue.nextInLine.map((id) => ({ id, hash: queueBoundedRead(second, bullmqJobAgeRead(keys, id)) })),
           failed: queue.failed.map(([id, failedAt]) => {
             const cacheKey = JSON.stringify([ref.prefix, ref.queue, id, failedAt])
             const cached = jobCache.get(cacheKey)
@@ -133,7 +144,7 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
                 id,
                 failedAt,
                 cacheKey,
-                small: second.add(job(id), (p) => p.hmget(job(id), 'name', 'atm', 'attemptsMade', 'finishedOn')),
+                small: queueBoundedRead(second, keyRead(job(id), 'HMGET', 'name', 'atm', 'attemptsMade', 'finishedOn')),
                 sizes: Object.fromEntries(LARGE_FIELDS.map((field) => [field, second.add(job(id), (p) => p.hstrlen(job(id), field))])) as Record<LargeField, Slot<number>>,
                 large: {},
               },
@@ -175,9 +186,19 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
     return result
   }
 
+  /** A bounded read's value, or not ok once reported: a key error, or a string over the cap. */
+  function readBounded<T>(slot: Slot<unknown>, key: string): KeyRead<T> {
+    const reply = readKey(slot, key, badData)
+    if (!reply.ok) return reply
+    const bounded = boundedValue<T>(reply.value)
+    if (bounded.fits) return { ok: true, value: bounded.value }
+    badData.report(key, overCapReason(bounded.longest))
+    return { ok: false }
+  }
+
   /** The queue's counts and what to read next, or null when it is skipped (reported) or not BullMQ's. */
   function readQueue(slots: QueueSlots): { reading: BullmqReading; nextInLine: string[]; failed: [id: string, failedAt: number][] } | null {
-    const meta = readKey(slots.reads.meta.slot as Slot<(string | null)[]>, slots.reads.meta.key, badData)
+    const meta = readBounded<(string | null)[]>(slots.reads.meta.slot, slots.reads.meta.key)
     if (!meta.ok) return null
     // any `…:meta` hash matches the SCAN; only BullMQ's carries these fields, and another
     // application's keys of other types are none of the console's business
@@ -188,12 +209,12 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
     // every reply is read before skipping, so each bad key is reported
     for (const name of BULLMQ_READ_NAMES) {
       const { key, slot } = slots.reads[name]
-      const reply = readKey(slot, key, badData)
+      const reply = BULLMQ_TEXT_READS.has(name) ? readBounded(slot, key) : readKey(slot, key, badData)
       if (reply.ok) values[name] = reply.value
       else if (BULLMQ_OPTIONAL_READS.has(name)) values[name] = UNREADABLE
       else readable = false
     }
-    const failedPage = readKey(slots.failedPage, bullmqKeys(slots.ref.prefix, slots.ref.queue).failed, badData)
+    const failedPage = readBounded<string[]>(slots.failedPage, bullmqKeys(slots.ref.prefix, slots.ref.queue).failed)
     if (!readable || !failedPage.ok) return null
 
     const failed: [string, number][] = []
@@ -220,7 +241,7 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
 
   function oldestOf(queue: QueueRead, now: number): number | undefined {
     const since = queue.nextInLine.map(({ id, hash }) => {
-      const fields = readKey(hash, bullmqKeys(queue.ref.prefix, queue.ref.queue).job(id), badData)
+      const fields = readBounded<(string | null)[]>(hash, bullmqKeys(queue.ref.prefix, queue.ref.queue).job(id))
       return fields.ok ? bullmqWaitingSince(fields.value) : undefined
     })
     return oldestWaitingMs(since, now)
@@ -228,7 +249,7 @@ export function createBullmqReader(redis: RedisClient, badData: BadDataLog) {
 
   /** The job as read, or null when its hash is of another type or unreadable (reported). */
   function failedJobFrom(job: UnreadJob, key: string): FailedJob | null {
-    const small = readKey(job.small, key, badData)
+    const small = readBounded<(string | null)[]>(job.small, key)
     if (!small.ok) return null
     const sizes = {} as Record<LargeField, number>
     const large: Partial<Record<LargeField, string>> = {}

@@ -3,7 +3,9 @@
  * (./drivers/registry.ts; BullMQ by its `{prefix}:{queue}:meta` hash, Laravel by its
  * `{prefix}queues:{queue}` list or its `:delayed`/`:reserved` sets). The same walks collect the
  * services that write a protocol queue snapshot (`…queues:{service}` matches the Laravel pattern
- * too; protocol keys are recognised first and never taken for any driver's).
+ * too; protocol keys are recognised first and never taken for any driver's). Keys under a hash tag
+ * are found alike (`{bull}:emails:meta`, `bull:{emails}:meta`, `queues:{default}`): on a Cluster
+ * the walk covers every master.
  *
  * SCAN cost grows with the whole keyspace, not the matches, so a pass is split
  * across ticks: at most `stepsPerTick` SCAN steps of COUNT 1000 per tick, the cursor continued on
@@ -66,6 +68,10 @@ export function createQueueScanner(redis: RedisClient, keys: ConsoleKeys, badDat
       badData.report(key, 'key name outside the name rule')
       return
     }
+    // every other key under the protocol's prefix is the protocol's too, never a queue system's:
+    // an agent may write any key under its own node prefix (docs/security.md), so one named like
+    // a BullMQ meta (`…node:billing:x:{q}:meta`) must not make the console read a forged queue
+    if (key.startsWith(keys.prefix)) return
     const found = driver.refOf(key)
     if (found) add(into, { driver: driver.driver, ...found }, key)
   }

@@ -6,16 +6,19 @@
  *
  * A list named like a queue is taken for a Laravel queue only if its oldest payload looks like one
  * (a JSON object naming its `job` or `displayName`), so an unrelated `queues:…` list stays out.
- * The oldest waiting age comes from the payload's `pushedAt` (Horizon) or `createdAt` (Laravel 11+).
+ * The oldest waiting age comes from the payload's `pushedAt` (Horizon) or `createdAt` (Laravel 11+),
+ * read only when the payload is short enough to parse (./bounded-read.ts): a longer one leaves the
+ * queue counted, its age unknown, and never crosses the wire.
  */
 import type { RedisClient } from '../redis/client.js'
-import { laravelPayload, laravelPushedAt, laravelReads } from '@gravito/quasar/layouts'
+import { LARAVEL_PAYLOAD_PARSE_MAX, laravelPayload, laravelPushedAt, laravelReads } from '@gravito/quasar/layouts'
 import type { BadDataLog } from '../collector/bad-data-log.js'
 import type { Slot } from '../redis/batch.js'
 import { pipelineBySlot } from '../redis/shards.js'
 import { isKeyError, shortReason } from '../redis/key-errors.js'
 import { laravelKeys } from '../redis/keys.js'
 import type { DiscoveredRef } from './drivers/contract.js'
+import { boundedValue, queueBoundedRead } from './bounded-read.js'
 
 export interface LaravelReading {
   waiting: number
@@ -49,7 +52,8 @@ export function createLaravelReader(redis: RedisClient, badData: BadDataLog) {
         waiting: { key: reads.waiting.key, slot: batch.add<number>(reads.waiting.key, reads.waiting.enqueue) },
         active: { key: reads.active.key, slot: batch.add<number>(reads.active.key, reads.active.enqueue) },
         delayed: { key: reads.delayed.key, slot: batch.add<number>(reads.delayed.key, reads.delayed.enqueue) },
-        oldest: { key: reads.head.key, slot: batch.add<string | null>(reads.head.key, reads.head.enqueue) },
+        // a payload can be megabytes: one too long to parse stays in Redis
+        oldest: { key: reads.head.key, slot: queueBoundedRead(batch, reads.head, LARAVEL_PAYLOAD_PARSE_MAX) },
       }
     })
     await batch.exec()
@@ -58,8 +62,10 @@ export function createLaravelReader(redis: RedisClient, badData: BadDataLog) {
       const [pending, reserved, later, head] = [read(waiting), read(active), read(delayed), read(oldest)] as const
       if (!pending.ok || !reserved.ok || !later.ok || !head.ok) continue
       const reading: LaravelReading = { waiting: pending.value, active: reserved.value, delayed: later.value }
-      if (typeof head.value === 'string') {
-        const payload = laravelPayload(head.value)
+      const bounded = boundedValue<string | null>(head.value)
+      // a head too long to read is still a queue: counted, its age unknown
+      if (bounded.fits && typeof bounded.value === 'string') {
+        const payload = laravelPayload(bounded.value)
         if (!payload) continue
         const pushedAt = laravelPushedAt(payload)
         if (pushedAt !== undefined) reading.oldestWaitingMs = Math.max(0, now - pushedAt)

@@ -13,7 +13,7 @@
  *   priorities rise too: in each queue the next job in line (tail of `wait`, head of
  *   `prioritized`) is also its oldest, so the oldest waiting job is known exactly.
  */
-import { FlowProducer, Queue, Worker, type Job } from 'bullmq'
+import { FlowProducer, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq'
 import { seededRandom, shuffled } from '../helpers/shuffle.js'
 
 export const JOB_KINDS = ['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed', 'parents'] as const
@@ -75,13 +75,24 @@ function reasonFor(queue: string, n: number, random: () => number): string {
   return head + 'décliné '.repeat(Math.ceil(length / 8)).slice(0, Math.max(0, length - head.length))
 }
 
-export async function buildFleet(seed: number, plans: readonly QueuePlan[], connection: { url: string }, firstTimestamp: number): Promise<Fleet> {
+export interface FleetOptions {
+  /** BullMQ's `prefix` for every queue (its default, `bull`, when absent) */
+  prefix?: string
+  /**
+   * a flow's child goes to its parent's queue: on a Cluster a flow is written by one script, so
+   * parent and child must share a slot, which queues tagged by name (`{emails}`) do not
+   */
+  childInOwnQueue?: boolean
+}
+
+export async function buildFleet(seed: number, plans: readonly QueuePlan[], connection: ConnectionOptions, firstTimestamp: number, options: FleetOptions = {}): Promise<Fleet> {
+  const queueOptions = { connection, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) }
   const random = seededRandom(seed * 7919)
   const workers: Worker[] = []
   let release!: () => void
   const held = new Promise<void>((resolve) => (release = resolve))
-  const flows = new FlowProducer({ connection })
-  const built = new Map<string, BuiltQueue>(plans.map((plan) => [plan.name, { plan, queue: new Queue(plan.name, { connection }), failed: [], readyTimestamps: [], children: 0 }]))
+  const flows = new FlowProducer(queueOptions)
+  const built = new Map<string, BuiltQueue>(plans.map((plan) => [plan.name, { plan, queue: new Queue(plan.name, queueOptions), failed: [], readyTimestamps: [], children: 0 }]))
 
   async function finish(item: BuiltQueue): Promise<void> {
     const { name, amounts } = item.plan
@@ -106,7 +117,7 @@ export async function buildFleet(seed: number, plans: readonly QueuePlan[], conn
         if (reason !== undefined) throw new Error(reason)
         return 'done'
       },
-      { connection },
+      queueOptions,
     )
     worker.on('error', () => {})
     // 'failed' and 'completed' are emitted once the job has moved: after the last one, all are in place
@@ -133,7 +144,7 @@ export async function buildFleet(seed: number, plans: readonly QueuePlan[], conn
         if (++started === amounts.active) allStarted()
         await held
       },
-      { connection, concurrency: amounts.active },
+      { ...queueOptions, concurrency: amounts.active },
     )
     worker.on('error', () => {})
     workers.push(worker)
@@ -177,7 +188,7 @@ export async function buildFleet(seed: number, plans: readonly QueuePlan[], conn
       // due long after the test: no worker promotes it
       await item.queue.add(`later-${name}-${n}`, { n }, { timestamp, delay: 86_400_000 })
     } else {
-      const childQueue = everyQueue[Math.floor(random() * everyQueue.length)]!
+      const childQueue = options.childInOwnQueue ? item : everyQueue[Math.floor(random() * everyQueue.length)]!
       await flows.add({
         name: `parent-${name}-${n}`,
         queueName: name,

@@ -180,8 +180,9 @@ t.test('a queue whose failed set is a string is skipped and reported; the others
 t.test('a queue the console may not read (NOPERM) is skipped and reported; the others are read', async (t) => {
   await redis.flushall()
   await threeQueues(t, ['open', 'secret', 'public'])
-  // a reader allowed every read command on two queues' keys only
-  await redis.acl('SETUSER', 'partial', 'on', '>partial-pw', 'resetkeys', '~bull:open:*', '~bull:public:*', '+@read', '+@connection')
+  // a reader allowed every read command on two queues' keys only, and the read-only script that bounds
+  // its reads of text (EVAL_RO: the console's documented user has it with +@scripting)
+  await redis.acl('SETUSER', 'partial', 'on', '>partial-pw', 'resetkeys', '~bull:open:*', '~bull:public:*', '+@read', '+@connection', '+eval_ro')
   const limited = new Redis({ port: redisServer.port, host: '127.0.0.1', username: 'partial', password: 'partial-pw' })
   t.teardown(() => limited.quit())
   const reported: [string, string][] = []

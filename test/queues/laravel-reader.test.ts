@@ -92,7 +92,8 @@ t.test('a Laravel queue the console may not read (NOPERM) is reported; the other
   const now = Date.now()
   for (const name of ['open', 'secret', 'public']) await redis.rpush(`queues:${name}`, laravelPayload(name, Math.floor(now / 1000) - 60))
   await redis.zadd('queues:secret:delayed', 1, 'x')
-  await redis.acl('SETUSER', 'laravel-partial', 'on', '>pw', 'resetkeys', '~queues:open*', '~queues:public*', '+@read', '+@connection')
+  // the read-only script that bounds the read of a payload too (EVAL_RO: the documented console user has it with +@scripting)
+  await redis.acl('SETUSER', 'laravel-partial', 'on', '>pw', 'resetkeys', '~queues:open*', '~queues:public*', '+@read', '+@connection', '+eval_ro')
   const limited = new Redis({ port: redisServer.port, host: '127.0.0.1', username: 'laravel-partial', password: 'pw', enableReadyCheck: false })
   t.teardown(() => limited.quit())
   const reported: [string, string][] = []

@@ -1,19 +1,12 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import calculateSlot from 'cluster-key-slot'
 import { createBatch } from '../../server/redis/batch.js'
 import { createShardScan, pipelineBySlot } from '../../server/redis/shards.js'
 import type { RedisClient } from '../../server/redis/client.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { ENGINES, startRedis, type RedisEngine } from '../helpers/redis-server.js'
 import { startRedisCluster } from '../helpers/redis-cluster.js'
 import { shuffled } from '../helpers/shuffle.js'
-
-const [single, cluster] = await Promise.all([startRedis(), startRedisCluster()])
-t.teardown(() => Promise.all([single.stop(), cluster.stop()]))
-const redis = new Redis(single.url)
-t.teardown(() => redis.quit())
-const clusterClient = cluster.connect()
-t.teardown(() => clusterClient.quit())
 
 async function flush(client: RedisClient): Promise<void> {
   if (client.isCluster) await Promise.all((client as import('ioredis').Cluster).nodes('master').map((node) => node.flushall()))
@@ -32,98 +25,109 @@ async function seed(client: RedisClient): Promise<void> {
   }
 }
 
-for (const [label, client] of [
-  ['one Redis', redis],
-  ['a 3-master Cluster', clusterClient],
-] as const) {
-  t.test(`on ${label}: every command's reply lands in its own slot, in any order`, async (t) => {
-    await seed(client)
-    for (const seedValue of [1, 2, 3]) {
-      const batch = pipelineBySlot(client)
-      const reads = shuffled(items, seedValue).map((item) => ({
-        item,
-        length: batch.add<number>(`list:${item.name}`, (p) => p.llen(`list:${item.name}`)),
-        owner: item.hash ? batch.add<string | null>(`hash:${item.name}`, (p) => p.hget(`hash:${item.name}`, 'owner')) : null,
-        // a string read as a list: the error stays in this slot
-        wrong: item.text ? batch.add<number>(`text:${item.name}`, (p) => p.llen(`text:${item.name}`)) : null,
-        last: item.length > 0 ? batch.add<string | null>(`list:${item.name}`, (p) => p.lindex(`list:${item.name}`, -1)) : null,
-      }))
-      await batch.exec()
-      for (const { item, length, owner, wrong, last } of reads) {
-        t.same(length.reply, { ok: true, value: item.length }, `${item.name}: its length`)
-        if (owner) t.equal(owner.valueOr(null), item.name, `${item.name}: its hash`)
-        if (wrong) t.match(wrong.reply.ok ? '' : wrong.reply.error.message, /^WRONGTYPE/, `${item.name}: its own error`)
-        if (last) t.equal(last.valueOr(null), `${item.name}-${item.length - 1}`, `${item.name}: its last entry`)
+for (const engine of ENGINES) t.test(`on ${engine}`, (t) => suite(t, engine))
+
+async function suite(t: Test, engine: RedisEngine): Promise<void> {
+  const [single, cluster] = await Promise.all([startRedis([], { engine }), startRedisCluster(3, { engine })])
+  t.teardown(() => Promise.all([single.stop(), cluster.stop()]))
+  const redis = new Redis(single.url)
+  t.teardown(() => redis.quit())
+  const clusterClient = cluster.connect()
+  t.teardown(() => clusterClient.quit())
+
+  for (const [label, client] of [
+    ['one Redis', redis],
+    ['a 3-master Cluster', clusterClient],
+  ] as const) {
+    t.test(`on ${label}: every command's reply lands in its own slot, in any order`, async (t) => {
+      await seed(client)
+      for (const seedValue of [1, 2, 3]) {
+        const batch = pipelineBySlot(client)
+        const reads = shuffled(items, seedValue).map((item) => ({
+          item,
+          length: batch.add<number>(`list:${item.name}`, (p) => p.llen(`list:${item.name}`)),
+          owner: item.hash ? batch.add<string | null>(`hash:${item.name}`, (p) => p.hget(`hash:${item.name}`, 'owner')) : null,
+          // a string read as a list: the error stays in this slot
+          wrong: item.text ? batch.add<number>(`text:${item.name}`, (p) => p.llen(`text:${item.name}`)) : null,
+          last: item.length > 0 ? batch.add<string | null>(`list:${item.name}`, (p) => p.lindex(`list:${item.name}`, -1)) : null,
+        }))
+        await batch.exec()
+        for (const { item, length, owner, wrong, last } of reads) {
+          t.same(length.reply, { ok: true, value: item.length }, `${item.name}: its length`)
+          if (owner) t.equal(owner.valueOr(null), item.name, `${item.name}: its hash`)
+          if (wrong) t.match(wrong.reply.ok ? '' : wrong.reply.error.message, /^WRONGTYPE/, `${item.name}: its own error`)
+          if (last) t.equal(last.valueOr(null), `${item.name}-${item.length - 1}`, `${item.name}: its last entry`)
+        }
       }
-    }
-  })
-}
-
-t.test('one pipeline on one Redis; one per slot on a Cluster, which refuses a mixed one', async (t) => {
-  await seed(clusterClient)
-  const keys = items.map((item) => `list:${item.name}`)
-  const slots = new Set(keys.map((key) => calculateSlot(key)))
-  t.ok(slots.size > 1, 'the keys span several slots')
-
-  const onOne = pipelineBySlot(redis)
-  const onCluster = pipelineBySlot(clusterClient)
-  for (const key of keys) {
-    onOne.add(key, (p) => p.llen(key))
-    onCluster.add(key, (p) => p.llen(key))
+    })
   }
-  t.equal(onOne.pipelines, 1)
-  t.equal(onCluster.pipelines, slots.size)
-  await t.resolves(onCluster.exec())
 
-  const mixed = createBatch(clusterClient)
-  for (const key of keys) mixed.add((p) => p.llen(key))
-  await t.rejects(mixed.exec(), 'a plain pipeline across slots fails on a Cluster, which is why the seam exists')
+  t.test('one pipeline on one Redis; one per slot on a Cluster, which refuses a mixed one', async (t) => {
+    await seed(clusterClient)
+    const keys = items.map((item) => `list:${item.name}`)
+    const slots = new Set(keys.map((key) => calculateSlot(key)))
+    t.ok(slots.size > 1, 'the keys span several slots')
 
-  const tagged = pipelineBySlot(clusterClient)
-  for (const name of ['a', 'b', 'c']) tagged.add(`{svc}:${name}`, (p) => p.get(`{svc}:${name}`))
-  t.equal(tagged.pipelines, 1, 'keys sharing a hash tag share a pipeline')
-  await tagged.exec()
-  await t.rejects(tagged.exec(), /already ran/)
-  t.throws(() => tagged.add('x', (p) => p.get('x')), /already ran/)
-})
-
-for (const [label, client] of [
-  ['one Redis', redis],
-  ['a 3-master Cluster', clusterClient],
-] as const) {
-  t.test(`on ${label}: a shard scan finds every matching key once per pass`, async (t) => {
-    await flush(client)
-    const wanted = new Set<string>()
-    for (let i = 0; i < 300; i++) {
-      await client.set(`match:${i}`, '1')
-      wanted.add(`match:${i}`)
-      await client.set(`other:${i}`, '1')
+    const onOne = pipelineBySlot(redis)
+    const onCluster = pipelineBySlot(clusterClient)
+    for (const key of keys) {
+      onOne.add(key, (p) => p.llen(key))
+      onCluster.add(key, (p) => p.llen(key))
     }
-    const scan = createShardScan(client, { match: 'match:*', count: 25 })
-    for (const pass of [1, 2]) {
-      const seen: string[] = []
-      let steps = 0
-      for (;;) {
-        const { keys, finished } = await scan.step()
-        seen.push(...keys)
-        steps++
-        if (finished) break
+    t.equal(onOne.pipelines, 1)
+    t.equal(onCluster.pipelines, slots.size)
+    await t.resolves(onCluster.exec())
+
+    const mixed = createBatch(clusterClient)
+    for (const key of keys) mixed.add((p) => p.llen(key))
+    await t.rejects(mixed.exec(), 'a plain pipeline across slots fails on a Cluster, which is why the seam exists')
+
+    const tagged = pipelineBySlot(clusterClient)
+    for (const name of ['a', 'b', 'c']) tagged.add(`{svc}:${name}`, (p) => p.get(`{svc}:${name}`))
+    t.equal(tagged.pipelines, 1, 'keys sharing a hash tag share a pipeline')
+    await tagged.exec()
+    await t.rejects(tagged.exec(), /already ran/)
+    t.throws(() => tagged.add('x', (p) => p.get('x')), /already ran/)
+  })
+
+  for (const [label, client] of [
+    ['one Redis', redis],
+    ['a 3-master Cluster', clusterClient],
+  ] as const) {
+    t.test(`on ${label}: a shard scan finds every matching key once per pass`, async (t) => {
+      await flush(client)
+      const wanted = new Set<string>()
+      for (let i = 0; i < 300; i++) {
+        await client.set(`match:${i}`, '1')
+        wanted.add(`match:${i}`)
+        await client.set(`other:${i}`, '1')
       }
-      t.ok(steps > 1, `pass ${pass}: a small COUNT takes several steps`)
-      t.same(new Set(seen), wanted, `pass ${pass}: every key, from every shard`)
-      t.equal(seen.length, new Set(seen).size, `pass ${pass}: no key twice`)
-    }
+      const scan = createShardScan(client, { match: 'match:*', count: 25 })
+      for (const pass of [1, 2]) {
+        const seen: string[] = []
+        let steps = 0
+        for (;;) {
+          const { keys, finished } = await scan.step()
+          seen.push(...keys)
+          steps++
+          if (finished) break
+        }
+        t.ok(steps > 1, `pass ${pass}: a small COUNT takes several steps`)
+        t.same(new Set(seen), wanted, `pass ${pass}: every key, from every shard`)
+        t.equal(seen.length, new Set(seen).size, `pass ${pass}: no key twice`)
+      }
+    })
+  }
+
+  t.test('a plain SCAN through a Cluster client sees one shard only', async (t) => {
+    // the reason createShardScan exists; if this ever passes whole, the seam could go
+    const seen = new Set<string>()
+    let cursor = '0'
+    do {
+      const [next, keys] = await clusterClient.scan(cursor, 'MATCH', 'match:*', 'COUNT', 1000)
+      keys.forEach((key) => seen.add(key))
+      cursor = next
+    } while (cursor !== '0')
+    t.ok(seen.size < 300, `${seen.size} of 300 keys`)
   })
 }
-
-t.test('a plain SCAN through a Cluster client sees one shard only', async (t) => {
-  // the reason createShardScan exists; if this ever passes whole, the seam could go
-  const seen = new Set<string>()
-  let cursor = '0'
-  do {
-    const [next, keys] = await clusterClient.scan(cursor, 'MATCH', 'match:*', 'COUNT', 1000)
-    keys.forEach((key) => seen.add(key))
-    cursor = next
-  } while (cursor !== '0')
-  t.ok(seen.size < 300, `${seen.size} of 300 keys`)
-})

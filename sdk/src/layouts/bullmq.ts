@@ -26,8 +26,15 @@ export const BULLMQ_DEFAULT_PREFIX = 'bull'
 export interface Read {
   /** the key the command reads: what an error is reported under */
   readonly key: string
-  /** queues exactly one command */
+  /** the command and its arguments after the key, for a caller that sends it its own way (the console bounds its replies) */
+  readonly command: readonly [name: string, ...args: string[]]
+  /** queues exactly one command: `command` on `key` */
   readonly enqueue: (pipeline: ChainableCommander) => unknown
+}
+
+/** A read of one key: `name key ...args`. */
+export function keyRead(key: string, name: string, ...args: string[]): Read {
+  return { key, command: [name, ...args], enqueue: (p) => p.call(name, key, ...args) }
 }
 
 /** The replies bullmqState needs, by name, as ioredis returns them. */
@@ -63,33 +70,37 @@ export type BullmqReadName = keyof BullmqReplies
 
 /** Every read of one queue's state, one command each, all in one round trip. */
 export function bullmqReads(keys: BullmqKeys): Record<BullmqReadName, Read> {
-  const read = (key: string, enqueue: (p: ChainableCommander) => unknown): Read => ({ key, enqueue })
   return {
-    wait: read(keys.wait, (p) => p.llen(keys.wait)),
-    paused: read(keys.paused, (p) => p.llen(keys.paused)),
-    active: read(keys.active, (p) => p.llen(keys.active)),
-    prioritized: read(keys.prioritized, (p) => p.zcard(keys.prioritized)),
-    delayed: read(keys.delayed, (p) => p.zcard(keys.delayed)),
-    failed: read(keys.failed, (p) => p.zcard(keys.failed)),
-    completed: read(keys.completed, (p) => p.zcard(keys.completed)),
-    waitingChildren: read(keys.waitingChildren, (p) => p.zcard(keys.waitingChildren)),
-    meta: read(keys.meta, (p) => p.hmget(keys.meta, 'version', 'opts.maxLenEvents', 'paused', 'max')),
-    limiterValue: read(keys.limiter, (p) => p.get(keys.limiter)),
-    limiterTtl: read(keys.limiter, (p) => p.pttl(keys.limiter)),
-    waitTail: read(keys.wait, (p) => p.lindex(keys.wait, -1)),
-    pausedTail: read(keys.paused, (p) => p.lindex(keys.paused, -1)),
-    prioritizedHead: read(keys.prioritized, (p) => p.zrange(keys.prioritized, 0, 0)),
-    completedTotal: read(keys.metricsCompleted, (p) => p.hget(keys.metricsCompleted, 'count')),
-    failedTotal: read(keys.metricsFailed, (p) => p.hget(keys.metricsFailed, 'count')),
+    wait: keyRead(keys.wait, 'LLEN'),
+    paused: keyRead(keys.paused, 'LLEN'),
+    active: keyRead(keys.active, 'LLEN'),
+    prioritized: keyRead(keys.prioritized, 'ZCARD'),
+    delayed: keyRead(keys.delayed, 'ZCARD'),
+    failed: keyRead(keys.failed, 'ZCARD'),
+    completed: keyRead(keys.completed, 'ZCARD'),
+    waitingChildren: keyRead(keys.waitingChildren, 'ZCARD'),
+    meta: keyRead(keys.meta, 'HMGET', 'version', 'opts.maxLenEvents', 'paused', 'max'),
+    limiterValue: keyRead(keys.limiter, 'GET'),
+    limiterTtl: keyRead(keys.limiter, 'PTTL'),
+    waitTail: keyRead(keys.wait, 'LINDEX', '-1'),
+    pausedTail: keyRead(keys.paused, 'LINDEX', '-1'),
+    prioritizedHead: keyRead(keys.prioritized, 'ZRANGE', '0', '0'),
+    completedTotal: keyRead(keys.metricsCompleted, 'HGET', 'count'),
+    failedTotal: keyRead(keys.metricsFailed, 'HGET', 'count'),
   }
 }
+
+/**
+ * Reads whose reply is text the queue's writer chose (a version, ids, counters), as opposed to a
+ * count: what a reader of keys it does not trust bounds in bytes.
+ */
+export const BULLMQ_TEXT_READS: ReadonlySet<BullmqReadName> = new Set(['meta', 'limiterValue', 'waitTail', 'pausedTail', 'prioritizedHead', 'completedTotal', 'failedTotal'])
 
 export const BULLMQ_READ_NAMES = Object.keys(bullmqReads(bullmqKeys('p', 'q'))) as BullmqReadName[]
 
 /** the fields of the job hash that date a job in line */
 export function bullmqJobAgeRead(keys: BullmqKeys, jobId: string): Read {
-  const key = keys.job(jobId)
-  return { key, enqueue: (p) => p.hmget(key, 'timestamp', 'delay') }
+  return keyRead(keys.job(jobId), 'HMGET', 'timestamp', 'delay')
 }
 
 /**

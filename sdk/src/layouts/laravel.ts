@@ -4,7 +4,7 @@
  * The oldest waiting job is the head of the list (Laravel RPUSHes and LPOPs); its age comes from
  * the payload's `pushedAt` (Horizon) or `createdAt` (Laravel 11+), both Unix seconds.
  */
-import type { Read } from './bullmq.js'
+import { keyRead, type Read } from './bullmq.js'
 import type { LaravelKeys } from './keys.js'
 
 export interface LaravelReplies {
@@ -16,10 +16,10 @@ export interface LaravelReplies {
 
 export function laravelReads(keys: LaravelKeys): Record<keyof LaravelReplies, Read> {
   return {
-    waiting: { key: keys.list, enqueue: (p) => p.llen(keys.list) },
-    delayed: { key: keys.delayed, enqueue: (p) => p.zcard(keys.delayed) },
-    active: { key: keys.reserved, enqueue: (p) => p.zcard(keys.reserved) },
-    head: { key: keys.list, enqueue: (p) => p.lindex(keys.list, 0) },
+    waiting: keyRead(keys.list, 'LLEN'),
+    delayed: keyRead(keys.delayed, 'ZCARD'),
+    active: keyRead(keys.reserved, 'ZCARD'),
+    head: keyRead(keys.list, 'LINDEX', '0'),
   }
 }
 
