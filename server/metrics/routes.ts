@@ -8,5 +8,15 @@ import type { Registry } from 'prom-client'
 
 export default async function metricsRoutes(app: FastifyInstance, options: { registry: Registry }) {
   const { registry } = options
-  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()))
+  app.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(spellNaN(await registry.metrics())))
+}
+
+/**
+ * prom-client writes a NaN as `Nan` (the event-loop lag mean before its monitor has a sample, for
+ * one); the format says `NaN`, and stricter readers than Prometheus refuse anything else. A value
+ * is always the last field of its line, and a label value never holds a raw newline, so a line
+ * ending in ` Nan` is a value.
+ */
+export function spellNaN(text: string): string {
+  return text.replace(/ Nan$/gm, ' NaN')
 }
