@@ -7,6 +7,7 @@ import t, { type Test } from 'tap'
 import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, type TestAppOptions } from '../helpers/app.js'
 import { login, probeRoutes, writeUsersFile } from '../auth/helpers.js'
+import { gunzipSync } from 'node:zlib'
 import { parseExposition } from './exposition.js'
 
 const { server, redis } = await useRedis(t)
@@ -115,4 +116,15 @@ t.test('the Host check: any Host when the token is required, the console names w
 
   const open = await app(t)
   t.equal((await open.inject({ url: '/metrics', headers: { host: 'rebound.attacker.example' } })).statusCode, 421, 'an open console: a rebinding page is refused')
+})
+
+t.test('gzipped when asked, as Prometheus asks; the same text', async (t) => {
+  const built = await app(t)
+  const plain = await built.inject({ url: '/metrics' })
+  t.equal(plain.headers['content-encoding'], undefined)
+  const zipped = await built.inject({ url: '/metrics', headers: { 'accept-encoding': 'gzip' } })
+  t.equal(zipped.headers['content-encoding'], 'gzip')
+  t.equal(zipped.headers.vary, 'accept-encoding')
+  const text = gunzipSync(zipped.rawPayload).toString('utf8')
+  t.same([...parseExposition(text).keys()], [...parseExposition(plain.body).keys()], 'every family in both')
 })

@@ -9,8 +9,8 @@ import { Redis } from 'ioredis'
 import { startRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
-import { writeBeats } from '../alerts/fixtures.js'
-import { parseExposition, valueOf, type Family } from './exposition.js'
+import { dropBeats, writeBeats } from '../alerts/fixtures.js'
+import { parseExposition, samplesOf, valueOf, type Family } from './exposition.js'
 
 const PARTS = ['nodes', 'queues', 'commands', 'alerts', 'slow']
 
@@ -89,4 +89,40 @@ t.test('failures per part: counted while a part fails, kept after it recovers, n
     return (await app.collector.refresh()).redis.up
   }, 'the console reads Redis again')
   t.equal(valueOf(await scrape(), 'zenith_redis_up'), 1)
+})
+
+t.test('a service gone from the snapshot leaves no series behind', async (t) => {
+  const server = await startRedis()
+  t.teardown(() => server.stop())
+  const admin = new Redis(server.url)
+  t.teardown(() => admin.disconnect())
+  const clock = fakeClock(Date.now())
+  const app = await buildTestApp({ redisUrl: server.url, clock, graceMs: 10_000 })
+  t.teardown(() => app.close())
+  const nodes = [
+    { service: 'stays', nodeId: 's1' },
+    { service: 'brief', nodeId: 'b1' },
+  ]
+  await writeBeats(admin, clock(), nodes)
+  await app.collector.refresh()
+  let families = parseExposition((await app.inject({ url: '/metrics' })).body)
+  t.equal(valueOf(families, 'zenith_nodes', { service: 'brief', health: 'fresh' }), 1)
+
+  await dropBeats(admin, [nodes[1]!])
+  // past the dead node's grace period, with a beat from the node that stays
+  for (const step of [2_000, 12_000]) {
+    clock.advance(step)
+    await writeBeats(admin, clock(), [nodes[0]!])
+    await app.collector.refresh()
+  }
+  t.notOk(
+    app.collector.snapshot.nodes.some((node) => node.service === 'brief'),
+    'the snapshot has forgotten it',
+  )
+  families = parseExposition((await app.inject({ url: '/metrics' })).body)
+  t.same(
+    samplesOf(families, 'zenith_nodes').map((sample) => sample.labels.service),
+    ['stays', 'stays', 'stays'],
+    'no series of the service that left',
+  )
 })
