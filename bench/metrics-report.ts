@@ -6,11 +6,11 @@ function table(header: string[], rows: (string | number)[][]): string {
   return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')
 }
 
-const kb = (bytes: number) => (Number.isNaN(bytes) ? 'not compressed' : round(bytes / 1024, 1))
+const kb = (bytes: number) => round(bytes / 1024, 1)
 
 export function renderMetricsReport(result: MetricsBenchResult): string {
   const [scrape, api] = result.rows as [MetricsBenchResult['rows'][number], MetricsBenchResult['rows'][number]]
-  const ratio = (a: number, b: number) => `${round(a / b, 1)}×`
+  const ratio = (a: number, b: number) => `${round(a / b, a / b < 1 ? 2 : 1)}×`
   return [
     `## \`/metrics\` scrape against \`/api/pulse/nodes\` at ${result.nodes.toLocaleString('en')} nodes`,
     '',
@@ -21,6 +21,6 @@ export function renderMetricsReport(result: MetricsBenchResult): string {
       result.rows.map((r) => [`\`${r.endpoint}\``, kb(r.bytes), kb(r.gzipBytes), r.firstP50Ms, r.firstP95Ms, r.repeatP50Ms, r.repeatP95Ms]),
     ),
     '',
-    `\`/api/pulse/nodes\` / \`/metrics\`: **${ratio(api.bytes, scrape.bytes)}** the bytes uncompressed${Number.isNaN(api.gzipBytes) ? '' : ` (${ratio(api.gzipBytes, scrape.bytes)} gzipped against the uncompressed scrape)`}, **${ratio(api.firstP50Ms, scrape.firstP50Ms)}** the time for the first request after a tick, ${ratio(api.repeatP50Ms, scrape.repeatP50Ms)} for repeated ones (p50). A scrape's size follows the number of services, queues and firing rules, not of nodes: node ids are never labels.`,
+    `\`/api/pulse/nodes\` / \`/metrics\`: **${ratio(api.gzipBytes, scrape.gzipBytes)}** the bytes on the wire (${ratio(api.bytes, scrape.bytes)} uncompressed), **${ratio(api.firstP50Ms, scrape.firstP50Ms)}** the time for the first request after a tick, ${ratio(api.repeatP50Ms, scrape.repeatP50Ms)} for repeated ones (p50): a repeated API request sends a buffer kept for the snapshot, a scrape renders its text again (Prometheus scrapes every 15 s or more, ticks come every 2 s, so every scrape is a first one). A scrape's size follows the number of services, queues and firing rules, not of nodes: node ids are never labels. Load average during the run: ${result.loadAverage} (other work on the machine), so read the ratios.`,
   ].join('\n')
 }

@@ -8,6 +8,7 @@
  * from samples built once per snapshot). The two endpoints alternate which goes first.
  */
 import { request } from 'node:http'
+import { loadavg } from 'node:os'
 import { gunzipSync } from 'node:zlib'
 import { Redis } from 'ioredis'
 import { buildTestApp } from '../test/helpers/app.js'
@@ -30,6 +31,8 @@ export interface MetricsBenchResult {
   runs: number
   repeats: number
   rows: MetricsBenchRow[]
+  /** the machine's 1-minute load average at the end of the run */
+  loadAverage: number
 }
 
 const ENDPOINTS = ['/metrics', '/api/pulse/nodes'] as const
@@ -78,7 +81,7 @@ export async function benchMetrics(url: string, nodes: number, runs: number, rep
       repeatP50Ms: round(percentile(repeat.get(path)!, 50), 2),
       repeatP95Ms: round(percentile(repeat.get(path)!, 95), 2),
     }))
-    return { nodes, queues: SERVICES * QUEUES_PER_SERVICE, runs, repeats, rows }
+    return { nodes, queues: SERVICES * QUEUES_PER_SERVICE, runs, repeats, rows, loadAverage: round(loadavg()[0]!, 1) }
   } finally {
     await app.close()
     redis.disconnect()
