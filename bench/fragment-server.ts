@@ -43,7 +43,7 @@ app.get('/naive/fragments/pulse/nodes', async (_request, reply) => {
     const beat = readHeartbeat(JSON.parse(raw))
     if (beat.ok) nodes.push({ ...ref, heartbeat: beat.value, lastSeenAt: beat.value.timestamp, seenAt: Date.now(), keyPresent: true, goneAt: null })
   })
-  const snapshot: Snapshot = { version: 0, generatedAt: Date.now(), redis: { up: true, downSince: null }, parts: {}, nodes: nodes.sort(byServiceThenNode) }
+  const snapshot: Snapshot = { version: 0, generatedAt: Date.now(), readMs: 0, redis: { up: true, downSince: null }, parts: {}, nodes: nodes.sort(byServiceThenNode) }
   // the same template and view model as ours; only where the data comes from differs
   const html = await app.view('nodes/nodes', { view: buildPulseView(snapshot), filter: '', redis: readStatus(snapshot, NODE_PARTS), h, spark: app.history.sparklines, decorations: {} })
   return reply.type('text/html').send(html)

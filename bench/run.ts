@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every measurement side by side with its baseline, in one run, written to
  * BENCHMARKS.md. Machines are noisy: read the ratios, not the absolute times.
- * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory
+ * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory,metrics
  */
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -17,11 +17,13 @@ import { renderReport } from './report.js'
 import { benchArchiveIngest, benchArchiveSearch } from './archive.js'
 import { renderArchiveReport } from './archive-report.js'
 import { benchArchiveMemory, renderArchiveMemory } from './archive-memory.js'
+import { benchMetrics } from './metrics.js'
+import { renderMetricsReport } from './metrics-report.js'
 import { updateBenchmarks, type MeasuredSection } from './document.js'
 import { Redis } from 'ioredis'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
-const only = new Set((values.only ?? 'collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory').split(','))
+const only = new Set((values.only ?? 'collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory,metrics').split(','))
 const quick = values.quick
 
 const redis = await startRedis()
@@ -80,6 +82,11 @@ try {
     const rows = await benchArchiveMemory(redis.url, options)
     sections.push({ id: 'archive-memory', markdown: renderArchiveMemory(rows, options) })
     console.table(rows)
+  }
+  if (only.has('metrics')) {
+    const result = await benchMetrics(redis.url, 10_000, quick ? 10 : 40)
+    sections.push({ id: 'metrics', markdown: renderMetricsReport(result) })
+    console.table(result.rows)
   }
   const client = new Redis(redis.url)
   const redisVersion = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'

@@ -17,6 +17,7 @@ import views from './web/views-plugin.js'
 import requestValidation from './web/validate.js'
 import auth from './auth/plugin.js'
 import { SESSION_COOKIE } from './auth/session.js'
+import { TOKEN_ROUTES, tokenRequired } from './auth/token-routes.js'
 import redis from './redis/plugin.js'
 import collector from './collector/plugin.js'
 import nodes from './nodes/plugin.js'
@@ -30,6 +31,7 @@ import problems from './problems/plugin.js'
 import archive, { type ArchiveTuning } from './archive/plugin.js'
 import { resolveArchiveTarget } from './archive/settings.js'
 import jobs from './jobs/plugin.js'
+import metrics from './metrics/plugin.js'
 import { APP_VERSION } from './version.js'
 
 export interface AppOptions {
@@ -48,7 +50,7 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(securityHeaders)
   await app.register(cacheControl)
   // before load shedding and auth: a foreign Host or Origin is refused before any other check
-  await app.register(hostOrigin, { publicUrl: config.publicUrl, listenHost: config.host, clock })
+  await app.register(hostOrigin, { publicUrl: config.publicUrl, listenHost: config.host, clock, tokenGuardedRoutes: tokenRequired(config) ? TOKEN_ROUTES : new Set<string>() })
   await app.register(loadShedding, { maxEventLoopDelayMs: config.shedEventLoopDelayMs, sampleIntervalMs: config.shedSampleIntervalMs })
   await app.register(formbody)
   await app.register(nameParams)
@@ -75,4 +77,6 @@ export default async function zenith(app: FastifyInstance, options: AppOptions) 
   await app.register(slow)
   await app.register(problems, { clock })
   await app.register(jobs, { clock })
+  // last: what it exports comes from every area's part of the snapshot
+  await app.register(metrics, { clock })
 }

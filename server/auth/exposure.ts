@@ -16,7 +16,7 @@ export function checkExposure(config: ExposureConfig): ExposureCheck {
   }
   if (config.password !== undefined || config.usersFile !== undefined) return { ok: true }
 
-  const apiOnly = config.apiToken !== undefined ? ' (the API token protects /api/ only)' : ''
+  const apiOnly = config.apiToken !== undefined ? ' (the API token protects /api/ and /metrics only)' : ''
   if (isLoopback(config.host)) {
     return {
       ok: true,

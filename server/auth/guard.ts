@@ -1,8 +1,10 @@
 /**
  * The hooks every request passes through:
  * - onRequest: who is asking (Bearer token under /api/, else the session cookie, else anonymous
- *   when running open); unauthenticated requests go to the login page (browsers), get 401 with
- *   HX-Redirect (htmx, which would otherwise swap the login page into a fragment) or 401 JSON (API).
+ *   when running open; on the token routes, ./token-routes.ts, the Bearer token only);
+ *   unauthenticated requests go to the login page (browsers), get 401 with HX-Redirect (htmx,
+ *   which would otherwise swap the login page into a fragment), 401 JSON (API) or 401 text saying
+ *   how to send the token (token routes).
  *   A session cookie is looked up in Redis; when Redis does not answer the request is refused
  *   with 503 (fail closed), except on the open routes, which go on as if no cookie was sent.
  *   JSON API writes must say `application/json`, which a cross-site form or simple fetch cannot.
@@ -12,6 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isApiPath, isHtmx, pathOf } from '../web/request.js'
 import { ANONYMOUS, WRITE_METHODS, refuse, sessionsUnavailable, type AuthContext, type RequestAuth } from './context.js'
 import { SESSION_COOKIE, csrfToken, loginUrl, safeEqual } from './session.js'
+import { TOKEN_ROUTES, tokenRouteRefusal } from './token-routes.js'
 
 /** Route patterns anyone may reach: probes, static assets, the login form itself. */
 const OPEN_ROUTES = new Set(['/livez', '/readyz', '/login', '/assets/*'])
@@ -27,6 +30,8 @@ const UNAVAILABLE = Symbol('sessions unavailable')
 export function installGuard(app: FastifyInstance, context: AuthContext) {
   const { credentials, keys, apiToken, sessions, auths } = context
   const loginRequired = credentials.mode !== 'none'
+  /** the API and the token routes take the token whenever there is a login or a token (tokenRequired) */
+  const tokenNeeded = loginRequired || apiToken !== undefined
   const openToken = csrfToken(keys, 'anonymous')
 
   async function fromSession(request: FastifyRequest): Promise<RequestAuth | null> {
@@ -49,11 +54,13 @@ export function installGuard(app: FastifyInstance, context: AuthContext) {
   /** The caller's identity, null when none was given, 'bad-token' when a wrong one was. */
   async function identify(request: FastifyRequest, api: boolean): Promise<RequestAuth | 'bad-token' | typeof UNAVAILABLE | null> {
     const authorization = request.headers.authorization
-    if (api && apiToken !== undefined && authorization !== undefined) {
+    const route = request.routeOptions.url ?? ''
+    const tokenRoute = TOKEN_ROUTES.has(route)
+    if ((api || tokenRoute) && apiToken !== undefined && authorization !== undefined) {
       const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization)
       return match && safeEqual(match[1]!, apiToken) ? { user: { username: 'api-token', role: 'operator' }, via: 'token', csrfToken: null } : 'bad-token'
     }
-    const route = request.routeOptions.url ?? ''
+    if (tokenRoute) return tokenNeeded ? null : { user: ANONYMOUS, via: 'open', csrfToken: openToken }
     if (!SESSIONLESS_ROUTES.has(route)) {
       try {
         const session = await fromSession(request)
@@ -63,11 +70,16 @@ export function installGuard(app: FastifyInstance, context: AuthContext) {
         if (!OPEN_ROUTES.has(route)) return UNAVAILABLE
       }
     }
-    const required = api ? loginRequired || apiToken !== undefined : loginRequired
+    const required = api ? tokenNeeded : loginRequired
     return required ? null : { user: ANONYMOUS, via: 'open', csrfToken: openToken }
   }
 
   function sendToLogin(request: FastifyRequest, reply: FastifyReply, api: boolean) {
+    if (TOKEN_ROUTES.has(request.routeOptions.url ?? '')) {
+      // a scraper follows no redirect and reads no login page: say what to send
+      if (apiToken !== undefined) reply.header('www-authenticate', 'Bearer realm="zenith"')
+      return refuse(request, reply, 401, tokenRouteRefusal(apiToken))
+    }
     if (isChartDataPath(pathOf(request.url))) {
       // the charts' fetch would follow a redirect and try to read the login page as JSON
       return reply.code(401).send({ error: 'Unauthorized', message: 'log in first: reload the page' })

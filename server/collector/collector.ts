@@ -47,6 +47,7 @@ export class Collector {
     this.#snapshot = Object.freeze({
       version: 0,
       generatedAt: 0,
+      readMs: 0,
       redis: { up: false, downSince: null },
       parts: {},
       nodes: [],
@@ -134,6 +135,7 @@ export class Collector {
     const { clock, log } = this.options
     const previous = this.#snapshot
     const now = clock()
+    const started = performance.now()
     const [probed, ...outcomes] = await Promise.all([this.#probe(), ...this.#runners.map((runner) => runner.run(now, previous))])
     const reachable = probed !== null
     const values: Record<string, unknown> = {}
@@ -148,7 +150,8 @@ export class Collector {
     if (reachable && previous.redis.downSince !== null) log.info('redis reachable again')
     logShardChanges(log, previous.redis.shards ?? [], probed ?? [])
     if (!reachable && previous.redis.downSince === null) log.warn('redis unreachable; serving the last data read')
-    const next: Snapshot = { ...previous, ...values, version: previous.version + 1, generatedAt: now, redis, parts }
+    const readMs = performance.now() - started
+    const next: Snapshot = { ...previous, ...values, version: previous.version + 1, generatedAt: now, readMs, redis, parts }
     this.#snapshot = Object.freeze(next)
     // after a shutdown gave up on this tick, the listeners' Redis connections are closing
     if (this.#closed) return next

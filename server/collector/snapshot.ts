@@ -73,6 +73,8 @@ export interface Snapshot extends SnapshotParts {
   /** increases by one per snapshot; rendered fragments are cached per version */
   readonly version: number
   readonly generatedAt: number
+  /** how long the tick took to read every part and the probe (ms of real time, whatever the injected clock says) */
+  readonly readMs: number
   readonly redis: RedisStatus
   /** by part key (`nodes`, `queues`, …) */
   readonly parts: Readonly<Record<string, PartStatus>>

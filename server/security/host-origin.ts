@@ -7,7 +7,8 @@
  * checks.
  *
  * The probes (`/livez`, `/readyz`) answer whatever the Host: orchestrators call them by pod IP,
- * and they are read-only and say nothing about the data.
+ * and they are read-only and say nothing about the data. So does `/metrics` when it needs the API
+ * token (Prometheus scrapes by pod IP too): a rebinding page cannot send a token it does not know.
  */
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -21,6 +22,8 @@ export interface HostOriginOptions {
   /** the interface the console listens on, for the boot warning */
   listenHost: string
   clock: Clock
+  /** read-only routes that need the API token on this console (server/auth/token-routes.ts) */
+  tokenGuardedRoutes: ReadonlySet<string>
 }
 
 const ANY_HOST_ROUTES = new Set(['/livez', '/readyz'])
@@ -45,7 +48,8 @@ export default fp<HostOriginOptions>(
     }
 
     app.addHook('onRequest', async (request, reply) => {
-      if (ANY_HOST_ROUTES.has(request.routeOptions.url ?? '')) return
+      const route = request.routeOptions.url ?? ''
+      if (ANY_HOST_ROUTES.has(route) || options.tokenGuardedRoutes.has(route)) return
       const localPort = request.socket.localPort
       const host = request.headers.host
       if (!hosts.allowsHost(host, localPort)) {

@@ -14,7 +14,7 @@ function record(nodeId: string, seenAt: number, keyPresent = true, overrides: Pa
 }
 
 function snapshot(nodes: NodeRecord[], extra: object = {}): Snapshot {
-  return { version: 1, generatedAt: NOW, redis: { up: true, downSince: null }, parts: {}, nodes, ...extra } as Snapshot
+  return { version: 1, generatedAt: NOW, readMs: 0, redis: { up: true, downSince: null }, parts: {}, nodes, ...extra } as Snapshot
 }
 
 const values = (s: Snapshot) => metricsFromSnapshot(s).samples.map((x) => [x.target.id, x.metric, Math.round(x.value * 100) / 100])

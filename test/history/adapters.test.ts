@@ -11,7 +11,7 @@ function record(nodeId: string, stamp: number, clockNote?: NodeRecord['clockNote
 
 t.test('a node is charted by its beat time, or by when it was read when that time is implausible', async (t) => {
   const nodes = [record('honest', NOW - 3_000), record('seconds', Math.floor(NOW / 1000), 'seconds'), record('ahead', NOW + 3 * 3_600_000, 'ahead')]
-  const rows = nodeRows({ version: 1, generatedAt: NOW, redis: { up: true, downSince: null }, parts: {}, nodes } as Snapshot)
+  const rows = nodeRows({ version: 1, generatedAt: NOW, readMs: 0, redis: { up: true, downSince: null }, parts: {}, nodes } as Snapshot)
   t.same(
     rows.map((row) => [row.id, row.t]),
     [
