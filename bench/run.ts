@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every measurement side by side with its baseline, in one run, written to
  * BENCHMARKS.md. Machines are noisy: read the ratios, not the absolute times.
- * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory
+ * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory,cluster,replicas
  */
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -17,11 +17,14 @@ import { renderReport } from './report.js'
 import { benchArchiveIngest, benchArchiveSearch } from './archive.js'
 import { renderArchiveReport } from './archive-report.js'
 import { benchArchiveMemory, renderArchiveMemory } from './archive-memory.js'
+import { benchCluster } from './cluster.js'
+import { benchReplicas } from './replicas.js'
+import { renderScaleReport } from './scale-report.js'
 import { updateBenchmarks, type MeasuredSection } from './document.js'
 import { Redis } from 'ioredis'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
-const only = new Set((values.only ?? 'collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory').split(','))
+const only = new Set((values.only ?? 'collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory,cluster,replicas').split(','))
 const quick = values.quick
 
 const redis = await startRedis()
@@ -80,6 +83,16 @@ try {
     const rows = await benchArchiveMemory(redis.url, options)
     sections.push({ id: 'archive-memory', markdown: renderArchiveMemory(rows, options) })
     console.table(rows)
+  }
+  if (only.has('cluster')) {
+    const result = await benchCluster(quick ? 6 : 12)
+    sections.push({ id: 'cluster', markdown: renderScaleReport.cluster(result) })
+    console.table(result.rows)
+  }
+  if (only.has('replicas')) {
+    const result = await benchReplicas({ ticks: quick ? 3 : 6, replicas: [1, 3], cluster: true })
+    sections.push({ id: 'replicas', markdown: renderScaleReport.replicas(result) })
+    console.table(result.rows.map(({ byCommand, ...row }) => ({ ...row, top: byCommand.slice(0, 4).join(' ') })))
   }
   const client = new Redis(redis.url)
   const redisVersion = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'
