@@ -93,7 +93,7 @@ async function measure(redis: RedisKind, target: { url: string; cluster: boolean
         return consoles.every((c, i) => c.collector.snapshot.version >= started[i]! + 3 && c.collector.snapshot.nodes.length === shape.nodes)
       },
       `${replicas} consoles warmed up`,
-      120_000,
+      300_000,
       BEAT_EVERY_MS,
     )
     const sent: Calls = new Map()
