@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every measurement side by side with its baseline, in one run, written to
  * BENCHMARKS.md. Machines are noisy: read the ratios, not the absolute times.
- * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory,metrics
+ * Options: --quick (fewer runs, shorter loads), --only collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory,metrics,cluster,replicas
  */
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -19,11 +19,14 @@ import { renderArchiveReport } from './archive-report.js'
 import { benchArchiveMemory, renderArchiveMemory } from './archive-memory.js'
 import { benchMetrics } from './metrics.js'
 import { renderMetricsReport } from './metrics-report.js'
+import { benchCluster } from './cluster.js'
+import { benchReplicas } from './replicas.js'
+import { renderScaleReport } from './scale-report.js'
 import { updateBenchmarks, type MeasuredSection } from './document.js'
 import { Redis } from 'ioredis'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } })
-const only = new Set((values.only ?? 'collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory,metrics').split(','))
+const only = new Set((values.only ?? 'collector,responsiveness,fragments,pulse-page,queues,attack,memory,archive-ingest,archive-search,archive-memory,metrics,cluster,replicas').split(','))
 const quick = values.quick
 
 const redis = await startRedis()
@@ -87,6 +90,16 @@ try {
     const result = await benchMetrics(redis.url, 10_000, quick ? 10 : 40)
     sections.push({ id: 'metrics', markdown: renderMetricsReport(result) })
     console.table(result.rows)
+  }
+  if (only.has('cluster')) {
+    const result = await benchCluster(quick ? 6 : 12)
+    sections.push({ id: 'cluster', markdown: renderScaleReport.cluster(result) })
+    console.table(result.rows)
+  }
+  if (only.has('replicas')) {
+    const result = await benchReplicas({ ticks: quick ? 3 : 6, replicas: [1, 3], cluster: true })
+    sections.push({ id: 'replicas', markdown: renderScaleReport.replicas(result) })
+    console.table(result.rows.map(({ byCommand, ...row }) => ({ ...row, top: byCommand.slice(0, 4).join(' ') })))
   }
   const client = new Redis(redis.url)
   const redisVersion = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown'
