@@ -6,7 +6,9 @@
 import t from 'tap'
 import { useRedis } from '../helpers/redis-server.js'
 import { AUDIT_MAX_AGE_MS, AUDIT_MAXLEN } from '../../server/commands/store.js'
+import { startPulse } from '@gravito/quasar'
 import { JSON_HEADERS, loginAs, startConsole, startWorker, waitForFailed, waitForFinal } from './fixture.js'
+import { TOKEN } from './signed.js'
 
 const { server: redisServer, redis } = await useRedis(t)
 
@@ -98,6 +100,35 @@ t.test('two console replicas record each command once', async (t) => {
   for (const id of ids) await Promise.all([waitForFinal(one, id), waitForFinal(two, id)])
   const log = await redis.xrange(one.keys.auditLog(), '-', '+')
   for (const id of ids) t.equal(log.filter(([, fields]) => fields[1]!.includes(`"id":"${id}"`)).length, 1, `${id} logged once`)
+})
+
+t.test('a replica that sent commands and stopped before their results: another records each once', async (t) => {
+  const sender = await startConsole(t, { redisUrl: redisServer.url })
+  const other = await startConsole(t, { redisUrl: redisServer.url })
+  const worker = await startWorker(t, { redisUrl: redisServer.url, nodeId: 'audit-4', failures: 3 })
+  await waitForFailed(sender, worker, 3)
+  // the agent is held back, so every command is still pending when the sender stops
+  await worker.agent.stop()
+  const ids: string[] = []
+  for (const jobId of worker.queue.failedIds) {
+    const answer = await sender.inject({
+      method: 'POST',
+      url: '/api/pulse/command',
+      headers: JSON_HEADERS,
+      payload: JSON.stringify({ service: 'billing', nodeId: 'audit-4', type: 'DELETE_JOB', queue: worker.name, jobId }),
+    })
+    ids.push((answer.json() as { id: string }).id)
+  }
+  await sender.close()
+  for (const id of ids) t.equal(((await other.inject(`/api/pulse/command/${id}`)).json() as { status: string }).status, 'pending', `${id} pending on the replica left`)
+
+  const again = startPulse({ service: 'billing', nodeId: 'audit-4', url: redisServer.url, token: TOKEN, intervalMs: 300 })
+  again.monitorQueue(worker.name, 'bullmq')
+  t.teardown(() => again.stop())
+  for (const id of ids) t.equal((await waitForFinal(other, id)).status, 'ok', `${id} finished on the replica left`)
+  const log = await redis.xrange(other.keys.auditLog(), '-', '+')
+  for (const id of ids) t.equal(log.filter(([, fields]) => fields[1]!.includes(`"id":"${id}"`)).length, 1, `${id} logged once`)
+  for (const jobId of worker.queue.failedIds) t.equal(await worker.queue.queue.getJob(jobId), undefined, `job ${jobId} deleted`)
 })
 
 t.test('the log is bounded by count and by age', async (t) => {
