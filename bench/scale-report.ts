@@ -62,7 +62,7 @@ export const renderScaleReport = {
         result.rows.map((r) => [r.redis, r.replicas, r.seconds, r.ticks, r.commandsPerSec, r.commandsPerTick, breakdown(r)]),
       ),
       '',
-      `${ratios.join('; ')}. Each replica reads the whole fleet on its own ticks, so the reads grow with the replicas; history and alert writes are shared through Redis (a history bucket is written once whichever replica gets there first), but each replica still runs its own write scripts, which count here even when they find the bucket written. ${REPRODUCE}`,
+      `${ratios.join('; ')}. Each replica reads the whole fleet on its own ticks, so the reads (MGET, HMGET) grow with the replicas; the history writes, most of a tick's commands (the EVALSHA of the rollup script and the HSETNX, HGET, HSET, DEL and PEXPIRE it runs), are sent by one replica only, the one holding the history writer lease, so they do not. Commands per tick divide by the ticks of all replicas together. ${REPRODUCE}`,
     ].join('\n')
   },
 }
