@@ -180,7 +180,14 @@ export function createShardScan(client: ScanSource, options: ShardScanOptions): 
   return {
     async step(): Promise<ShardScanStep> {
       // masters are listed once per pass: a shard added mid-pass is walked from the next one
-      const pass = (cursors ??= new Map(shardsOf(client).map((shard) => [shard, '0'])))
+      if (cursors === null) {
+        const shards = shardsOf(client)
+        // a Cluster client between connections knows no master yet: a pass over none would
+        // "find" an empty keyspace, and every node would look gone
+        if (shards.length === 0) throw new Error('no Redis Cluster master is connected')
+        cursors = new Map(shards.map((shard) => [shard, '0']))
+      }
+      const pass = cursors
       const replies = await Promise.all([...pass].map(async ([shard, cursor]) => ({ shard, reply: await shard.scan(cursor, 'MATCH', options.match, 'COUNT', options.count) })))
       const keys: string[] = []
       for (const { shard, reply } of replies) {
