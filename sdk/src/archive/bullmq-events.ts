@@ -5,8 +5,8 @@
  * - a failed attempt that will be retried shows as `waiting` with `prev: active` (retryJob) or as
  *   `delayed` (moveToDelayed, with the time it becomes due in `delay`).
  * `waiting`/`delayed` are also written when a job is added, promoted or rate limited, so they count
- * as an attempt's end only right after the job's `active` (or when this reader has not seen the
- * job before: the job hash's attempt counter then decides, see bullmq-source.ts).
+ * as an attempt's end only within an attempt, after the job's `active` (or when this reader has
+ * not seen the job before: the job hash's attempt counter then decides, see bullmq-source.ts).
  * Every stream id starts with the Redis server's clock (ms), which times the events.
  */
 
@@ -79,9 +79,10 @@ export interface JobState {
   finishes: number
   /** its `added` event was seen: every attempt of it is in the stream from here */
   added?: boolean
-  /** the job's previous event */
-  last?: string
+  /** the start of the attempt under way, from its `active` event */
   activeAt?: number
+  /** ends not written yet: the job had another end right after the batch (bullmq-source.ts) */
+  held?: Finish[]
 }
 
 export interface JobEvents {
@@ -89,11 +90,17 @@ export interface JobEvents {
   finishes: Finish[]
 }
 
+/** Where a job's state between events lives: the reader's JobMemory, or a scratch copy of it. */
+export interface JobStates {
+  get(jobId: string): JobState | undefined
+  set(jobId: string, state: JobState): void
+}
+
 /**
- * Walks a batch in order and collects each job's attempt ends. `memory` carries the previous
- * event and start time of a job over batch boundaries; it is updated here.
+ * Walks a batch in order and collects each job's attempt ends. `memory` carries the start of a
+ * job's attempt under way over batch boundaries; it is updated here.
  */
-export function attemptEnds(events: readonly BullmqEvent[], memory: JobMemory): Map<string, JobEvents> {
+export function attemptEnds(events: readonly BullmqEvent[], memory: JobStates): Map<string, JobEvents> {
   const jobs = new Map<string, JobEvents>()
   const of = (jobId: string) => {
     let job = jobs.get(jobId)
@@ -103,7 +110,8 @@ export function attemptEnds(events: readonly BullmqEvent[], memory: JobMemory): 
   for (const event of events) {
     const known = memory.get(event.jobId)
     const state: JobState = known ?? { recorded: 0, finishes: 0 }
-    const afterActive = known === undefined || state.last === 'active'
+    // within an attempt: its `active` was seen and no end since (a `progress` may come between)
+    const inAttempt = known === undefined || state.activeAt !== undefined
     let finish: Finish | null = null
     switch (event.event) {
       case 'added':
@@ -112,6 +120,10 @@ export function attemptEnds(events: readonly BullmqEvent[], memory: JobMemory): 
       case 'active':
         state.activeAt = event.at
         break
+      case 'stalled':
+        // the attempt was given up without an end (the job waits again; `atm` is unchanged)
+        delete state.activeAt
+        break
       case 'completed':
       case 'failed':
         finish = { kind: event.event, at: event.at }
@@ -119,10 +131,10 @@ export function attemptEnds(events: readonly BullmqEvent[], memory: JobMemory): 
         if (event.returnvalue !== undefined) finish.returnvalue = event.returnvalue
         break
       case 'waiting':
-        if (event.prev === 'active' && afterActive) finish = { kind: 'retried', at: event.at }
+        if (event.prev === 'active' && inAttempt) finish = { kind: 'retried', at: event.at }
         break
       case 'delayed':
-        if (afterActive) finish = { kind: 'retried', at: event.at, ...(event.delay !== undefined ? { dueAt: event.delay } : {}) }
+        if (inAttempt) finish = { kind: 'retried', at: event.at, ...(event.delay !== undefined ? { dueAt: event.delay } : {}) }
         break
     }
     if (finish) {
@@ -130,18 +142,37 @@ export function attemptEnds(events: readonly BullmqEvent[], memory: JobMemory): 
       delete state.activeAt
       of(event.jobId).finishes.push(finish)
     }
-    // `stalled` is followed by a `waiting` that is no attempt's end: remembered as the last event
-    state.last = event.event
     memory.set(event.jobId, state)
   }
   return jobs
 }
 
 /**
+ * Reads through to `memory` and keeps every change to itself: a look at events past the batch
+ * (bullmq-source.ts) that must leave the reader's memory as the batch left it.
+ */
+export class ScratchStates implements JobStates {
+  readonly #changed = new Map<string, JobState>()
+
+  constructor(readonly memory: JobStates) {}
+
+  get(jobId: string): JobState | undefined {
+    const changed = this.#changed.get(jobId)
+    if (changed) return changed
+    const known = this.memory.get(jobId)
+    return known ? { ...known } : undefined
+  }
+
+  set(jobId: string, state: JobState): void {
+    this.#changed.set(jobId, state)
+  }
+}
+
+/**
  * Per-job state, oldest forgotten first past `max` jobs: a forgotten job costs at most a duplicate
  * record (the archiver keeps one per attempt), never a lost one.
  */
-export class JobMemory {
+export class JobMemory implements JobStates {
   readonly #jobs = new Map<string, JobState>()
   readonly #max: number
 

@@ -6,20 +6,27 @@
  * the stream tells when attempts ended, the hash how many have. A job whose `atm` passed the last
  * attempt this reader wrote gets one record per attempt in between; each is matched, newest
  * first, to the ends seen in the stream for its times. The hash is read after the stream, so it
- * may already count an attempt whose end is in the next batch: that attempt is written now and
- * not again. A job already removed (removeOnComplete/removeOnFail) is recorded from its events.
+ * may already count attempts that ended after the batch; matched newest first, those would take
+ * the batch's ends. So the stream past the batch is read once more after the hashes, and a job
+ * with an end there waits for the next batch, its ends so far kept (BullMQ adds an end's event in
+ * the script that counts it: an end the hash counts is always in that read). A job already
+ * removed (removeOnComplete/removeOnFail) is recorded from its events.
  */
 import type { AgentRedis } from '../client.js'
 import { JOB_RECORD_LIMITS, type JobRecord } from '../protocol/index.js'
 import { bullmqKeys } from '../layouts/index.js'
 import { Batch } from '../queues/pipeline.js'
 import { readHashes, type HashRead } from '../queues/hashes.js'
-import { attemptEnds, JobMemory, parseEvents, type Finish, type JobEvents, type JobState } from './bullmq-events.js'
+import { attemptEnds, JobMemory, parseEvents, ScratchStates, type Finish, type JobEvents, type JobState } from './bullmq-events.js'
 import { boundedJson, numberOf, reasonOfStack, reasonText, span, stackText } from './job-fields.js'
 import type { ArchiveSource, RecordContext, SourceBatch } from './source.js'
 
 /** Events read per call: a burst of 200 jobs at most, each hash read bounded (hashes.ts). */
 export const EVENTS_PER_READ = 500
+/** Pages of the stream read past a batch for ends the hashes already count (see endsAfter). */
+const TAIL_PAGES = 4
+/** Ends kept for a job that waits for the next batch: newest kept, as they are matched newest first. */
+const HELD_ENDS = 64
 
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/
 const SMALL = ['name', 'atm', 'attemptsMade', 'ats', 'timestamp', 'processedOn', 'finishedOn'] as const
@@ -52,7 +59,7 @@ export function createBullmqSource(redis: AgentRedis, queue: string, prefix: str
     }
     if (events.length === 0) return batch
 
-    const jobs = [...attemptEnds(events, memory).values()].filter((job) => job.finishes.length > 0)
+    const jobs = [...attemptEnds(events, memory).values()].map(withHeldEnds).filter((job) => job.finishes.length > 0)
     if (jobs.length === 0) return batch
     const scores = new Batch(redis)
     const completedAt = jobs.map((job) => scores.add(keys.completed, (p) => p.zscore(keys.completed, job.jobId)))
@@ -63,17 +70,53 @@ export function createBullmqSource(redis: AgentRedis, queue: string, prefix: str
       ),
       scores.run(),
     ])
+    const endedSince = await endsAfter(batch.cursor!)
     jobs.forEach((job, n) => {
       const state = memory.get(job.jobId) ?? { recorded: 0, finishes: 0 }
       const score = scoreReplies[completedAt[n]!]
       const inCompleted = score?.ok === true && score.value !== null
       const hash = hashes[n] ?? null
-      const records = isGone(hash) ? fromEvents(queue, job, state, context) : fromHash(queue, job, hash!, state, inCompleted, context)
+      const gone = isGone(hash)
+      delete state.held
+      if (!gone && endedSince.has(job.jobId)) {
+        state.held = job.finishes.slice(-HELD_ENDS)
+        memory.set(job.jobId, state)
+        return
+      }
+      const records = gone ? fromEvents(queue, job, state, context) : fromHash(queue, job, hash!, state, inCompleted, context)
       state.finishes += job.finishes.length
       memory.set(job.jobId, state)
       batch.records.push(...records)
     })
     return batch
+  }
+
+  /** A job's ends held back from an earlier batch come before the ends of this one. */
+  function withHeldEnds(job: JobEvents): JobEvents {
+    const held = memory.get(job.jobId)?.held
+    return held ? { jobId: job.jobId, finishes: [...held, ...job.finishes] } : job
+  }
+
+  /**
+   * The jobs with an attempt end in the stream after `lastId`, read after the hashes so that
+   * every end a hash counts and the batch does not is among them. Bounded: past TAIL_PAGES pages
+   * (thousands of events within one read of the hashes) the rest is taken as none.
+   */
+  async function endsAfter(lastId: string): Promise<Set<string>> {
+    const scratch = new ScratchStates(memory)
+    const ended = new Set<string>()
+    let from = lastId
+    for (let page = 0; page < TAIL_PAGES; page++) {
+      const tail = new Batch(redis)
+      tail.add(keys.events, (p) => p.xrange(keys.events, `(${from}`, '+', 'COUNT', count))
+      const [reply] = await tail.run()
+      if (!reply?.ok) throw new Error(reply?.error ?? 'no reply from the events stream')
+      const { events, lastId: next } = parseEvents(reply.value)
+      for (const job of attemptEnds(events, scratch).values()) if (job.finishes.length > 0) ended.add(job.jobId)
+      if (next === null || !Array.isArray(reply.value) || reply.value.length < count) break
+      from = next
+    }
+    return ended
   }
 
   return {

@@ -1,7 +1,8 @@
 /**
  * Real BullMQ jobs with every ending an attempt can have: job `i` fails its first `i % 4` attempts
  * out of 3, so a quarter completes at once, a quarter after one failure, one after two, and a
- * quarter fails all three; every other job waits for a backoff between attempts.
+ * quarter fails all three; every other job waits for a backoff between attempts, and every third
+ * reports progress while it runs.
  */
 import type { Test } from 'tap'
 import { Queue, Worker, type ConnectionOptions, type QueueOptions } from 'bullmq'
@@ -35,6 +36,8 @@ export function jobRunner(connection: ConnectionOptions) {
     const worker = new Worker(
       name,
       async (job) => {
+        // a progress event between an attempt's start and its end must not hide the end
+        if ((job.data.i as number) % 3 === 0) await job.updateProgress(50)
         if (job.attemptsMade < failuresOf(job.data.i as number)) throw new Error(`boom ${job.id} attempt ${job.attemptsMade + 1}`)
         return { doubled: (job.data.i as number) * 2 }
       },
