@@ -5,7 +5,9 @@
  * the state's count and page of ids; each job's small fields and the sizes of its large ones; the
  * large ones that fit. A field is measured (HSTRLEN) before it is read, so a 10 MB payload never
  * crosses the wire, and the job's log is cut inside Redis by a read-only script (EVAL_RO), so a
- * huge line does not either.
+ * huge line does not either. The page of ids and each job's small fields go through the bounded
+ * read (bounded-read.ts): an id or a name of megabytes, written by anyone with access to this
+ * Redis, answers the page with an error or the row with its size instead of crossing the wire.
  *
  * A job whose hash is gone by the time it is read (removed, or its queue obliterated mid-read) is
  * left out of the page: a page may then hold fewer rows than its size, never a row of nothing.
@@ -26,6 +28,7 @@ import {
   bullmqLogsKey,
   bullmqStacks,
   bullmqStateKey,
+  keyRead,
   tooLargeText,
   type BullmqDetailField,
 } from '@gravito/quasar/layouts'
@@ -36,6 +39,7 @@ import { isKeyError, shortReason } from '../redis/key-errors.js'
 import { bullmqKeys } from '../redis/keys.js'
 import { LIVE_JOBS_PAGE_SIZE, type LiveJobDetail, type LiveJobPage, type LiveJobState } from './live-jobs.js'
 import { truncate } from './text.js'
+import { boundedValue, overCapReason, queueBoundedRead } from './bounded-read.js'
 
 /** a row's failure reason is read only when it is this short (a list shows one line of it) */
 const ROW_REASON_READ_CAP = 16 * 1024
@@ -54,6 +58,20 @@ function valueOf<T>(slot: Slot<T>, key: string): T {
   throw reply.error
 }
 
+/** A bounded read's value, or null with the size of the string that did not fit. */
+function boundedOf<T>(slot: Slot<unknown>, key: string): { value: T } | { longest: number } {
+  const bounded = boundedValue<T>(valueOf(slot, key))
+  return bounded.fits ? { value: bounded.value } : { longest: bounded.longest }
+}
+
+/** A job's small fields (BULLMQ_ROW_FIELDS), or a name saying how long the field too long to read was. */
+function rowFields(slot: Slot<unknown>, hash: string): (string | null)[] {
+  const read = boundedOf<(string | null)[]>(slot, hash)
+  return 'value' in read ? read.value : [tooLargeText(read.longest), ...BULLMQ_ROW_FIELDS.slice(1).map(() => null)]
+}
+
+const rowRead = (hash: string) => keyRead(hash, 'HMGET', ...BULLMQ_ROW_FIELDS)
+
 export function createBullmqLiveReader(redis: RedisClient) {
   async function list(prefix: string, queue: string, state: LiveJobState, page: number, pageSize = LIVE_JOBS_PAGE_SIZE): Promise<LiveJobPage> {
     const keys = bullmqKeys(prefix, queue)
@@ -64,11 +82,13 @@ export function createBullmqLiveReader(redis: RedisClient) {
     try {
       const first = pipelineBySlot(redis)
       const total = first.add<number>(key, (p) => (type === 'list' ? p.llen(key) : p.zcard(key)))
-      const range = first.add<string[]>(key, (p) => (type === 'list' ? p.lrange(key, start, stop) : p.zrevrange(key, start, stop, 'WITHSCORES')))
+      const range = queueBoundedRead(first, type === 'list' ? keyRead(key, 'LRANGE', String(start), String(stop)) : keyRead(key, 'ZREVRANGE', String(start), String(stop), 'WITHSCORES'))
       await first.exec()
       const count = valueOf(total, key)
       const ids: { id: string; score: number | null }[] = []
-      const reply = valueOf(range, key)
+      const bounded = boundedOf<string[]>(range, key)
+      if ('longest' in bounded) throw new KeyProblem(`${key}: ${overCapReason(bounded.longest)}`)
+      const reply = bounded.value
       if (type === 'list') for (const id of reply) ids.push({ id, score: null })
       else for (let i = 0; i + 1 < reply.length; i += 2) ids.push({ id: reply[i]!, score: Number(reply[i + 1]) })
 
@@ -79,7 +99,7 @@ export function createBullmqLiveReader(redis: RedisClient) {
           id,
           score,
           hash,
-          fields: second.add<(string | null)[]>(hash, (p) => p.hmget(hash, ...BULLMQ_ROW_FIELDS)),
+          fields: queueBoundedRead(second, rowRead(hash)),
           reasonSize: state === 'failed' ? second.add<number>(hash, (p) => p.hstrlen(hash, 'failedReason')) : null,
           reason: null as Slot<string | null> | null,
         }
@@ -95,7 +115,7 @@ export function createBullmqLiveReader(redis: RedisClient) {
       await third.exec()
 
       const jobs = asked.flatMap((job) => {
-        const row = bullmqJobRow(job.id, state, valueOf(job.fields, job.hash), job.score)
+        const row = bullmqJobRow(job.id, state, rowFields(job.fields, job.hash), job.score)
         if (!row) return []
         if (job.reasonSize) {
           const size = valueOf(job.reasonSize, job.hash)
@@ -127,7 +147,7 @@ export function createBullmqLiveReader(redis: RedisClient) {
     const hash = keys.job(jobId)
     const logsKey = bullmqLogsKey(keys, jobId)
     const first = pipelineBySlot(redis)
-    const fields = first.add<(string | null)[]>(hash, (p) => p.hmget(hash, ...BULLMQ_ROW_FIELDS))
+    const fields = queueBoundedRead(first, rowRead(hash))
     const sizes = Object.fromEntries(BULLMQ_DETAIL_FIELDS.map((field) => [field, first.add<number>(hash, (p) => p.hstrlen(hash, field))])) as Record<BullmqDetailField, Slot<number>>
     const membership = (Object.keys(BULLMQ_STATE_KEYS) as LiveJobState[]).map((state) => {
       const { key, type } = bullmqStateKey(keys, state)
@@ -136,7 +156,7 @@ export function createBullmqLiveReader(redis: RedisClient) {
     const logs = first.add<unknown[]>(logsKey, (p) => p.call('EVAL_RO', BULLMQ_LOG_TAIL, 1, logsKey, ...BULLMQ_LOG_TAIL_ARGS))
     await first.exec()
 
-    const small = valueOf(fields, hash)
+    const small = rowFields(fields, hash)
     if (small.every((value) => value === null)) return null
     // the first state whose key holds the id; a key that cannot be read holds nothing here
     const found = membership.find(({ slot }) => slot.reply.ok && slot.reply.value !== null)

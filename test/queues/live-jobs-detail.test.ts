@@ -13,6 +13,7 @@ import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { seededRandom, shuffled } from '../helpers/shuffle.js'
 import { findQueue } from '../../server/queues/service.js'
+import { LIVE_PAGE_CACHE_MS } from '../../server/queues/live-reader.js'
 import { LIST_JOBS_LOG_LINES as LOG_LINES, LIST_JOBS_LOG_LINE_CHARS as LOG_LINE_CHARS } from '@gravito/quasar/protocol'
 import { laravelPayload } from './helpers.js'
 
@@ -76,6 +77,46 @@ t.test('a job with 10 MB of data and a huge log, read in full but bounded', asyn
   t.equal(await app.liveJobs.get(record, 'no-such-job'), null, 'a job the queue no longer holds is null')
   await redis.set('bull:big:oddity', 'a string, not a job hash')
   t.equal(await app.liveJobs.get(record, 'oddity'), null, 'a key of another type is no job')
+})
+
+t.test('a name of megabytes and an id of megabytes: the row and the page say so, and the bytes stay in Redis', async (t) => {
+  await redis.flushall()
+  const queue = new Queue('hostile', { connection })
+  t.teardown(() => queue.close())
+  const named = await queue.add('n'.repeat(2 * 1024 * 1024), { i: 1 })
+  const plain = await queue.add('plain', { i: 2 })
+  const clock = fakeClock(Date.now())
+  const app = await buildTestApp({ redisUrl: redisServer.url, clock })
+  t.teardown(() => app.close())
+  await eventually(async () => {
+    await app.collector.refresh()
+    return findQueue(app.collector.snapshot, 'bull', 'hostile') !== null
+  }, 'the queue is in the snapshot')
+  const record = findQueue(app.collector.snapshot, 'bull', 'hostile')!
+  const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(await redis.info('stats'))![1])
+
+  const before = await sent()
+  const page = await app.liveJobs.list(record, 'waiting', 1)
+  const detail = (await app.liveJobs.get(record, named.id!))!
+  const crossed = (await sent()) - before
+  t.ok(crossed < 256 * 1024, `a page and a detail read sent ${crossed} bytes, not the 2 MB name`)
+  t.same(
+    page.jobs.map((job) => [job.id, job.name]),
+    [
+      [plain.id, 'plain'],
+      [named.id, `[${2 * 1024 * 1024} bytes, too large to show]`],
+    ],
+    'every row, the one with the huge name saying how large it is',
+  )
+  t.equal(detail.name, `[${2 * 1024 * 1024} bytes, too large to show]`)
+  t.equal(JSON.parse(detail.data!).i, 1, 'the rest of the detail is read as usual')
+
+  await redis.lpush('bull:hostile:wait', 'i'.repeat(1024 * 1024))
+  clock.advance(LIVE_PAGE_CACHE_MS + 1)
+  const broken = await app.liveJobs.list(record, 'waiting', 1)
+  t.same(broken.jobs, [], 'a page holding an id of a megabyte lists nothing')
+  t.equal(broken.error, `bull:hostile:wait: a value of ${1024 * 1024} bytes, over the 4096 read`, 'and says which key and why')
+  t.ok((await sent()) - before - crossed < 256 * 1024, 'the id stayed in Redis')
 })
 
 t.test('Laravel jobs listed newest first, page by page, payloads parsed bounded', async (t) => {
