@@ -81,6 +81,8 @@ export interface JobState {
   added?: boolean
   /** the start of the attempt under way, from its `active` event */
   activeAt?: number
+  /** the job's previous event */
+  last?: string
   /** ends not written yet: the job had another end right after the batch (bullmq-source.ts) */
   held?: Finish[]
 }
@@ -120,10 +122,14 @@ export function attemptEnds(events: readonly BullmqEvent[], memory: JobStates): 
       case 'active':
         state.activeAt = event.at
         break
-      case 'stalled':
-        // the attempt was given up without an end (the job waits again; `atm` is unchanged)
+      case 'stalled': {
+        // the attempt was given up without an end: the job waits again with `atm` unchanged.
+        // BullMQ writes the `waiting` (prev: active) first, taken above for an end: no longer one
+        const ends = jobs.get(event.jobId)?.finishes
+        if (state.last === 'waiting' && ends?.at(-1)?.kind === 'retried') ends.pop()
         delete state.activeAt
         break
+      }
       case 'completed':
       case 'failed':
         finish = { kind: event.event, at: event.at }
@@ -142,6 +148,7 @@ export function attemptEnds(events: readonly BullmqEvent[], memory: JobStates): 
       delete state.activeAt
       of(event.jobId).finishes.push(finish)
     }
+    state.last = event.event
     memory.set(event.jobId, state)
   }
   return jobs

@@ -164,8 +164,11 @@ function fromHash(queue: string, job: JobEvents, hash: HashRead, state: JobState
   if (attempts <= from) return []
 
   const finishedAt = numberOf(finishedOn)
+  // `ats` counts starts, a stalled attempt's restart too: more starts than attempts may mean a
+  // stall, so it only decides whether `processedOn` is the newest attempt's start. A finished job
+  // has `finishedOn` until it is retried by hand, which deletes it.
   const started = numberOf(ats)
-  const isFinal = finishedAt !== undefined && (started === undefined || started <= attempts)
+  const isFinal = finishedAt !== undefined
   const lastCompleted = isFinal && inCompleted
   const failedCount = lastCompleted ? attempts - 1 : attempts
   const traces = parseTraces(stacktrace && 'value' in stacktrace ? stacktrace.value : undefined)

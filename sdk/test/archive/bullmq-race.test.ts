@@ -5,19 +5,16 @@
  * that gap; every attempt must keep its own number, start and end.
  */
 import t, { type Test } from 'tap'
-import { Queue, Worker, type Job } from 'bullmq'
+import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { useRedis } from '../../../test/helpers/redis-server.js'
-import { eventually } from '../../../test/helpers/eventually.js'
 import { createBullmqSource } from '../../src/archive/bullmq-source.js'
-import type { RecordContext } from '../../src/archive/source.js'
 import type { JobRecord } from '../../src/protocol/index.js'
 import { connectionOf } from '../queues/fixtures.js'
+import { attemptTimes, context, handWorker, startAttempt, TOKEN } from './hand-worker.js'
 
 const { server, redis } = await useRedis(t)
 const connection = connectionOf(server.url)
-const context: RecordContext = { nodeId: 'n1', redactKeys: [], now: () => Date.now() }
-const TOKEN = 'hand-worker'
 
 /** A client whose reads after its first pipeline wait for `between` (run once): the gap. */
 async function clientWithGap(t: Test): Promise<{ client: Redis; gapAfterFirstRead: (between: () => Promise<void>) => void }> {
@@ -49,39 +46,12 @@ async function clientWithGap(t: Test): Promise<{ client: Redis; gapAfterFirstRea
   }
 }
 
-/** Times (stream clock) of each attempt's start and end, from the job's own events. */
-async function attemptTimes(queue: string, jobId: string): Promise<{ started: number[]; ended: number[] }> {
-  const entries = (await redis.xrange(`bull:${queue}:events`, '-', '+')) as [string, string[]][]
-  const started: number[] = []
-  const ended: number[] = []
-  for (const [id, fields] of entries) {
-    const field = (name: string) => fields[fields.indexOf(name) + 1]
-    if (field('jobId') !== jobId) continue
-    const at = Number(id.split('-')[0])
-    if (field('event') === 'active') started.push(at)
-    if (['completed', 'failed', 'delayed'].includes(field('event')!) || (field('event') === 'waiting' && field('prev') === 'active')) ended.push(at)
-  }
-  return { started, ended }
-}
-
-async function startAttempt(worker: Worker): Promise<Job> {
-  let job: Job | undefined
-  await eventually(async () => (job = await worker.getNextJob(TOKEN)) !== undefined, 'the next attempt started')
-  return job!
-}
-
-function handWorker(t: Test, name: string): Worker {
-  const worker = new Worker(name, null, { connection })
-  t.teardown(() => worker.close())
-  return worker
-}
-
 const summary = (records: JobRecord[]) => records.map((record) => ({ attempt: record.attempt, state: record.state, startedAt: record.startedAt, finishedAt: record.finishedAt }))
 
 t.test('a retried attempt that ends in the gap is written with the next batch, each attempt with its own times', async (t) => {
   const queue = new Queue('gap-retry', { connection })
   t.teardown(() => queue.close())
-  const worker = handWorker(t, 'gap-retry')
+  const worker = handWorker(t, connection, 'gap-retry')
   const { id } = await queue.add('charge', { n: 1 }, { attempts: 3 })
   await (await startAttempt(worker)).moveToFailed(new Error('boom 1'), TOKEN)
   const second = await startAttempt(worker)
@@ -93,7 +63,7 @@ t.test('a retried attempt that ends in the gap is written with the next batch, e
   await (await startAttempt(worker)).moveToCompleted({ ok: true }, TOKEN, false)
   const rest = await source.read(first.cursor, context)
 
-  const times = await attemptTimes('gap-retry', id!)
+  const times = await attemptTimes(redis, 'gap-retry', id!)
   t.equal(times.ended.length, 3, 'three attempt ends in the stream')
   t.same(first.records, [], 'the job ended again in the gap: its batch waits')
   t.same(
@@ -112,7 +82,7 @@ t.test('a retried attempt that ends in the gap is written with the next batch, e
 t.test('a job first seen mid-way whose last attempt completes in the gap: numbered from its hash, no end taken by another attempt', async (t) => {
   const queue = new Queue('gap-late', { connection })
   t.teardown(() => queue.close())
-  const worker = handWorker(t, 'gap-late')
+  const worker = handWorker(t, connection, 'gap-late')
   const { id } = await queue.add('mail', { n: 2 }, { attempts: 4, backoff: { type: 'fixed', delay: 1 } })
   await (await startAttempt(worker)).moveToFailed(new Error('boom 1'), TOKEN)
   // the reader starts after the job's first attempt: it never sees the job added
@@ -126,7 +96,7 @@ t.test('a job first seen mid-way whose last attempt completes in the gap: number
   const first = await source.read(cursor!, context)
   const rest = await source.read(first.cursor, context)
 
-  const times = await attemptTimes('gap-late', id!)
+  const times = await attemptTimes(redis, 'gap-late', id!)
   t.same(summary(first.records), [], 'the job ended again in the gap: its batch waits')
   t.same(
     rest.records.map((record) => [record.attempt, record.state, record.startedAt, record.failedReason ?? record.result]),
