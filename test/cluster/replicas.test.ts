@@ -5,16 +5,16 @@
  * sending replica stops with commands still pending, the other finishes them.
  */
 import t, { type Test } from 'tap'
-import { Queue, Worker } from 'bullmq'
+import { Queue } from 'bullmq'
 import { Cluster } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import { startPulse } from '@gravito/quasar'
 import { ENGINES } from '../helpers/redis-server.js'
 import { startRedisCluster, type TestCluster } from '../helpers/redis-cluster.js'
 import { buildTestApp } from '../helpers/app.js'
-import { eventually } from '../helpers/eventually.js'
 import { JSON_HEADERS, waitForFailed, waitForFinal } from '../commands/fixture.js'
 import { TOKEN } from '../commands/signed.js'
+import { failedOnCluster } from '../../sdk/test/cluster/cluster-fixtures.js'
 
 const QUEUE = 'invoices'
 const target = { service: 'billing', name: QUEUE }
@@ -45,7 +45,7 @@ for (const engine of ENGINES) {
     t.test('sent through one replica, answered and audited once on the other', async (t) => {
       const queue = new Queue(QUEUE, { connection: app, prefix: '{bull}' })
       t.teardown(() => queue.close())
-      const failed = await failAll(queue, 6)
+      const failed = await failedOnCluster(queue, 6)
       const [one, two] = [await replica(t), await replica(t)]
       agentOn(t, 'worker-1')
       await waitForFailed(one, target, 6)
@@ -73,7 +73,7 @@ for (const engine of ENGINES) {
       const queue = new Queue(QUEUE, { connection: app, prefix: '{bull}' })
       t.teardown(() => queue.close())
       await queue.obliterate({ force: true })
-      const failed = await failAll(queue, 3)
+      const failed = await failedOnCluster(queue, 3)
       const [sender, left] = [await replica(t), await replica(t)]
       const first = agentOn(t, 'worker-2')
       await waitForFailed(sender, target, 3)
@@ -96,24 +96,4 @@ async function consoleOn(t: Test, cluster: TestCluster): Promise<FastifyInstance
   const app = await buildTestApp({ redisUrl: cluster.url, redisCluster: true, quasarToken: TOKEN })
   t.teardown(() => app.close())
   return app
-}
-
-/** Adds `count` jobs that a real worker fails; resolves their ids in the order added. */
-async function failAll(queue: Queue, count: number): Promise<string[]> {
-  const ids: string[] = []
-  for (let n = 0; n < count; n++) ids.push((await queue.add('charge', { n }, { attempts: 1 })).id!)
-  const worker = new Worker(
-    queue.name,
-    async (job) => {
-      throw new Error(`declined ${job.id}`)
-    },
-    { connection: queue.opts.connection, prefix: '{bull}' },
-  )
-  worker.on('error', () => {})
-  try {
-    await eventually(async () => (await queue.getFailedCount()) === count, `${count} jobs failed`)
-  } finally {
-    await worker.close()
-  }
-  return ids
 }

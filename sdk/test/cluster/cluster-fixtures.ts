@@ -6,6 +6,8 @@
 import type { Test } from 'tap'
 import calculateSlot from 'cluster-key-slot'
 import { Cluster } from 'ioredis'
+import { Worker, type Queue } from 'bullmq'
+import { eventually } from '../../../test/helpers/eventually.js'
 import { startRedisCluster, type TestCluster } from '../../../test/helpers/redis-cluster.js'
 import type { RedisEngine } from '../../../test/helpers/redis-server.js'
 import { readHeartbeat, readQueueSnapshot, type ReadQueueSnapshot } from '../../src/protocol/index.js'
@@ -49,4 +51,24 @@ export async function snapshotOf(admin: Cluster, service: string): Promise<ReadQ
   if (!read.ok) throw new Error(read.error)
   if (read.skippedTotal > 0) throw new Error(`skipped: ${JSON.stringify(read.skipped)}`)
   return read.value
+}
+
+/** Adds `count` jobs to a `{bull}`-prefixed queue and has a real worker fail each once; their ids, in order added. */
+export async function failedOnCluster(queue: Queue, count: number): Promise<string[]> {
+  const ids: string[] = []
+  for (let n = 0; n < count; n++) ids.push((await queue.add('charge', { n }, { attempts: 1 })).id!)
+  const worker = new Worker(
+    queue.name,
+    async (job) => {
+      throw new Error(`declined ${job.id}`)
+    },
+    { connection: queue.opts.connection, prefix: '{bull}' },
+  )
+  worker.on('error', () => {})
+  try {
+    await eventually(async () => (await queue.getFailedCount()) === count, `${count} jobs failed`)
+  } finally {
+    await worker.close()
+  }
+  return ids
 }

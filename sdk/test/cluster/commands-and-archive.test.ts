@@ -17,7 +17,7 @@ import { COMMAND_FIELD, createKeys, readCommandResult, readListJobsResult, signC
 import { archivedRecords, attemptKeys, duplicates } from '../archive/archive-fixtures.js'
 import { expectedAttempts, jobRunner } from '../archive/bullmq-jobs.js'
 import type { TestCluster } from '../../../test/helpers/redis-cluster.js'
-import { appCluster, snapshotOf, useCluster } from './cluster-fixtures.js'
+import { appCluster, failedOnCluster, snapshotOf, useCluster } from './cluster-fixtures.js'
 
 const unhandled: unknown[] = []
 process.on('unhandledRejection', (reason) => unhandled.push(reason))
@@ -56,7 +56,7 @@ for (const engine of ENGINES) {
     t.test('signed retry, delete and list commands run on {bull} queues, as the documented agent user', async (t) => {
       const queue = new Queue('invoices', { connection: app, prefix: '{bull}' })
       t.teardown(() => queue.close())
-      const failed = await failAll(queue, 8)
+      const failed = await failedOnCluster(queue, 8)
       const { errors } = agentOn(t, 'worker-1', ['invoices'])
       await eventually(async () => (await snapshotOf(admin, 'billing').catch(() => null))?.queues[0]?.metrics.failed === 8, 'the snapshot shows 8 failed jobs')
 
@@ -133,24 +133,4 @@ async function applyDocumentedAcl(cluster: TestCluster): Promise<void> {
       node.disconnect()
     }
   }
-}
-
-/** Adds `count` jobs that a real worker fails; resolves their ids in the order added. */
-async function failAll(queue: Queue, count: number): Promise<string[]> {
-  const ids: string[] = []
-  for (let n = 0; n < count; n++) ids.push((await queue.add('charge', { n }, { attempts: 1 })).id!)
-  const worker = new Worker(
-    queue.name,
-    async (job) => {
-      throw new Error(`declined ${job.id}`)
-    },
-    { connection: queue.opts.connection, prefix: '{bull}' },
-  )
-  worker.on('error', () => {})
-  try {
-    await eventually(async () => (await queue.getFailedCount()) === count, `${count} jobs failed`)
-  } finally {
-    await worker.close()
-  }
-  return ids
 }
