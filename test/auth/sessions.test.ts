@@ -137,7 +137,8 @@ t.test("a users-file password change ends that user's sessions on every replica"
   const current = JSON.parse(readFileSync(usersFile, 'utf8')) as { users: { username: string; passwordHash: string }[] }
   const text = JSON.stringify({ users: entries.map((e) => (e.username === 'alice' ? e : current.users.find((u) => u.username === e.username)!)) })
   writeFileSync(usersFile, text)
-  await eventually(() => logLines.some((line) => line.includes('"users_file_reloaded"')), 'the watcher reads the change')
+  // the reload is logged before the sessions are removed from Redis: wait for the removal
+  await eventually(() => logLines.some((line) => line.includes('"sessions_ended"') && line.includes('"alice"')), 'the watcher reads the change and ends the sessions')
 
   for (const session of alice) {
     // asked first: replica one would also end a session it finds with an old password
