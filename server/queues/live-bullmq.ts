@@ -58,13 +58,13 @@ function valueOf<T>(slot: Slot<T>, key: string): T {
   throw reply.error
 }
 
-/** A bounded read's value, or null with the size of the string that did not fit. */
+/** A bounded read's value, or the size of the string that did not fit. */
 function boundedOf<T>(slot: Slot<unknown>, key: string): { value: T } | { longest: number } {
   const bounded = boundedValue<T>(valueOf(slot, key))
   return bounded.fits ? { value: bounded.value } : { longest: bounded.longest }
 }
 
-/** A job's small fields (BULLMQ_ROW_FIELDS), or a name saying how long the field too long to read was. */
+/** A job's small fields (BULLMQ_ROW_FIELDS); when one is too long to read, a name that gives its size. */
 function rowFields(slot: Slot<unknown>, hash: string): (string | null)[] {
   const read = boundedOf<(string | null)[]>(slot, hash)
   return 'value' in read ? read.value : [tooLargeText(read.longest), ...BULLMQ_ROW_FIELDS.slice(1).map(() => null)]
