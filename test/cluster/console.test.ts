@@ -16,6 +16,7 @@ import { startRedisCluster, type TestCluster } from '../helpers/redis-cluster.js
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 import { shuffled } from '../helpers/shuffle.js'
+import { eventually } from '../helpers/eventually.js'
 import { FORM, login, probeRoutes, submitLogin, writeUsersFile } from '../auth/helpers.js'
 import { jobRecord, searchAll, tempDir } from '../archive/helpers.js'
 import { TOKEN } from '../commands/signed.js'
@@ -207,6 +208,16 @@ for (const engine of ENGINES) {
       const lostTargets = alerts.firing.filter((alert) => alert.rule === 'node-lost').map((alert) => alert.target)
       t.same(lostTargets.sort(), lost.map(({ service, nodeId }) => `${service}/${nodeId}`).sort(), 'exactly the lost nodes')
       t.equal((await app.inject('/readyz')).json().status, 'ready')
+    })
+
+    t.test('a console started with --cluster monitors itself through a Cluster agent', async (t) => {
+      // its own beat comes from the SDK it starts: on a Cluster, a pipeline across slots is refused
+      const own = await buildTestApp({ redisUrl: cluster.url, redisCluster: true, selfMonitor: true })
+      t.teardown(() => own.close())
+      await eventually(async () => (await own.collector.refresh()).nodes.some((node) => node.service === 'zenith' && node.keyPresent), 'the console lists itself')
+      const self = own.collector.snapshot.nodes.find((node) => node.service === 'zenith')!
+      t.equal(self.heartbeat.service, 'zenith', 'with a heartbeat the protocol reads')
+      t.equal(typeof (await agent.get(keys.node('zenith', self.nodeId))), 'string', 'its heartbeat key is on the Cluster')
     })
 
     t.test('zenith doctor --cluster reads every master', async (t) => {
