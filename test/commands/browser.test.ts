@@ -103,9 +103,17 @@ t.test('Delete asks first: dismissed, nothing is sent; accepted, the job is dele
   t.equal(await page.locator('.command-status').count(), 0, 'dismissed: no status shown')
   t.same(await sentActions(app.redis, app.keys.commandStream(worker.service, worker.nodeId)), [], 'dismissed: nothing sent')
 
-  page.once('dialog', (dialog) => void dialog.accept())
+  page.once('dialog', (dialog) => {
+    questions.push(dialog.message())
+    void dialog.accept()
+  })
   await page.click(`button[aria-label="Delete job ${jobId}"]`)
-  await page.locator('.command-status[data-status="ok"]').waitFor({ timeout: 20_000 })
+  // each step waited for on its own, so a failure says which one did not happen
+  await eventually(() => questions.length === 2, 'asked again')
+  await eventually(async () => (await sentActions(app.redis, app.keys.commandStream(worker.service, worker.nodeId))).length === 1, 'accepted: the command sent')
+  const final = page.locator('.command-status:not([data-status="pending"])')
+  await final.waitFor({ timeout: 20_000 })
+  t.equal(await final.getAttribute('data-status'), 'ok', `its status: ${await final.textContent()}`)
   t.match(await page.locator('.command-status').textContent(), /Deleted/)
   t.equal(await worker.queue.queue.getJob(jobId), undefined)
   t.same(await cspViolations(page), [])
