@@ -25,13 +25,17 @@ export interface TestCluster {
 
 export interface StartClusterOptions {
   engine?: RedisEngine
+  /** an engine per master, overriding `engine` (a Cluster mid-way through a rolling upgrade) */
+  engines?: readonly RedisEngine[]
   /** more server arguments, e.g. `['--cluster-require-full-coverage', 'no']` */
   extraArgs?: string[]
 }
 
 export async function startRedisCluster(masters = 3, options: StartClusterOptions = {}): Promise<TestCluster> {
   const engine = options.engine ?? 'redis'
-  const servers: TestRedis[] = await Promise.all(Array.from({ length: masters }, () => startRedis(['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000', ...(options.extraArgs ?? [])], { engine })))
+  const servers: TestRedis[] = await Promise.all(
+    Array.from({ length: masters }, (_, n) => startRedis(['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000', ...(options.extraArgs ?? [])], { engine: options.engines?.[n] ?? engine })),
+  )
   const stop = async () => {
     await Promise.all(servers.map((server) => server.stop()))
   }
