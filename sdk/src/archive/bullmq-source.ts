@@ -36,15 +36,21 @@ export function createBullmqSource(redis: AgentRedis, queue: string, prefix: str
   const keys = bullmqKeys(prefix, queue)
   let memory = new JobMemory()
   const count = options.eventsPerRead ?? EVENTS_PER_READ
+  /**
+   * Full pages read past a batch (endsAfter), by the id they follow: in a backlog they are the
+   * next batches. A full page cannot change, since ids only grow; a short one can, so it is never kept.
+   */
+  let fullPages = new Map<string, unknown[]>()
 
   async function read(stored: string | null, context: RecordContext): Promise<SourceBatch> {
     // a cursor that is no stream id (written by something else) restarts at the oldest event
     const cursor = stored !== null && STREAM_ID.test(stored) ? stored : null
+    const kept = cursor === null ? undefined : fullPages.get(cursor)
     const first = new Batch(redis)
-    const range = first.add(keys.events, (p) => p.xrange(keys.events, cursor === null ? '-' : `(${cursor}`, '+', 'COUNT', count))
+    const range = kept ? -1 : first.add(keys.events, (p) => p.xrange(keys.events, cursor === null ? '-' : `(${cursor}`, '+', 'COUNT', count))
     const oldest = cursor === null ? -1 : first.add(keys.events, (p) => p.xrange(keys.events, '-', '+', 'COUNT', 1))
-    const replies = await first.run()
-    const rangeReply = replies[range]!
+    const replies = first.size > 0 ? await first.run() : []
+    const rangeReply = kept ? { ok: true as const, value: kept } : replies[range]!
     if (!rangeReply.ok) throw new Error(rangeReply.error)
     const { events, lastId } = parseEvents(rangeReply.value)
     const batch: SourceBatch = { records: [], cursor: lastId ?? cursor, more: Array.isArray(rangeReply.value) && rangeReply.value.length >= count }
@@ -105,18 +111,26 @@ export function createBullmqSource(redis: AgentRedis, queue: string, prefix: str
   async function endsAfter(lastId: string): Promise<Set<string>> {
     const scratch = new ScratchStates(memory)
     const ended = new Set<string>()
+    const pages = new Map<string, unknown[]>()
     let from = lastId
     for (let page = 0; page < TAIL_PAGES; page++) {
-      const tail = new Batch(redis)
-      tail.add(keys.events, (p) => p.xrange(keys.events, `(${from}`, '+', 'COUNT', count))
-      const [reply] = await tail.run()
-      if (!reply?.ok) throw new Error(reply?.error ?? 'no reply from the events stream')
-      const { events, lastId: next } = parseEvents(reply.value)
+      const value = fullPages.get(from) ?? (await tailPage(from))
+      const { events, lastId: next } = parseEvents(value)
       for (const job of attemptEnds(events, scratch).values()) if (job.finishes.length > 0) ended.add(job.jobId)
-      if (next === null || !Array.isArray(reply.value) || reply.value.length < count) break
+      if (next === null || !Array.isArray(value) || value.length < count) break
+      pages.set(from, value)
       from = next
     }
+    fullPages = pages
     return ended
+  }
+
+  async function tailPage(after: string): Promise<unknown> {
+    const tail = new Batch(redis)
+    tail.add(keys.events, (p) => p.xrange(keys.events, `(${after}`, '+', 'COUNT', count))
+    const [reply] = await tail.run()
+    if (!reply?.ok) throw new Error(reply?.error ?? 'no reply from the events stream')
+    return reply.value
   }
 
   return {
@@ -125,6 +139,7 @@ export function createBullmqSource(redis: AgentRedis, queue: string, prefix: str
     read,
     reset() {
       memory = new JobMemory()
+      fullPages = new Map()
     },
   }
 }
