@@ -1,5 +1,9 @@
 /** Writing queue data into a real Redis the way agents (and Laravel) do, for the queue tests. */
 import type { Redis } from 'ioredis'
+import type { FastifyInstance } from 'fastify'
+import { eventually } from '../helpers/eventually.js'
+import { findQueue } from '../../server/queues/service.js'
+import type { QueueRecord } from '../../server/queues/records.js'
 import { createKeys, HEARTBEAT_TTL_SECONDS } from '@gravito/quasar/protocol'
 import { sampleHeartbeat } from '../helpers/heartbeat.js'
 
@@ -42,4 +46,14 @@ export function after(html: string, marker: string): string {
   const at = html.indexOf(marker)
   if (at < 0) throw new Error(`${marker} is not on the page`)
   return html.slice(at)
+}
+
+/** Ticks the console until it has discovered a queue (a loaded machine may need more than one tick); its record. */
+export async function discoveredQueue(app: FastifyInstance, service: string, name: string): Promise<QueueRecord> {
+  let record: QueueRecord | null = null
+  await eventually(async () => {
+    await app.collector.refresh()
+    return (record = findQueue(app.collector.snapshot, service, name)) !== null
+  }, `queue ${name} of ${service} in the snapshot`)
+  return record!
 }

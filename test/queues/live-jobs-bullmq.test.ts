@@ -10,8 +10,8 @@ import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { seededRandom, shuffled } from '../helpers/shuffle.js'
 import { LIVE_JOBS_PAGE_SIZE, LIVE_JOB_STATES } from '../../server/queues/live-jobs.js'
-import { findQueue } from '../../server/queues/service.js'
 import { LIVE_PAGE_CACHE_MS } from '../../server/queues/live-reader.js'
+import { discoveredQueue } from './helpers.js'
 
 const { server: redisServer, redis } = await useRedis(t)
 const connection = { url: redisServer.url }
@@ -68,11 +68,7 @@ t.test('every state of a queue with hundreds of jobs, paged: each job exactly on
   const clock = fakeClock(Date.now())
   const app = await buildTestApp({ redisUrl: redisServer.url, clock })
   t.teardown(() => app.close())
-  // a loaded machine may need more than one tick to find it
-  await eventually(async () => {
-    await app.collector.refresh()
-    return findQueue(app.collector.snapshot, 'bull', 'live') !== null
-  }, 'the queue is in the snapshot')
+  await discoveredQueue(app, 'bull', 'live')
 
   const expected: Record<string, number> = {
     waiting: AMOUNTS.waiting,
@@ -157,11 +153,7 @@ t.test('pages are cached a few seconds and shared; a job removed between two rea
   const clock = fakeClock(Date.now())
   const app = await buildTestApp({ redisUrl: redisServer.url, clock })
   t.teardown(() => app.close())
-  // a loaded machine may need more than one tick to find it
-  await eventually(async () => {
-    await app.collector.refresh()
-    return findQueue(app.collector.snapshot, 'bull', 'gone') !== null
-  }, 'the queue is in the snapshot')
+  await discoveredQueue(app, 'bull', 'gone')
   const page = async (n = 1) => (await app.inject(`/api/pulse/queues/bull/gone/jobs?state=waiting&page=${n}`)).json()
 
   const first = await page()

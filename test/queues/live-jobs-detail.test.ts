@@ -12,10 +12,9 @@ import { useRedis } from '../helpers/redis-server.js'
 import { buildTestApp, fakeClock } from '../helpers/app.js'
 import { eventually } from '../helpers/eventually.js'
 import { seededRandom, shuffled } from '../helpers/shuffle.js'
-import { findQueue } from '../../server/queues/service.js'
 import { LIVE_PAGE_CACHE_MS } from '../../server/queues/live-reader.js'
 import { LIST_JOBS_LOG_LINES as LOG_LINES, LIST_JOBS_LOG_LINE_CHARS as LOG_LINE_CHARS } from '@gravito/quasar/protocol'
-import { laravelPayload } from './helpers.js'
+import { discoveredQueue, laravelPayload } from './helpers.js'
 
 const { server: redisServer, redis } = await useRedis(t)
 const connection = { url: redisServer.url }
@@ -42,12 +41,7 @@ t.test('a job with 10 MB of data and a huge log, read in full but bounded', asyn
 
   const app = await buildTestApp({ redisUrl: redisServer.url, clock: fakeClock(Date.now()) })
   t.teardown(() => app.close())
-  // a loaded machine may need more than one tick to find it
-  await eventually(async () => {
-    await app.collector.refresh()
-    return findQueue(app.collector.snapshot, 'bull', 'big') !== null
-  }, 'the queue is in the snapshot')
-  const record = findQueue(app.collector.snapshot, 'bull', 'big')!
+  const record = await discoveredQueue(app, 'bull', 'big')
   t.ok(record, 'the queue is discovered')
 
   const big = (await app.liveJobs.get(record, huge.id!))!
@@ -88,11 +82,7 @@ t.test('a name of megabytes and an id of megabytes: the row and the page say so,
   const clock = fakeClock(Date.now())
   const app = await buildTestApp({ redisUrl: redisServer.url, clock })
   t.teardown(() => app.close())
-  await eventually(async () => {
-    await app.collector.refresh()
-    return findQueue(app.collector.snapshot, 'bull', 'hostile') !== null
-  }, 'the queue is in the snapshot')
-  const record = findQueue(app.collector.snapshot, 'bull', 'hostile')!
+  const record = await discoveredQueue(app, 'bull', 'hostile')
   const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(await redis.info('stats'))![1])
 
   const before = await sent()
@@ -142,11 +132,7 @@ t.test('Laravel jobs listed newest first, page by page, payloads parsed bounded'
 
   const app = await buildTestApp({ redisUrl: redisServer.url, clock: fakeClock(Date.now()) })
   t.teardown(() => app.close())
-  // a loaded machine may need more than one tick to find it
-  await eventually(async () => {
-    await app.collector.refresh()
-    return findQueue(app.collector.snapshot, 'laravel_database', 'default') !== null
-  }, 'the queue is in the snapshot')
+  await discoveredQueue(app, 'laravel_database', 'default')
   const list = async (state: string, page: number) => (await app.inject(`/api/pulse/queues/laravel_database/default/jobs?state=${state}&page=${page}`)).json()
 
   const pages = async (state: string) => {
